@@ -1,0 +1,35 @@
+//===- KoptTypes.h - Compressed-weight types --------------------*- C++ -*-===//
+//
+// `!kopt.quantized` and `!kopt.sparse`: weights whose type carries their
+// storage encoding, plus the enums those types use.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_DIALECT_KOPT_KOPTTYPES_H
+#define KOPT_DIALECT_KOPT_KOPTTYPES_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectImplementation.h"
+
+#include "kopt/Dialect/Kopt/KoptEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "kopt/Dialect/Kopt/KoptAttrs.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "kopt/Dialect/Kopt/KoptTypes.h.inc"
+
+namespace kopt {
+
+/// The logical shape of a dense or compressed weight type, or nullopt for any
+/// other type.
+std::optional<llvm::ArrayRef<int64_t>> getWeightShape(mlir::Type type);
+
+/// The element type a compressed weight decompresses to alongside `input`'s
+/// activations (for a dense tensor: its element type).
+mlir::Type getWeightElementType(mlir::Type type);
+
+} // namespace kopt
+
+#endif // KOPT_DIALECT_KOPT_KOPTTYPES_H

@@ -1,0 +1,216 @@
+//===- KoptOps.cpp - kopt op verifiers, folders, canonicalizations --------===//
+//
+// The rules of kopt ops that are not dimension agreement (which lives in
+// KoptShapeInference.cpp): attribute ranges, enumerations, element counts;
+// plus folders and the registration of the DRR canonicalizations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/Dialect/Kopt/KoptOps.h"
+#include "kopt/Dialect/Kopt/ShapeUtils.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+bool kopt::areCompatibleTensorTypes(TypeRange inferred, TypeRange actual) {
+  if (inferred.size() != actual.size())
+    return false;
+  for (auto [lhs, rhs] : llvm::zip(inferred, actual)) {
+    auto lhsTensor = dyn_cast<RankedTensorType>(lhs);
+    auto rhsTensor = dyn_cast<RankedTensorType>(rhs);
+    if (!lhsTensor || !rhsTensor) {
+      if (lhs != rhs)
+        return false;
+      continue;
+    }
+    if (lhsTensor.getElementType() != rhsTensor.getElementType() ||
+        lhsTensor.getRank() != rhsTensor.getRank())
+      return false;
+    for (auto [a, b] : llvm::zip(lhsTensor.getShape(), rhsTensor.getShape()))
+      if (!dimsAgree(a, b))
+        return false;
+  }
+  return true;
+}
+
+namespace kopt {
+#include "kopt/Dialect/Kopt/KoptCanonicalize.inc"
+} // namespace kopt
+
+#define GET_OP_CLASSES
+#include "kopt/Dialect/Kopt/KoptOps.cpp.inc"
+
+namespace kopt {
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("weight name must not be empty");
+  auto tensor = dyn_cast<RankedTensorType>(getType());
+  if (tensor && !tensor.hasStaticShape())
+    return emitOpError("weight '")
+           << getName() << "' must have a static shape, got " << tensor;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("approximate must be \"none\" or \"tanh\", got \"")
+           << getApproximate() << "\"";
+  return success();
+}
+
+LogicalResult ClampOp::verify() {
+  std::optional<double> lo = getMin(), hi = getMax();
+  if (!lo && !hi)
+    return emitOpError("needs at least one of 'min' and 'max'");
+  if ((lo && std::isnan(*lo)) || (hi && std::isnan(*hi)))
+    return emitOpError("clamp bounds must not be NaN");
+  if (lo && hi && *lo > *hi)
+    return emitOpError("min (") << *lo << ") must be <= max (" << *hi << ")";
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (!areCompatibleTensorTypes(
+          {RankedTensorType::get(in.getShape(), out.getElementType())}, {out}))
+    return emitOpError("result shape must match input shape, got ")
+           << in << " -> " << out;
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+void NegOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                        MLIRContext *context) {
+  patterns.add<NegOfNeg>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("element type must not change, got ")
+           << in.getElementType() << " -> " << out.getElementType();
+  if (countDynamicDims(out.getShape()) > 1)
+    return emitOpError("result may have at most one dynamic dim, got ") << out;
+  std::optional<int64_t> inCount = staticElementCount(in.getShape());
+  std::optional<int64_t> outCount = staticElementCount(out.getShape());
+  if (inCount && outCount && *inCount != *outCount)
+    return emitOpError("element count must not change, got ")
+           << *inCount << " -> " << *outCount;
+  if (inCount && !outCount) {
+    // The dynamic result dim is inferred; the static ones must divide.
+    int64_t known = 1;
+    for (int64_t dim : out.getShape())
+      if (!isDynamicDim(dim))
+        known *= dim;
+    if (known == 0 ? *inCount != 0 : *inCount % known != 0)
+      return emitOpError("cannot infer the dynamic dim of ")
+             << out << " from " << *inCount << " elements";
+  }
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                            MLIRContext *context) {
+  patterns.add<ReshapeOfReshape>(context);
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor) {
+  for (auto [i, p] : llvm::enumerate(getPermutation()))
+    if (static_cast<int64_t>(i) != p)
+      return {};
+  return getInput();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearAttentionOp::verify() {
+  auto q = getQuery().getType();
+  if (q.getRank() != 4)
+    return emitOpError("query must have rank 4 ([B, S, H, D]), got rank ")
+           << q.getRank();
+  for (Value operand : {getKey(), getValue()}) {
+    if (!areCompatibleTensorTypes({q}, {operand.getType()}))
+      return emitOpError("key and value must match query ")
+             << q << ", got " << operand.getType();
+  }
+  int64_t b = q.getDimSize(0), h = q.getDimSize(2), d = q.getDimSize(3);
+  auto stateShape = RankedTensorType::get({b, h, d, d}, q.getElementType());
+  if (Value state = getState()) {
+    auto stateType = cast<RankedTensorType>(state.getType());
+    if (!areCompatibleTensorTypes(
+            {stateShape.clone(stateType.getElementType())}, {stateType}))
+      return emitOpError("state must have shape [B, H, D, D] = ")
+             << stateShape << ", got " << stateType;
+    if (stateType.getElementType() !=
+        getFinalState().getType().getElementType())
+      return emitOpError("final state element type must match the state's");
+  }
+  if (!areCompatibleTensorTypes({q}, {getOutput().getType()}))
+    return emitOpError("output type must match query ")
+           << q << ", got " << getOutput().getType();
+  auto finalState = getFinalState().getType();
+  if (!areCompatibleTensorTypes({stateShape.clone(finalState.getElementType())},
+                                {finalState}))
+    return emitOpError("final state must have shape [B, H, D, D] = ")
+           << stateShape << ", got " << finalState;
+  if (std::optional<ArrayRef<float>> decay = getDecay()) {
+    if (!isDynamicDim(h) && static_cast<int64_t>(decay->size()) != h)
+      return emitOpError("decay must have one value per head (")
+             << h << "), got " << decay->size();
+    for (float value : *decay)
+      if (!(value >= 0.0f && value <= 1.0f))
+        return emitOpError("decay values must be in [0, 1], got ") << value;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DecompressOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DecompressOp::verify() {
+  Type weight = getInput().getType();
+  auto result = getResult().getType();
+  ArrayRef<int64_t> shape = *getWeightShape(weight);
+  if (result.getShape() != shape)
+    return emitOpError("result shape must be the weight's logical shape, got ")
+           << result;
+  if (auto sparse = dyn_cast<SparseType>(weight);
+      sparse && sparse.getElement() != result.getElementType())
+    return emitOpError("result element type must be ") << sparse.getElement();
+  return success();
+}
+
+} // namespace kopt

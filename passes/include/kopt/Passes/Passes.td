@@ -1,0 +1,73 @@
+//===- Passes.td - kopt model-level passes -----------------*- tablegen -*-===//
+//
+// Every pass of kopt's model level. Names line up: `def KoptFusePass` <->
+// `Fuse.cpp` <-> `--kopt-fuse`. Pipelines over these passes are C++ builders
+// in Pipelines.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_PASSES_PASSES_TD
+#define KOPT_PASSES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
+  let summary = "Fuse kopt ops into as few kernels as the hardware rewards";
+  let description = [{
+    The `--fuse` stage. Fusion rules (elementwise chains, GEMM epilogues, norm
+    prologues, QKV and SwiGLU merging, attention recognition, MoE) are added
+    rule by rule; until then the pass leaves the module unchanged.
+  }];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
+def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
+  let summary = "Rewrite linear and expert weights into quantized encodings";
+  let description = [{
+    The `--quantize=int4|int8|fp8` stage: `kopt.linear` (and `kopt.moe`
+    expert) weights become `!kopt.quantized<...>` with `group-size` scales.
+    Layers whose weight name matches a `keep` pattern stay in their original
+    precision. The rewrite itself is not implemented yet; the pass validates
+    its options and leaves the module unchanged.
+  }];
+  let options = [
+    Option<"mode", "mode", "::kopt::QuantMode", "::kopt::QuantMode::Int4",
+           "Weight encoding",
+           [{::llvm::cl::values(
+               clEnumValN(::kopt::QuantMode::Int4, "int4", "4-bit integer, group-wise scales"),
+               clEnumValN(::kopt::QuantMode::Int8, "int8", "8-bit integer, group-wise scales"),
+               clEnumValN(::kopt::QuantMode::FP8, "fp8", "float8 e4m3 with per-channel scales"))}]>,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "Elements of K sharing one scale (0 = per tensor)">,
+    Option<"symmetric", "symmetric", "bool", "true",
+           "Symmetric codes (no zero points)">,
+    ListOption<"keep", "keep", "std::string",
+               "Weight-name patterns (glob) kept in their original precision">
+  ];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
+def KoptSparsifyPass : Pass<"kopt-sparsify", "::mlir::ModuleOp"> {
+  let summary = "Prune linear weights to a structured sparsity pattern";
+  let description = [{
+    The `--sparsify=2:4|block:RxC:DENSITY` stage: `kopt.linear` weights become
+    `!kopt.sparse<...>` with `pattern`. The rewrite itself is not implemented
+    yet; the pass validates the pattern and leaves the module unchanged.
+  }];
+  let options = [
+    Option<"pattern", "pattern", "std::string", "\"2:4\"",
+           "Sparsity pattern: N:M or block:RxC:DENSITY">
+  ];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
+def KoptModelSummaryPass : Pass<"kopt-model-summary", "::mlir::ModuleOp"> {
+  let summary = "Print a summary of a kopt model";
+  let description = [{
+    Prints, per function, its signature with the dynamic dims, how many ops of
+    each kind it has, and the weights it binds (count, parameters, bytes).
+    Writes to stderr and leaves the module unchanged.
+  }];
+}
+
+#endif // KOPT_PASSES_PASSES_TD

@@ -1,0 +1,83 @@
+//===- Pipelines.h - Named kopt pass pipelines ------------------*- C++ -*-===//
+//
+// The pipelines the `kopt` flags `--fuse`, `--quantize=` and `--sparsify=`
+// stand for, as builders over typed options, registered under
+// `kopt-fuse-pipeline`, `kopt-quantize-pipeline`, `kopt-sparsify-pipeline`
+// and `kopt-model-pipeline` (all stages, in order).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_PASSES_PIPELINES_H
+#define KOPT_PASSES_PIPELINES_H
+
+#include "kopt/Passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace kopt {
+
+struct QuantizePipelineOptions
+    : mlir::PassPipelineOptions<QuantizePipelineOptions> {
+  Option<QuantMode> mode{
+      *this, "mode", llvm::cl::desc("Weight encoding"),
+      llvm::cl::init(QuantMode::Int4),
+      llvm::cl::values(clEnumValN(QuantMode::Int4, "int4", "4-bit integer"),
+                       clEnumValN(QuantMode::Int8, "int8", "8-bit integer"),
+                       clEnumValN(QuantMode::FP8, "fp8", "float8 e4m3"))};
+  Option<int64_t> groupSize{*this, "group-size",
+                            llvm::cl::desc("Elements of K per scale"),
+                            llvm::cl::init(128)};
+};
+
+struct SparsifyPipelineOptions
+    : mlir::PassPipelineOptions<SparsifyPipelineOptions> {
+  Option<std::string> pattern{
+      *this, "pattern",
+      llvm::cl::desc("Sparsity pattern: N:M or block:RxC:DENSITY"),
+      llvm::cl::init("2:4")};
+};
+
+/// Options of the whole model-level pipeline; each stage is off by default.
+struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
+  Option<bool> fuse{*this, "fuse", llvm::cl::desc("Run the fusion stage"),
+                    llvm::cl::init(false)};
+  Option<QuantMode> quantize{
+      *this, "quantize", llvm::cl::desc("Weight encoding (none: keep)"),
+      llvm::cl::init(QuantMode::None),
+      llvm::cl::values(clEnumValN(QuantMode::None, "none", "no quantization"),
+                       clEnumValN(QuantMode::Int4, "int4", "4-bit integer"),
+                       clEnumValN(QuantMode::Int8, "int8", "8-bit integer"),
+                       clEnumValN(QuantMode::FP8, "fp8", "float8 e4m3"))};
+  Option<int64_t> groupSize{*this, "group-size",
+                            llvm::cl::desc("Quantization group size"),
+                            llvm::cl::init(128)};
+  Option<std::string> sparsify{
+      *this, "sparsify",
+      llvm::cl::desc("Sparsity pattern N:M or block:RxC:DENSITY (empty: no)"),
+      llvm::cl::init("")};
+};
+
+/// `--fuse`: fusion, then cleanup of what fusion exposed.
+void buildFusePipeline(mlir::OpPassManager &pm);
+
+/// `--quantize=MODE`: weight quantization.
+void buildQuantizePipeline(mlir::OpPassManager &pm,
+                           const QuantizePipelineOptions &options);
+
+/// `--sparsify=PATTERN`: structured pruning.
+void buildSparsifyPipeline(mlir::OpPassManager &pm,
+                           const SparsifyPipelineOptions &options);
+
+/// Every enabled stage in order: canonicalize, sparsify, quantize, fuse.
+void buildModelPipeline(mlir::OpPassManager &pm,
+                        const ModelPipelineOptions &options);
+
+/// Registers the named pipelines with MLIR's pass registry.
+void registerKoptPipelines();
+
+} // namespace kopt
+
+#endif // KOPT_PASSES_PIPELINES_H

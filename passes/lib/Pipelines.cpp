@@ -1,0 +1,75 @@
+//===- Pipelines.cpp - Named kopt pass pipelines --------------------------===//
+//
+// Builders for the pipelines behind `kopt --fuse / --quantize / --sparsify`,
+// and their registration under names `--dump-pass-pipeline` shows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/Passes/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace kopt {
+
+void buildFusePipeline(mlir::OpPassManager &pm) {
+  // Fuse kopt ops into kernel-sized groups.
+  pm.addPass(createKoptFusePass());
+  // Fold and deduplicate what fusion left behind.
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+}
+
+void buildQuantizePipeline(mlir::OpPassManager &pm,
+                           const QuantizePipelineOptions &options) {
+  KoptQuantizePassOptions quantize;
+  quantize.mode = options.mode;
+  quantize.groupSize = options.groupSize;
+  pm.addPass(createKoptQuantizePass(quantize));
+}
+
+void buildSparsifyPipeline(mlir::OpPassManager &pm,
+                           const SparsifyPipelineOptions &options) {
+  KoptSparsifyPassOptions sparsify;
+  sparsify.pattern = options.pattern;
+  pm.addPass(createKoptSparsifyPass(sparsify));
+}
+
+void buildModelPipeline(mlir::OpPassManager &pm,
+                        const ModelPipelineOptions &options) {
+  // Normalise the input so later stages match canonical forms.
+  pm.addPass(mlir::createCanonicalizerPass());
+  // Prune before quantizing: scales are computed over the kept weights.
+  if (!options.sparsify.empty()) {
+    SparsifyPipelineOptions sparsify;
+    sparsify.pattern = options.sparsify;
+    buildSparsifyPipeline(pm, sparsify);
+  }
+  if (options.quantize != QuantMode::None) {
+    QuantizePipelineOptions quantize;
+    quantize.mode = options.quantize;
+    quantize.groupSize = options.groupSize;
+    buildQuantizePipeline(pm, quantize);
+  }
+  // Fuse last, over the final weight encodings.
+  if (options.fuse)
+    buildFusePipeline(pm);
+}
+
+void registerKoptPipelines() {
+  mlir::PassPipelineRegistration<>(
+      "kopt-fuse-pipeline", "The pipeline behind `kopt --fuse`",
+      [](mlir::OpPassManager &pm) { buildFusePipeline(pm); });
+  mlir::PassPipelineRegistration<QuantizePipelineOptions>(
+      "kopt-quantize-pipeline", "The pipeline behind `kopt --quantize=MODE`",
+      buildQuantizePipeline);
+  mlir::PassPipelineRegistration<SparsifyPipelineOptions>(
+      "kopt-sparsify-pipeline",
+      "The pipeline behind `kopt --sparsify=PATTERN`", buildSparsifyPipeline);
+  mlir::PassPipelineRegistration<ModelPipelineOptions>(
+      "kopt-model-pipeline",
+      "All model-level stages: canonicalize, sparsify, quantize, fuse",
+      buildModelPipeline);
+}
+
+} // namespace kopt

@@ -1,0 +1,174 @@
+//===- kopt.cpp - The kopt compiler driver --------------------------------===//
+//
+//   kopt model.mlir [--weights=w.safetensors] [--fuse] [--quantize=int4|int8|fp8]
+//        [--sparsify=2:4|block:RxC:DENSITY] [--target=...] [--emit=...] -o OUT
+//
+// Parses and verifies a kopt model, runs the model pipeline the flags select
+// (see Pipelines.h) followed by any `--pass-pipeline`, and writes the result.
+// Built on MlirOptMain's configuration, so MLIR's driver flags work:
+// --mlir-print-ir-after-all, --mlir-timing, --dump-pass-pipeline,
+// --mlir-pass-pipeline-crash-reproducer, --verify-diagnostics,
+// --split-input-file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/InitAll.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Target { SM90, SM80, SM89, CPU };
+enum class Emit { Auto, MLIR, LLVM, PTX, Obj };
+
+cl::OptionCategory koptCategory("kopt options");
+
+cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.mlir>"),
+                                   cl::init("-"), cl::cat(koptCategory));
+cl::opt<std::string> outputFilename("o", cl::desc("Output file (- = stdout)"),
+                                    cl::value_desc("file"), cl::init("-"),
+                                    cl::cat(koptCategory));
+cl::opt<std::string>
+    weightsFilename("weights", cl::desc("Model weights (.safetensors)"),
+                    cl::value_desc("file"), cl::cat(koptCategory));
+cl::opt<bool> fuse("fuse", cl::desc("Run the fusion pipeline"),
+                   cl::cat(koptCategory));
+cl::opt<kopt::QuantMode> quantize(
+    "quantize", cl::desc("Quantize weights"), cl::init(kopt::QuantMode::None),
+    cl::values(clEnumValN(kopt::QuantMode::Int4, "int4", "4-bit integer"),
+               clEnumValN(kopt::QuantMode::Int8, "int8", "8-bit integer"),
+               clEnumValN(kopt::QuantMode::FP8, "fp8", "float8 e4m3")),
+    cl::cat(koptCategory));
+cl::opt<int64_t> quantizeGroupSize("quantize-group-size",
+                                   cl::desc("Elements of K per scale"),
+                                   cl::init(128), cl::cat(koptCategory));
+cl::opt<std::string>
+    sparsify("sparsify", cl::desc("Prune weights: N:M or block:RxC:DENSITY"),
+             cl::value_desc("pattern"), cl::cat(koptCategory));
+cl::opt<Target> target(
+    "target", cl::desc("Code generation target"), cl::init(Target::SM90),
+    cl::values(clEnumValN(Target::SM90, "sm_90", "NVIDIA Hopper"),
+               clEnumValN(Target::SM80, "sm_80", "NVIDIA Ampere"),
+               clEnumValN(Target::SM89, "sm_89", "NVIDIA Ada"),
+               clEnumValN(Target::CPU, "cpu", "the host CPU")),
+    cl::cat(koptCategory));
+cl::opt<Emit> emit("emit", cl::desc("What to write (default: from -o)"),
+                   cl::init(Emit::Auto),
+                   cl::values(clEnumValN(Emit::MLIR, "mlir", "MLIR"),
+                              clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
+                              clEnumValN(Emit::PTX, "ptx", "PTX"),
+                              clEnumValN(Emit::Obj, "obj", "object/shared object")),
+                   cl::cat(koptCategory));
+cl::opt<bool> summary("summary",
+                      cl::desc("Print a model summary (stderr) after the "
+                               "pipeline"),
+                      cl::cat(koptCategory));
+
+/// What the output path and --emit ask for.
+Emit resolveEmit() {
+  if (emit != Emit::Auto)
+    return emit;
+  llvm::StringRef ext = llvm::sys::path::extension(outputFilename);
+  if (ext == ".ptx")
+    return Emit::PTX;
+  if (ext == ".so" || ext == ".o")
+    return Emit::Obj;
+  if (ext == ".ll")
+    return Emit::LLVM;
+  return Emit::MLIR;
+}
+
+/// Gives access to the pipeline MlirOptMain built from --pass-pipeline, so
+/// the alias stages can run before it.
+struct KoptDriverConfig : mlir::MlirOptMainConfig {
+  explicit KoptDriverConfig(mlir::MlirOptMainConfig base)
+      : MlirOptMainConfig(std::move(base)) {}
+
+  void prependModelPipeline(const kopt::ModelPipelineOptions &options,
+                            bool withSummary) {
+    auto userPipeline = std::move(passPipelineCallback);
+    setPassPipelineSetupFn(
+        [&options, withSummary,
+         userPipeline](mlir::PassManager &pm) -> mlir::LogicalResult {
+          kopt::buildModelPipeline(pm, options);
+          if (userPipeline && mlir::failed(userPipeline(pm)))
+            return mlir::failure();
+          if (withSummary)
+            pm.addPass(kopt::createKoptModelSummaryPass());
+          return mlir::success();
+        });
+  }
+};
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "kopt: error: " << message << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::DialectRegistry registry;
+  kopt::registerKoptDialects(registry);
+  kopt::registerKoptPassesAndPipelines();
+  mlir::MlirOptMainConfig::registerCLOptions(registry);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv,
+                              "kopt: compile a kopt model for a GPU or CPU\n");
+
+  Emit what = resolveEmit();
+  if (what != Emit::MLIR)
+    return fail(llvm::Twine("code generation (--emit=") +
+                (what == Emit::PTX    ? "ptx"
+                 : what == Emit::LLVM ? "llvm"
+                                      : "obj") +
+                ") is not implemented yet; this kopt writes MLIR "
+                "(use --emit=mlir or an .mlir/- output)");
+  if (!weightsFilename.empty() && !llvm::sys::fs::exists(weightsFilename))
+    return fail("weights file '" + weightsFilename + "' does not exist");
+  if (quantizeGroupSize < 0)
+    return fail("--quantize-group-size must be >= 0, got " +
+                llvm::Twine(quantizeGroupSize));
+
+  kopt::ModelPipelineOptions options;
+  options.fuse = fuse;
+  options.quantize = quantize;
+  options.groupSize = quantizeGroupSize;
+  options.sparsify = sparsify;
+
+  KoptDriverConfig config(mlir::MlirOptMainConfig::createFromCLOptions());
+  config.prependModelPipeline(options, summary);
+
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      mlir::openInputFile(inputFilename, &errorMessage);
+  if (!input)
+    return fail(errorMessage);
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output)
+    return fail(errorMessage);
+
+  if (mlir::failed(mlir::MlirOptMain(output->os(), std::move(input), registry,
+                                     config)))
+    return 1;
+  output->keep();
+  return 0;
+}
