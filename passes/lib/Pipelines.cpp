@@ -25,6 +25,7 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   KoptQuantizePassOptions quantize;
   quantize.mode = options.mode;
   quantize.groupSize = options.groupSize;
+  quantize.keep.assign(options.keep.begin(), options.keep.end());
   pm.addPass(createKoptQuantizePass(quantize));
 }
 
@@ -49,6 +50,7 @@ void buildModelPipeline(mlir::OpPassManager &pm,
     QuantizePipelineOptions quantize;
     quantize.mode = options.quantize;
     quantize.groupSize = options.groupSize;
+    quantize.keep = options.quantizeKeep;
     buildQuantizePipeline(pm, quantize);
   }
   // Fuse last, over the final weight encodings.

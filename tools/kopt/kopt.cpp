@@ -4,7 +4,8 @@
 //        [--sparsify=2:4|block:RxC:DENSITY] [--target=...] [--emit=...] -o OUT
 //
 // Parses and verifies a kopt model, runs the model pipeline the flags select
-// (see Pipelines.h) followed by any `--pass-pipeline`, and writes the result.
+// (see Pipelines.h) followed by passes named with MLIR's pass flags, and
+// writes the result. A textual `--pass-pipeline` is the whole pipeline.
 // Built on MlirOptMain's configuration, so MLIR's driver flags work:
 // --mlir-print-ir-after-all, --mlir-timing, --dump-pass-pipeline,
 // --mlir-pass-pipeline-crash-reproducer, --verify-diagnostics,
@@ -12,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kopt/Dialect/Kopt/SparsityPattern.h"
 #include "kopt/InitAll.h"
 
 #include "mlir/IR/AsmState.h"
@@ -55,6 +57,10 @@ cl::opt<kopt::QuantMode> quantize(
 cl::opt<int64_t> quantizeGroupSize("quantize-group-size",
                                    cl::desc("Elements of K per scale"),
                                    cl::init(128), cl::cat(koptCategory));
+cl::list<std::string> quantizeKeep(
+    "quantize-keep",
+    cl::desc("Weight-name globs kept in their original precision"),
+    cl::value_desc("pattern"), cl::CommaSeparated, cl::cat(koptCategory));
 cl::opt<std::string>
     sparsify("sparsify", cl::desc("Prune weights: N:M or block:RxC:DENSITY"),
              cl::value_desc("pattern"), cl::cat(koptCategory));
@@ -91,8 +97,8 @@ Emit resolveEmit() {
   return Emit::MLIR;
 }
 
-/// Gives access to the pipeline MlirOptMain built from --pass-pipeline, so
-/// the alias stages can run before it.
+/// Gives access to the pipeline MlirOptMain built from the pass flags, so the
+/// alias stages can run before it.
 struct KoptDriverConfig : mlir::MlirOptMainConfig {
   explicit KoptDriverConfig(mlir::MlirOptMainConfig base)
       : MlirOptMainConfig(std::move(base)) {}
@@ -103,6 +109,8 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
     setPassPipelineSetupFn(
         [&options, withSummary,
          userPipeline](mlir::PassManager &pm) -> mlir::LogicalResult {
+          // The alias stages first; MLIR's own pass flags append to them
+          // (and --dump-pass-pipeline prints the result).
           kopt::buildModelPipeline(pm, options);
           if (userPipeline && mlir::failed(userPipeline(pm)))
             return mlir::failure();
@@ -146,11 +154,31 @@ int main(int argc, char **argv) {
   if (quantizeGroupSize < 0)
     return fail("--quantize-group-size must be >= 0, got " +
                 llvm::Twine(quantizeGroupSize));
+  if (!quantizeKeep.empty() && quantize == kopt::QuantMode::None)
+    return fail("--quantize-keep needs --quantize");
+  if (!sparsify.empty()) {
+    llvm::Expected<kopt::SparsityPattern> pattern =
+        kopt::SparsityPattern::parse(sparsify);
+    if (!pattern)
+      return fail("--sparsify: " + llvm::toString(pattern.takeError()));
+  }
+
+  // A textual --pass-pipeline replaces the whole pass manager, so it cannot
+  // be combined with the stages the alias flags add.
+  cl::Option *textualPipeline =
+      cl::getRegisteredOptions().lookup("pass-pipeline");
+  bool aliasStages = fuse || quantize != kopt::QuantMode::None ||
+                     !sparsify.empty();
+  if (textualPipeline && textualPipeline->getNumOccurrences() && aliasStages)
+    return fail("--pass-pipeline is the whole pipeline and cannot be combined "
+                "with --fuse/--quantize/--sparsify; spell the stages in it, "
+                "e.g. builtin.module(kopt-model-pipeline{fuse=true})");
 
   kopt::ModelPipelineOptions options;
   options.fuse = fuse;
   options.quantize = quantize;
   options.groupSize = quantizeGroupSize;
+  options.quantizeKeep = quantizeKeep;
   options.sparsify = sparsify;
 
   KoptDriverConfig config(mlir::MlirOptMainConfig::createFromCLOptions());

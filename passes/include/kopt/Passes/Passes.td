@@ -26,9 +26,10 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
   let description = [{
     The `--quantize=int4|int8|fp8` stage: `kopt.linear` (and `kopt.moe`
     expert) weights become `!kopt.quantized<...>` with `group-size` scales.
-    Layers whose weight name matches a `keep` pattern stay in their original
-    precision. The rewrite itself is not implemented yet; the pass validates
-    its options and leaves the module unchanged.
+    Layers whose weight name matches a `keep` glob stay in their original
+    precision; a pattern that matches no weight is an error. The rewrite
+    itself is not implemented yet: the pass validates its options and keep
+    patterns and leaves the module unchanged.
   }];
   let options = [
     Option<"mode", "mode", "::kopt::QuantMode", "::kopt::QuantMode::Int4",

@@ -30,6 +30,9 @@ struct QuantizePipelineOptions
   Option<int64_t> groupSize{*this, "group-size",
                             llvm::cl::desc("Elements of K per scale"),
                             llvm::cl::init(128)};
+  ListOption<std::string> keep{
+      *this, "keep",
+      llvm::cl::desc("Weight-name globs kept in their original precision")};
 };
 
 struct SparsifyPipelineOptions
@@ -54,6 +57,9 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
   Option<int64_t> groupSize{*this, "group-size",
                             llvm::cl::desc("Quantization group size"),
                             llvm::cl::init(128)};
+  ListOption<std::string> quantizeKeep{
+      *this, "quantize-keep",
+      llvm::cl::desc("Weight-name globs kept in their original precision")};
   Option<std::string> sparsify{
       *this, "sparsify",
       llvm::cl::desc("Sparsity pattern N:M or block:RxC:DENSITY (empty: no)"),
