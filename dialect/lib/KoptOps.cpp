@@ -39,6 +39,55 @@ bool kopt::areCompatibleTensorTypes(TypeRange inferred, TypeRange actual) {
   return true;
 }
 
+//===----------------------------------------------------------------------===//
+// custom<FunctionalOrUniformTypes>: `(A, B) -> R`, or `T` for all of them
+//===----------------------------------------------------------------------===//
+
+/// Parses the functional form `(T0, ..., Tn-1) -> R` into `slots` (operands
+/// then result), or a single type `T` given to every slot.
+static ParseResult parseTypeSlots(OpAsmParser &parser,
+                                  MutableArrayRef<Type *> slots) {
+  if (failed(parser.parseOptionalLParen())) {
+    Type uniform;
+    if (parser.parseType(uniform))
+      return failure();
+    for (Type *slot : slots)
+      *slot = uniform;
+    return success();
+  }
+  SMLoc loc = parser.getCurrentLocation();
+  SmallVector<Type> operandTypes;
+  if (failed(parser.parseOptionalRParen())) {
+    if (parser.parseTypeList(operandTypes) || parser.parseRParen())
+      return failure();
+  }
+  if (operandTypes.size() != slots.size() - 1)
+    return parser.emitError(loc, "expected ")
+           << slots.size() - 1 << " operand types, got " << operandTypes.size();
+  if (parser.parseArrow() || parser.parseType(*slots.back()))
+    return failure();
+  for (auto [slot, type] : llvm::zip(slots.drop_back(), operandTypes))
+    *slot = type;
+  return success();
+}
+
+template <typename... Slots>
+static ParseResult parseFunctionalOrUniformTypes(OpAsmParser &parser,
+                                                 Slots &...slots) {
+  SmallVector<Type *> refs{&slots...};
+  return parseTypeSlots(parser, refs);
+}
+
+/// Always prints the functional form, the one the spec's examples use.
+template <typename... Types>
+static void printFunctionalOrUniformTypes(OpAsmPrinter &printer, Operation *,
+                                          Types... types) {
+  SmallVector<Type> all{types...};
+  printer << '(';
+  llvm::interleaveComma(ArrayRef<Type>(all).drop_back(), printer);
+  printer << ") -> " << all.back();
+}
+
 namespace kopt {
 #include "kopt/Dialect/Kopt/KoptCanonicalize.inc"
 } // namespace kopt

@@ -20,11 +20,9 @@ namespace kopt {
 namespace {
 
 /// Emits "'<op name>' op <message>" at the location, if there is one.
-template <typename OpTy>
-struct InferError {
+template <typename OpTy> struct InferError {
   std::optional<Location> loc;
-  template <typename... Args>
-  LogicalResult operator()(Args &&...args) const {
+  template <typename... Args> LogicalResult operator()(Args &&...args) const {
     return emitOptionalError(loc, "'", OpTy::getOperationName(), "' op ",
                              std::forward<Args>(args)...);
   }
@@ -40,8 +38,7 @@ RankedTensorType makeTensor(ArrayRef<int64_t> shape, Type element) {
 
 /// Unpacks the ranked tensor types of `values`; false if any is not one
 /// (inference called from a builder with bad operands).
-template <typename... Values>
-bool allRanked(Values... values) {
+template <typename... Values> bool allRanked(Values... values) {
   return (... && static_cast<bool>(tensorType(values)));
 }
 
@@ -118,13 +115,15 @@ LogicalResult inferReduce(std::optional<Location> loc,
 // Lookup and linear algebra
 //===----------------------------------------------------------------------===//
 
-LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   InferError<EmbeddingOp> error{loc};
   if (!allRanked(adaptor.getTable(), adaptor.getIds()))
     return failure();
-  auto table = tensorType(adaptor.getTable()), ids = tensorType(adaptor.getIds());
+  auto table = tensorType(adaptor.getTable()),
+       ids = tensorType(adaptor.getIds());
   if (table.getRank() != 2)
     return error("table must have rank 2 ([V, D]), got rank ", table.getRank());
   SmallVector<int64_t> shape(ids.getShape());
@@ -133,7 +132,8 @@ LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   return success();
 }
 
-LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   InferError<LinearOp> error{loc};
@@ -147,7 +147,8 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   if (input.getRank() < 1)
     return error("input must have rank >= 1 ([..., K])");
   if (weightShape->size() != 2)
-    return error("weight must have shape [N, K], got rank ", weightShape->size());
+    return error("weight must have shape [N, K], got rank ",
+                 weightShape->size());
   int64_t n = (*weightShape)[0], k = (*weightShape)[1];
   int64_t inputK = input.getShape().back();
   if (!dimsAgree(inputK, k))
@@ -160,7 +161,8 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
                  " does not match input element type ", element);
   if (auto bias = tensorType(adaptor.getBias())) {
     if (bias.getRank() != 1 || !dimsAgree(bias.getDimSize(0), n))
-      return error("bias must have shape [N] = [", formatDim(n), "], got ", bias);
+      return error("bias must have shape [N] = [", formatDim(n), "], got ",
+                   bias);
     if (bias.getElementType() != element)
       return error("bias element type ", bias.getElementType(),
                    " does not match input element type ", element);
@@ -171,7 +173,8 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
-LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   InferError<MatmulOp> error{loc};
@@ -189,8 +192,8 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   if (!dimsAgree(k, rhsK))
     return error("contraction dims disagree: lhs K = ", formatDim(k),
                  ", rhs K = ", formatDim(rhsK));
-  auto batch = broadcastShapes(lhs.getShape().drop_back(2),
-                               rhs.getShape().drop_back(2));
+  auto batch =
+      broadcastShapes(lhs.getShape().drop_back(2), rhs.getShape().drop_back(2));
   if (!batch)
     return error("batch dims are not broadcastable: ", lhs, " and ", rhs);
   batch->append({m, n});
@@ -203,10 +206,9 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 //===----------------------------------------------------------------------===//
 
 #define KOPT_BROADCAST_INFERENCE(OP)                                           \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &types) {           \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &types) {                                          \
     return inferBroadcast<OP>(loc, adaptor, types);                            \
   }
 KOPT_BROADCAST_INFERENCE(AddOp)
@@ -243,14 +245,16 @@ static LogicalResult inferNorm(std::optional<Location> loc, Value inputValue,
   return success();
 }
 
-LogicalResult RMSNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult RMSNormOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &types) {
   return inferNorm<RMSNormOp>(loc, adaptor.getInput(), {adaptor.getWeight()},
                               adaptor.getEpsilon(), types);
 }
 
-LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   return inferNorm<LayerNormOp>(loc, adaptor.getInput(),
@@ -258,21 +262,24 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
                                 adaptor.getEpsilon(), types);
 }
 
-LogicalResult L2NormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult L2NormOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   InferError<L2NormOp> error{loc};
   auto input = tensorType(adaptor.getInput());
   if (!input)
     return failure();
-  if (failed(checkAxis(error, input, static_cast<int64_t>(adaptor.getAxis()))) ||
+  if (failed(
+          checkAxis(error, input, static_cast<int64_t>(adaptor.getAxis()))) ||
       failed(checkEpsilon(error, adaptor.getEpsilon())))
     return failure();
   types.push_back(input);
   return success();
 }
 
-LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &types) {
   auto input = tensorType(adaptor.getInput());
@@ -284,10 +291,9 @@ LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location>
 }
 
 #define KOPT_REDUCE_INFERENCE(OP)                                              \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &types) {           \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &types) {                                          \
     return inferReduce<OP>(loc, adaptor, types);                               \
   }
 KOPT_REDUCE_INFERENCE(ReduceMeanOp)
@@ -338,7 +344,8 @@ LogicalResult TopKOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
-LogicalResult GatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   InferError<GatherOp> error{loc};
@@ -373,7 +380,8 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 // Shape manipulation
 //===----------------------------------------------------------------------===//
 
-LogicalResult TransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   auto input = tensorType(adaptor.getInput());
@@ -392,7 +400,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   return success();
 }
 
-LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   InferError<ConcatOp> error{loc};
@@ -416,9 +425,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
     for (int64_t i = 0; i < type.getRank(); ++i) {
       int64_t dim = type.getDimSize(i);
       if (i == *axis) {
-        shape[i] = isDynamicDim(shape[i]) || isDynamicDim(dim)
-                       ? kDynamicDim
-                       : shape[i] + dim;
+        shape[i] = isDynamicDim(shape[i]) || isDynamicDim(dim) ? kDynamicDim
+                                                               : shape[i] + dim;
       } else if (!dimsAgree(shape[i], dim)) {
         return error("inputs must agree in dim ", i, " (not the axis), got ",
                      first, " and ", type);
@@ -431,7 +439,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
-LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &types) {
   InferError<SliceOp> error{loc};
@@ -462,7 +471,8 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
 // Attention
 //===----------------------------------------------------------------------===//
 
-LogicalResult RopeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult RopeOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &types) {
   InferError<RopeOp> error{loc};
@@ -493,7 +503,8 @@ LogicalResult RopeOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
   return success();
 }
 
-LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   InferError<AttentionOp> error{loc};
@@ -513,10 +524,11 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
                  ", key ", formatDim(k.getDimSize(3)));
   int64_t hq = q.getDimSize(2), hkv = k.getDimSize(2);
   if (!isDynamicDim(hq) && !isDynamicDim(hkv) && (hkv == 0 || hq % hkv != 0))
-    return error("query heads (", hq, ") must be a multiple of kv heads (",
-                 hkv, ")");
+    return error("query heads (", hq, ") must be a multiple of kv heads (", hkv,
+                 ")");
   if (auto kvLen = tensorType(adaptor.getKvLen())) {
-    if (kvLen.getRank() != 1 || !dimsAgree(kvLen.getDimSize(0), q.getDimSize(0)))
+    if (kvLen.getRank() != 1 ||
+        !dimsAgree(kvLen.getDimSize(0), q.getDimSize(0)))
       return error("kv_len must have shape [B], got ", kvLen);
   }
   if (auto window = static_cast<int64_t>(adaptor.getWindow()); window < 0)
@@ -560,7 +572,8 @@ LogicalResult CacheUpdateOp::inferReturnTypes(MLIRContext *,
 // MoEOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MoEOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult MoEOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &types) {
   InferError<MoEOp> error{loc};
@@ -570,7 +583,8 @@ LogicalResult MoEOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc
       !adaptor.getWDown())
     return failure();
   if (input.getRank() != 2)
-    return error("input must have rank 2 ([T, Hd]), got rank ", input.getRank());
+    return error("input must have rank 2 ([T, Hd]), got rank ",
+                 input.getRank());
   int64_t hidden = input.getDimSize(1);
   if (router.getRank() != 2 || !dimsAgree(router.getDimSize(1), hidden))
     return error("router must have shape [E, Hd = ", formatDim(hidden),
@@ -596,7 +610,8 @@ LogicalResult MoEOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc
       !dimsAgree((*down)[1], hidden) || !dimsAgree((*down)[2], ffn))
     return error("w_down must have shape [E = ", formatDim(experts),
                  ", Hd = ", formatDim(hidden), ", F = ", formatDim(ffn), "]");
-  for (Value weight : {adaptor.getWGate(), adaptor.getWUp(), adaptor.getWDown()})
+  for (Value weight :
+       {adaptor.getWGate(), adaptor.getWUp(), adaptor.getWDown()})
     if (!isa<QuantizedType>(weight.getType()) &&
         getWeightElementType(weight.getType()) != input.getElementType())
       return error("expert weight element types must match the input's");

@@ -48,10 +48,10 @@ verifyWeightShape(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-LogicalResult QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
-                                    ArrayRef<int64_t> shape, Type storage,
-                                    int64_t groupSize, Type scale,
-                                    Type zeroPoint, QuantLayout layout) {
+LogicalResult
+QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
+                      ArrayRef<int64_t> shape, Type storage, int64_t groupSize,
+                      Type scale, Type zeroPoint, QuantLayout layout) {
   if (failed(verifyWeightShape(emitError, shape)))
     return failure();
   bool isInt = storage.isSignlessInteger(4) || storage.isSignlessInteger(8);
@@ -71,9 +71,10 @@ LogicalResult QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError
   if (zeroPoint) {
     if (!isInt)
       return emitError() << "zero_point needs integer storage, got " << storage;
-    bool sameWidthInt = zeroPoint.isSignlessInteger(
-        storage.getIntOrFloatBitWidth());
-    if (!sameWidthInt && !isa<Float32Type, Float16Type, BFloat16Type>(zeroPoint))
+    bool sameWidthInt =
+        zeroPoint.isSignlessInteger(storage.getIntOrFloatBitWidth());
+    if (!sameWidthInt &&
+        !isa<Float32Type, Float16Type, BFloat16Type>(zeroPoint))
       return emitError() << "zero_point must be " << storage
                          << " or a float type, got " << zeroPoint;
   }

@@ -111,7 +111,9 @@ struct KoptModelSummaryPass
 
     // Distinct weights by name (a weight may be read in several places).
     llvm::MapVector<llvm::StringRef, mlir::Type> weights;
-    module.walk([&](WeightOp op) { weights.insert({op.getName(), op.getType()}); });
+    module.walk([&](WeightOp op) {
+      weights.insert({op.getName(), op.getType()});
+    });
     WeightSize total;
     for (const auto &entry : weights) {
       WeightSize size = sizeOf(entry.second);

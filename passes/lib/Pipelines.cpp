@@ -66,8 +66,8 @@ void registerKoptPipelines() {
       "kopt-quantize-pipeline", "The pipeline behind `kopt --quantize=MODE`",
       buildQuantizePipeline);
   mlir::PassPipelineRegistration<SparsifyPipelineOptions>(
-      "kopt-sparsify-pipeline",
-      "The pipeline behind `kopt --sparsify=PATTERN`", buildSparsifyPipeline);
+      "kopt-sparsify-pipeline", "The pipeline behind `kopt --sparsify=PATTERN`",
+      buildSparsifyPipeline);
   mlir::PassPipelineRegistration<ModelPipelineOptions>(
       "kopt-model-pipeline",
       "All model-level stages: canonicalize, sparsify, quantize, fuse",

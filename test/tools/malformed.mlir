@@ -4,8 +4,8 @@
 // RUN: kopt %s --verify-diagnostics -o /dev/null
 
 func.func @truncated(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // CHECK: malformed.mlir:[[@LINE+2]]:{{[0-9]+}}: error: expected ':'
-  // expected-error @+1 {{expected ':'}}
+  // CHECK: malformed.mlir:[[@LINE+2]]:{{[0-9]+}}: error: expected ','
+  // expected-error @+1 {{expected ','}}
   %y = kopt.add %x %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
 }

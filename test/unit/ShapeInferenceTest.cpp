@@ -27,14 +27,14 @@ protected:
 
   mlir::RankedTensorType tensor(llvm::ArrayRef<int64_t> shape,
                                 mlir::Type element = {}) {
-    return mlir::RankedTensorType::get(shape,
-                                       element ? element : builder.getF16Type());
+    return mlir::RankedTensorType::get(shape, element ? element
+                                                      : builder.getF16Type());
   }
 
   /// A function whose arguments have `types`; the builder inserts into it.
   llvm::SmallVector<mlir::Value> arguments(llvm::ArrayRef<mlir::Type> types) {
-    auto func = mlir::func::FuncOp::create(
-        builder.getUnknownLoc(), "f", builder.getFunctionType(types, {}));
+    auto func = mlir::func::FuncOp::create(builder.getUnknownLoc(), "f",
+                                           builder.getFunctionType(types, {}));
     module->push_back(func);
     mlir::Block *body = func.addEntryBlock();
     builder.setInsertionPointToStart(body);
@@ -63,11 +63,11 @@ TEST_F(ShapeInference, MatmulBroadcastsBatchAndTransposes) {
 
 TEST_F(ShapeInference, BroadcastOfScalarAndDynamic) {
   auto args = arguments({tensor({kDyn, 1, 64}), tensor({}), tensor({7, 64})});
-  auto add = kopt::AddOp::create(builder, builder.getUnknownLoc(), args[0],
-                                 args[1]);
+  auto add =
+      kopt::AddOp::create(builder, builder.getUnknownLoc(), args[0], args[1]);
   EXPECT_EQ(add.getType(), tensor({kDyn, 1, 64}));
-  auto mul = kopt::MulOp::create(builder, builder.getUnknownLoc(), args[0],
-                                 args[2]);
+  auto mul =
+      kopt::MulOp::create(builder, builder.getUnknownLoc(), args[0], args[2]);
   EXPECT_EQ(mul.getType(), tensor({kDyn, 7, 64}));
 }
 

@@ -10,7 +10,8 @@ using kopt::SparsityPattern;
 
 TEST(SparsityPattern, ParsesNOfM) {
   auto pattern = SparsityPattern::parse("2:4");
-  ASSERT_TRUE(static_cast<bool>(pattern)) << llvm::toString(pattern.takeError());
+  ASSERT_TRUE(static_cast<bool>(pattern))
+      << llvm::toString(pattern.takeError());
   EXPECT_EQ(pattern->kind, SparsityPattern::Kind::NOfM);
   EXPECT_EQ(pattern->n, 2);
   EXPECT_EQ(pattern->m, 4);
@@ -21,7 +22,8 @@ TEST(SparsityPattern, ParsesNOfM) {
 
 TEST(SparsityPattern, ParsesBlock) {
   auto pattern = SparsityPattern::parse("block:16x32:0.25");
-  ASSERT_TRUE(static_cast<bool>(pattern)) << llvm::toString(pattern.takeError());
+  ASSERT_TRUE(static_cast<bool>(pattern))
+      << llvm::toString(pattern.takeError());
   EXPECT_EQ(pattern->kind, SparsityPattern::Kind::Block);
   EXPECT_EQ(pattern->blockRows, 16);
   EXPECT_EQ(pattern->blockCols, 32);
@@ -43,11 +45,12 @@ TEST_P(BadPattern, IsRejectedWithItsText) {
   EXPECT_NE(message.find(GetParam()), std::string::npos) << message;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Malformed, BadPattern,
-    ::testing::Values("", "2", "4:2", "2:2", "0:4", "a:b", "2:4:8", "block:",
-                      "block:16:0.5", "block:0x16:0.5", "block:16x16",
-                      "block:16x16:0", "block:16x16:1.5", "block:16x16:nan",
-                      "block:-1x4:0.5"));
+INSTANTIATE_TEST_SUITE_P(Malformed, BadPattern,
+                         ::testing::Values("", "2", "4:2", "2:2", "0:4", "a:b",
+                                           "2:4:8", "block:", "block:16:0.5",
+                                           "block:0x16:0.5", "block:16x16",
+                                           "block:16x16:0", "block:16x16:1.5",
+                                           "block:16x16:nan",
+                                           "block:-1x4:0.5"));
 
 } // namespace

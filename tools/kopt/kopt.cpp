@@ -1,6 +1,7 @@
 //===- kopt.cpp - The kopt compiler driver --------------------------------===//
 //
-//   kopt model.mlir [--weights=w.safetensors] [--fuse] [--quantize=int4|int8|fp8]
+//   kopt model.mlir [--weights=w.safetensors] [--fuse]
+//   [--quantize=int4|int8|fp8]
 //        [--sparsify=2:4|block:RxC:DENSITY] [--target=...] [--emit=...] -o OUT
 //
 // Parses and verifies a kopt model, runs the model pipeline the flags select
@@ -43,9 +44,10 @@ cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.mlir>"),
 cl::opt<std::string> outputFilename("o", cl::desc("Output file (- = stdout)"),
                                     cl::value_desc("file"), cl::init("-"),
                                     cl::cat(koptCategory));
-cl::opt<std::string>
-    weightsFilename("weights", cl::desc("Model weights (.safetensors)"),
-                    cl::value_desc("file"), cl::cat(koptCategory));
+cl::opt<std::string> weightsFilename("weights",
+                                     cl::desc("Model weights (.safetensors)"),
+                                     cl::value_desc("file"),
+                                     cl::cat(koptCategory));
 cl::opt<bool> fuse("fuse", cl::desc("Run the fusion pipeline"),
                    cl::cat(koptCategory));
 cl::opt<kopt::QuantMode> quantize(
@@ -57,27 +59,29 @@ cl::opt<kopt::QuantMode> quantize(
 cl::opt<int64_t> quantizeGroupSize("quantize-group-size",
                                    cl::desc("Elements of K per scale"),
                                    cl::init(128), cl::cat(koptCategory));
-cl::list<std::string> quantizeKeep(
-    "quantize-keep",
-    cl::desc("Weight-name globs kept in their original precision"),
-    cl::value_desc("pattern"), cl::CommaSeparated, cl::cat(koptCategory));
+cl::list<std::string>
+    quantizeKeep("quantize-keep",
+                 cl::desc("Weight-name globs kept in their original precision"),
+                 cl::value_desc("pattern"), cl::CommaSeparated,
+                 cl::cat(koptCategory));
 cl::opt<std::string>
     sparsify("sparsify", cl::desc("Prune weights: N:M or block:RxC:DENSITY"),
              cl::value_desc("pattern"), cl::cat(koptCategory));
-cl::opt<Target> target(
-    "target", cl::desc("Code generation target"), cl::init(Target::SM90),
-    cl::values(clEnumValN(Target::SM90, "sm_90", "NVIDIA Hopper"),
-               clEnumValN(Target::SM80, "sm_80", "NVIDIA Ampere"),
-               clEnumValN(Target::SM89, "sm_89", "NVIDIA Ada"),
-               clEnumValN(Target::CPU, "cpu", "the host CPU")),
-    cl::cat(koptCategory));
-cl::opt<Emit> emit("emit", cl::desc("What to write (default: from -o)"),
-                   cl::init(Emit::Auto),
-                   cl::values(clEnumValN(Emit::MLIR, "mlir", "MLIR"),
-                              clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
-                              clEnumValN(Emit::PTX, "ptx", "PTX"),
-                              clEnumValN(Emit::Obj, "obj", "object/shared object")),
-                   cl::cat(koptCategory));
+cl::opt<Target>
+    target("target", cl::desc("Code generation target"), cl::init(Target::SM90),
+           cl::values(clEnumValN(Target::SM90, "sm_90", "NVIDIA Hopper"),
+                      clEnumValN(Target::SM80, "sm_80", "NVIDIA Ampere"),
+                      clEnumValN(Target::SM89, "sm_89", "NVIDIA Ada"),
+                      clEnumValN(Target::CPU, "cpu", "the host CPU")),
+           cl::cat(koptCategory));
+cl::opt<Emit>
+    emit("emit", cl::desc("What to write (default: from -o)"),
+         cl::init(Emit::Auto),
+         cl::values(clEnumValN(Emit::MLIR, "mlir", "MLIR"),
+                    clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
+                    clEnumValN(Emit::PTX, "ptx", "PTX"),
+                    clEnumValN(Emit::Obj, "obj", "object/shared object")),
+         cl::cat(koptCategory));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a model summary (stderr) after the "
                                "pipeline"),
@@ -106,18 +110,17 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
   void prependModelPipeline(const kopt::ModelPipelineOptions &options,
                             bool withSummary) {
     auto userPipeline = std::move(passPipelineCallback);
-    setPassPipelineSetupFn(
-        [&options, withSummary,
-         userPipeline](mlir::PassManager &pm) -> mlir::LogicalResult {
-          // The alias stages first; MLIR's own pass flags append to them
-          // (and --dump-pass-pipeline prints the result).
-          kopt::buildModelPipeline(pm, options);
-          if (userPipeline && mlir::failed(userPipeline(pm)))
-            return mlir::failure();
-          if (withSummary)
-            pm.addPass(kopt::createKoptModelSummaryPass());
-          return mlir::success();
-        });
+    setPassPipelineSetupFn([&options, withSummary, userPipeline](
+                               mlir::PassManager &pm) -> mlir::LogicalResult {
+      // The alias stages first; MLIR's own pass flags append to them
+      // (and --dump-pass-pipeline prints the result).
+      kopt::buildModelPipeline(pm, options);
+      if (userPipeline && mlir::failed(userPipeline(pm)))
+        return mlir::failure();
+      if (withSummary)
+        pm.addPass(kopt::createKoptModelSummaryPass());
+      return mlir::success();
+    });
   }
 };
 
@@ -167,8 +170,8 @@ int main(int argc, char **argv) {
   // be combined with the stages the alias flags add.
   cl::Option *textualPipeline =
       cl::getRegisteredOptions().lookup("pass-pipeline");
-  bool aliasStages = fuse || quantize != kopt::QuantMode::None ||
-                     !sparsify.empty();
+  bool aliasStages =
+      fuse || quantize != kopt::QuantMode::None || !sparsify.empty();
   if (textualPipeline && textualPipeline->getNumOccurrences() && aliasStages)
     return fail("--pass-pipeline is the whole pipeline and cannot be combined "
                 "with --fuse/--quantize/--sparsify; spell the stages in it, "
@@ -194,8 +197,8 @@ int main(int argc, char **argv) {
   if (!output)
     return fail(errorMessage);
 
-  if (mlir::failed(mlir::MlirOptMain(output->os(), std::move(input), registry,
-                                     config)))
+  if (mlir::failed(
+          mlir::MlirOptMain(output->os(), std::move(input), registry, config)))
     return 1;
   output->keep();
   return 0;

@@ -29,8 +29,9 @@ llvm::Expected<SparsityPattern> SparsityPattern::parse(llvm::StringRef text) {
         cols.getAsInteger(10, pattern.blockCols) || pattern.blockRows <= 0 ||
         pattern.blockCols <= 0)
       return patternError(text, "block shape must be RxC with R, C > 0");
-    if (density.getAsDouble(pattern.density) || !std::isfinite(pattern.density) ||
-        pattern.density <= 0.0 || pattern.density > 1.0)
+    if (density.getAsDouble(pattern.density) ||
+        !std::isfinite(pattern.density) || pattern.density <= 0.0 ||
+        pattern.density > 1.0)
       return patternError(text, "density must be in (0, 1]");
     return pattern;
   }

@@ -168,6 +168,25 @@ func.func @mul_dtypes(%a: tensor<3xf32>, %b: tensor<3xf16>) {
 
 // -----
 
+// The functional type lists every operand.
+func.func @add_type_count(%a: tensor<3xf32>) {
+  // expected-error @+1 {{expected 2 operand types, got 1}}
+  %c = kopt.add %a, %a : (tensor<3xf32>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+// The short form gives all operands and the result one type.
+func.func @add_short_form_mismatch(%a: tensor<3xf32>, %b: tensor<3xf16>) {
+  // expected-note @-1 {{prior use here}}
+  // expected-error @+1 {{use of value '%b' expects different type than prior uses: 'tensor<3xf32>' vs 'tensor<3xf16>'}}
+  %c = kopt.add %a, %b : tensor<3xf32>
+  return
+}
+
+// -----
+
 func.func @silu_int(%a: tensor<3xi32>) {
   // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
   %c = kopt.silu %a : (tensor<3xi32>) -> tensor<3xi32>

@@ -206,3 +206,22 @@ func.func @moe(%x: tensor<?x64xf16>, %r: tensor<8x64xf16>, %wg: tensor<8x128x64x
   %0 = kopt.moe %x, %r, %wg, %wu, %wd {top_k = 2 : i64, normalize_topk = true} : (tensor<?x64xf16>, tensor<8x64xf16>, tensor<8x128x64xf16>, tensor<8x128x64xf16>, tensor<8x64x128xf16>) -> tensor<?x64xf16>
   return %0 : tensor<?x64xf16>
 }
+
+// Ops whose operands and result share one type also parse the short form;
+// they print the functional form.
+// CHECK-LABEL: func.func @short_form
+func.func @short_form(%x: tensor<?x8xf16>) -> tensor<?x8xf16> {
+  // CHECK: kopt.silu %{{.+}} : (tensor<?x8xf16>) -> tensor<?x8xf16>
+  %0 = kopt.silu %x : tensor<?x8xf16>
+  // CHECK: kopt.add %{{.+}}, %{{.+}} : (tensor<?x8xf16>, tensor<?x8xf16>) -> tensor<?x8xf16>
+  %1 = kopt.add %0, %x : tensor<?x8xf16>
+  // CHECK: kopt.gelu %{{.+}} {approximate = "tanh"} : (tensor<?x8xf16>) -> tensor<?x8xf16>
+  %2 = kopt.gelu %1 {approximate = "tanh"} : tensor<?x8xf16>
+  // CHECK: kopt.clamp %{{.+}} {min = -1.000000e+00 : f32} : (tensor<?x8xf16>) -> tensor<?x8xf16>
+  %3 = kopt.clamp %2 {min = -1.0 : f32} : tensor<?x8xf16>
+  // CHECK: kopt.softmax %{{.+}} : (tensor<?x8xf16>) -> tensor<?x8xf16>
+  %4 = kopt.softmax %3 : tensor<?x8xf16>
+  // CHECK: kopt.l2norm %{{.+}} : (tensor<?x8xf16>) -> tensor<?x8xf16>
+  %5 = kopt.l2norm %4 : tensor<?x8xf16>
+  return %5 : tensor<?x8xf16>
+}

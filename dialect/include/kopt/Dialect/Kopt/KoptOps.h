@@ -20,8 +20,7 @@
 namespace kopt {
 /// Whether `actual` result types agree with `inferred` ones: same count, same
 /// element types and ranks, and every dim equal or dynamic on either side.
-bool areCompatibleTensorTypes(mlir::TypeRange inferred,
-                              mlir::TypeRange actual);
+bool areCompatibleTensorTypes(mlir::TypeRange inferred, mlir::TypeRange actual);
 
 /// Verifies an op by running its shape inference with the op's location, so
 /// the inference rules report their own errors, and by comparing the written

@@ -31,7 +31,8 @@ def Kopt_LinearWeight : AnyTypeOf<[Kopt_FloatTensor, Kopt_CompressedWeight]>;
 //===----------------------------------------------------------------------===//
 
 /// A side-effect-free op on tensors, printed with a functional type:
-/// `kopt.op %a, %b {attrs} : (A, B) -> R`.
+/// `kopt.op %a, %b {attrs} : (A, B) -> R`. Ops whose operands and result
+/// always share one type also parse the short form `kopt.op %a, %b : T`.
 class Kopt_TensorOp<string mnemonic, list<Trait> traits = []>
     : Kopt_Op<mnemonic, !listconcat([Pure], traits)> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
@@ -69,6 +70,9 @@ class Kopt_UnaryOp<string mnemonic, string torch, list<Trait> traits = []>
       "```";
   let arguments = (ins Kopt_FloatTensor:$input);
   let results = (outs Kopt_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` custom<FunctionalOrUniformTypes>(type($input), type($result))
+  }];
 }
 
 /// NumPy-broadcasting binary ops on same-dtype tensors.
@@ -82,6 +86,10 @@ class Kopt_BinaryOp<string mnemonic, string torch>
       "```";
   let arguments = (ins Kopt_NumericTensor:$lhs, Kopt_NumericTensor:$rhs);
   let results = (outs Kopt_NumericTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:`
+    custom<FunctionalOrUniformTypes>(type($lhs), type($rhs), type($result))
+  }];
 }
 
 /// Reductions over a list of axes.
@@ -202,6 +210,9 @@ def Kopt_GeluOp : Kopt_TensorOp<"gelu", [SameOperandsAndResultType]> {
   let arguments = (ins Kopt_FloatTensor:$input,
                        DefaultValuedStrAttr<StrAttr, "none">:$approximate);
   let results = (outs Kopt_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` custom<FunctionalOrUniformTypes>(type($input), type($result))
+  }];
   let hasVerifier = 1;
 }
 
@@ -218,6 +229,9 @@ def Kopt_ClampOp : Kopt_TensorOp<"clamp", [SameOperandsAndResultType]> {
                        OptionalAttr<Kopt_FloatAttr>:$min,
                        OptionalAttr<Kopt_FloatAttr>:$max);
   let results = (outs Kopt_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` custom<FunctionalOrUniformTypes>(type($input), type($result))
+  }];
   let hasVerifier = 1;
 }
 
@@ -286,6 +300,9 @@ def Kopt_L2NormOp : Kopt_InferredOp<"l2norm"> {
                        DefaultValuedAttr<I64Attr, "-1">:$axis,
                        DefaultValuedAttr<Kopt_FloatAttr, "1.0e-12">:$epsilon);
   let results = (outs Kopt_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` custom<FunctionalOrUniformTypes>(type($input), type($result))
+  }];
 }
 
 def Kopt_SoftmaxOp : Kopt_InferredOp<"softmax"> {
@@ -298,6 +315,9 @@ def Kopt_SoftmaxOp : Kopt_InferredOp<"softmax"> {
   let arguments = (ins Kopt_FloatTensor:$input,
                        DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs Kopt_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` custom<FunctionalOrUniformTypes>(type($input), type($result))
+  }];
 }
 
 def Kopt_ReduceMeanOp : Kopt_ReduceOp<"reduce_mean", "x.mean">;

@@ -33,7 +33,9 @@ struct SparsityPattern {
   std::string str() const;
 
   /// The K (column) granularity the pattern constrains: M, or C for blocks.
-  int64_t columnGranularity() const { return kind == Kind::NOfM ? m : blockCols; }
+  int64_t columnGranularity() const {
+    return kind == Kind::NOfM ? m : blockCols;
+  }
   /// The N (row) granularity: 1 for N:M, R for blocks.
   int64_t rowGranularity() const { return kind == Kind::NOfM ? 1 : blockRows; }
 };
