@@ -108,7 +108,27 @@ LogicalResult WeightOp::verify() {
   if (tensor && !tensor.hasStaticShape())
     return emitOpError("weight '")
            << getName() << "' must have a static shape, got " << tensor;
-  return success();
+  // One name binds one checkpoint tensor: every read of it in the module
+  // must agree on its type. The later declaration reports the conflict.
+  auto module = (*this)->getParentOfType<ModuleOp>();
+  if (!module)
+    return success();
+  WeightOp conflict;
+  module.walk([&](WeightOp other) {
+    if (other == *this)
+      return WalkResult::interrupt();
+    if (other.getName() == getName() && other.getType() != getType())
+      conflict = other;
+    return conflict ? WalkResult::interrupt() : WalkResult::advance();
+  });
+  if (!conflict)
+    return success();
+  InFlightDiagnostic diag = emitOpError("weight '")
+                            << getName() << "' has type " << getType()
+                            << " here but " << conflict.getType()
+                            << " where it is first read";
+  diag.attachNote(conflict.getLoc()) << "first read here";
+  return diag;
 }
 
 //===----------------------------------------------------------------------===//

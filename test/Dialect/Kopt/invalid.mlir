@@ -19,6 +19,20 @@ func.func @weight_dynamic() {
 
 // -----
 
+// One weight name binds one tensor, whichever function reads it.
+func.func @weight_first(%x: tensor<4xf32>) {
+  // expected-note @+1 {{first read here}}
+  %w = kopt.weight "shared.weight" : tensor<4x4xf32>
+  return
+}
+func.func @weight_again(%x: tensor<4xf32>) {
+  // expected-error @+1 {{weight 'shared.weight' has type 'tensor<4x4xf16>' here but 'tensor<4x4xf32>' where it is first read}}
+  %w = kopt.weight "shared.weight" : tensor<4x4xf16>
+  return
+}
+
+// -----
+
 // A compressed weight type is verified where it is written.
 func.func @weight_bad_group() {
   // expected-error @+1 {{group_size 48 does not divide K = 64}}
