@@ -39,6 +39,7 @@ if lit_config.params.get("verify_roundtrip", "0") not in ("", "0"):
 tools = [
     ToolSubst("kopt-opt", extra_args=kopt_opt_extra, unresolved="fatal"),
     ToolSubst("kopt", unresolved="fatal"),
+    ToolSubst("kopt-weights", unresolved="fatal"),
     ToolSubst("FileCheck", config.filecheck, unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, [config.kopt_tools_dir])
