@@ -55,9 +55,11 @@
 // RUN: not kopt %s --quantize=int3 2>&1 | FileCheck %s --check-prefix=QUANT
 // QUANT: Cannot find option named 'int3'
 // RUN: not kopt %s -o %t.ptx 2>&1 | FileCheck %s --check-prefix=PTX
-// PTX: kopt: error: code generation (--emit=ptx) is not implemented yet
-// RUN: not kopt %s --target=cpu --emit=obj -o %t.so 2>&1 | FileCheck %s --check-prefix=OBJ
-// OBJ: kopt: error: code generation (--emit=obj) is not implemented yet
+// PTX: kopt: error: GPU code generation (--emit=ptx, --target=sm_*) is not implemented yet
+// RUN: not kopt %s --emit=llvm -o %t.ll 2>&1 | FileCheck %s --check-prefix=LLVM
+// LLVM: kopt: error: --emit=llvm is not implemented yet
+// RUN: not kopt %s --target=cpu --emit=obj 2>&1 | FileCheck %s --check-prefix=OBJ
+// OBJ: kopt: error: a shared object needs an output file: -o model.so
 // RUN: not kopt %s --weights=%t.missing.safetensors 2>&1 | FileCheck %s --check-prefix=WEIGHTS
 // WEIGHTS: kopt: error: weights file '{{.*}}missing.safetensors' does not exist
 // RUN: not kopt %t.no-such-model.mlir 2>&1 | FileCheck %s --check-prefix=INPUT

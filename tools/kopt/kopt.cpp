@@ -4,6 +4,9 @@
 //   [--quantize=int4|int8|fp8]
 //        [--sparsify=2:4|block:RxC:DENSITY] [--target=...] [--emit=...] -o OUT
 //
+// With -o model.so (or --target=cpu --emit=obj) the CPU code generation
+// pipeline follows and writes model.so plus model.plan.json beside it.
+//
 // Parses and verifies a kopt model, runs the model pipeline the flags select
 // (see Pipelines.h) followed by passes named with MLIR's pass flags, and
 // writes the result. A textual `--pass-pipeline` is the whole pipeline.
@@ -34,7 +37,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Target { SM90, SM80, SM89, CPU };
+enum class Target { Auto, SM90, SM80, SM89, CPU };
 enum class Emit { Auto, MLIR, LLVM, PTX, Obj };
 
 cl::OptionCategory koptCategory("kopt options");
@@ -67,13 +70,20 @@ cl::list<std::string>
 cl::opt<std::string>
     sparsify("sparsify", cl::desc("Prune weights: N:M or block:RxC:DENSITY"),
              cl::value_desc("pattern"), cl::cat(koptCategory));
-cl::opt<Target>
-    target("target", cl::desc("Code generation target"), cl::init(Target::SM90),
-           cl::values(clEnumValN(Target::SM90, "sm_90", "NVIDIA Hopper"),
-                      clEnumValN(Target::SM80, "sm_80", "NVIDIA Ampere"),
-                      clEnumValN(Target::SM89, "sm_89", "NVIDIA Ada"),
-                      clEnumValN(Target::CPU, "cpu", "the host CPU")),
-           cl::cat(koptCategory));
+cl::opt<Target> target(
+    "target",
+    cl::desc("Code generation target (default from -o: .so is cpu, .ptx is "
+             "sm_90)"),
+    cl::init(Target::Auto),
+    cl::values(clEnumValN(Target::SM90, "sm_90", "NVIDIA Hopper"),
+               clEnumValN(Target::SM80, "sm_80", "NVIDIA Ampere"),
+               clEnumValN(Target::SM89, "sm_89", "NVIDIA Ada"),
+               clEnumValN(Target::CPU, "cpu", "the host CPU")),
+    cl::cat(koptCategory));
+cl::opt<std::string> hostCpu("cpu",
+                             cl::desc("CPU to compile for with --target=cpu "
+                                      "(native = this machine)"),
+                             cl::init("native"), cl::cat(koptCategory));
 cl::opt<Emit>
     emit("emit", cl::desc("What to write (default: from -o)"),
          cl::init(Emit::Auto),
@@ -108,9 +118,10 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
       : MlirOptMainConfig(std::move(base)) {}
 
   void prependModelPipeline(const kopt::ModelPipelineOptions &options,
-                            bool withSummary) {
+                            bool withSummary,
+                            std::optional<kopt::CpuCodegenOptions> codegen) {
     auto userPipeline = std::move(passPipelineCallback);
-    setPassPipelineSetupFn([&options, withSummary, userPipeline](
+    setPassPipelineSetupFn([&options, withSummary, userPipeline, codegen](
                                mlir::PassManager &pm) -> mlir::LogicalResult {
       // The alias stages first; MLIR's own pass flags append to them
       // (and --dump-pass-pipeline prints the result).
@@ -119,6 +130,9 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
         return mlir::failure();
       if (withSummary)
         pm.addPass(kopt::createKoptModelSummaryPass());
+      // Code generation writes the artifact and its plan itself.
+      if (codegen)
+        kopt::buildCpuCodegenPipeline(pm, *codegen);
       return mlir::success();
     });
   }
@@ -145,13 +159,20 @@ int main(int argc, char **argv) {
                               "kopt: compile a kopt model for a GPU or CPU\n");
 
   Emit what = resolveEmit();
-  if (what != Emit::MLIR)
-    return fail(llvm::Twine("code generation (--emit=") +
-                (what == Emit::PTX    ? "ptx"
-                 : what == Emit::LLVM ? "llvm"
-                                      : "obj") +
-                ") is not implemented yet; this kopt writes MLIR "
-                "(use --emit=mlir or an .mlir/- output)");
+  Target chosen = target;
+  if (chosen == Target::Auto)
+    chosen = what == Emit::PTX ? Target::SM90
+             : what == Emit::MLIR ? Target::Auto
+                                  : Target::CPU;
+  if (what == Emit::PTX || (what != Emit::MLIR && chosen != Target::CPU))
+    return fail("GPU code generation (--emit=ptx, --target=sm_*) is not "
+                "implemented yet; compile for the CPU with -o model.so");
+  if (what == Emit::LLVM)
+    return fail("--emit=llvm is not implemented yet; use -o model.so or "
+                "--emit=mlir");
+  bool emitSharedObject = what == Emit::Obj;
+  if (emitSharedObject && outputFilename == "-")
+    return fail("a shared object needs an output file: -o model.so");
   if (!weightsFilename.empty() && !llvm::sys::fs::exists(weightsFilename))
     return fail("weights file '" + weightsFilename + "' does not exist");
   if (quantizeGroupSize < 0)
@@ -185,13 +206,19 @@ int main(int argc, char **argv) {
   options.sparsify = sparsify;
 
   KoptDriverConfig config(mlir::MlirOptMainConfig::createFromCLOptions());
-  config.prependModelPipeline(options, summary);
+  std::optional<kopt::CpuCodegenOptions> codegen;
+  if (emitSharedObject)
+    codegen = kopt::CpuCodegenOptions{outputFilename, hostCpu};
+  config.prependModelPipeline(options, summary, codegen);
 
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =
       mlir::openInputFile(inputFilename, &errorMessage);
   if (!input)
     return fail(errorMessage);
+  if (emitSharedObject)
+    return mlir::failed(
+        mlir::MlirOptMain(llvm::nulls(), std::move(input), registry, config));
   std::unique_ptr<llvm::ToolOutputFile> output =
       mlir::openOutputFile(outputFilename, &errorMessage);
   if (!output)

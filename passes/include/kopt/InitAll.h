@@ -8,6 +8,7 @@
 #ifndef KOPT_INITALL_H
 #define KOPT_INITALL_H
 
+#include "kopt/Codegen/Passes.h"
 #include "kopt/Dialect/Kopt/KoptDialect.h"
 #include "kopt/Passes/Passes.h"
 #include "kopt/Passes/Pipelines.h"
@@ -20,10 +21,12 @@
 
 namespace kopt {
 
-/// Dialects of model input: kopt ops in func.func, scalars from arith.
+/// Dialects of model input (kopt ops in func.func, scalars from arith) and
+/// of the code generation pipeline.
 inline void registerKoptDialects(mlir::DialectRegistry &registry) {
   registry.insert<KoptDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
+  registerKoptCodegenDialects(registry);
 }
 
 /// kopt's passes and named pipelines, plus MLIR's generic transforms
@@ -31,6 +34,7 @@ inline void registerKoptDialects(mlir::DialectRegistry &registry) {
 inline void registerKoptPassesAndPipelines() {
   registerKoptPasses();
   registerKoptPipelines();
+  registerKoptCodegenPassesAndPipelines();
   mlir::registerTransformsPasses();
 }
 

@@ -1,0 +1,50 @@
+//===- Passes.h - kopt code generation passes -------------------*- C++ -*-===//
+
+#ifndef KOPT_CODEGEN_PASSES_H
+#define KOPT_CODEGEN_PASSES_H
+
+#include "kopt/Dialect/Kopt/KoptDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace kopt {
+
+#define GEN_PASS_DECL
+#include "kopt/Codegen/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "kopt/Codegen/Passes.h.inc"
+
+/// Options of the CPU code generation pipeline.
+struct CpuCodegenOptions {
+  std::string output;
+  std::string cpu = "native";
+};
+
+/// kopt IR -> shared object + plan: export the plan, the calling
+/// convention, lower to linalg, bufferize, lower to LLVM, serialize.
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm,
+                             const CpuCodegenOptions &options);
+
+/// The lowering part alone (everything before serialization), for tests.
+void buildCpuLoweringPipeline(mlir::OpPassManager &pm);
+
+/// Registers the dialects and external interface models code generation
+/// needs (bufferization of arith/linalg/tensor/scf/func, ...).
+void registerKoptCodegenDialects(mlir::DialectRegistry &registry);
+
+/// Registers the passes and `kopt-cpu-lowering-pipeline`.
+void registerKoptCodegenPassesAndPipelines();
+
+} // namespace kopt
+
+#endif // KOPT_CODEGEN_PASSES_H

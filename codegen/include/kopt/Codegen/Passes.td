@@ -1,0 +1,73 @@
+//===- Passes.td - kopt code generation passes -------------*- tablegen -*-===//
+//
+// The passes between model-level kopt IR and an artifact: the host plan,
+// the calling convention, the lowering to linalg, and serialization.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_PASSES_TD
+#define KOPT_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KoptExportPlanPass : Pass<"kopt-export-plan", "::mlir::ModuleOp"> {
+  let summary = "Describe the model's functions for the runtime (host plan)";
+  let description = [{
+    Computes, for every function, its inputs, weights and outputs with their
+    dtypes and shapes, dynamic dims as affine expressions over symbols bound
+    by the inputs (dims that ops require to be equal share a symbol), the
+    argument order of the compiled entry point, and the reference graph (the
+    kopt ops with their attributes, for `kopt-run --device=reference`). The
+    plan is stored as the module attribute `kopt.plan` (JSON) for the
+    serializer to write beside the artifact; every kopt op is tagged with its
+    node index (`kopt.node`) so runtime errors can name it.
+  }];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
+def KoptPrepareCpuAbiPass : Pass<"kopt-prepare-cpu-abi", "::mlir::ModuleOp"> {
+  let summary = "Give model functions the calling convention of the plan";
+  let description = [{
+    Rewrites each function to `(inputs..., weights..., outputs..., status)`:
+    kopt.weight ops become arguments, results are written into output
+    memrefs (destination passing; the function returns nothing), and a
+    `memref<4xi64>` status
+    buffer (marked `kopt.status`) receives data-dependent errors. Functions
+    get `llvm.emit_c_interface`.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def ConvertKoptToLinalgPass : Pass<"convert-kopt-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower kopt ops to linalg, tensor, arith, math and scf";
+  let description = [{
+    Applies the KoptToLinalg patterns; any kopt op left (for example a
+    linear with a compressed weight, which has no CPU lowering yet) is an
+    error naming the op.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def KoptSerializeCpuPass : Pass<"kopt-serialize-cpu", "::mlir::ModuleOp"> {
+  let summary = "Write the LLVM-dialect module as a shared object and its plan";
+  let description = [{
+    Translates the module to LLVM IR, adds the `kopt_call_<function>(void **)`
+    entry points, optimizes and compiles it for `cpu` of the host, links a
+    shared object at `output` with the system C compiler driver, and writes
+    the `kopt.plan` JSON beside it as `<stem>.plan.json`.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", "", "Path of the .so to write">,
+    Option<"cpu", "cpu", "std::string", "\"native\"",
+           "Target CPU (native = this machine; e.g. x86-64-v3)">,
+    Option<"optLevel", "opt-level", "unsigned", "2", "LLVM optimization level">
+  ];
+}
+
+#endif // KOPT_CODEGEN_PASSES_TD

@@ -1,0 +1,70 @@
+//===- Pipeline.cpp - The CPU code generation pipeline --------------------===//
+
+#include "kopt/Codegen/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace kopt {
+
+void buildCpuLoweringPipeline(OpPassManager &pm) {
+  // The plan describes the kopt-level functions, so it comes first.
+  pm.addPass(createKoptExportPlanPass());
+  pm.addPass(createKoptPrepareCpuAbiPass());
+  pm.addPass(createConvertKoptToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Tensors -> buffers. Results are copied into the output arguments
+  // (eliminate-empty-tensors would write them in place, but its analysis
+  // does not know that output arguments are writable).
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+
+  // Loops, then LLVM.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void buildCpuCodegenPipeline(OpPassManager &pm,
+                             const CpuCodegenOptions &options) {
+  buildCpuLoweringPipeline(pm);
+  KoptSerializeCpuPassOptions serialize;
+  serialize.output = options.output;
+  serialize.cpu = options.cpu;
+  pm.addPass(createKoptSerializeCpuPass(serialize));
+}
+
+void registerKoptCodegenPassesAndPipelines() {
+  registerKoptCodegenPasses();
+  PassPipelineRegistration<>(
+      "kopt-cpu-lowering-pipeline",
+      "kopt IR to the LLVM dialect for the host CPU (before serialization)",
+      buildCpuLoweringPipeline);
+}
+
+} // namespace kopt

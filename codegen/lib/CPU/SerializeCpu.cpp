@@ -1,0 +1,233 @@
+//===- SerializeCpu.cpp - LLVM dialect -> shared object + plan ------------===//
+//
+// Translates the module to LLVM IR, adds one `kopt_call_<fn>(void **args)`
+// entry point per model function (args[i] points to the i-th memref
+// descriptor, in the plan's call order), optimizes for the target CPU,
+// emits an object file and links it into a shared object with the system
+// compiler driver. The plan goes beside it as <stem>.plan.json.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/Codegen/Passes.h"
+
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+
+namespace kopt {
+#define GEN_PASS_DEF_KOPTSERIALIZECPUPASS
+#include "kopt/Codegen/Passes.h.inc"
+
+namespace {
+
+/// `kopt_call_<name>(void **args)` calling `_mlir_ciface_<name>` with
+/// args[0..n).
+LogicalResult addEntryPoint(llvm::Module &module, StringRef name,
+                            size_t expectedArgs, Location loc) {
+  llvm::Function *ciface = module.getFunction(("_mlir_ciface_" + name).str());
+  if (!ciface)
+    return emitError(loc) << "no C interface for function '" << name << "'";
+  if (!ciface->getReturnType()->isVoidTy() ||
+      ciface->arg_size() != expectedArgs)
+    return emitError(loc) << "function '" << name
+                          << "' does not have the plan's calling convention ("
+                          << ciface->arg_size() << " arguments, expected "
+                          << expectedArgs << ", results must be written to "
+                          << "output arguments)";
+  llvm::LLVMContext &context = module.getContext();
+  auto *ptr = llvm::PointerType::getUnqual(context);
+  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(context), {ptr},
+                                       /*isVarArg=*/false);
+  auto *entry = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                                       ("kopt_call_" + name).str(), module);
+  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", entry));
+  SmallVector<llvm::Value *> args;
+  for (unsigned i = 0; i < ciface->arg_size(); ++i) {
+    llvm::Value *slot =
+        builder.CreateConstGEP1_64(ptr, entry->getArg(0), i);
+    args.push_back(builder.CreateLoad(ptr, slot));
+  }
+  builder.CreateCall(ciface, args);
+  builder.CreateRetVoid();
+  return success();
+}
+
+/// Optimizes `module` and returns its object code for `machine`.
+std::string compileToObject(llvm::Module &module, llvm::TargetMachine &machine,
+                            unsigned optLevel) {
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager cgscc;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder(&machine);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(cgscc);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, cgscc, modules);
+  llvm::OptimizationLevel level = optLevel >= 3   ? llvm::OptimizationLevel::O3
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                                  : llvm::OptimizationLevel::O0;
+  if (optLevel > 0)
+    builder.buildPerModuleDefaultPipeline(level).run(module, modules);
+
+  SmallVector<char> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager codegen;
+  machine.addPassesToEmitFile(codegen, os, nullptr,
+                              llvm::CodeGenFileType::ObjectFile);
+  codegen.run(module);
+  return std::string(object.begin(), object.end());
+}
+
+struct KoptSerializeCpuPass
+    : impl::KoptSerializeCpuPassBase<KoptSerializeCpuPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Location loc = module.getLoc();
+    if (output.empty()) {
+      emitError(loc) << "kopt-serialize-cpu needs output=<file.so>";
+      return signalPassFailure();
+    }
+    auto planText = module->getAttrOfType<StringAttr>("kopt.plan");
+    if (!planText) {
+      emitError(loc) << "kopt-serialize-cpu needs the kopt.plan attribute "
+                        "(run kopt-export-plan first)";
+      return signalPassFailure();
+    }
+    llvm::Expected<llvm::json::Value> plan = llvm::json::parse(planText.getValue());
+    if (!plan) {
+      emitError(loc) << "malformed kopt.plan: " << llvm::toString(plan.takeError());
+      return signalPassFailure();
+    }
+    // kopt attributes have no LLVM IR meaning.
+    module->walk([](Operation *op) {
+      for (NamedAttribute attr : llvm::to_vector(op->getDiscardableAttrs()))
+        if (attr.getName().getValue().starts_with("kopt."))
+          op->removeDiscardableAttr(attr.getName());
+    });
+
+    registerBuiltinDialectTranslation(getContext());
+    registerLLVMDialectTranslation(getContext());
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        translateModuleToLLVMIR(module, llvmContext, "kopt");
+    if (!llvmModule) {
+      emitError(loc) << "translation to LLVM IR failed";
+      return signalPassFailure();
+    }
+
+    llvm::json::Object *root = plan->getAsObject();
+    llvm::json::Array *functions = root ? root->getArray("functions") : nullptr;
+    if (!functions) {
+      emitError(loc) << "kopt.plan has no functions";
+      return signalPassFailure();
+    }
+    for (llvm::json::Value &function : *functions) {
+      llvm::json::Object *object = function.getAsObject();
+      std::optional<StringRef> name = object->getString("name");
+      llvm::json::Array *call = object->getArray("call");
+      if (!name || !call ||
+          failed(addEntryPoint(*llvmModule, *name, call->size(), loc)))
+        return signalPassFailure();
+    }
+
+    // Target machine for the host (or the requested CPU).
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+    std::string error;
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+    if (!target) {
+      emitError(loc) << "no LLVM target for " << triple.str() << ": " << error;
+      return signalPassFailure();
+    }
+    std::string cpuName = cpu == "native" ? llvm::sys::getHostCPUName().str()
+                                          : std::string(cpu);
+    std::string features;
+    if (cpu == "native") {
+      llvm::SubtargetFeatures subtarget;
+      for (const auto &feature : llvm::sys::getHostCPUFeatures())
+        subtarget.AddFeature(feature.first(), feature.second);
+      features = subtarget.getString();
+    }
+    std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+        triple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+        std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+    llvmModule->setDataLayout(machine->createDataLayout());
+    llvmModule->setTargetTriple(triple);
+    std::string object = compileToObject(*llvmModule, *machine, optLevel);
+
+    if (failed(link(object, loc)) || failed(writePlan(*plan, loc)))
+      return signalPassFailure();
+  }
+
+  /// Links `object` into the shared object `output`.
+  LogicalResult link(StringRef object, Location loc) {
+    SmallString<128> objectPath;
+    int fd;
+    if (llvm::sys::fs::createTemporaryFile("kopt", "o", fd, objectPath))
+      return emitError(loc) << "cannot create a temporary object file";
+    {
+      llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+      os << object;
+    }
+    llvm::FileRemover removeObject(objectPath);
+    llvm::ErrorOr<std::string> compiler = llvm::sys::findProgramByName("cc");
+    if (!compiler)
+      return emitError(loc) << "no C compiler driver 'cc' on PATH to link "
+                               "the shared object";
+    SmallString<128> outputPath(output);
+    std::string message;
+    int status = llvm::sys::ExecuteAndWait(
+        *compiler,
+        {*compiler, "-shared", "-o", outputPath.str(), objectPath.str(), "-lm"},
+        std::nullopt, {}, 0, 0, &message);
+    if (status != 0)
+      return emitError(loc) << "linking '" << output << "' failed"
+                            << (message.empty() ? "" : ": ") << message;
+    return success();
+  }
+
+  /// Writes the plan beside the artifact, naming it.
+  LogicalResult writePlan(llvm::json::Value plan, Location loc) {
+    llvm::json::Object &root = *plan.getAsObject();
+    root["artifact"] = llvm::json::Object{
+        {"kind", "cpu-shared-object"},
+        {"file", llvm::sys::path::filename(output).str()}};
+    SmallString<128> planPath(output);
+    llvm::sys::path::replace_extension(planPath, "plan.json");
+    std::string error;
+    auto file = openOutputFile(planPath, &error);
+    if (!file)
+      return emitError(loc) << "cannot write the plan: " << error;
+    file->os() << llvm::formatv("{0:2}", plan) << "\n";
+    file->keep();
+    return success();
+  }
+};
+
+} // namespace
+} // namespace kopt

@@ -1,0 +1,198 @@
+//===- LinearAlgebraToLinalg.cpp - kopt.linear / kopt.matmul to linalg ----===//
+//
+// Contractions as linalg.generic with an f32 accumulator (f16/bf16 inputs are
+// extended per product), followed by an epilogue that adds the bias and
+// rounds to the result type. kopt.linear flattens its leading dims to M.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+
+#include "kopt/Codegen/Conversion/KoptToLinalg.h"
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace kopt {
+namespace {
+
+/// acc + ext(a) * ext(b)
+Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                         Value acc) {
+  Type accType = acc.getType();
+  Value product = arith::MulFOp::create(b, loc, convertScalar(b, loc, lhs, accType),
+                                        convertScalar(b, loc, rhs, accType));
+  return arith::AddFOp::create(b, loc, acc, product);
+}
+
+/// A zero-filled f32 (or f64) accumulator of `shape`/`dims`.
+Value zeroAccumulator(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                      ArrayRef<OpFoldResult> dims, Type element) {
+  Type accType = computeType(element);
+  auto type = RankedTensorType::get(shape, accType);
+  return createFilled(b, loc, type, dims, floatConstant(b, loc, accType, 0.0));
+}
+
+struct LinearLowering : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto weightType = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    if (!weightType)
+      return rewriter.notifyMatchFailure(op, "compressed weights");
+    Location loc = op.getLoc();
+    auto inputType = tensorTypeOf(op.getInput());
+    auto resultType = cast<RankedTensorType>(op.getType());
+    FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
+    if (failed(dims))
+      return failure();
+    int64_t rank = inputType.getRank();
+    int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+
+    // [..., K] -> [M, K]
+    Value input = op.getInput();
+    SmallVector<ReassociationIndices> reassociation;
+    int64_t m = 1;
+    if (rank == 1) {
+      input = tensor::ExpandShapeOp::create(
+          rewriter, loc, RankedTensorType::get({1, k}, inputType.getElementType()),
+          input, SmallVector<ReassociationIndices>{{0, 1}});
+    } else {
+      ReassociationIndices leading;
+      for (int64_t i = 0; i + 1 < rank; ++i) {
+        leading.push_back(i);
+        m = inputType.isDynamicDim(i) || ShapedType::isDynamic(m)
+                ? ShapedType::kDynamic
+                : m * inputType.getDimSize(i);
+      }
+      reassociation = {leading, {rank - 1}};
+      input = tensor::CollapseShapeOp::create(rewriter, loc, input, reassociation);
+    }
+    OpFoldResult mDim = rewriter.createOrFold<tensor::DimOp>(loc, input, 0);
+
+    // acc[m, n] += x[m, k] * w[n, k]
+    MLIRContext *context = rewriter.getContext();
+    AffineExpr dm, dn, dk;
+    bindDims(context, dm, dn, dk);
+    Value acc = zeroAccumulator(rewriter, loc, {m, n},
+                                {mDim, rewriter.getIndexAttr(n)},
+                                resultType.getElementType());
+    auto contraction = linalg::GenericOp::create(
+        rewriter, loc, acc.getType(), ValueRange{input, op.getWeight()}, acc,
+        ArrayRef<AffineMap>{AffineMap::get(3, 0, {dm, dk}, context),
+                            AffineMap::get(3, 0, {dn, dk}, context),
+                            AffineMap::get(3, 0, {dm, dn}, context)},
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location nested, ValueRange args) {
+          linalg::YieldOp::create(
+              b, nested, multiplyAccumulate(b, nested, args[0], args[1], args[2]));
+        });
+
+    // out[m, n] = round(acc[m, n] + bias[n])
+    SmallVector<Value> epilogueInputs{contraction.getResult(0)};
+    if (op.getBias())
+      epilogueInputs.push_back(op.getBias());
+    auto flatType = RankedTensorType::get({m, n}, resultType.getElementType());
+    Value flat = buildElementwise(
+        rewriter, loc, epilogueInputs, flatType,
+        {mDim, rewriter.getIndexAttr(n)},
+        [&](OpBuilder &b, Location nested, ValueRange v) -> Value {
+          if (v.size() == 1)
+            return v[0];
+          return arith::AddFOp::create(b, nested, v[0],
+                                       convertScalar(b, nested, v[1],
+                                                     v[0].getType()));
+        });
+
+    // [M, N] -> [..., N]
+    Value result;
+    if (rank == 1)
+      result = tensor::CollapseShapeOp::create(
+          rewriter, loc, resultType, flat,
+          SmallVector<ReassociationIndices>{{0, 1}});
+    else
+      result = tensor::ExpandShapeOp::create(rewriter, loc, resultType, flat,
+                                             reassociation, *dims);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct MatmulLowering : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto lhsType = tensorTypeOf(op.getLhs()), rhsType = tensorTypeOf(op.getRhs());
+    auto resultType = cast<RankedTensorType>(op.getType());
+    FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
+    if (failed(dims))
+      return failure();
+    MLIRContext *context = rewriter.getContext();
+    int64_t outRank = resultType.getRank(), batch = outRank - 2;
+    int64_t loops = outRank + 1; // batch..., m, n, k
+    AffineExpr m = getAffineDimExpr(batch, context);
+    AffineExpr n = getAffineDimExpr(batch + 1, context);
+    AffineExpr k = getAffineDimExpr(batch + 2, context);
+
+    // Batch dims broadcast right-aligned; static size-1 dims read index 0.
+    auto batchExprs = [&](RankedTensorType type) {
+      SmallVector<AffineExpr> exprs;
+      int64_t operandBatch = type.getRank() - 2;
+      for (int64_t i = 0; i < operandBatch; ++i) {
+        int64_t loop = batch - operandBatch + i;
+        bool broadcasts =
+            type.getDimSize(i) == 1 && resultType.getDimSize(loop) != 1;
+        exprs.push_back(broadcasts ? getAffineConstantExpr(0, context)
+                                   : getAffineDimExpr(loop, context));
+      }
+      return exprs;
+    };
+    SmallVector<AffineExpr> lhsExprs = batchExprs(lhsType);
+    lhsExprs.append({m, k});
+    SmallVector<AffineExpr> rhsExprs = batchExprs(rhsType);
+    if (op.getTransposeB())
+      rhsExprs.append({n, k});
+    else
+      rhsExprs.append({k, n});
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t i = 0; i < outRank; ++i)
+      outExprs.push_back(getAffineDimExpr(i, context));
+
+    SmallVector<utils::IteratorType> iterators = parallelIterators(loops);
+    iterators.back() = utils::IteratorType::reduction;
+    Value acc = zeroAccumulator(rewriter, loc, resultType.getShape(), *dims,
+                                resultType.getElementType());
+    auto contraction = linalg::GenericOp::create(
+        rewriter, loc, acc.getType(), ValueRange{op.getLhs(), op.getRhs()}, acc,
+        ArrayRef<AffineMap>{AffineMap::get(loops, 0, lhsExprs, context),
+                            AffineMap::get(loops, 0, rhsExprs, context),
+                            AffineMap::get(loops, 0, outExprs, context)},
+        iterators, [&](OpBuilder &b, Location nested, ValueRange args) {
+          linalg::YieldOp::create(
+              b, nested, multiplyAccumulate(b, nested, args[0], args[1], args[2]));
+        });
+    Value result = contraction.getResult(0);
+    if (acc.getType() != resultType)
+      result = buildElementwise(rewriter, loc, result, resultType, *dims,
+                                [](OpBuilder &, Location, ValueRange v) {
+                                  return v[0];
+                                });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void populateLinearAlgebraToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<LinearLowering, MatmulLowering>(patterns.getContext());
+}
+
+} // namespace kopt

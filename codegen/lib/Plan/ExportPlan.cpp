@@ -1,0 +1,345 @@
+//===- ExportPlan.cpp - The host plan of a model --------------------------===//
+//
+// For every function: inputs, weights and outputs with dtype and shape, the
+// entry point's argument order, and the reference graph. Dynamic dims are
+// affine expressions over symbols s0, s1, ... that the inputs bind; when an
+// op requires two dynamic dims to be equal (ResultDims.h), their symbols are
+// unified, so the runtime checks consistency before calling compiled code.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/Codegen/Passes.h"
+#include "kopt/Codegen/ResultDims.h"
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+namespace json = llvm::json;
+
+namespace kopt {
+#define GEN_PASS_DEF_KOPTEXPORTPLANPASS
+#include "kopt/Codegen/Passes.h.inc"
+
+namespace {
+
+std::string dtypeOf(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
+std::string locationOf(Location loc) {
+  if (auto file = loc->findInstanceOf<FileLineColLoc>())
+    return (file.getFilename().getValue() + ":" + Twine(file.getLine()) + ":" +
+            Twine(file.getColumn()))
+        .str();
+  return "";
+}
+
+/// Symbolic dims of every value of one function.
+class SymbolicShapes : public DimAlgebra<AffineExpr> {
+public:
+  explicit SymbolicShapes(MLIRContext *context) : context(context) {}
+
+  AffineExpr constant(int64_t value) override {
+    return getAffineConstantExpr(value, context);
+  }
+  AffineExpr operandDim(Value operand, int64_t index) override {
+    auto it = dims.find(operand);
+    if (it == dims.end() || index >= static_cast<int64_t>(it->second.size())) {
+      failed = true;
+      return constant(0);
+    }
+    return it->second[index];
+  }
+  AffineExpr add(AffineExpr lhs, AffineExpr rhs) override { return lhs + rhs; }
+  AffineExpr mul(AffineExpr lhs, AffineExpr rhs) override { return lhs * rhs; }
+  AffineExpr floorDiv(AffineExpr lhs, AffineExpr rhs) override {
+    return lhs.floorDiv(rhs);
+  }
+  void requireEqual(AffineExpr lhs, AffineExpr rhs) override {
+    auto ls = dyn_cast<AffineSymbolExpr>(lhs);
+    auto rs = dyn_cast<AffineSymbolExpr>(rhs);
+    if (ls && rs) {
+      classes.unionSets(ls.getPosition(), rs.getPosition());
+    } else if (ls && isa<AffineConstantExpr>(rhs)) {
+      constants[ls.getPosition()] = cast<AffineConstantExpr>(rhs).getValue();
+    } else if (rs && isa<AffineConstantExpr>(lhs)) {
+      constants[rs.getPosition()] = cast<AffineConstantExpr>(lhs).getValue();
+    }
+    // Equalities between compound expressions are not recorded; the
+    // compiled code then relies on the inputs being consistent.
+  }
+
+  /// Symbols for the dynamic dims of `value` (a function argument).
+  void bindArgument(Value value) {
+    auto type = cast<RankedTensorType>(value.getType());
+    SmallVector<AffineExpr> exprs;
+    for (int64_t size : type.getShape()) {
+      if (ShapedType::isDynamic(size)) {
+        classes.insert(symbolCount);
+        exprs.push_back(getAffineSymbolExpr(symbolCount++, context));
+      } else {
+        exprs.push_back(constant(size));
+      }
+    }
+    dims[value] = exprs;
+  }
+
+  /// After all unifications: each symbol replaced by its class leader (or
+  /// the constant it must equal), leaders renumbered in order of first use.
+  AffineExpr resolve(AffineExpr expr) {
+    SmallVector<AffineExpr> replacements;
+    for (unsigned i = 0; i < symbolCount; ++i) {
+      unsigned leader = classes.getLeaderValue(i);
+      auto constantIt = constants.end();
+      for (unsigned member : llvm::make_range(classes.findLeader(i),
+                                              classes.member_end()))
+        if ((constantIt = constants.find(member)) != constants.end())
+          break;
+      if (constantIt != constants.end()) {
+        replacements.push_back(constant(constantIt->second));
+        continue;
+      }
+      auto [it, inserted] = renumbered.try_emplace(leader, renumbered.size());
+      replacements.push_back(getAffineSymbolExpr(it->second, context));
+    }
+    return simplifyAffineExpr(expr.replaceSymbols(replacements), 0,
+                              symbolCount);
+  }
+
+  json::Array shapeJson(Value value) {
+    json::Array shape;
+    for (AffineExpr expr : dims[value]) {
+      AffineExpr resolved = resolve(expr);
+      if (auto c = dyn_cast<AffineConstantExpr>(resolved)) {
+        shape.push_back(c.getValue());
+      } else {
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        resolved.print(os);
+        shape.push_back(text);
+      }
+    }
+    return shape;
+  }
+
+  MLIRContext *context;
+  llvm::DenseMap<Value, SmallVector<AffineExpr>> dims;
+  llvm::EquivalenceClasses<unsigned> classes;
+  llvm::DenseMap<unsigned, int64_t> constants;
+  llvm::DenseMap<unsigned, unsigned> renumbered;
+  unsigned symbolCount = 0;
+  bool failed = false;
+};
+
+/// The JSON form of an attribute, or nullopt for attributes the reference
+/// graph does not carry.
+std::optional<json::Value> attributeJson(Attribute attr) {
+  if (auto b = dyn_cast<BoolAttr>(attr))
+    return json::Value(b.getValue());
+  if (auto i = dyn_cast<IntegerAttr>(attr))
+    return json::Value(i.getInt());
+  if (auto f = dyn_cast<FloatAttr>(attr))
+    return json::Value(f.getValueAsDouble());
+  if (auto s = dyn_cast<StringAttr>(attr))
+    return json::Value(s.getValue().str());
+  if (auto a = dyn_cast<DenseI64ArrayAttr>(attr))
+    return json::Value(json::Array(a.asArrayRef()));
+  if (auto a = dyn_cast<DenseF32ArrayAttr>(attr)) {
+    json::Array values;
+    for (float v : a.asArrayRef())
+      values.push_back(static_cast<double>(v));
+    return json::Value(std::move(values));
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    auto toJson = [&](auto value) -> json::Value {
+      if constexpr (std::is_same_v<decltype(value), APFloat>)
+        return value.convertToDouble();
+      else
+        return value.getSExtValue();
+    };
+    bool isFloat = isa<FloatType>(dense.getElementType());
+    if (dense.isSplat())
+      return json::Object{
+          {"splat", isFloat ? toJson(dense.getSplatValue<APFloat>())
+                            : toJson(dense.getSplatValue<APInt>())}};
+    json::Array data;
+    if (isFloat)
+      for (APFloat v : dense.getValues<APFloat>())
+        data.push_back(toJson(v));
+    else
+      for (APInt v : dense.getValues<APInt>())
+        data.push_back(toJson(v));
+    return json::Object{{"data", std::move(data)}};
+  }
+  return std::nullopt;
+}
+
+struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
+  void runOnOperation() override {
+    json::Array functions, graphFunctions;
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      if (failed(exportFunction(func, functions, graphFunctions)))
+        return signalPassFailure();
+    }
+    json::Object plan{
+        {"format", "kopt-plan"},
+        {"version", 1},
+        {"functions", std::move(functions)},
+        {"graph", json::Object{{"format", "kopt-graph"},
+                               {"version", 1},
+                               {"functions", std::move(graphFunctions)}}}};
+    if (auto weights = getOperation()->getAttrOfType<StringAttr>("kopt.weights"))
+      plan["default_weights"] = weights.getValue().str();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << json::Value(std::move(plan));
+    getOperation()->setAttr("kopt.plan", StringAttr::get(&getContext(), text));
+  }
+
+  LogicalResult exportFunction(func::FuncOp func, json::Array &functions,
+                               json::Array &graphFunctions) {
+    SymbolicShapes shapes(&getContext());
+    llvm::DenseMap<Value, int64_t> ids;
+    int64_t nextId = 0;
+    json::Array inputs, graphArgs;
+    for (BlockArgument arg : func.getArguments()) {
+      if (!isa<RankedTensorType>(arg.getType()))
+        return func.emitError("argument types must be ranked tensors");
+      shapes.bindArgument(arg);
+      ids[arg] = nextId++;
+    }
+
+    // Derive every value's dims, in order, and number the nodes.
+    json::Array nodes;
+    llvm::MapVector<StringRef, WeightOp> weights;
+    int64_t nodeIndex = 0;
+    Operation *terminator = func.getBody().front().getTerminator();
+    for (Operation &op : func.getBody().front()) {
+      if (&op == terminator)
+        break;
+      if (auto weight = dyn_cast<WeightOp>(op))
+        weights.insert({weight.getName(), weight});
+      for (auto [index, result] : llvm::enumerate(op.getResults())) {
+        auto type = dyn_cast<RankedTensorType>(result.getType());
+        if (!type)
+          continue;
+        SmallVector<AffineExpr> dims;
+        if (type.hasStaticShape()) {
+          for (int64_t size : type.getShape())
+            dims.push_back(shapes.constant(size));
+        } else if (failed(computeResultDims<AffineExpr>(&op, index, shapes,
+                                                        dims))) {
+          return op.emitError("cannot derive the dynamic result dims of this "
+                              "op for the host plan");
+        }
+        shapes.dims[result] = dims;
+      }
+      if (shapes.failed)
+        return op.emitError("an operand has no known shape");
+      op.setAttr("kopt.node",
+                 IntegerAttr::get(IntegerType::get(&getContext(), 64),
+                                  nodeIndex++));
+    }
+
+    auto typeJson = [&](Value value) {
+      json::Object object{{"value", ids[value]}};
+      auto type = cast<RankedTensorType>(value.getType());
+      object["dtype"] = dtypeOf(type.getElementType());
+      json::Array shape;
+      for (int64_t size : type.getShape())
+        shape.push_back(ShapedType::isDynamic(size) ? -1 : size);
+      object["shape"] = std::move(shape);
+      return object;
+    };
+    for (BlockArgument arg : func.getArguments()) {
+      inputs.push_back(json::Object{{"dtype", dtypeOf(cast<RankedTensorType>(
+                                                   arg.getType())
+                                                   .getElementType())},
+                                    {"shape", shapes.shapeJson(arg)}});
+      graphArgs.push_back(typeJson(arg));
+    }
+    for (Operation &op : func.getBody().front()) {
+      if (&op == terminator)
+        break;
+      json::Object node{{"op", op.getName().getStringRef().str()}};
+      json::Array operands, results;
+      for (Value operand : op.getOperands())
+        operands.push_back(ids.lookup(operand));
+      for (Value result : op.getResults()) {
+        ids[result] = nextId++;
+        if (isa<RankedTensorType>(result.getType()))
+          results.push_back(typeJson(result));
+        else
+          results.push_back(json::Object{{"value", ids[result]},
+                                         {"type", dtypeOf(result.getType())}});
+      }
+      json::Object attrs;
+      for (NamedAttribute attr : op.getAttrs()) {
+        if (attr.getName() == "kopt.node")
+          continue;
+        if (std::optional<json::Value> value = attributeJson(attr.getValue()))
+          attrs[attr.getName().getValue()] = std::move(*value);
+      }
+      node["operands"] = std::move(operands);
+      node["results"] = std::move(results);
+      node["attrs"] = std::move(attrs);
+      std::string loc = locationOf(op.getLoc());
+      if (!loc.empty())
+        node["loc"] = loc;
+      nodes.push_back(std::move(node));
+    }
+
+    json::Array outputs, graphResults, weightList, call;
+    for (Value result : terminator->getOperands()) {
+      auto type = dyn_cast<RankedTensorType>(result.getType());
+      if (!type)
+        return terminator->emitError("function results must be tensors");
+      outputs.push_back(json::Object{{"dtype", dtypeOf(type.getElementType())},
+                                     {"shape", shapes.shapeJson(result)}});
+      graphResults.push_back(ids.lookup(result));
+    }
+    for (auto &[name, op] : weights) {
+      auto type = dyn_cast<RankedTensorType>(op.getType());
+      if (!type)
+        return op.emitError("compressed weights are not in the host plan yet");
+      json::Array shape(type.getShape());
+      weightList.push_back(json::Object{{"name", name.str()},
+                                        {"dtype", dtypeOf(type.getElementType())},
+                                        {"shape", std::move(shape)}});
+    }
+    for (size_t i = 0; i < inputs.size(); ++i)
+      call.push_back("input:" + std::to_string(i));
+    for (size_t i = 0; i < weightList.size(); ++i)
+      call.push_back("weight:" + std::to_string(i));
+    for (size_t i = 0; i < outputs.size(); ++i)
+      call.push_back("output:" + std::to_string(i));
+    call.push_back("status");
+
+    std::string name = func.getSymName().str();
+    functions.push_back(json::Object{{"name", name},
+                                     {"symbol", "kopt_call_" + name},
+                                     {"inputs", std::move(inputs)},
+                                     {"weights", std::move(weightList)},
+                                     {"outputs", std::move(outputs)},
+                                     {"call", std::move(call)}});
+    graphFunctions.push_back(json::Object{{"name", name},
+                                          {"args", std::move(graphArgs)},
+                                          {"results", std::move(graphResults)},
+                                          {"nodes", std::move(nodes)}});
+    return success();
+  }
+};
+
+} // namespace
+} // namespace kopt

@@ -1,0 +1,45 @@
+// kopt -o model.so writes a shared object exporting one entry point per
+// function and a plan whose symbolic dims tie the inputs together.
+// RUN: kopt %s -o %t.so
+// RUN: nm -D %t.so | FileCheck %s --check-prefix=SYMBOLS
+// SYMBOLS: T kopt_call_block
+// RUN: FileCheck %s --check-prefix=PLAN < %t.plan.json
+// PLAN: "kind": "cpu-shared-object"
+// PLAN: "call": [
+// PLAN-NEXT: "input:0",
+// PLAN-NEXT: "input:1",
+// PLAN-NEXT: "weight:0",
+// PLAN-NEXT: "weight:1",
+// PLAN-NEXT: "output:0",
+// PLAN-NEXT: "status"
+// Both inputs share the symbol s0 (rope needs positions [B, S] of the input).
+// PLAN: "inputs": [
+// PLAN: "shape": [
+// PLAN-NEXT: 1,
+// PLAN-NEXT: "s0",
+// PLAN-NEXT: 4,
+// PLAN-NEXT: 8
+// PLAN: "shape": [
+// PLAN-NEXT: 1,
+// PLAN-NEXT: "s0"
+// The output's dynamic dim is derived from the reshape.
+// PLAN: "outputs": [
+// PLAN: "shape": [
+// PLAN-NEXT: 1,
+// PLAN-NEXT: "s0",
+// PLAN-NEXT: 16
+// PLAN: "name": "norm"
+// PLAN: "graph":
+// PLAN: "op": "kopt.rope"
+// RUN: not kopt %s --target=sm_90 -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=GPU
+// GPU: kopt: error: GPU code generation (--emit=ptx, --target=sm_*) is not implemented yet
+
+func.func @block(%x: tensor<1x?x4x8xf32>, %pos: tensor<1x?xi32>) -> tensor<1x?x16xf32> {
+  %r = kopt.rope %x, %pos : (tensor<1x?x4x8xf32>, tensor<1x?xi32>) -> tensor<1x?x4x8xf32>
+  %f = kopt.reshape %r : (tensor<1x?x4x8xf32>) -> tensor<1x?x32xf32>
+  %n = kopt.weight "norm" : tensor<32xf32>
+  %y = kopt.rmsnorm %f, %n : (tensor<1x?x32xf32>, tensor<32xf32>) -> tensor<1x?x32xf32>
+  %w = kopt.weight "proj" : tensor<16x32xf32>
+  %z = kopt.linear %y, %w : (tensor<1x?x32xf32>, tensor<16x32xf32>) -> tensor<1x?x16xf32>
+  return %z : tensor<1x?x16xf32>
+}

@@ -1,0 +1,175 @@
+//===- Options.cpp - The command line of kopt-run -------------------------===//
+
+#include "Options.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+namespace kopt::run {
+namespace {
+
+bool parseInteger(const std::string &text, int64_t low, int64_t &out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (errno == ERANGE || *end != '\0' || value < low)
+    return false;
+  out = value;
+  return true;
+}
+
+bool parseNonNegative(const std::string &text, double &out) {
+  errno = 0;
+  char *end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(value) ||
+      value < 0)
+    return false;
+  out = value;
+  return true;
+}
+
+} // namespace
+
+const char *usageText() {
+  return R"(usage: kopt-run model.so [options] --input=SPEC ...
+
+Runs a function of a compiled kopt model on the given inputs.
+
+  --device=cpu|reference     where to run (default: what the artifact is for);
+                             'reference' evaluates the plan's graph on the host
+  --function=NAME            the function to call (default: forward)
+  --weights=PATH             checkpoint (.safetensors or *.index.json); default:
+                             the plan's default_weights
+  --input=SPEC               one per function input, in order:
+                               2x3xf32=[1 2 3][4 5 6]  4xf32=0.5  f32=1  0x4xf32
+                               @x.npy
+                             dtypes f32 f16 bf16 f64 i64 i32 i16 i8 ui8 i1
+  --output=@y.npy|-          one per result, in order: write .npy (bf16 as f32)
+                             or print ('-'); unnamed results are printed
+  --expected_output=SPEC     one per result: compare, exit 1 on mismatch
+  --tolerance=RTOL,ATOL      |got - expected| <= ATOL + RTOL * |expected|
+                             (default 1e-5,1e-6)
+  --benchmark=N              time N calls after one warm-up call
+  --print_max_element_count=N  elide printed results after N elements (1024)
+  --poison_outputs           fill outputs with NaN/-1 before the call (cpu)
+  --quiet                    print no results
+  --help                     this text
+
+Errors print one line 'kopt-run: error: ...' and exit 1 (2 for usage errors).
+)";
+}
+
+std::string parseOptions(int argc, char **argv, Options &options) {
+  bool flagsDone = false;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (flagsDone || arg.size() < 2 || arg[0] != '-') {
+      positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flagsDone = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help" || arg == "-help") {
+      options.help = true;
+      continue;
+    }
+    // "--name=value", "--name value" or "-name=value"; '-' and '_' alike.
+    size_t dashes = arg.compare(0, 2, "--") == 0 ? 2 : 1;
+    size_t equals = arg.find('=');
+    std::string name = arg.substr(dashes, equals == std::string::npos
+                                              ? std::string::npos
+                                              : equals - dashes);
+    for (char &c : name)
+      if (c == '-')
+        c = '_';
+    std::optional<std::string> value;
+    if (equals != std::string::npos)
+      value = arg.substr(equals + 1);
+
+    auto boolean = [&](bool &flag) -> std::string {
+      if (value && *value != "true" && *value != "false")
+        return "--" + name + " takes no value (or true/false)";
+      flag = !value || *value == "true";
+      return "";
+    };
+    if (name == "quiet") {
+      if (std::string error = boolean(options.quiet); !error.empty())
+        return error;
+      continue;
+    }
+    if (name == "poison_outputs") {
+      if (std::string error = boolean(options.poisonOutputs); !error.empty())
+        return error;
+      continue;
+    }
+
+    static const char *const kValueFlags[] = {
+        "device",    "function",  "weights",   "input",
+        "output",    "expected_output", "tolerance", "benchmark",
+        "print_max_element_count"};
+    bool known = false;
+    for (const char *flag : kValueFlags)
+      known |= name == flag;
+    if (!known)
+      return "unknown flag '" + arg + "'";
+    if (!value) {
+      if (i + 1 >= argc)
+        return "--" + name + " needs a value";
+      value = argv[++i];
+    }
+
+    if (name == "device") {
+      options.device = *value;
+    } else if (name == "function") {
+      if (value->empty())
+        return "--function needs a name";
+      options.function = *value;
+    } else if (name == "weights") {
+      if (value->empty())
+        return "--weights needs a path";
+      options.weights = *value;
+    } else if (name == "input") {
+      options.inputs.push_back(*value);
+    } else if (name == "output") {
+      if (*value != "-" && (value->size() < 2 || (*value)[0] != '@'))
+        return "--output takes @FILE.npy or '-', not '" + *value + "'";
+      options.outputs.push_back(*value);
+    } else if (name == "expected_output") {
+      options.expectedOutputs.push_back(*value);
+    } else if (name == "tolerance") {
+      size_t comma = value->find(',');
+      if (comma == std::string::npos ||
+          !parseNonNegative(value->substr(0, comma), options.tolerance.rtol) ||
+          !parseNonNegative(value->substr(comma + 1), options.tolerance.atol))
+        return "--tolerance takes RTOL,ATOL (two non-negative numbers), not '" +
+               *value + "'";
+    } else if (name == "benchmark") {
+      int64_t runs;
+      if (!parseInteger(*value, 1, runs) || runs > 100000000)
+        return "--benchmark takes a number of runs >= 1, not '" + *value + "'";
+      options.benchmark = runs;
+    } else if (name == "print_max_element_count") {
+      if (!parseInteger(*value, 0, options.printMaxElements))
+        return "--print_max_element_count takes a count >= 0, not '" + *value +
+               "'";
+    }
+  }
+  if (options.help)
+    return "";
+  if (positional.empty())
+    return "no compiled model given (kopt-run model.so --input=...)";
+  if (positional.size() > 1)
+    return "more than one model given: '" + positional[0] + "' and '" +
+           positional[1] + "'";
+  options.artifact = positional[0];
+  return "";
+}
+
+} // namespace kopt::run
