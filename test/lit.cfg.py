@@ -40,6 +40,7 @@ tools = [
     ToolSubst("kopt-opt", extra_args=kopt_opt_extra, unresolved="fatal"),
     ToolSubst("kopt", unresolved="fatal"),
     ToolSubst("kopt-weights", unresolved="fatal"),
+    ToolSubst("kopt-run", unresolved="fatal"),
     ToolSubst("FileCheck", config.filecheck, unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, [config.kopt_tools_dir])

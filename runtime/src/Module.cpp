@@ -32,8 +32,8 @@ WeightSource::fromWeightSet(std::shared_ptr<const WeightSet> weights,
                             std::string description) {
   WeightSource source;
   const WeightSet *set = weights.get();
-  source.lookup = [set](const std::string &name)
-      -> std::optional<kopt_tensor_view_t> {
+  source.lookup =
+      [set](const std::string &name) -> std::optional<kopt_tensor_view_t> {
     const TensorEntry *entry = set ? set->lookup(name) : nullptr;
     if (!entry)
       return std::nullopt;
@@ -101,21 +101,20 @@ Status CompiledModule::bindWeights(const WeightSource &weights) {
       std::vector<int64_t> shape(view->shape,
                                  view->shape + std::max(0, view->rank));
       if (view->dtype != weight.dtype || shape != weight.shape) {
-        report(invalidArgument(
-            "weight '" + weight.name + "' is " +
-            std::string(dtypeName(view->dtype)) + " " + shapeText(shape) +
-            " in " + checkpoint + " but " +
-            function.name + " needs " + std::string(dtypeName(weight.dtype)) +
-            " " + shapeText(weight.shape)));
+        report(invalidArgument("weight '" + weight.name + "' is " +
+                               std::string(dtypeName(view->dtype)) + " " +
+                               shapeText(shape) + " in " + checkpoint +
+                               " but " + function.name + " needs " +
+                               std::string(dtypeName(weight.dtype)) + " " +
+                               shapeText(weight.shape)));
         continue;
       }
-      StatusOr<size_t> bytes =
-          checkedByteSize(weight.dtype, weight.shape, "weight '" + weight.name + "'");
+      StatusOr<size_t> bytes = checkedByteSize(weight.dtype, weight.shape,
+                                               "weight '" + weight.name + "'");
       if (!bytes.isOk() || *bytes != view->byte_size ||
           (*bytes != 0 && !view->data)) {
         report(dataLoss("weight '" + weight.name + "' in " + checkpoint +
-                        " holds " +
-                        std::to_string(view->byte_size) +
+                        " holds " + std::to_string(view->byte_size) +
                         " bytes, not what its shape needs"));
         continue;
       }
@@ -163,8 +162,8 @@ CompiledModule::invoke(const std::string &name,
   if (!function->weights.empty() && !weights)
     return invalidArgument(
         name + " reads " + std::to_string(function->weights.size()) +
-        " weight" + (function->weights.size() == 1 ? "" : "s") +
-        " (e.g. '" + function->weights[0].name +
+        " weight" + (function->weights.size() == 1 ? "" : "s") + " (e.g. '" +
+        function->weights[0].name +
         "') but no weights are bound; bind a checkpoint first");
 
   std::vector<ShapeRef> shapes;
@@ -172,18 +171,16 @@ CompiledModule::invoke(const std::string &name,
     if (!inputs[i])
       return invalidArgument(name + ": input " + std::to_string(i) +
                              " is null");
-    StatusOr<size_t> bytes = checkedByteSize(
-        inputs[i]->dtype, inputs[i]->shape,
-        name + ": input " + std::to_string(i));
+    StatusOr<size_t> bytes =
+        checkedByteSize(inputs[i]->dtype, inputs[i]->shape,
+                        name + ": input " + std::to_string(i));
     if (!bytes.isOk())
       return bytes.status();
     if (*bytes != inputs[i]->bytes.size())
-      return invalidArgument(name + ": input " + std::to_string(i) +
-                             " holds " +
-                             std::to_string(inputs[i]->bytes.size()) +
-                             " bytes but its shape " +
-                             shapeText(inputs[i]->shape) + " needs " +
-                             std::to_string(*bytes));
+      return invalidArgument(
+          name + ": input " + std::to_string(i) + " holds " +
+          std::to_string(inputs[i]->bytes.size()) + " bytes but its shape " +
+          shapeText(inputs[i]->shape) + " needs " + std::to_string(*bytes));
     shapes.push_back({inputs[i]->dtype, &inputs[i]->shape});
   }
   StatusOr<Bindings> bindings = function->bind(shapes);

@@ -23,8 +23,7 @@ using kopt::rt::Status;
 namespace {
 
 /// Runs `body`, turning exceptions into statuses.
-template <typename Body>
-kopt_status_t guarded(const char *api, Body body) {
+template <typename Body> kopt_status_t guarded(const char *api, Body body) {
   try {
     return body();
   } catch (const std::bad_alloc &) {
@@ -127,8 +126,9 @@ kopt_status_t kopt_module_bind_weights(kopt_module_t *module,
         .release();
   return guarded("kopt_module_bind_weights", [&]() -> kopt_status_t {
     kopt::rt::WeightSource source;
-    source.lookup = [weights](const std::string &name)
-        -> std::optional<kopt_tensor_view_t> {
+    source.lookup =
+        [weights](
+            const std::string &name) -> std::optional<kopt_tensor_view_t> {
       kopt_tensor_view_t view;
       kopt_status_t status = kopt_weights_lookup(weights, name.c_str(), &view);
       if (status) {
@@ -138,8 +138,8 @@ kopt_status_t kopt_module_bind_weights(kopt_module_t *module,
       return view;
     };
     kopt_weights_retain(weights);
-    source.keepAlive = std::shared_ptr<const void>(
-        weights, [](const void *held) {
+    source.keepAlive =
+        std::shared_ptr<const void>(weights, [](const void *held) {
           kopt_weights_release(
               static_cast<kopt_weights_t *>(const_cast<void *>(held)));
         });
@@ -167,8 +167,7 @@ kopt_status_t kopt_module_function_name(const kopt_module_t *module,
   if (index >= functions.size())
     return kopt::rt::outOfRange("function index " + std::to_string(index) +
                                 " is past the " +
-                                std::to_string(functions.size()) +
-                                " functions")
+                                std::to_string(functions.size()) + " functions")
         .release();
   *out_name = functions[index].name.c_str();
   return nullptr;

@@ -37,8 +37,7 @@ CpuSharedObject::open(const std::string &path) {
   struct stat info;
   if (::stat(path.c_str(), &info) != 0) {
     int error = errno;
-    std::string message =
-        "cannot open '" + path + "': " + std::strerror(error);
+    std::string message = "cannot open '" + path + "': " + std::strerror(error);
     return error == ENOENT ? notFound(message) : ioError(message);
   }
   if (!S_ISREG(info.st_mode))
@@ -49,8 +48,8 @@ CpuSharedObject::open(const std::string &path) {
   std::lock_guard<std::mutex> lock(dlMutex());
   void *handle = ::dlopen(loadPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
-    return dataLoss("'" + path + "' is not a loadable shared object: " +
-                    lastDlError());
+    return dataLoss("'" + path +
+                    "' is not a loadable shared object: " + lastDlError());
   return std::shared_ptr<CpuSharedObject>(new CpuSharedObject(path, handle));
 }
 
@@ -114,24 +113,29 @@ Status statusFromBuffer(const int64_t status[kStatusBufferSize],
   std::string who =
       op.empty() ? function.name + ": node " + std::to_string(node) : op;
   std::string at = loc.empty() ? "" : " (at " + loc + ")";
+  std::string v = std::to_string(value), b = std::to_string(bound);
+  // What each op reports is fixed by its lowering (codegen/lib/Conversion/
+  // KoptToLinalg): the offending value and the bound it broke.
   switch (code) {
-  case 1: {
-    const char *what = op == "kopt.embedding" ? "id" : "index";
-    return outOfRange(who + ": " + what + " " + std::to_string(value) +
-                      " is outside [0, " + std::to_string(bound) + ")" + at);
-  }
+  case 1:
+    if (op == "kopt.embedding")
+      return outOfRange(who + ": id " + v + " is outside [0, " + b + ")" + at);
+    if (op == "kopt.slice")
+      return outOfRange(who + ": the slice ends at " + v +
+                        ", past the dim size " + b + at);
+    if (op == "kopt.topk")
+      return outOfRange(who + ": k = " + v + " exceeds the dim size " + b + at);
+    return outOfRange(who + ": index " + v + " is outside [0, " + b + ")" + at);
   case 2:
-    return outOfRange(who + ": KV cache overflow: " + std::to_string(value) +
-                      " exceeds the cache length " + std::to_string(bound) +
-                      at);
+    return outOfRange(who + ": KV cache overflow: the write ends at position " +
+                      v + ", outside the cache of length " + b + at);
   default:
-    return Status(KOPT_STATUS_INTERNAL,
-                  function.name + ": the compiled code reported unknown error "
-                                  "code " +
-                      std::to_string(code) + " at node " +
-                      std::to_string(node) + " (values " +
-                      std::to_string(value) + ", " + std::to_string(bound) +
-                      ")" + at);
+    return Status(
+        KOPT_STATUS_INTERNAL,
+        function.name + ": the compiled code reported unknown error code " +
+            std::to_string(code) + " at node " + std::to_string(node) +
+            " (values " + std::to_string(value) + ", " + std::to_string(bound) +
+            ")" + at);
   }
 }
 

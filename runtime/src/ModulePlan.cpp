@@ -73,8 +73,8 @@ StatusOr<json> parseJson(std::string_view text, const std::string &what) {
   if (value.is_discarded())
     return dataLoss(what + " is not valid JSON");
   if (!duplicate.empty())
-    return dataLoss(what + " has the key '" + duplicate + "' twice in one "
-                           "object");
+    return dataLoss(what + " has the key '" + duplicate +
+                    "' twice in one object");
   return value;
 }
 
@@ -113,8 +113,8 @@ public:
     if (!value)
       return bad(where, "missing \"" + std::string(key) + "\"");
     if (!value->is_string() || value->get_ref<const std::string &>().empty())
-      return bad(where, "\"" + std::string(key) +
-                            "\" must be a non-empty string");
+      return bad(where,
+                 "\"" + std::string(key) + "\" must be a non-empty string");
     return value->get<std::string>();
   }
 
@@ -210,8 +210,8 @@ public:
                               "integers");
       weight.shape.push_back(size);
     }
-    StatusOr<size_t> bytes =
-        checkedByteSize(weight.dtype, weight.shape, "weight '" + weight.name + "'");
+    StatusOr<size_t> bytes = checkedByteSize(weight.dtype, weight.shape,
+                                             "weight '" + weight.name + "'");
     if (!bytes.isOk())
       return bad(where, bytes.status().message());
     return weight;
@@ -265,7 +265,8 @@ public:
       }
       size_t colon = text.find(':');
       std::string kind = text.substr(0, colon);
-      std::string digits = colon == std::string::npos ? "" : text.substr(colon + 1);
+      std::string digits =
+          colon == std::string::npos ? "" : text.substr(colon + 1);
       std::vector<unsigned> *uses = kind == "input"    ? &inputUses
                                     : kind == "weight" ? &weightUses
                                     : kind == "output" ? &outputUses
@@ -275,17 +276,20 @@ public:
                                  [](char c) { return c >= '0' && c <= '9'; }) &&
                      (digits.size() == 1 || digits[0] != '0');
       if (!uses || !numeric)
-        return bad(at, "'" + text + "' is not \"input:N\", \"weight:N\", "
-                                    "\"output:N\" or \"status\"");
+        return bad(at, "'" + text +
+                           "' is not \"input:N\", \"weight:N\", "
+                           "\"output:N\" or \"status\"");
       size_t index = std::stoul(digits);
       if (index >= uses->size())
-        return bad(at, "'" + text + "' refers to a missing " + kind + " (the "
-                       "function has " + std::to_string(uses->size()) + ")");
+        return bad(at, "'" + text + "' refers to a missing " + kind +
+                           " (the function has " +
+                           std::to_string(uses->size()) + ")");
       if (++(*uses)[index] > 1)
         return bad(at, "'" + text + "' appears more than once");
-      PlanCallArg::Kind argKind = kind == "input"    ? PlanCallArg::Kind::Input
-                                  : kind == "weight" ? PlanCallArg::Kind::Weight
-                                                     : PlanCallArg::Kind::Output;
+      PlanCallArg::Kind argKind = kind == "input" ? PlanCallArg::Kind::Input
+                                  : kind == "weight"
+                                      ? PlanCallArg::Kind::Weight
+                                      : PlanCallArg::Kind::Output;
       out.call.push_back({argKind, index});
     }
     auto checkAllUsed = [&](const std::vector<unsigned> &uses,
@@ -322,8 +326,7 @@ public:
       for (const ShapeExpr &dim : input.dims)
         if (std::optional<unsigned> symbol = dim.bareSymbol())
           bindable.insert(*symbol);
-    auto check = [&](const ShapeExpr &expr,
-                     const std::string &at) -> Status {
+    auto check = [&](const ShapeExpr &expr, const std::string &at) -> Status {
       for (unsigned symbol : expr.symbols())
         if (!bindable.count(symbol))
           return bad(at, "symbol s" + std::to_string(symbol) + " in '" +
@@ -336,10 +339,9 @@ public:
                             const char *kind) -> Status {
       for (size_t i = 0; i < tensors.size(); ++i)
         for (size_t d = 0; d < tensors[i].dims.size(); ++d)
-          KOPT_RETURN_IF_ERROR(
-              check(tensors[i].dims[d], where + "." + kind + "[" +
-                                            std::to_string(i) + "].shape[" +
-                                            std::to_string(d) + "]"));
+          KOPT_RETURN_IF_ERROR(check(
+              tensors[i].dims[d], where + "." + kind + "[" + std::to_string(i) +
+                                      "].shape[" + std::to_string(d) + "]"));
       return Status::ok();
     };
     KOPT_RETURN_IF_ERROR(checkTensors(function.inputs, "inputs"));
@@ -360,8 +362,9 @@ public:
     if (!name.isOk())
       return name.status();
     function.name = std::move(*name);
-    if (std::any_of(function.name.begin(), function.name.end(),
-                    [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+    if (std::any_of(function.name.begin(), function.name.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20;
+        }))
       return bad(where, "the function name holds a control character");
     std::string at = where + " ('" + function.name + "')";
     StatusOr<std::string> symbol = readString(value, "symbol", at);
@@ -374,8 +377,7 @@ public:
           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
         });
     if (!identifier)
-      return bad(at, "symbol '" + function.symbol +
-                         "' is not a C identifier");
+      return bad(at, "symbol '" + function.symbol + "' is not a C identifier");
     KOPT_RETURN_IF_ERROR(readList(value, "inputs", at, /*required=*/true,
                                   &PlanReader::readTensor, function.inputs));
     KOPT_RETURN_IF_ERROR(readList(value, "weights", at, /*required=*/false,
@@ -490,32 +492,29 @@ PlanFunction::bind(const std::vector<ShapeRef> &actual) const {
     std::string text;
     std::set<unsigned> seen;
     for (const ShapeExpr &dim : expected.dims)
-      for (unsigned symbol : dim.symbols())
-        if (symbol < bindings.values.size() && bindings.values[symbol] &&
-            seen.insert(symbol).second)
+      for (unsigned s : dim.symbols())
+        if (s < bindings.values.size() && bindings.values[s] &&
+            seen.insert(s).second)
           text += std::string(text.empty() ? " with " : ", ") + "s" +
-                  std::to_string(symbol) + " = " +
-                  std::to_string(*bindings.values[symbol]) +
-                  " (bound by input " +
-                  std::to_string(bindings.boundBy[symbol]) + ")";
+                  std::to_string(s) + " = " +
+                  std::to_string(*bindings.values[s]) + " (bound by input " +
+                  std::to_string(bindings.boundBy[s]) + ")";
     return text;
   };
   auto mismatch = [&](size_t index) {
-    return invalidArgument(name + ": input " + std::to_string(index) +
-                           " has shape " + rt::shapeText(*actual[index].shape) +
-                           " but the plan requires " +
-                           inputs[index].shapeText() +
-                           boundSymbols(inputs[index]));
+    return invalidArgument(
+        name + ": input " + std::to_string(index) + " has shape " +
+        rt::shapeText(*actual[index].shape) + " but the plan requires " +
+        inputs[index].shapeText() + boundSymbols(inputs[index]));
   };
   for (size_t i = 0; i < inputs.size(); ++i) {
     const PlanTensor &expected = inputs[i];
     const std::vector<int64_t> &shape = *actual[i].shape;
     if (actual[i].dtype != expected.dtype)
-      return invalidArgument(name + ": input " + std::to_string(i) +
-                             " has dtype " +
-                             std::string(dtypeName(actual[i].dtype)) +
-                             " but the plan requires " +
-                             std::string(dtypeName(expected.dtype)));
+      return invalidArgument(
+          name + ": input " + std::to_string(i) + " has dtype " +
+          std::string(dtypeName(actual[i].dtype)) + " but the plan requires " +
+          std::string(dtypeName(expected.dtype)));
     if (shape.size() != expected.dims.size())
       return invalidArgument(
           name + ": input " + std::to_string(i) + " has rank " +
@@ -524,15 +523,15 @@ PlanFunction::bind(const std::vector<ShapeRef> &actual) const {
           std::to_string(expected.dims.size()) + " " + expected.shapeText());
     for (size_t d = 0; d < shape.size(); ++d) {
       const ShapeExpr &dim = expected.dims[d];
-      if (std::optional<unsigned> symbol = dim.bareSymbol()) {
-        if (*symbol >= bindings.values.size()) {
-          bindings.values.resize(*symbol + 1);
-          bindings.boundBy.resize(*symbol + 1);
+      if (std::optional<unsigned> bare = dim.bareSymbol()) {
+        if (*bare >= bindings.values.size()) {
+          bindings.values.resize(*bare + 1);
+          bindings.boundBy.resize(*bare + 1);
         }
-        if (!bindings.values[*symbol]) {
-          bindings.values[*symbol] = shape[d];
-          bindings.boundBy[*symbol] = i;
-        } else if (*bindings.values[*symbol] != shape[d]) {
+        if (!bindings.values[*bare]) {
+          bindings.values[*bare] = shape[d];
+          bindings.boundBy[*bare] = i;
+        } else if (*bindings.values[*bare] != shape[d]) {
           return mismatch(i);
         }
       } else if (std::optional<int64_t> constant = dim.constantValue()) {
@@ -550,8 +549,8 @@ PlanFunction::bind(const std::vector<ShapeRef> &actual) const {
         continue;
       StatusOr<int64_t> value = dim.evaluate(bindings.values);
       if (!value.isOk())
-        return invalidArgument(name + ": input " + std::to_string(i) +
-                               " dim " + std::to_string(d) + ": " +
+        return invalidArgument(name + ": input " + std::to_string(i) + " dim " +
+                               std::to_string(d) + ": " +
                                value.status().message());
       if (*value != shape[d])
         return mismatch(i);
@@ -581,9 +580,8 @@ PlanFunction::outputShape(size_t index, const Bindings &bindings) const {
   return shape;
 }
 
-std::optional<double>
-PlanFunction::cost(const std::optional<ShapeExpr> &expr,
-                   const Bindings &bindings) const {
+std::optional<double> PlanFunction::cost(const std::optional<ShapeExpr> &expr,
+                                         const Bindings &bindings) const {
   if (!expr)
     return std::nullopt;
   StatusOr<int64_t> value = expr->evaluate(bindings.values);
@@ -595,8 +593,9 @@ PlanFunction::cost(const std::optional<ShapeExpr> &expr,
 std::string Plan::planPathFor(const std::string &artifactPath) {
   std::filesystem::path path(artifactPath);
   std::string stem = path.filename().string();
+  // As llvm::sys::path::replace_extension, which kopt writes it with.
   size_t dot = stem.rfind('.');
-  if (dot != std::string::npos && dot != 0)
+  if (dot != std::string::npos)
     stem.resize(dot);
   return (path.parent_path() / (stem + ".plan.json")).string();
 }
@@ -619,9 +618,9 @@ StatusOr<std::shared_ptr<const Plan>> Plan::load(const std::string &path) {
   return parse(text, folder, "plan '" + path + "'");
 }
 
-StatusOr<std::shared_ptr<const Plan>>
-Plan::parse(std::string_view text, const std::string &folder,
-            const std::string &what) {
+StatusOr<std::shared_ptr<const Plan>> Plan::parse(std::string_view text,
+                                                  const std::string &folder,
+                                                  const std::string &what) {
   StatusOr<json> parsed = parseJson(text, what);
   if (!parsed.isOk())
     return parsed.status();
@@ -659,14 +658,15 @@ Plan::parse(std::string_view text, const std::string &folder,
 
   if (const json *weights = PlanReader::member(root, "default_weights");
       weights && !weights->is_null()) {
-    if (!weights->is_string() || weights->get_ref<const std::string &>().empty())
+    if (!weights->is_string() ||
+        weights->get_ref<const std::string &>().empty())
       return reader.bad("", "\"default_weights\" must be null or a non-empty "
                             "path");
     std::filesystem::path weightsPath(weights->get<std::string>());
-    plan->defaultWeights_ = weightsPath.is_absolute() || folder.empty()
-                                ? weightsPath.string()
-                                : (std::filesystem::path(folder) / weightsPath)
-                                      .string();
+    plan->defaultWeights_ =
+        weightsPath.is_absolute() || folder.empty()
+            ? weightsPath.string()
+            : (std::filesystem::path(folder) / weightsPath).string();
   }
 
   const json *functions = PlanReader::member(root, "functions");
@@ -676,12 +676,13 @@ Plan::parse(std::string_view text, const std::string &folder,
   std::set<std::string> names, symbols;
   for (size_t i = 0; i < functions->size(); ++i) {
     std::string where = "functions[" + std::to_string(i) + "]";
-    StatusOr<PlanFunction> function = reader.readFunction((*functions)[i], where);
+    StatusOr<PlanFunction> function =
+        reader.readFunction((*functions)[i], where);
     if (!function.isOk())
       return function.status();
     if (!names.insert(function->name).second)
-      return reader.bad(where, "function '" + function->name +
-                                   "' is defined twice");
+      return reader.bad(where,
+                        "function '" + function->name + "' is defined twice");
     if (!symbols.insert(function->symbol).second)
       return reader.bad(where, "symbol '" + function->symbol +
                                    "' is used by two functions");

@@ -39,8 +39,10 @@ private:
     std::string where = pos_ >= text_.size()
                             ? "at the end"
                             : "at offset " + std::to_string(pos_);
-    return invalidArgument("'" + std::string(text_) + "' is not a shape "
-                           "expression: " + what + " " + where);
+    return invalidArgument("'" + std::string(text_) +
+                           "' is not a shape "
+                           "expression: " +
+                           what + " " + where);
   }
 
   void skipSpace() {
@@ -225,7 +227,8 @@ std::optional<int64_t> modChecked(int64_t lhs, int64_t rhs) {
 }
 
 StatusOr<ShapeExpr> ShapeExpr::parse(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+  while (!text.empty() &&
+         std::isspace(static_cast<unsigned char>(text.front())))
     text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
     text.remove_suffix(1);

@@ -22,9 +22,9 @@ kopt_status_t createTensor(const char *api, kopt_dtype_t dtype, int32_t rank,
         .release();
   *out_tensor = nullptr;
   if (rank < 0 || rank > KOPT_MAX_RANK)
-    return invalidArgument(std::string(api) + ": rank " +
-                           std::to_string(rank) + " is outside [0, " +
-                           std::to_string(KOPT_MAX_RANK) + "]")
+    return invalidArgument(std::string(api) + ": rank " + std::to_string(rank) +
+                           " is outside [0, " + std::to_string(KOPT_MAX_RANK) +
+                           "]")
         .release();
   if (rank > 0 && !shape)
     return invalidArgument(std::string(api) + ": shape is required for rank " +
@@ -35,18 +35,17 @@ kopt_status_t createTensor(const char *api, kopt_dtype_t dtype, int32_t rank,
     kopt::rt::HostTensor &tensor = handle->tensor;
     tensor.dtype = dtype;
     tensor.shape.assign(shape, shape + rank);
-    kopt::rt::StatusOr<size_t> bytes =
-        kopt::rt::checkedByteSize(dtype, tensor.shape, std::string(api) + ": tensor");
+    kopt::rt::StatusOr<size_t> bytes = kopt::rt::checkedByteSize(
+        dtype, tensor.shape, std::string(api) + ": tensor");
     if (!bytes.isOk())
       return bytes.status().release();
     if (copy) {
       if (byteSize != *bytes)
-        return invalidArgument(std::string(api) + ": " +
-                               std::to_string(byteSize) +
-                               " bytes given but a " +
-                               kopt_dtype_name(dtype) + " tensor of shape " +
-                               kopt::rt::shapeText(tensor.shape) + " needs " +
-                               std::to_string(*bytes))
+        return invalidArgument(
+                   std::string(api) + ": " + std::to_string(byteSize) +
+                   " bytes given but a " + kopt_dtype_name(dtype) +
+                   " tensor of shape " + kopt::rt::shapeText(tensor.shape) +
+                   " needs " + std::to_string(*bytes))
             .release();
       if (*bytes != 0 && !data)
         return invalidArgument(std::string(api) + ": data is required")
@@ -137,8 +136,8 @@ kopt_status_t kopt_tensor_view(const kopt_tensor_t *tensor,
   view.rank = static_cast<int32_t>(tensor->tensor.shape.size());
   std::copy(tensor->tensor.shape.begin(), tensor->tensor.shape.end(),
             view.shape);
-  view.data = tensor->tensor.bytes.empty() ? nullptr
-                                           : tensor->tensor.bytes.data();
+  view.data =
+      tensor->tensor.bytes.empty() ? nullptr : tensor->tensor.bytes.data();
   view.byte_size = tensor->tensor.bytes.size();
   *out_view = view;
   return nullptr;

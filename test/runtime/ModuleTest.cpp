@@ -7,11 +7,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kopt/runtime/module.hpp"
 #include "TempDir.h"
 #include "kopt/runtime/CompiledModule.h"
 #include "kopt/runtime/Plan.h"
 #include "kopt/runtime/Safetensors.h"
-#include "kopt/runtime/module.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -97,8 +97,9 @@ std::vector<TensorToWrite> goodWeights() {
 class Artifact {
 public:
   explicit Artifact(const std::string &plan = kPlan) {
-    std::filesystem::copy_file(KOPT_FAKE_MODEL_SO, path(),
-                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(
+        KOPT_FAKE_MODEL_SO, path(),
+        std::filesystem::copy_options::overwrite_existing);
     writePlan(plan);
     writeWeights(goodWeights());
   }
@@ -108,7 +109,8 @@ public:
   const TempDir &dir() const { return dir_; }
 
   void writePlan(const std::string &plan) const {
-    dir_.write("model.plan.json", std::vector<uint8_t>(plan.begin(), plan.end()));
+    dir_.write("model.plan.json",
+               std::vector<uint8_t>(plan.begin(), plan.end()));
   }
   void writeWeights(const std::vector<TensorToWrite> &tensors) const {
     ASSERT_TRUE(kopt::rt::writeSafetensors(weightsPath(), tensors, {}).isOk());
@@ -152,7 +154,8 @@ kopt::Tensor floats(const std::vector<int64_t> &shape,
 kopt::Tensor ints(const std::vector<int64_t> &shape,
                   const std::vector<int32_t> &values) {
   kopt::Tensor tensor;
-  kopt::Error error = kopt::Tensor::fromData(KOPT_DTYPE_I32, shape, values, tensor);
+  kopt::Error error =
+      kopt::Tensor::fromData(KOPT_DTYPE_I32, shape, values, tensor);
   EXPECT_FALSE(error) << error.message;
   return tensor;
 }
@@ -163,8 +166,8 @@ std::string invokeError(const kopt::Module &module, const std::string &function,
                         kopt_status_code_t code) {
   std::vector<kopt::Tensor> outputs;
   kopt::Error error = module.invoke(function, inputs, outputs);
-  EXPECT_EQ(error.code, code) << kopt_status_code_name(error.code) << ": "
-                              << error.message;
+  EXPECT_EQ(error.code, code)
+      << kopt_status_code_name(error.code) << ": " << error.message;
   EXPECT_TRUE(outputs.empty());
   return error.message;
 }
@@ -187,7 +190,8 @@ TEST(Module, InvokesWithDynamicShapes) {
       b[i] = 10.0f * i;
     }
     std::vector<kopt::Tensor> outputs;
-    kopt::Error error = module.invoke("add", {floats({n}, a), floats({n}, b)}, outputs);
+    kopt::Error error =
+        module.invoke("add", {floats({n}, a), floats({n}, b)}, outputs);
     ASSERT_FALSE(error) << error.message;
     ASSERT_EQ(outputs.size(), 1u);
     EXPECT_EQ(outputs[0].dtype(), KOPT_DTYPE_F32);
@@ -207,7 +211,8 @@ TEST(Module, PassesArgumentsInTheCallOrder) {
        {std::vector<int32_t>{4}, {0, 9, 3, 3, 1, 2, 8}}) {
     auto length = static_cast<int64_t>(ids.size());
     std::vector<kopt::Tensor> outputs;
-    kopt::Error error = module.invoke("embed", {ints({1, length}, ids)}, outputs);
+    kopt::Error error =
+        module.invoke("embed", {ints({1, length}, ids)}, outputs);
     ASSERT_FALSE(error) << error.message;
     ASSERT_EQ(outputs.size(), 1u);
     EXPECT_EQ(outputs[0].shape(), (std::vector<int64_t>{1, length, 3}));
@@ -298,18 +303,20 @@ TEST(Module, ConcurrentCallsAreIndependent) {
 TEST(Module, NamesTheInputThatBreaksTheBinding) {
   Artifact artifact;
   kopt::Module module = artifact.load();
-  EXPECT_EQ(invokeError(module, "add", {floats({5}, std::vector<float>(5)),
-                                        floats({7}, std::vector<float>(7))},
+  EXPECT_EQ(invokeError(module, "add",
+                        {floats({5}, std::vector<float>(5)),
+                         floats({7}, std::vector<float>(7))},
                         KOPT_STATUS_INVALID_ARGUMENT),
             "add: input 1 has shape [7] but the plan requires [s0] with s0 = 5 "
             "(bound by input 0)");
   EXPECT_EQ(invokeError(module, "add", {floats({2}, {1, 2}), ints({2}, {1, 2})},
                         KOPT_STATUS_INVALID_ARGUMENT),
             "add: input 1 has dtype i32 but the plan requires f32");
-  EXPECT_EQ(invokeError(module, "add", {floats({1, 2}, {1, 2}), floats({2}, {1, 2})},
-                        KOPT_STATUS_INVALID_ARGUMENT),
-            "add: input 0 has rank 2 (shape [1x2]) but the plan requires rank 1 "
-            "[s0]");
+  EXPECT_EQ(
+      invokeError(module, "add", {floats({1, 2}, {1, 2}), floats({2}, {1, 2})},
+                  KOPT_STATUS_INVALID_ARGUMENT),
+      "add: input 0 has rank 2 (shape [1x2]) but the plan requires rank 1 "
+      "[s0]");
   EXPECT_EQ(invokeError(module, "add", {floats({2}, {1, 2})},
                         KOPT_STATUS_INVALID_ARGUMENT),
             "add takes 2 inputs but 1 was given");
@@ -317,7 +324,8 @@ TEST(Module, NamesTheInputThatBreaksTheBinding) {
                         {floats({1}, {1}), floats({1}, {1}), floats({1}, {1})},
                         KOPT_STATUS_INVALID_ARGUMENT),
             "add takes 2 inputs but 3 were given");
-  EXPECT_EQ(invokeError(module, "embed", {ints({2, 3}, std::vector<int32_t>(6))},
+  EXPECT_EQ(invokeError(module, "embed",
+                        {ints({2, 3}, std::vector<int32_t>(6))},
                         KOPT_STATUS_INVALID_ARGUMENT),
             "embed: input 0 has shape [2x3] but the plan requires [1xs0]");
   EXPECT_EQ(invokeError(module, "nope", {}, KOPT_STATUS_NOT_FOUND),
@@ -327,23 +335,26 @@ TEST(Module, NamesTheInputThatBreaksTheBinding) {
 
 TEST(Module, ChecksInputDimsThatAreExpressions) {
   Artifact artifact(replaced(
-      kPlan, R"([{"dtype": "f32", "shape": ["s0"]}, {"dtype": "f32", "shape": ["s0"]}])",
+      kPlan,
+      R"([{"dtype": "f32", "shape": ["s0"]}, {"dtype": "f32", "shape": ["s0"]}])",
       R"([{"dtype": "f32", "shape": ["s0"]}, {"dtype": "f32", "shape": ["(s0 * 2) floordiv 2"]}])"));
   kopt::Module module = artifact.load();
   std::vector<kopt::Tensor> outputs;
-  kopt::Error error =
-      module.invoke("add", {floats({3}, {1, 2, 3}), floats({3}, {1, 1, 1})}, outputs);
+  kopt::Error error = module.invoke(
+      "add", {floats({3}, {1, 2, 3}), floats({3}, {1, 1, 1})}, outputs);
   ASSERT_FALSE(error) << error.message;
   EXPECT_EQ(outputs[0].values<float>(), (std::vector<float>{2.5f, 3.5f, 4.5f}));
-  EXPECT_EQ(invokeError(module, "add", {floats({5}, std::vector<float>(5)),
-                                        floats({4}, std::vector<float>(4))},
+  EXPECT_EQ(invokeError(module, "add",
+                        {floats({5}, std::vector<float>(5)),
+                         floats({4}, std::vector<float>(4))},
                         KOPT_STATUS_INVALID_ARGUMENT),
             "add: input 1 has shape [4] but the plan requires [((s0 * 2) "
             "floordiv 2)] with s0 = 5 (bound by input 0)");
 }
 
 TEST(Module, RejectsNegativeOutputDims) {
-  Artifact artifact(replaced(kPlan, R"("shape": ["s0 * 2"])", R"("shape": ["s0 - 3"])"));
+  Artifact artifact(
+      replaced(kPlan, R"("shape": ["s0 * 2"])", R"("shape": ["s0 - 3"])"));
   kopt::Module module = artifact.load();
   std::string message = invokeError(module, "tile2", {floats({2}, {1, 2})},
                                     KOPT_STATUS_INVALID_ARGUMENT);
@@ -368,30 +379,33 @@ TEST(Module, RejectsMalformedPlans) {
        "plan version 2 is not supported (this runtime reads version 1)"},
       {R"("version": 1)", R"("version": "1")", KOPT_STATUS_DATA_LOSS,
        R"("version" must be an integer)"},
-      {R"("dtype": "i32", "shape": [1, "s0"])", R"("dtype": "i31", "shape": [1, "s0"])",
-       KOPT_STATUS_DATA_LOSS, "functions[1] ('embed').inputs[0]: unknown dtype 'i31'"},
+      {R"("dtype": "i32", "shape": [1, "s0"])",
+       R"("dtype": "i31", "shape": [1, "s0"])", KOPT_STATUS_DATA_LOSS,
+       "functions[1] ('embed').inputs[0]: unknown dtype 'i31'"},
       {R"("shape": ["s0 * 2"])", R"("shape": ["s0 +"])", KOPT_STATUS_DATA_LOSS,
        "functions[2] ('tile2').outputs[0].shape[0]: 's0 +' is not a shape "
        "expression"},
-      {R"(["input:0", "output:0", "output:1"])", R"(["input:0", "output:0", "output:2"])",
-       KOPT_STATUS_DATA_LOSS,
+      {R"(["input:0", "output:0", "output:1"])",
+       R"(["input:0", "output:0", "output:2"])", KOPT_STATUS_DATA_LOSS,
        "'output:2' refers to a missing output (the function has 2)"},
-      {R"("shape": ["s0 * 2"])", R"("shape": ["s1 * 2"])", KOPT_STATUS_DATA_LOSS,
+      {R"("shape": ["s0 * 2"])", R"("shape": ["s1 * 2"])",
+       KOPT_STATUS_DATA_LOSS,
        "functions[2] ('tile2').outputs[0].shape[0]: symbol s1 in 's1 * 2' is "
        "not bound by any input dim"},
       {R"(["input:0", "output:0", "output:1"])", R"(["output:0", "output:1"])",
-       KOPT_STATUS_DATA_LOSS, "functions[2] ('tile2').call: does not pass input:0"},
+       KOPT_STATUS_DATA_LOSS,
+       "functions[2] ('tile2').call: does not pass input:0"},
       {R"(["input:0", "output:0", "output:1"])",
-       R"(["input:0", "output:0", "output:1", "output:0"])", KOPT_STATUS_DATA_LOSS,
-       "'output:0' appears more than once"},
+       R"(["input:0", "output:0", "output:1", "output:0"])",
+       KOPT_STATUS_DATA_LOSS, "'output:0' appears more than once"},
       {R"(["input:0", "status"])", R"(["input:0", "status", "status"])",
        KOPT_STATUS_DATA_LOSS, R"("status" appears more than once)"},
       {R"(["input:0", "status"])", R"(["input:00", "status"])",
        KOPT_STATUS_DATA_LOSS, R"('input:00' is not "input:N")"},
       {R"(["input:0", "status"])", R"(["in:0", "status"])",
        KOPT_STATUS_DATA_LOSS, R"('in:0' is not "input:N")"},
-      {R"(["input:0", "status"])", R"(["input:0", 7])",
-       KOPT_STATUS_DATA_LOSS, "call[1]: must be a string"},
+      {R"(["input:0", "status"])", R"(["input:0", 7])", KOPT_STATUS_DATA_LOSS,
+       "call[1]: must be a string"},
       {R"("shape": [1, "s0", 3])", R"("shape": [1, "s0", 3, 1, 1, 1, 1, 1, 1])",
        KOPT_STATUS_DATA_LOSS, "rank 9 exceeds the maximum of 8"},
       {R"("shape": [1, "s0", 3])", R"("shape": [1, "s0", -3])",
@@ -408,7 +422,8 @@ TEST(Module, RejectsMalformedPlans) {
       {R"("name": "tile2")", R"("name": "add")", KOPT_STATUS_DATA_LOSS,
        "function 'add' is defined twice"},
       {R"("symbol": "kopt_call_tile2")", R"("symbol": "kopt_call_add")",
-       KOPT_STATUS_DATA_LOSS, "symbol 'kopt_call_add' is used by two functions"},
+       KOPT_STATUS_DATA_LOSS,
+       "symbol 'kopt_call_add' is used by two functions"},
       {R"("symbol": "kopt_call_tile2")", R"("symbol": "kopt call")",
        KOPT_STATUS_DATA_LOSS, "symbol 'kopt call' is not a C identifier"},
       {R"("symbol": "kopt_call_tile2",)", "", KOPT_STATUS_DATA_LOSS,
@@ -421,7 +436,8 @@ TEST(Module, RejectsMalformedPlans) {
       {R"("bytes": "s0 * 12 + 4")", R"("bytes": "s3")", KOPT_STATUS_DATA_LOSS,
        "('add').bytes: symbol s3 in 's3' is not bound by any input dim"},
       {R"("default_weights": "w.safetensors")", R"("default_weights": 3)",
-       KOPT_STATUS_DATA_LOSS, R"("default_weights" must be null or a non-empty path)"},
+       KOPT_STATUS_DATA_LOSS,
+       R"("default_weights" must be null or a non-empty path)"},
       {R"("kind": "cpu-shared-object")", R"("kind": "cuda-ptx")",
        KOPT_STATUS_UNIMPLEMENTED,
        "is a 'cuda-ptx' artifact; this runtime loads only 'cpu-shared-object' "
@@ -449,8 +465,9 @@ TEST(Module, RejectsPlansThatAreNotJsonObjects) {
     EXPECT_EQ(error.code, KOPT_STATUS_DATA_LOSS) << error.message;
   }
   EXPECT_TRUE(contains(loadError("{").message, "is not valid JSON"));
-  EXPECT_TRUE(contains(loadError(std::string(1000, '[') + std::string(1000, ']')).message,
-                       "nests JSON deeper than 256 levels"));
+  EXPECT_TRUE(contains(
+      loadError(std::string(1000, '[') + std::string(1000, ']')).message,
+      "nests JSON deeper than 256 levels"));
   EXPECT_TRUE(contains(loadError(replaced(kPlan, R"("functions": [)",
                                           R"("functions": [], "x": [)"))
                            .message,
@@ -462,7 +479,8 @@ TEST(Module, ReportsMissingFiles) {
   kopt::Module module;
   kopt::Error error = kopt::Module::load(dir.file("model.so"), module);
   EXPECT_EQ(error.code, KOPT_STATUS_NOT_FOUND);
-  EXPECT_TRUE(contains(error.message, "model.plan.json' not found")) << error.message;
+  EXPECT_TRUE(contains(error.message, "model.plan.json' not found"))
+      << error.message;
 
   // A plan without its shared object.
   Artifact artifact;
@@ -473,11 +491,11 @@ TEST(Module, ReportsMissingFiles) {
 }
 
 TEST(Module, ReportsSymbolsTheArtifactLacks) {
-  kopt::Error error = loadError(replaced(kPlan, R"("symbol": "kopt_call_tile2")",
-                                         R"("symbol": "kopt_call_missing")"));
+  kopt::Error error =
+      loadError(replaced(kPlan, R"("symbol": "kopt_call_tile2")",
+                         R"("symbol": "kopt_call_missing")"));
   EXPECT_EQ(error.code, KOPT_STATUS_NOT_FOUND);
-  EXPECT_TRUE(contains(error.message,
-                       "function 'tile2': '" ) &&
+  EXPECT_TRUE(contains(error.message, "function 'tile2': '") &&
               contains(error.message, "model.so' does not export "
                                       "'kopt_call_missing'"))
       << error.message;
@@ -499,7 +517,7 @@ TEST(Plan, FindsThePlanBesideTheArtifact) {
   EXPECT_EQ(Plan::planPathFor("/a/b.c/model.ptx"), "/a/b.c/model.plan.json");
   EXPECT_EQ(Plan::planPathFor("model"), "model.plan.json");
   EXPECT_EQ(Plan::planPathFor("lib.so.1"), "lib.so.plan.json");
-  EXPECT_EQ(Plan::planPathFor(".hidden"), ".hidden.plan.json");
+  EXPECT_EQ(Plan::planPathFor("dir/.so"), "dir/.plan.json"); // As LLVM does.
 }
 
 TEST(Plan, ResolvesWeightsAndKeepsTheGraph) {
@@ -518,19 +536,22 @@ TEST(Plan, ResolvesWeightsAndKeepsTheGraph) {
   // flops and bytes under the bound symbols.
   const kopt::rt::PlanFunction *add = (*plan)->find("add");
   std::vector<int64_t> shape = {6};
-  auto bindings = add->bind({{KOPT_DTYPE_F32, &shape}, {KOPT_DTYPE_F32, &shape}});
+  auto bindings =
+      add->bind({{KOPT_DTYPE_F32, &shape}, {KOPT_DTYPE_F32, &shape}});
   ASSERT_TRUE(bindings.isOk()) << bindings.status().message();
   EXPECT_EQ(add->cost(add->flops, *bindings), 12.0);
   EXPECT_EQ(add->cost(add->bytes, *bindings), 76.0);
   EXPECT_EQ(embed->cost(embed->flops, *bindings), std::nullopt);
 
   auto absolute = Plan::parse(
-      replaced(kPlan, R"("w.safetensors")", R"("/abs/w.safetensors")"), "/m", "p");
+      replaced(kPlan, R"("w.safetensors")", R"("/abs/w.safetensors")"), "/m",
+      "p");
   ASSERT_TRUE(absolute.isOk());
   EXPECT_EQ((*absolute)->defaultWeights(), "/abs/w.safetensors");
-  auto none = Plan::parse(replaced(replaced(kPlan, R"("w.safetensors")", "null"),
-                                   R"("graph")", R"("unused")"),
-                          "/m", "p");
+  auto none =
+      Plan::parse(replaced(replaced(kPlan, R"("w.safetensors")", "null"),
+                           R"("graph")", R"("unused")"),
+                  "/m", "p");
   ASSERT_TRUE(none.isOk()) << none.status().message();
   EXPECT_EQ((*none)->defaultWeights(), "");
   EXPECT_EQ((*none)->graphJson(), "");
@@ -590,7 +611,8 @@ TEST(Module, KeepsEarlierWeightsWhenABindFails) {
   ASSERT_FALSE(kopt::Weights::open(artifact.weightsPath(), partial));
   EXPECT_EQ(module.bindWeights(partial).code, KOPT_STATUS_NOT_FOUND);
   std::vector<kopt::Tensor> outputs;
-  kopt::Error error = module.invoke("add", {floats({1}, {1}), floats({1}, {2})}, outputs);
+  kopt::Error error =
+      module.invoke("add", {floats({1}, {1}), floats({1}, {2})}, outputs);
   ASSERT_FALSE(error) << error.message;
   EXPECT_EQ(outputs[0].values<float>(), (std::vector<float>{3.5f}));
 }
@@ -604,7 +626,8 @@ TEST(Module, CopiesWeightsThatAreNotAligned) {
   artifact.writeWeights(weights);
   kopt::Module module = artifact.load();
   std::vector<kopt::Tensor> outputs;
-  kopt::Error error = module.invoke("add", {floats({2}, {1, 2}), floats({2}, {3, 4})}, outputs);
+  kopt::Error error =
+      module.invoke("add", {floats({2}, {1, 2}), floats({2}, {3, 4})}, outputs);
   ASSERT_FALSE(error) << error.message;
   EXPECT_EQ(outputs[0].values<float>(), (std::vector<float>{4.25f, 6.25f}));
 }
@@ -639,8 +662,8 @@ TEST(Module, TurnsTheStatusBufferIntoAMessage) {
             "kopt.embedding: id -1 is outside [0, 10) (at model.mlir:5:10)");
   EXPECT_EQ(invokeError(module, "kv_append", {ints({1}, {60})},
                         KOPT_STATUS_OUT_OF_RANGE),
-            "kopt.cache_update: KV cache overflow: 68 exceeds the cache length "
-            "64 (at model.mlir:9:4)");
+            "kopt.cache_update: KV cache overflow: the write ends at position "
+            "68, outside the cache of length 64 (at model.mlir:9:4)");
   std::vector<kopt::Tensor> outputs;
   EXPECT_FALSE(module.invoke("kv_append", {ints({1}, {56})}, outputs));
   EXPECT_TRUE(outputs.empty());
@@ -651,7 +674,8 @@ TEST(Module, TurnsTheStatusBufferIntoAMessage) {
 TEST(Module, ExplainsStatusErrorsWithoutAGraph) {
   std::string plan = kPlan;
   plan = plan.substr(0, plan.find(R"(,
-  "graph")")) + "}";
+  "graph")")) +
+         "}";
   Artifact artifact(plan);
   kopt::Module module = artifact.load();
   EXPECT_EQ(module.graphJson(), "");
@@ -663,8 +687,9 @@ TEST(Module, ExplainsStatusErrorsWithoutAGraph) {
 TEST(Module, ReportsMalformedCallsAsUnknownCodes) {
   // A plan that passes embed's arguments in the wrong order: the fake sees a
   // rank-2 weight where it expects ids and reports code 99.
-  Artifact artifact(replaced(kPlan, R"(["weight:0", "input:0", "output:0", "status"])",
-                             R"(["input:0", "weight:0", "output:0", "status"])"));
+  Artifact artifact(
+      replaced(kPlan, R"(["weight:0", "input:0", "output:0", "status"])",
+               R"(["input:0", "weight:0", "output:0", "status"])"));
   kopt::Module module = artifact.load();
   std::string message = invokeError(module, "embed", {ints({1, 2}, {1, 2})},
                                     KOPT_STATUS_INTERNAL);
@@ -715,7 +740,8 @@ TEST(ModuleApi, MisuseIsAStatusNotACrash) {
   kopt::Module wrapper = artifact.load();
   kopt_module_t *module = wrapper.get();
   kopt_module_t *out = nullptr;
-  EXPECT_EQ(codeOf(kopt_module_load(nullptr, &out)), KOPT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(codeOf(kopt_module_load(nullptr, &out)),
+            KOPT_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(codeOf(kopt_module_load(artifact.path().c_str(), nullptr)),
             KOPT_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(codeOf(kopt_module_bind_weights(module, nullptr)),
@@ -723,7 +749,8 @@ TEST(ModuleApi, MisuseIsAStatusNotACrash) {
   EXPECT_EQ(codeOf(kopt_module_bind_weights(nullptr, nullptr)),
             KOPT_STATUS_INVALID_ARGUMENT);
   const char *name = nullptr;
-  EXPECT_EQ(codeOf(kopt_module_function_name(module, 5, &name)), KOPT_STATUS_OUT_OF_RANGE);
+  EXPECT_EQ(codeOf(kopt_module_function_name(module, 5, &name)),
+            KOPT_STATUS_OUT_OF_RANGE);
   EXPECT_EQ(codeOf(kopt_module_function_name(nullptr, 0, &name)),
             KOPT_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(kopt_module_function_count(nullptr), 0u);
@@ -741,17 +768,23 @@ TEST(ModuleApi, MisuseIsAStatusNotACrash) {
   kopt_tensor_t *inputs[2] = {x.get(), nullptr};
   kopt_tensor_t *outputs[2] = {nullptr, nullptr};
   size_t count = 7;
-  EXPECT_EQ(codeOf(kopt_module_invoke(nullptr, "add", inputs, 2, outputs, 2, &count)),
+  EXPECT_EQ(
+      codeOf(kopt_module_invoke(nullptr, "add", inputs, 2, outputs, 2, &count)),
+      KOPT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(codeOf(kopt_module_invoke(module, nullptr, inputs, 2, outputs, 2,
+                                      &count)),
             KOPT_STATUS_INVALID_ARGUMENT);
-  EXPECT_EQ(codeOf(kopt_module_invoke(module, nullptr, inputs, 2, outputs, 2, &count)),
-            KOPT_STATUS_INVALID_ARGUMENT);
-  EXPECT_EQ(codeOf(kopt_module_invoke(module, "add", inputs, 2, outputs, 2, nullptr)),
-            KOPT_STATUS_INVALID_ARGUMENT);
-  EXPECT_EQ(codeOf(kopt_module_invoke(module, "add", nullptr, 2, outputs, 2, &count)),
-            KOPT_STATUS_INVALID_ARGUMENT);
-  EXPECT_EQ(codeOf(kopt_module_invoke(module, "add", inputs, 2, nullptr, 2, &count)),
-            KOPT_STATUS_INVALID_ARGUMENT);
-  kopt_status_t status = kopt_module_invoke(module, "add", inputs, 2, outputs, 2, &count);
+  EXPECT_EQ(
+      codeOf(kopt_module_invoke(module, "add", inputs, 2, outputs, 2, nullptr)),
+      KOPT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      codeOf(kopt_module_invoke(module, "add", nullptr, 2, outputs, 2, &count)),
+      KOPT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      codeOf(kopt_module_invoke(module, "add", inputs, 2, nullptr, 2, &count)),
+      KOPT_STATUS_INVALID_ARGUMENT);
+  kopt_status_t status =
+      kopt_module_invoke(module, "add", inputs, 2, outputs, 2, &count);
   EXPECT_EQ(kopt_status_code(status), KOPT_STATUS_INVALID_ARGUMENT);
   EXPECT_STREQ(kopt_status_message(status), "add: input 1 is NULL");
   kopt_status_free(status);
@@ -761,12 +794,14 @@ TEST(ModuleApi, MisuseIsAStatusNotACrash) {
   // many are needed.
   status = kopt_module_invoke(module, "tile2", inputs, 1, outputs, 1, &count);
   EXPECT_EQ(kopt_status_code(status), KOPT_STATUS_INVALID_ARGUMENT);
-  EXPECT_STREQ(kopt_status_message(status),
-               "kopt_module_invoke: tile2 returns 2 outputs but output_capacity is 1");
+  EXPECT_STREQ(
+      kopt_status_message(status),
+      "kopt_module_invoke: tile2 returns 2 outputs but output_capacity is 1");
   kopt_status_free(status);
   EXPECT_EQ(count, 2u);
   EXPECT_EQ(outputs[0], nullptr);
-  ASSERT_EQ(kopt_module_invoke(module, "tile2", inputs, 1, outputs, 2, &count), nullptr);
+  ASSERT_EQ(kopt_module_invoke(module, "tile2", inputs, 1, outputs, 2, &count),
+            nullptr);
   EXPECT_EQ(count, 2u);
   EXPECT_EQ(kopt_tensor_element_count(outputs[0]), 4);
   kopt_tensor_release(outputs[0]);
@@ -811,16 +846,17 @@ TEST(TensorApi, CreatesAndDescribesTensors) {
 
   // A scalar needs no shape.
   double value = 2.5;
-  ASSERT_EQ(kopt_tensor_create_copy(KOPT_DTYPE_F64, 0, nullptr, &value, 8, &tensor),
-            nullptr);
+  ASSERT_EQ(
+      kopt_tensor_create_copy(KOPT_DTYPE_F64, 0, nullptr, &value, 8, &tensor),
+      nullptr);
   EXPECT_EQ(kopt_tensor_rank(tensor), 0);
   EXPECT_EQ(kopt_tensor_shape(tensor), nullptr);
   EXPECT_EQ(*static_cast<double *>(kopt_tensor_data(tensor)), 2.5);
   kopt_tensor_release(tensor);
 
   kopt::Tensor copied;
-  ASSERT_FALSE(kopt::Tensor::fromData(KOPT_DTYPE_I32, {3}, std::vector<int32_t>{4, 5, 6},
-                                      copied));
+  ASSERT_FALSE(kopt::Tensor::fromData(KOPT_DTYPE_I32, {3},
+                                      std::vector<int32_t>{4, 5, 6}, copied));
   EXPECT_EQ(copied.values<int32_t>(), (std::vector<int32_t>{4, 5, 6}));
 }
 
@@ -835,7 +871,8 @@ TEST(TensorApi, RejectsBadTensors) {
             KOPT_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(codeOf(kopt_tensor_create(KOPT_DTYPE_F32, 1, shape, nullptr)),
             KOPT_STATUS_INVALID_ARGUMENT);
-  EXPECT_EQ(codeOf(kopt_tensor_create(static_cast<kopt_dtype_t>(99), 1, shape, &tensor)),
+  EXPECT_EQ(codeOf(kopt_tensor_create(static_cast<kopt_dtype_t>(99), 1, shape,
+                                      &tensor)),
             KOPT_STATUS_INVALID_ARGUMENT);
   int64_t negative[2] = {2, -1};
   EXPECT_EQ(codeOf(kopt_tensor_create(KOPT_DTYPE_F32, 2, negative, &tensor)),
@@ -851,7 +888,8 @@ TEST(TensorApi, RejectsBadTensors) {
                "kopt_tensor_create_copy: 8 bytes given but a f32 tensor of "
                "shape [1] needs 4");
   kopt_status_free(status);
-  EXPECT_EQ(codeOf(kopt_tensor_create_copy(KOPT_DTYPE_F32, 1, shape, nullptr, 4, &tensor)),
+  EXPECT_EQ(codeOf(kopt_tensor_create_copy(KOPT_DTYPE_F32, 1, shape, nullptr, 4,
+                                           &tensor)),
             KOPT_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(tensor, nullptr);
 
@@ -862,7 +900,8 @@ TEST(TensorApi, RejectsBadTensors) {
   EXPECT_EQ(kopt_tensor_byte_size(nullptr), 0u);
   EXPECT_EQ(kopt_tensor_element_count(nullptr), 0);
   kopt_tensor_view_t view;
-  EXPECT_EQ(codeOf(kopt_tensor_view(nullptr, &view)), KOPT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(codeOf(kopt_tensor_view(nullptr, &view)),
+            KOPT_STATUS_INVALID_ARGUMENT);
   kopt_tensor_release(nullptr);
   kopt_tensor_retain(nullptr);
 }

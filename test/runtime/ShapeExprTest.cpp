@@ -46,8 +46,8 @@ TEST(ShapeExpr, FollowsMlirPrecedenceAndAssociativity) {
   EXPECT_EQ(eval("(2 + 3) * 4"), 20);
   EXPECT_EQ(eval("10 - 3 - 2"), 5);
   EXPECT_EQ(eval("100 floordiv 10 floordiv 3"), 3);
-  EXPECT_EQ(eval("2 * 7 mod 4"), 2);    // (2 * 7) mod 4
-  EXPECT_EQ(eval("1 + 7 mod 4"), 4);    // 1 + (7 mod 4)
+  EXPECT_EQ(eval("2 * 7 mod 4"), 2); // (2 * 7) mod 4
+  EXPECT_EQ(eval("1 + 7 mod 4"), 4); // 1 + (7 mod 4)
   EXPECT_EQ(eval("-3 * 2 + 10"), 4);
   EXPECT_EQ(eval("- -5"), 5);
   EXPECT_EQ(eval("  42  "), 42);
@@ -91,15 +91,22 @@ TEST(ShapeExpr, DivisionRoundsAsMlirDoes) {
 }
 
 TEST(ShapeExpr, ReportsOverflowAndBadOperands) {
-  EXPECT_EQ(evalError("s0 * s0", {int64_t(1) << 32}), "'s0 * s0' overflows int64");
-  EXPECT_NE(evalError("s0 + 1", {kMax}).find("overflows int64"), std::string::npos);
-  EXPECT_NE(evalError("s0 - 2", {kMin + 1}).find("overflows int64"), std::string::npos);
-  EXPECT_NE(evalError("-s0", {kMin}).find("overflows int64"), std::string::npos);
+  EXPECT_EQ(evalError("s0 * s0", {int64_t(1) << 32}),
+            "'s0 * s0' overflows int64");
+  EXPECT_NE(evalError("s0 + 1", {kMax}).find("overflows int64"),
+            std::string::npos);
+  EXPECT_NE(evalError("s0 - 2", {kMin + 1}).find("overflows int64"),
+            std::string::npos);
+  EXPECT_NE(evalError("-s0", {kMin}).find("overflows int64"),
+            std::string::npos);
   EXPECT_NE(evalError("s0 floordiv -1", {kMin}).find("overflows int64"),
             std::string::npos);
-  EXPECT_EQ(evalError("7 floordiv s0", {0}), "division by zero in '7 floordiv s0'");
-  EXPECT_NE(evalError("7 ceildiv s0", {0}).find("division by zero"), std::string::npos);
-  EXPECT_NE(evalError("7 mod s0", {0}).find("division by zero"), std::string::npos);
+  EXPECT_EQ(evalError("7 floordiv s0", {0}),
+            "division by zero in '7 floordiv s0'");
+  EXPECT_NE(evalError("7 ceildiv s0", {0}).find("division by zero"),
+            std::string::npos);
+  EXPECT_NE(evalError("7 mod s0", {0}).find("division by zero"),
+            std::string::npos);
   EXPECT_NE(evalError("7 mod s0", {-3}).find("negative"), std::string::npos);
   EXPECT_EQ(evalError("s0 + s2", {1}), "s2 is not bound in 's0 + s2'");
   EXPECT_NE(evalError("s1", {1, std::nullopt}).find("s1 is not bound"),
@@ -120,8 +127,10 @@ TEST(ShapeExpr, RejectsWhatIsNotAnAffineExpression) {
   EXPECT_NE(parseError("3s0").find("after a number"), std::string::npos);
   EXPECT_NE(parseError("(s0").find("expected ')'"), std::string::npos);
   EXPECT_NE(parseError("s0)").find("expected an operator"), std::string::npos);
-  EXPECT_NE(parseError("s0 s1").find("expected an operator"), std::string::npos);
-  EXPECT_NE(parseError("s0 mod2").find("expected an operator"), std::string::npos);
+  EXPECT_NE(parseError("s0 s1").find("expected an operator"),
+            std::string::npos);
+  EXPECT_NE(parseError("s0 mod2").find("expected an operator"),
+            std::string::npos);
   EXPECT_NE(parseError("s0 / 2").find("'/'"), std::string::npos);
   EXPECT_NE(parseError("9223372036854775808").find("does not fit int64"),
             std::string::npos);

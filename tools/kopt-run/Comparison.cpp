@@ -38,10 +38,10 @@ Comparison compareTensors(const rt::HostTensor &got,
                           const rt::HostTensor &expected,
                           const Tolerance &tolerance) {
   Comparison result;
-  bool widened = expected.dtype == KOPT_DTYPE_F32 &&
-                 (got.dtype == KOPT_DTYPE_BF16 ||
-                  got.dtype == KOPT_DTYPE_F8E4M3 ||
-                  got.dtype == KOPT_DTYPE_F8E5M2);
+  bool widened =
+      expected.dtype == KOPT_DTYPE_F32 &&
+      (got.dtype == KOPT_DTYPE_BF16 || got.dtype == KOPT_DTYPE_F8E4M3 ||
+       got.dtype == KOPT_DTYPE_F8E5M2);
   if (got.dtype != expected.dtype && !widened) {
     result.summary = "is " + typeText(got) + " but the expected output is " +
                      typeText(expected);
@@ -75,8 +75,8 @@ Comparison compareTensors(const rt::HostTensor &got,
       continue;
     }
     ++result.mismatched;
-    double excess = std::isnan(diff) ? std::numeric_limits<double>::infinity()
-                                     : diff - tol;
+    double excess =
+        std::isnan(diff) ? std::numeric_limits<double>::infinity() : diff - tol;
     if (excess > worstExcess) {
       worst = i;
       worstExcess = excess;

@@ -39,8 +39,8 @@ openCpuDevice(const std::string &artifact, const std::string &function,
   if (!module.isOk())
     return module.status();
   if (weights) {
-    rt::Status bound = (*module)->bindWeights(
-        rt::WeightSource::fromWeightSet(std::move(weights), "'" + weightsPath + "'"));
+    rt::Status bound = (*module)->bindWeights(rt::WeightSource::fromWeightSet(
+        std::move(weights), "'" + weightsPath + "'"));
     if (!bound.isOk())
       return bound;
   }

@@ -25,8 +25,8 @@ bool parseNonNegative(const std::string &text, double &out) {
   errno = 0;
   char *end = nullptr;
   double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(value) ||
-      value < 0)
+  if (text.empty() || *end != '\0' || errno == ERANGE ||
+      !std::isfinite(value) || value < 0)
     return false;
   out = value;
   return true;
@@ -83,9 +83,9 @@ std::string parseOptions(int argc, char **argv, Options &options) {
     // "--name=value", "--name value" or "-name=value"; '-' and '_' alike.
     size_t dashes = arg.compare(0, 2, "--") == 0 ? 2 : 1;
     size_t equals = arg.find('=');
-    std::string name = arg.substr(dashes, equals == std::string::npos
-                                              ? std::string::npos
-                                              : equals - dashes);
+    std::string name =
+        arg.substr(dashes, equals == std::string::npos ? std::string::npos
+                                                       : equals - dashes);
     for (char &c : name)
       if (c == '-')
         c = '_';
@@ -111,9 +111,9 @@ std::string parseOptions(int argc, char **argv, Options &options) {
     }
 
     static const char *const kValueFlags[] = {
-        "device",    "function",  "weights",   "input",
-        "output",    "expected_output", "tolerance", "benchmark",
-        "print_max_element_count"};
+        "device",    "function",  "weights",
+        "input",     "output",    "expected_output",
+        "tolerance", "benchmark", "print_max_element_count"};
     bool known = false;
     for (const char *flag : kValueFlags)
       known |= name == flag;

@@ -20,7 +20,7 @@ namespace kopt::run {
 
 struct Options {
   std::string artifact;
-  std::string device; // Empty: chosen from the artifact kind.
+  std::string device;   // Empty: chosen from the artifact kind.
   std::string function; // Empty: "forward", or the only function.
   std::optional<std::string> weights;
   std::vector<std::string> inputs, outputs, expectedOutputs;

@@ -166,8 +166,10 @@ StatusOr<HostTensor> parseLiteral(const std::string &spec) {
   std::optional<kopt_dtype_t> dtype = rt::parseDTypeName(parts.back());
   if (!dtype || !literalDType(*dtype))
     return invalidArgument(
-        "'" + type + "' does not end in a dtype (f32, f16, bf16, f64, i64, "
-        "i32, i16, i8, ui8 or i1) after its dims, as in 2x3xf32=[1 2 3][4 5 6]");
+        "'" + type +
+        "' does not end in a dtype (f32, f16, bf16, f64, i64, "
+        "i32, i16, i8, ui8 or i1) after its dims, as in 2x3xf32=[1 2 3][4 5 "
+        "6]");
   tensor.dtype = *dtype;
   parts.pop_back();
   if (parts.size() > KOPT_MAX_RANK)
@@ -182,8 +184,8 @@ StatusOr<HostTensor> parseLiteral(const std::string &spec) {
                              "' is not a non-negative integer");
     tensor.shape.push_back(std::stoll(part));
   }
-  StatusOr<size_t> bytes = rt::checkedByteSize(tensor.dtype, tensor.shape,
-                                               "a tensor");
+  StatusOr<size_t> bytes =
+      rt::checkedByteSize(tensor.dtype, tensor.shape, "a tensor");
   if (!bytes.isOk())
     return bytes.status();
   tensor.bytes.assign(*bytes, 0);
@@ -195,7 +197,8 @@ StatusOr<HostTensor> parseLiteral(const std::string &spec) {
   std::string current;
   for (size_t i = equals + 1; i <= spec.size(); ++i) {
     char c = i < spec.size() ? spec[i] : ' ';
-    if (c == '[' || c == ']' || c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+    if (c == '[' || c == ']' || c == ',' ||
+        std::isspace(static_cast<unsigned char>(c))) {
       if (!current.empty())
         tokens.push_back(std::move(current));
       current.clear();
@@ -218,8 +221,8 @@ StatusOr<HostTensor> parseLiteral(const std::string &spec) {
                            rt::shapeText(tensor.shape) +
                            " (give every element, or one to fill them all)");
   for (size_t i = 0; i < count; ++i)
-    KOPT_RETURN_IF_ERROR(parseValue(tokens[i], tensor.dtype,
-                                    tensor.bytes.data() + i * width));
+    KOPT_RETURN_IF_ERROR(
+        parseValue(tokens[i], tensor.dtype, tensor.bytes.data() + i * width));
   return tensor;
 }
 
@@ -345,7 +348,8 @@ HostTensor widenToF32(const HostTensor &tensor) {
   auto count = static_cast<size_t>(tensor.numElements());
   wide.bytes.resize(count * 4);
   for (size_t i = 0; i < count; ++i)
-    store(wide.bytes.data() + i * 4, static_cast<float>(elementAsDouble(tensor, i)));
+    store(wide.bytes.data() + i * 4,
+          static_cast<float>(elementAsDouble(tensor, i)));
   return wide;
 }
 

@@ -1,4 +1,4 @@
-//===- TensorLiteral.h - IREE-style tensor literals for kopt-run -*- C++ -*-===//
+//===- TensorLiteral.h - IREE-style tensor literals ------------*- C++ -*-===//
 //
 // Parses and prints tensors in IREE's command-line grammar:
 //

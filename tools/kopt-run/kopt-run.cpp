@@ -198,7 +198,8 @@ void benchmark(run::Device &device, const std::vector<HostTensor> &inputs,
     if (!results.isOk())
       fail("benchmark run " + std::to_string(i) + ": " +
            results.status().message());
-    times.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+    times.push_back(
+        std::chrono::duration<double, std::milli>(end - start).count());
   }
   std::sort(times.begin(), times.end());
   size_t middle = times.size() / 2;
@@ -209,11 +210,14 @@ void benchmark(run::Device &device, const std::vector<HostTensor> &inputs,
                      milliseconds(times.front()) + ", max " +
                      milliseconds(times.back());
   char rate[64];
-  if (auto flops = function.cost(function.flops, bindings); flops && median > 0) {
-    std::snprintf(rate, sizeof(rate), ", %.4g GFLOP/s", *flops / (median * 1e6));
+  if (auto flops = function.cost(function.flops, bindings);
+      flops && median > 0) {
+    std::snprintf(rate, sizeof(rate), ", %.4g GFLOP/s",
+                  *flops / (median * 1e6));
     line += rate;
   }
-  if (auto bytes = function.cost(function.bytes, bindings); bytes && median > 0) {
+  if (auto bytes = function.cost(function.bytes, bindings);
+      bytes && median > 0) {
     std::snprintf(rate, sizeof(rate), ", %.4g GB/s", *bytes / (median * 1e6));
     line += rate;
   }
@@ -279,11 +283,11 @@ int runMain(int argc, char **argv) {
     expected.push_back(std::move(*tensor));
   }
 
-  auto opened = device == "cpu"
-                    ? run::openCpuDevice(options.artifact, function.name,
-                                         weights, weightsPath,
-                                         options.poisonOutputs)
-                    : run::openReferenceDevice(plan, function.name, weights);
+  auto opened =
+      device == "cpu"
+          ? run::openCpuDevice(options.artifact, function.name, weights,
+                               weightsPath, options.poisonOutputs)
+          : run::openReferenceDevice(plan, function.name, weights);
   if (!opened.isOk())
     fail(opened.status().message());
   run::Device &runner = **opened;

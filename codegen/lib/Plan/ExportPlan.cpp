@@ -19,6 +19,8 @@
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/Support/JSON.h"
 
+#include <cmath>
+
 using namespace mlir;
 namespace json = llvm::json;
 
@@ -142,13 +144,23 @@ public:
 
 /// The JSON form of an attribute, or nullopt for attributes the reference
 /// graph does not carry.
+/// A double as JSON; non-finite values (not representable in JSON) as the
+/// strings "nan", "inf" and "-inf", which the reference graph accepts.
+json::Value doubleJson(double value) {
+  if (std::isnan(value))
+    return "nan";
+  if (std::isinf(value))
+    return value > 0 ? "inf" : "-inf";
+  return value;
+}
+
 std::optional<json::Value> attributeJson(Attribute attr) {
   if (auto b = dyn_cast<BoolAttr>(attr))
     return json::Value(b.getValue());
   if (auto i = dyn_cast<IntegerAttr>(attr))
     return json::Value(i.getInt());
   if (auto f = dyn_cast<FloatAttr>(attr))
-    return json::Value(f.getValueAsDouble());
+    return doubleJson(f.getValueAsDouble());
   if (auto s = dyn_cast<StringAttr>(attr))
     return json::Value(s.getValue().str());
   if (auto a = dyn_cast<DenseI64ArrayAttr>(attr))
@@ -156,13 +168,18 @@ std::optional<json::Value> attributeJson(Attribute attr) {
   if (auto a = dyn_cast<DenseF32ArrayAttr>(attr)) {
     json::Array values;
     for (float v : a.asArrayRef())
-      values.push_back(static_cast<double>(v));
+      values.push_back(doubleJson(v));
     return json::Value(std::move(values));
   }
   if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
     auto toJson = [&](auto value) -> json::Value {
-      if constexpr (std::is_same_v<decltype(value), APFloat>)
-        return value.convertToDouble();
+      if constexpr (std::is_same_v<decltype(value), APFloat>) {
+        bool lost;
+        APFloat wide = value;
+        wide.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven,
+                     &lost);
+        return doubleJson(wide.convertToDouble());
+      }
       else
         return value.getSExtValue();
     };

@@ -54,6 +54,17 @@ def ConvertKoptToLinalgPass : Pass<"convert-kopt-to-linalg", "::mlir::ModuleOp">
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KoptLowerMemRefCopiesPass
+    : Pass<"kopt-lower-memref-copies", "::mlir::ModuleOp"> {
+  let summary = "Turn memref.copy into linalg.copy (compiled loops)";
+  let description = [{
+    memref.copy between non-contiguous views lowers to a call into MLIR's C
+    runner utils (`memrefCopy`), which a self-contained artifact cannot
+    assume. As linalg.copy it becomes plain loops.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def KoptSerializeCpuPass : Pass<"kopt-serialize-cpu", "::mlir::ModuleOp"> {
   let summary = "Write the LLVM-dialect module as a shared object and its plan";
   let description = [{

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <cmath>
@@ -261,10 +262,126 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
   }
 };
 
+
+/// S_t = decay_h * S_{t-1} + k_t^T v_t ; o_t = q_t S_t, one time step per
+/// iteration of an scf.for carrying the state [B, H, D, D].
+struct LinearAttentionLowering : OpRewritePattern<LinearAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
+    auto qType = tensorTypeOf(q);
+    int64_t heads = qType.getDimSize(2), headDim = qType.getDimSize(3);
+    auto outputType = cast<RankedTensorType>(op.getOutput().getType());
+    auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
+    Type f32 = rewriter.getF32Type();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+    auto map = [&](unsigned dims, ArrayRef<AffineExpr> exprs) {
+      return AffineMap::get(dims, 0, exprs, context);
+    };
+    auto dimOf = [&](Value value, int64_t i) -> OpFoldResult {
+      OpFoldResult size = rewriter.createOrFold<tensor::DimOp>(loc, value, i);
+      if (auto constant = getConstantIntValue(size))
+        return rewriter.getIndexAttr(*constant);
+      return size;
+    };
+    OpFoldResult batch = dimOf(q, 0), steps = dimOf(q, 1);
+    SmallVector<OpFoldResult> stateDims{batch, rewriter.getIndexAttr(heads),
+                                        rewriter.getIndexAttr(headDim),
+                                        rewriter.getIndexAttr(headDim)};
+    Value state = op.getState();
+    if (!state)
+      state = createFilled(rewriter, loc, stateType, stateDims,
+                           floatConstant(rewriter, loc,
+                                         stateType.getElementType(), 0.0));
+    // Per-head decay as a constant tensor (1.0 when absent).
+    SmallVector<float> decay(heads, 1.0f);
+    if (std::optional<ArrayRef<float>> given = op.getDecay())
+      decay.assign(given->begin(), given->end());
+    auto decayType = RankedTensorType::get({heads}, f32);
+    Value decayTensor = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(decayType, ArrayRef<float>(decay)));
+
+    SmallVector<OpFoldResult> outDims{batch, steps, rewriter.getIndexAttr(heads),
+                                      rewriter.getIndexAttr(headDim)};
+    Value output = createEmpty(rewriter, loc, outputType, outDims);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value stepCount = getValueOrCreateConstantIndexOp(rewriter, loc, steps);
+    auto stepType = RankedTensorType::get({qType.getDimSize(0), heads, headDim},
+                                          qType.getElementType());
+    SmallVector<OpFoldResult> stepSizes{batch, rewriter.getIndexAttr(1),
+                                        rewriter.getIndexAttr(heads),
+                                        rewriter.getIndexAttr(headDim)};
+    SmallVector<OpFoldResult> unit(4, rewriter.getIndexAttr(1));
+    auto loop = scf::ForOp::create(
+        rewriter, loc, zero, stepCount, one, ValueRange{state, output},
+        [&](OpBuilder &b, Location l, Value t, ValueRange carried) {
+          SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), t,
+                                            b.getIndexAttr(0), b.getIndexAttr(0)};
+          auto stepOf = [&](Value x) -> Value {
+            return tensor::ExtractSliceOp::create(b, l, stepType, x, offsets,
+                                                  stepSizes, unit);
+          };
+          Value qt = stepOf(q), kt = stepOf(k), vt = stepOf(v);
+          // S'[b, h, i, j] = decay[h] * S[b, h, i, j] + k[b, h, i] * v[b, h, j]
+          Value next = buildMapped(
+              b, l, {carried[0], decayTensor, kt, vt},
+              {b.getMultiDimIdentityMap(4), map(4, {d(1)}),
+               map(4, {d(0), d(1), d(2)}), map(4, {d(0), d(1), d(3)})},
+              stateType, stateDims,
+              [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                Value decayed = arith::MulFOp::create(
+                    nb, nl, convertScalar(nb, nl, a[0], f32), a[1]);
+                Value outer = arith::MulFOp::create(
+                    nb, nl, convertScalar(nb, nl, a[2], f32),
+                    convertScalar(nb, nl, a[3], f32));
+                return arith::AddFOp::create(nb, nl, decayed, outer);
+              });
+          // o[b, h, j] = sum_i q[b, h, i] * S'[b, h, i, j]; loops (b, h, j, i)
+          auto accType = RankedTensorType::get(stepType.getShape(), f32);
+          SmallVector<OpFoldResult> accDims{batch, b.getIndexAttr(heads),
+                                            b.getIndexAttr(headDim)};
+          Value acc = createFilled(b, l, accType, accDims,
+                                   floatConstant(b, l, f32, 0.0));
+          Value ot = linalg::GenericOp::create(
+                         b, l, accType, ValueRange{qt, next}, acc,
+                         ArrayRef<AffineMap>{map(4, {d(0), d(1), d(3)}),
+                                             map(4, {d(0), d(1), d(3), d(2)}),
+                                             map(4, {d(0), d(1), d(2)})},
+                         {utils::IteratorType::parallel,
+                          utils::IteratorType::parallel,
+                          utils::IteratorType::parallel,
+                          utils::IteratorType::reduction},
+                         [&](OpBuilder &nb, Location nl, ValueRange a) {
+                           Value product = arith::MulFOp::create(
+                               nb, nl, convertScalar(nb, nl, a[0], f32),
+                               convertScalar(nb, nl, a[1], f32));
+                           linalg::YieldOp::create(
+                               nb, nl,
+                               ValueRange{arith::AddFOp::create(nb, nl, a[2],
+                                                                product)});
+                         })
+                         .getResult(0);
+          Value rounded = buildElementwise(
+              b, l, ot, stepType.clone(outputType.getElementType()), accDims,
+              [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+          Value written = tensor::InsertSliceOp::create(
+              b, l, rounded, carried[1], offsets, stepSizes, unit);
+          scf::YieldOp::create(b, l, ValueRange{next, written});
+        });
+    rewriter.replaceOp(op, {loop.getResult(1), loop.getResult(0)});
+    return success();
+  }
+};
+
 } // namespace
 
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<RopeLowering, AttentionLowering>(patterns.getContext());
+  patterns.add<RopeLowering, AttentionLowering, LinearAttentionLowering>(
+      patterns.getContext());
 }
 
 } // namespace kopt

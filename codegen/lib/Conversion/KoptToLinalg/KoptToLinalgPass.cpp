@@ -20,6 +20,7 @@ void populateKoptToLinalgPatterns(RewritePatternSet &patterns) {
   populateReductionToLinalgPatterns(patterns);
   populateDataMovementToTensorPatterns(patterns);
   populateAttentionToLinalgPatterns(patterns);
+  populateSelectionToLinalgPatterns(patterns);
 }
 
 namespace {

@@ -57,7 +57,16 @@ FailureOr<SmallVector<OpFoldResult>> reifyResultDims(OpBuilder &b, Operation *op
 
 Value createEmpty(OpBuilder &b, Location loc, RankedTensorType type,
                   ArrayRef<OpFoldResult> dims) {
-  return tensor::EmptyOp::create(b, loc, dims, type.getElementType());
+  // Constant sizes become static dims of the tensor type.
+  SmallVector<OpFoldResult> sizes;
+  for (OpFoldResult dim : dims) {
+    std::optional<int64_t> constant = getConstantIntValue(dim);
+    sizes.push_back(constant ? OpFoldResult(b.getIndexAttr(*constant)) : dim);
+  }
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  if (empty.getType() != type)
+    empty = tensor::CastOp::create(b, loc, type, empty);
+  return empty;
 }
 
 Value createFilled(OpBuilder &b, Location loc, RankedTensorType type,

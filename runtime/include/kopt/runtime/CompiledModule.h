@@ -75,8 +75,10 @@ public:
   const std::string &artifactPath() const { return artifactPath_; }
 
   /// Checks that every weight of every function is in `weights` with the
-  /// plan's dtype and shape, then binds them (replacing earlier weights).
-  /// A missing weight is NOT_FOUND, a mismatch INVALID_ARGUMENT.
+  /// plan's dtype and shape, then binds them (replacing earlier weights; a
+  /// failed bind keeps them). A missing weight is NOT_FOUND, a mismatch
+  /// INVALID_ARGUMENT. Safe while other threads invoke: running calls keep
+  /// the weights they started with.
   Status bindWeights(const WeightSource &weights);
   /// Whether weights are bound.
   bool hasWeights() const;

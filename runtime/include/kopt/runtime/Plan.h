@@ -12,7 +12,7 @@
 //    "default_weights": "w.safetensors",
 //    "functions": [{"name": "forward", "symbol": "kopt_call_forward",
 //      "inputs":  [{"dtype": "i32", "shape": [1, "s0"]}],
-//      "weights": [{"name": "embed.weight", "dtype": "f32", "shape": [512, 256]}],
+//      "weights": [{"name": "emb", "dtype": "f32", "shape": [512, 256]}],
 //      "outputs": [{"dtype": "f32", "shape": [1, "s0", 256]}],
 //      "call": ["input:0", "weight:0", "output:0", "status"],
 //      "flops": "s0 * 2 * 256", "bytes": "s0 * 1024 + 524288"}],
@@ -97,8 +97,8 @@ struct PlanFunction {
   /// expected and actual shapes.
   StatusOr<Bindings> bind(const std::vector<ShapeRef> &inputs) const;
   /// The shape of output `index` under `bindings` (every dim >= 0).
-  StatusOr<std::vector<int64_t>>
-  outputShape(size_t index, const Bindings &bindings) const;
+  StatusOr<std::vector<int64_t>> outputShape(size_t index,
+                                             const Bindings &bindings) const;
   /// A cost expression ("flops" or "bytes") under `bindings`, if present.
   std::optional<double> cost(const std::optional<ShapeExpr> &expr,
                              const Bindings &bindings) const;
@@ -108,7 +108,8 @@ struct PlanFunction {
 class Plan {
 public:
   /// Where the plan of `artifactPath` lives: "dir/model.so" ->
-  /// "dir/model.plan.json" (the last extension is replaced).
+  /// "dir/model.plan.json" (the last extension of the file name is replaced,
+  /// as llvm::sys::path::replace_extension does when kopt writes it).
   static std::string planPathFor(const std::string &artifactPath);
 
   /// Reads and validates the plan at `path`; relative paths inside it are
@@ -116,9 +117,9 @@ public:
   static StatusOr<std::shared_ptr<const Plan>> load(const std::string &path);
   /// Validates plan text; `folder` resolves relative paths and `what` names
   /// the source in errors.
-  static StatusOr<std::shared_ptr<const Plan>>
-  parse(std::string_view text, const std::string &folder,
-        const std::string &what);
+  static StatusOr<std::shared_ptr<const Plan>> parse(std::string_view text,
+                                                     const std::string &folder,
+                                                     const std::string &what);
 
   const std::string &artifactKind() const { return artifactKind_; }
   const std::string &artifactFile() const { return artifactFile_; }

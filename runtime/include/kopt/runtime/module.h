@@ -39,8 +39,7 @@ KOPT_API kopt_status_t kopt_tensor_create(kopt_dtype_t dtype, int32_t rank,
                                           kopt_tensor_t **out_tensor);
 /* A tensor holding a copy of `data`, which must be exactly the tensor's
  * byte size (little-endian elements in row-major order). */
-KOPT_API kopt_status_t kopt_tensor_create_copy(kopt_dtype_t dtype,
-                                               int32_t rank,
+KOPT_API kopt_status_t kopt_tensor_create_copy(kopt_dtype_t dtype, int32_t rank,
                                                const int64_t *shape,
                                                const void *data,
                                                size_t byte_size,
@@ -84,9 +83,10 @@ KOPT_API void kopt_module_release(kopt_module_t *module);
 /* Checks that every weight of every function is in `weights` with the
  * plan's dtype and shape (missing: KOPT_STATUS_NOT_FOUND; other dtype or
  * shape: KOPT_STATUS_INVALID_ARGUMENT, naming the weight and both shapes),
- * then binds them, replacing weights bound before. The module retains
- * `weights`; its data is used in place, without copies. Do not bind while
- * another thread invokes the module. */
+ * then binds them, replacing weights bound before (a failed bind keeps
+ * them). The module retains `weights`; its data is used in place, without
+ * copies. Safe while other threads invoke the module: calls already running
+ * keep the weights they started with. */
 KOPT_API kopt_status_t kopt_module_bind_weights(kopt_module_t *module,
                                                 kopt_weights_t *weights);
 
@@ -125,9 +125,9 @@ KOPT_API kopt_status_t kopt_module_function_input(const kopt_module_t *module,
                                                   const char *function,
                                                   size_t index,
                                                   kopt_tensor_spec_t *out_spec);
-KOPT_API kopt_status_t kopt_module_function_output(
-    const kopt_module_t *module, const char *function, size_t index,
-    kopt_tensor_spec_t *out_spec);
+KOPT_API kopt_status_t
+kopt_module_function_output(const kopt_module_t *module, const char *function,
+                            size_t index, kopt_tensor_spec_t *out_spec);
 
 /* Calls `function` on `inputs` (one per input, in order). Input dtypes,
  * ranks and dims are checked against the plan and bind its symbolic dims;
@@ -140,13 +140,10 @@ KOPT_API kopt_status_t kopt_module_function_output(
  * compiled code detects (an id outside an embedding table, a KV-cache
  * overflow) is KOPT_STATUS_OUT_OF_RANGE naming the op and its location.
  * Thread-safe: concurrent calls on one module are independent. */
-KOPT_API kopt_status_t kopt_module_invoke(kopt_module_t *module,
-                                          const char *function,
-                                          kopt_tensor_t *const *inputs,
-                                          size_t input_count,
-                                          kopt_tensor_t **out_outputs,
-                                          size_t output_capacity,
-                                          size_t *out_output_count);
+KOPT_API kopt_status_t kopt_module_invoke(
+    kopt_module_t *module, const char *function, kopt_tensor_t *const *inputs,
+    size_t input_count, kopt_tensor_t **out_outputs, size_t output_capacity,
+    size_t *out_output_count);
 
 /* The plan's reference graph as JSON text (for the reference device), or
  * NULL when the plan has none. Valid while the module lives. */

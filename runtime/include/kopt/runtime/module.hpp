@@ -1,4 +1,4 @@
-//===- module.hpp - C++ wrappers of compiled modules and tensors -*- C++ -*-===//
+//===- module.hpp - C++ wrappers of modules and tensors ---------*- C++ -*-===//
 //
 // RAII handles over kopt_tensor_t and kopt_module_t (module.h); errors come
 // back as kopt::Error values, never as exceptions.
@@ -9,7 +9,8 @@
 //   kopt::Weights::open("w.safetensors", weights);
 //   module.bindWeights(weights);
 //   kopt::Tensor ids;
-//   kopt::Tensor::fromData(KOPT_DTYPE_I32, {1, 3}, std::vector<int32_t>{5, 6, 7}, ids);
+//   std::vector<int32_t> tokens = {5, 6, 7};
+//   kopt::Tensor::fromData(KOPT_DTYPE_I32, {1, 3}, tokens, ids);
 //   std::vector<kopt::Tensor> outputs;
 //   module.invoke("forward", {ids}, outputs);
 //
@@ -35,7 +36,8 @@ public:
   Tensor(const Tensor &other) : handle_(other.handle_) {
     kopt_tensor_retain(handle_);
   }
-  Tensor(Tensor &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  Tensor(Tensor &&other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)) {}
   Tensor &operator=(Tensor other) {
     std::swap(handle_, other.handle_);
     return *this;
@@ -55,9 +57,9 @@ public:
   static Error fromBytes(kopt_dtype_t dtype, const std::vector<int64_t> &shape,
                          const void *data, size_t byteSize, Tensor &out) {
     kopt_tensor_t *handle = nullptr;
-    Error error = toError(kopt_tensor_create_copy(
-        dtype, static_cast<int32_t>(shape.size()), shape.data(), data,
-        byteSize, &handle));
+    Error error = toError(
+        kopt_tensor_create_copy(dtype, static_cast<int32_t>(shape.size()),
+                                shape.data(), data, byteSize, &handle));
     if (!error)
       out = adopt(handle);
     return error;
@@ -103,7 +105,8 @@ public:
   Module(const Module &other) : handle_(other.handle_) {
     kopt_module_retain(handle_);
   }
-  Module(Module &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  Module(Module &&other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)) {}
   Module &operator=(Module other) {
     std::swap(handle_, other.handle_);
     return *this;

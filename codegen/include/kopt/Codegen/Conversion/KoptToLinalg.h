@@ -19,6 +19,7 @@ void populateNormalizationToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateReductionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementToTensorPatterns(mlir::RewritePatternSet &patterns);
 void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateSelectionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// Every pattern above.
 void populateKoptToLinalgPatterns(mlir::RewritePatternSet &patterns);
