@@ -41,6 +41,7 @@ tools = [
     ToolSubst("kopt", unresolved="fatal"),
     ToolSubst("kopt-weights", unresolved="fatal"),
     ToolSubst("kopt-run", unresolved="fatal"),
+    ToolSubst("kopt-generate", unresolved="fatal"),
     ToolSubst("FileCheck", config.filecheck, unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, [config.kopt_tools_dir])

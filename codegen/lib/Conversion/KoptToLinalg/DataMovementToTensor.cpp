@@ -151,10 +151,15 @@ struct ConcatLowering : OpRewritePattern<ConcatOp> {
       SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
       offsets[axis] = offset;
       SmallVector<OpFoldResult> sizes;
-      for (int64_t i = 0; i < rank; ++i)
-        sizes.push_back(i == axis ? rewriter.createOrFold<tensor::DimOp>(
-                                        loc, input, i)
-                                  : (*dims)[i]);
+      for (int64_t i = 0; i < rank; ++i) {
+        OpFoldResult size =
+            i == axis ? rewriter.createOrFold<tensor::DimOp>(loc, input, i)
+                      : (*dims)[i];
+        // Static sizes as attributes, so the slice type is static too.
+        if (std::optional<int64_t> constant = getConstantIntValue(size))
+          size = rewriter.getIndexAttr(*constant);
+        sizes.push_back(size);
+      }
       SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
       result = tensor::InsertSliceOp::create(rewriter, loc, input, result,
                                              offsets, sizes, strides);

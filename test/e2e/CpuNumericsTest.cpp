@@ -1,0 +1,647 @@
+//===- CpuNumericsTest.cpp - Compiled kopt ops vs the reference -----------===//
+//
+// Each case is a small function compiled in-process to a shared object
+// (the whole CPU pipeline), run on seeded random inputs at several sizes of
+// its dynamic dims (1, primes, tile multiples +-1) with outputs poisoned, and
+// compared with the reference evaluator on the same plan graph, with
+// dtype-aware tolerances.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/Codegen/Passes.h"
+#include "kopt/InitAll.h"
+#include "kopt/runtime/CompiledModule.h"
+#include "kopt/runtime/Float16.h"
+#include "kopt/runtime/Reference.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using kopt::rt::HostTensor;
+
+/// How one input of a case is filled.
+struct InputSpec {
+  kopt_dtype_t dtype = KOPT_DTYPE_F32;
+  /// Integers are drawn from [low, high); floats from [low, high) too.
+  double low = -1.0, high = 1.0;
+  /// Integer inputs that must be 0, 1, 2, ... along the last dim (positions).
+  bool iota = false;
+  /// A fixed value for every element (kv lengths, offsets), when set.
+  std::optional<double> fill;
+  /// Every `specialEvery`-th element is `special` (NaN, inf) when set.
+  int64_t specialEvery = 0;
+  double special = NAN;
+};
+
+struct Case;
+void PrintTo(const Case &c, std::ostream *os);
+
+struct Case {
+  std::string name;
+  std::string mlir; // a module with func.func @f
+  std::vector<InputSpec> inputs;
+  /// One entry per run: the shapes of the inputs.
+  std::vector<std::vector<std::vector<int64_t>>> runs;
+  /// Tolerance scale on top of the dtype's (for long reductions).
+  double slack = 1.0;
+};
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
+
+double tolerance(kopt_dtype_t dtype) {
+  switch (dtype) {
+  case KOPT_DTYPE_F16:
+    return 4e-3;
+  case KOPT_DTYPE_BF16:
+    return 3e-2;
+  case KOPT_DTYPE_F32:
+    return 2e-5;
+  default:
+    return 0.0;
+  }
+}
+
+double readElement(const HostTensor &t, int64_t i) {
+  const uint8_t *p = t.bytes.data();
+  switch (t.dtype) {
+  case KOPT_DTYPE_F32: {
+    float v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case KOPT_DTYPE_F16: {
+    uint16_t v;
+    std::memcpy(&v, p + 2 * i, 2);
+    return kopt::rt::f16ToFloat(v);
+  }
+  case KOPT_DTYPE_BF16: {
+    uint16_t v;
+    std::memcpy(&v, p + 2 * i, 2);
+    return kopt::rt::bf16ToFloat(v);
+  }
+  case KOPT_DTYPE_I32: {
+    int32_t v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case KOPT_DTYPE_I64: {
+    int64_t v;
+    std::memcpy(&v, p + 8 * i, 8);
+    return static_cast<double>(v);
+  }
+  default:
+    return NAN;
+  }
+}
+
+void writeElement(HostTensor &t, int64_t i, double value) {
+  uint8_t *p = t.bytes.data();
+  switch (t.dtype) {
+  case KOPT_DTYPE_F32: {
+    float v = static_cast<float>(value);
+    std::memcpy(p + 4 * i, &v, 4);
+    break;
+  }
+  case KOPT_DTYPE_F16: {
+    uint16_t v = kopt::rt::floatToF16(static_cast<float>(value));
+    std::memcpy(p + 2 * i, &v, 2);
+    break;
+  }
+  case KOPT_DTYPE_BF16: {
+    uint16_t v = kopt::rt::floatToBF16(static_cast<float>(value));
+    std::memcpy(p + 2 * i, &v, 2);
+    break;
+  }
+  case KOPT_DTYPE_I32: {
+    auto v = static_cast<int32_t>(value);
+    std::memcpy(p + 4 * i, &v, 4);
+    break;
+  }
+  case KOPT_DTYPE_I64: {
+    auto v = static_cast<int64_t>(value);
+    std::memcpy(p + 8 * i, &v, 8);
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+HostTensor makeInput(const InputSpec &spec, const std::vector<int64_t> &shape,
+                     std::mt19937_64 &rng) {
+  HostTensor t;
+  t.dtype = spec.dtype;
+  t.shape = shape;
+  t.bytes.assign(t.numElements() * kopt_dtype_size(spec.dtype), 0);
+  bool isInt = spec.dtype == KOPT_DTYPE_I32 || spec.dtype == KOPT_DTYPE_I64;
+  std::uniform_real_distribution<double> real(spec.low, spec.high);
+  int64_t last = shape.empty() ? 1 : shape.back();
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    double value = spec.fill    ? *spec.fill
+                   : spec.iota  ? static_cast<double>(i % std::max<int64_t>(last, 1))
+                   : isInt      ? std::floor(real(rng))
+                                : real(rng);
+    if (spec.specialEvery && i % spec.specialEvery == spec.specialEvery - 1)
+      value = spec.special;
+    writeElement(t, i, value);
+  }
+  return t;
+}
+
+class CpuNumerics : public ::testing::TestWithParam<Case> {
+protected:
+  static void SetUpTestSuite() {
+    kopt::registerKoptDialects(registry());
+    context = new mlir::MLIRContext(registry());
+    context->loadAllAvailableDialects();
+    directory = std::filesystem::temp_directory_path() /
+                ("kopt-e2e-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(directory);
+  }
+  static void TearDownTestSuite() {
+    delete context;
+    std::filesystem::remove_all(directory);
+  }
+  static mlir::DialectRegistry &registry() {
+    static mlir::DialectRegistry instance;
+    return instance;
+  }
+
+  /// Compiles `source` to a shared object; empty string on success, else
+  /// the diagnostics.
+  std::string compile(const std::string &source, const std::string &output) {
+    std::string diagnostics;
+    mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &d) {
+      diagnostics += d.str() + "\n";
+      return mlir::success();
+    });
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::parseSourceString<mlir::ModuleOp>(source, context);
+    if (!module)
+      return "parse failed: " + diagnostics;
+    mlir::PassManager pm(context);
+    kopt::buildCpuCodegenPipeline(pm, {output, "native"});
+    if (mlir::failed(pm.run(*module)))
+      return "compile failed: " + diagnostics;
+    return "";
+  }
+
+  static mlir::MLIRContext *context;
+  static std::filesystem::path directory;
+};
+
+mlir::MLIRContext *CpuNumerics::context = nullptr;
+std::filesystem::path CpuNumerics::directory;
+
+TEST_P(CpuNumerics, MatchesReference) {
+  const Case &c = GetParam();
+  std::string so = (directory / (c.name + ".so")).string();
+  std::string error = compile(c.mlir, so);
+  ASSERT_EQ(error, "") << c.mlir;
+  auto module = kopt::rt::CompiledModule::load(so);
+  ASSERT_TRUE(module.isOk()) << module.status().message();
+  auto graph = kopt::rt::reference::parseGraph((*module)->plan().graphJson());
+  ASSERT_TRUE(graph.isOk()) << graph.status().message();
+
+  std::mt19937_64 rng(std::hash<std::string>{}(c.name));
+  for (const auto &shapes : c.runs) {
+    std::vector<HostTensor> inputs;
+    for (size_t i = 0; i < c.inputs.size(); ++i)
+      inputs.push_back(makeInput(c.inputs[i], shapes[i], rng));
+    std::vector<const HostTensor *> pointers;
+    for (const HostTensor &t : inputs)
+      pointers.push_back(&t);
+    kopt::rt::InvokeOptions options;
+    options.poisonOutputs = true;
+    auto actual = (*module)->invoke("f", pointers, options);
+    ASSERT_TRUE(actual.isOk()) << actual.status().message();
+    auto expected = kopt::rt::reference::evaluate(*graph, "f", inputs, nullptr);
+    ASSERT_TRUE(expected.isOk()) << expected.status().message();
+    ASSERT_EQ(actual->size(), expected->size());
+    for (size_t r = 0; r < actual->size(); ++r) {
+      const HostTensor &a = (*actual)[r], &e = (*expected)[r];
+      ASSERT_EQ(a.dtype, e.dtype) << "result " << r;
+      ASSERT_EQ(a.shape, e.shape) << "result " << r;
+      double tol = tolerance(a.dtype) * c.slack;
+      for (int64_t i = 0; i < a.numElements(); ++i) {
+        double x = readElement(a, i), y = readElement(e, i);
+        if (std::isnan(y)) {
+          ASSERT_TRUE(std::isnan(x)) << "result " << r << " element " << i;
+          continue;
+        }
+        if (std::isinf(y)) {
+          ASSERT_EQ(x, y) << "result " << r << " element " << i;
+          continue;
+        }
+        ASSERT_LE(std::fabs(x - y), tol * (1.0 + std::fabs(y)))
+            << c.name << ": result " << r << " element " << i << " got " << x
+            << " expected " << y << " (run " << &shapes - &c.runs[0] << ")";
+      }
+    }
+  }
+}
+
+InputSpec f(kopt_dtype_t dtype = KOPT_DTYPE_F32, double low = -1, double high = 1) {
+  InputSpec s;
+  s.dtype = dtype;
+  s.low = low;
+  s.high = high;
+  return s;
+}
+InputSpec ints(double low, double high, kopt_dtype_t dtype = KOPT_DTYPE_I32) {
+  return f(dtype, low, high);
+}
+InputSpec iota() {
+  InputSpec s = f(KOPT_DTYPE_I32);
+  s.iota = true;
+  return s;
+}
+InputSpec constant(double value) {
+  InputSpec s = f(KOPT_DTYPE_I32);
+  s.fill = value;
+  return s;
+}
+
+std::string fn(const std::string &signature, const std::string &body) {
+  return "func.func @f" + signature + " {\n" + body + "\n}\n";
+}
+
+/// Runs of one dynamic dim `n` for inputs whose shapes are given by `shape`.
+std::vector<std::vector<std::vector<int64_t>>>
+sizes(std::initializer_list<int64_t> ns,
+      const std::function<std::vector<std::vector<int64_t>>(int64_t)> &shape) {
+  std::vector<std::vector<std::vector<int64_t>>> runs;
+  for (int64_t n : ns)
+    runs.push_back(shape(n));
+  return runs;
+}
+
+const char *typeName(kopt_dtype_t dtype) { return kopt_dtype_name(dtype); }
+
+std::vector<Case> elementwiseCases() {
+  std::vector<Case> cases;
+  for (kopt_dtype_t dt : {KOPT_DTYPE_F32, KOPT_DTYPE_F16, KOPT_DTYPE_BF16}) {
+    std::string t = typeName(dt);
+    std::string x = "tensor<?x13x" + t + ">", row = "tensor<13x" + t + ">";
+    for (const char *op : {"add", "sub", "mul", "div"})
+      cases.push_back({std::string(op) + "_" + t,
+                       fn("(%a: " + x + ", %b: " + row + ") -> " + x,
+                          "  %r = kopt." + std::string(op) + " %a, %b : (" + x +
+                              ", " + row + ") -> " + x + "\n  return %r : " + x),
+                       {f(dt), f(dt, 0.5, 2.0)},
+                       sizes({1, 7, 65}, [](int64_t n) {
+                         return std::vector<std::vector<int64_t>>{{n, 13}, {13}};
+                       })});
+    for (const char *op : {"silu", "relu", "sigmoid", "tanh", "exp", "neg"})
+      cases.push_back({std::string(op) + "_" + t,
+                       fn("(%a: " + x + ") -> " + x,
+                          "  %r = kopt." + std::string(op) + " %a : (" + x +
+                              ") -> " + x + "\n  return %r : " + x),
+                       {f(dt, -4, 4)},
+                       sizes({1, 31}, [](int64_t n) {
+                         return std::vector<std::vector<int64_t>>{{n, 13}};
+                       })});
+  }
+  std::string x = "tensor<?x7xf32>";
+  auto unary = [&](const std::string &name, const std::string &expr, InputSpec in) {
+    cases.push_back({name, fn("(%a: " + x + ") -> " + x,
+                              "  %r = " + expr + " : (" + x + ") -> " + x +
+                                  "\n  return %r : " + x),
+                     {in}, sizes({1, 5, 64}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{{n, 7}};
+                     })});
+  };
+  unary("rsqrt", "kopt.rsqrt %a", f(KOPT_DTYPE_F32, 0.1, 4));
+  unary("gelu_none", "kopt.gelu %a", f(KOPT_DTYPE_F32, -4, 4));
+  unary("gelu_tanh", "kopt.gelu %a {approximate = \"tanh\"}", f(KOPT_DTYPE_F32, -4, 4));
+  unary("clamp", "kopt.clamp %a {min = -0.5 : f32, max = 0.25 : f32}", f());
+  // Scalars broadcast; ints add.
+  cases.push_back({"scalar_mul",
+                   fn("(%a: tensor<2x?x5xf16>) -> tensor<2x?x5xf16>",
+                      "  %c = arith.constant dense<0.5> : tensor<f16>\n"
+                      "  %r = kopt.mul %a, %c : (tensor<2x?x5xf16>, tensor<f16>) -> tensor<2x?x5xf16>\n"
+                      "  return %r : tensor<2x?x5xf16>"),
+                   {f(KOPT_DTYPE_F16)},
+                   sizes({1, 3}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{2, n, 5}};
+                   })});
+  cases.push_back({"int_add_broadcast",
+                   fn("(%a: tensor<?x1xi32>, %b: tensor<1x6xi32>) -> tensor<?x6xi32>",
+                      "  %r = kopt.add %a, %b : (tensor<?x1xi32>, tensor<1x6xi32>) -> tensor<?x6xi32>\n"
+                      "  return %r : tensor<?x6xi32>"),
+                   {ints(-100, 100), ints(-100, 100)},
+                   sizes({1, 9}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{n, 1}, {1, 6}};
+                   })});
+  for (auto [from, to] : {std::pair{"f32", "f16"}, {"f16", "f32"}, {"f32", "bf16"},
+                          {"bf16", "f32"}, {"f32", "i32"}, {"i32", "f32"}}) {
+    std::string a = std::string("tensor<?x4x") + from + ">";
+    std::string b = std::string("tensor<?x4x") + to + ">";
+    InputSpec in = std::string(from) == "i32" ? ints(-50, 50)
+                   : std::string(from) == "f16" ? f(KOPT_DTYPE_F16, -9, 9)
+                   : std::string(from) == "bf16" ? f(KOPT_DTYPE_BF16, -9, 9)
+                                                 : f(KOPT_DTYPE_F32, -9, 9);
+    cases.push_back({std::string("cast_") + from + "_" + to,
+                     fn("(%a: " + a + ") -> " + b,
+                        "  %r = kopt.cast %a : (" + a + ") -> " + b +
+                            "\n  return %r : " + b),
+                     {in}, sizes({1, 6}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{{n, 4}};
+                     })});
+  }
+  // NaN and infinities propagate as IEEE arithmetic and PyTorch do.
+  InputSpec withNaN = f(KOPT_DTYPE_F32, -2, 2);
+  withNaN.specialEvery = 5;
+  InputSpec withInf = withNaN;
+  withInf.special = INFINITY;
+  for (auto [name, in] : {std::pair{"nan", withNaN}, {"inf", withInf}}) {
+    cases.push_back({std::string("add_") + name,
+                     fn("(%a: tensor<?x6xf32>, %b: tensor<?x6xf32>) -> tensor<?x6xf32>",
+                        "  %r = kopt.add %a, %b : (tensor<?x6xf32>, tensor<?x6xf32>) -> tensor<?x6xf32>\n"
+                        "  return %r : tensor<?x6xf32>"),
+                     {in, f()}, sizes({2, 7}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{{n, 6}, {n, 6}};
+                     })});
+    for (const char *op : {"relu", "silu", "softmax"})
+      cases.push_back({std::string(op) + "_" + name,
+                       fn("(%a: tensor<?x6xf32>) -> tensor<?x6xf32>",
+                          std::string("  %r = kopt.") + op +
+                              " %a : (tensor<?x6xf32>) -> tensor<?x6xf32>\n"
+                              "  return %r : tensor<?x6xf32>"),
+                       {in}, sizes({2, 7}, [](int64_t n) {
+                         return std::vector<std::vector<int64_t>>{{n, 6}};
+                       })});
+  }
+  return cases;
+}
+
+std::vector<Case> linearAlgebraCases() {
+  std::vector<Case> cases;
+  for (kopt_dtype_t dt : {KOPT_DTYPE_F32, KOPT_DTYPE_F16, KOPT_DTYPE_BF16}) {
+    std::string t = typeName(dt);
+    std::string x = "tensor<2x?x37x" + t + ">", w = "tensor<29x37x" + t + ">",
+                b = "tensor<29x" + t + ">", y = "tensor<2x?x29x" + t + ">";
+    cases.push_back({"linear_bias_" + t,
+                     fn("(%x: " + x + ", %w: " + w + ", %b: " + b + ") -> " + y,
+                        "  %r = kopt.linear %x, %w, %b : (" + x + ", " + w + ", " +
+                            b + ") -> " + y + "\n  return %r : " + y),
+                     {f(dt), f(dt, -0.2, 0.2), f(dt)},
+                     sizes({1, 3, 17}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{
+                           {2, n, 37}, {29, 37}, {29}};
+                     }),
+                     4.0});
+  }
+  cases.push_back({"linear_vector",
+                   fn("(%x: tensor<64xf32>, %w: tensor<3x64xf32>) -> tensor<3xf32>",
+                      "  %r = kopt.linear %x, %w : (tensor<64xf32>, tensor<3x64xf32>) -> tensor<3xf32>\n"
+                      "  return %r : tensor<3xf32>"),
+                   {f(), f()}, {{{64}, {3, 64}}}});
+  cases.push_back({"matmul_broadcast",
+                   fn("(%a: tensor<2x3x?x8xf32>, %b: tensor<3x8x5xf32>) -> tensor<2x3x?x5xf32>",
+                      "  %r = kopt.matmul %a, %b : (tensor<2x3x?x8xf32>, tensor<3x8x5xf32>) -> tensor<2x3x?x5xf32>\n"
+                      "  return %r : tensor<2x3x?x5xf32>"),
+                   {f(), f()},
+                   sizes({1, 7}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{2, 3, n, 8}, {3, 8, 5}};
+                   })});
+  cases.push_back({"matmul_transpose_b",
+                   fn("(%a: tensor<?x16xf16>, %b: tensor<?x16xf16>) -> tensor<?x?xf16>",
+                      "  %r = kopt.matmul %a, %b {transpose_b = true} : (tensor<?x16xf16>, tensor<?x16xf16>) -> tensor<?x?xf16>\n"
+                      "  return %r : tensor<?x?xf16>"),
+                   {f(KOPT_DTYPE_F16), f(KOPT_DTYPE_F16)},
+                   {{{5, 16}, {7, 16}}, {{1, 16}, {1, 16}}}, 2.0});
+  return cases;
+}
+
+std::vector<Case> normalizationCases() {
+  std::vector<Case> cases;
+  for (kopt_dtype_t dt : {KOPT_DTYPE_F32, KOPT_DTYPE_F16, KOPT_DTYPE_BF16}) {
+    std::string t = typeName(dt);
+    std::string x = "tensor<1x?x48x" + t + ">", p = "tensor<48x" + t + ">";
+    auto shapes = sizes({1, 7, 33}, [](int64_t n) {
+      return std::vector<std::vector<int64_t>>{{1, n, 48}, {48}, {48}};
+    });
+    cases.push_back({"rmsnorm_" + t,
+                     fn("(%x: " + x + ", %w: " + p + ") -> " + x,
+                        "  %r = kopt.rmsnorm %x, %w {epsilon = 1.0e-05 : f32} : (" +
+                            x + ", " + p + ") -> " + x + "\n  return %r : " + x),
+                     {f(dt, -3, 3), f(dt, 0.5, 1.5)},
+                     sizes({1, 7, 33}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{{1, n, 48}, {48}};
+                     })});
+    cases.push_back({"layernorm_" + t,
+                     fn("(%x: " + x + ", %w: " + p + ", %b: " + p + ") -> " + x,
+                        "  %r = kopt.layernorm %x, %w, %b : (" + x + ", " + p +
+                            ", " + p + ") -> " + x + "\n  return %r : " + x),
+                     {f(dt, -3, 3), f(dt, 0.5, 1.5), f(dt)}, shapes});
+    cases.push_back({"softmax_" + t,
+                     fn("(%x: " + x + ") -> " + x,
+                        "  %r = kopt.softmax %x : (" + x + ") -> " + x +
+                            "\n  return %r : " + x),
+                     {f(dt, -6, 6)},
+                     sizes({1, 9}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{{1, n, 48}};
+                     })});
+  }
+  cases.push_back({"softmax_axis1",
+                   fn("(%x: tensor<3x?x5xf32>) -> tensor<3x?x5xf32>",
+                      "  %r = kopt.softmax %x {axis = 1 : i64} : (tensor<3x?x5xf32>) -> tensor<3x?x5xf32>\n"
+                      "  return %r : tensor<3x?x5xf32>"),
+                   {f(KOPT_DTYPE_F32, -5, 5)},
+                   sizes({1, 11}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{3, n, 5}};
+                   })});
+  cases.push_back({"l2norm",
+                   fn("(%x: tensor<?x19xf32>) -> tensor<?x19xf32>",
+                      "  %r = kopt.l2norm %x : (tensor<?x19xf32>) -> tensor<?x19xf32>\n"
+                      "  return %r : tensor<?x19xf32>"),
+                   {f()}, sizes({1, 4}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{n, 19}};
+                   })});
+  return cases;
+}
+
+std::vector<Case> reductionCases() {
+  std::vector<Case> cases;
+  auto shapes = sizes({1, 6, 17}, [](int64_t n) {
+    return std::vector<std::vector<int64_t>>{{2, n, 5}};
+  });
+  for (const char *op : {"reduce_sum", "reduce_mean", "reduce_max"}) {
+    cases.push_back({std::string(op) + "_middle",
+                     fn("(%x: tensor<2x?x5xf32>) -> tensor<2x5xf32>",
+                        "  %r = kopt." + std::string(op) +
+                            " %x {axes = array<i64: 1>} : (tensor<2x?x5xf32>) -> tensor<2x5xf32>\n"
+                            "  return %r : tensor<2x5xf32>"),
+                     {f()}, shapes});
+    cases.push_back({std::string(op) + "_keepdim_all",
+                     fn("(%x: tensor<2x?x5xf16>) -> tensor<1x1x1xf16>",
+                        "  %r = kopt." + std::string(op) +
+                            " %x {axes = array<i64: 0, 1, 2>, keepdim = true} : (tensor<2x?x5xf16>) -> tensor<1x1x1xf16>\n"
+                            "  return %r : tensor<1x1x1xf16>"),
+                     {f(KOPT_DTYPE_F16)}, shapes, 2.0});
+  }
+  cases.push_back({"argmax",
+                   fn("(%x: tensor<2x?x5xf32>) -> tensor<2x?xi32>",
+                      "  %r = kopt.argmax %x : (tensor<2x?x5xf32>) -> tensor<2x?xi32>\n"
+                      "  return %r : tensor<2x?xi32>"),
+                   {f()}, shapes});
+  cases.push_back({"argmax_axis0_keepdim",
+                   fn("(%x: tensor<2x?x5xf32>) -> tensor<1x?x5xi32>",
+                      "  %r = kopt.argmax %x {axis = 0 : i64, keepdim = true} : (tensor<2x?x5xf32>) -> tensor<1x?x5xi32>\n"
+                      "  return %r : tensor<1x?x5xi32>"),
+                   {f()}, shapes});
+  cases.push_back({"topk_last",
+                   fn("(%x: tensor<3x?xf32>) -> (tensor<3x3xf32>, tensor<3x3xi32>)",
+                      "  %v, %i = kopt.topk %x {k = 3 : i64} : (tensor<3x?xf32>) -> (tensor<3x3xf32>, tensor<3x3xi32>)\n"
+                      "  return %v, %i : tensor<3x3xf32>, tensor<3x3xi32>"),
+                   {f()}, sizes({3, 8, 31}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{3, n}};
+                   })});
+  cases.push_back({"topk_axis0",
+                   fn("(%x: tensor<7x4xf16>) -> (tensor<2x4xf16>, tensor<2x4xi32>)",
+                      "  %v, %i = kopt.topk %x {k = 2 : i64, axis = 0 : i64} : (tensor<7x4xf16>) -> (tensor<2x4xf16>, tensor<2x4xi32>)\n"
+                      "  return %v, %i : tensor<2x4xf16>, tensor<2x4xi32>"),
+                   {f(KOPT_DTYPE_F16)}, {{{7, 4}}}});
+  return cases;
+}
+
+std::vector<Case> dataMovementCases() {
+  std::vector<Case> cases;
+  cases.push_back({"embedding",
+                   fn("(%t: tensor<50x6xbf16>, %ids: tensor<2x?xi32>) -> tensor<2x?x6xbf16>",
+                      "  %r = kopt.embedding %t, %ids : (tensor<50x6xbf16>, tensor<2x?xi32>) -> tensor<2x?x6xbf16>\n"
+                      "  return %r : tensor<2x?x6xbf16>"),
+                   {f(KOPT_DTYPE_BF16), ints(0, 50)},
+                   sizes({1, 13}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{50, 6}, {2, n}};
+                   })});
+  cases.push_back({"gather_tokens",
+                   fn("(%x: tensor<2x?x4xf32>, %i: tensor<2x3xi32>) -> tensor<2x3x4xf32>",
+                      "  %r = kopt.gather %x, %i {axis = 1 : i64} : (tensor<2x?x4xf32>, tensor<2x3xi32>) -> tensor<2x3x4xf32>\n"
+                      "  return %r : tensor<2x3x4xf32>"),
+                   {f(), ints(0, 5)},
+                   {{{2, 5, 4}, {2, 3}}, {{2, 9, 4}, {2, 3}}}});
+  cases.push_back({"reshape_transpose",
+                   fn("(%x: tensor<1x?x24xf32>) -> tensor<1x4x?x6xf32>",
+                      "  %a = kopt.reshape %x : (tensor<1x?x24xf32>) -> tensor<1x?x4x6xf32>\n"
+                      "  %b = kopt.transpose %a {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x?x4x6xf32>) -> tensor<1x4x?x6xf32>\n"
+                      "  return %b : tensor<1x4x?x6xf32>"),
+                   {f()}, sizes({1, 5}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{1, n, 24}};
+                   })});
+  cases.push_back({"concat_slice",
+                   fn("(%a: tensor<?x3xf16>, %b: tensor<?x5xf16>) -> tensor<?x4xf16>",
+                      "  %c = kopt.concat %a, %b {axis = 1 : i64} : (tensor<?x3xf16>, tensor<?x5xf16>) -> tensor<?x8xf16>\n"
+                      "  %s = kopt.slice %c {axis = 1 : i64, start = 2 : i64, size = 4 : i64} : (tensor<?x8xf16>) -> tensor<?x4xf16>\n"
+                      "  return %s : tensor<?x4xf16>"),
+                   {f(KOPT_DTYPE_F16), f(KOPT_DTYPE_F16)},
+                   sizes({1, 7}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{n, 3}, {n, 5}};
+                   })});
+  cases.push_back({"concat_axis0",
+                   fn("(%a: tensor<?x3xf32>, %b: tensor<2x3xf32>) -> tensor<?x3xf32>",
+                      "  %c = kopt.concat %a, %b {axis = 0 : i64} : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x3xf32>\n"
+                      "  return %c : tensor<?x3xf32>"),
+                   {f(), f()}, sizes({1, 4}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{n, 3}, {2, 3}};
+                   })});
+  return cases;
+}
+
+std::vector<Case> attentionCases() {
+  std::vector<Case> cases;
+  for (const char *attrs :
+       {"", "{causal = true}", "{causal = true, window = 3 : i64}",
+        "{scale = 0.25 : f32}"}) {
+    std::string q = "tensor<2x?x4x8xf32>", kv = "tensor<2x?x2x8xf32>";
+    cases.push_back({std::string("attention_gqa") +
+                         std::to_string(std::strlen(attrs)),
+                     fn("(%q: " + q + ", %k: " + kv + ", %v: " + kv + ") -> " + q,
+                        "  %o = kopt.attention %q, %k, %v " + std::string(attrs) +
+                            " : (" + q + ", " + kv + ", " + kv + ") -> " + q +
+                            "\n  return %o : " + q),
+                     {f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -2, 2), f()},
+                     sizes({1, 5, 13}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{
+                           {2, n, 4, 8}, {2, n, 2, 8}, {2, n, 2, 8}};
+                     })});
+  }
+  // Decode over a cache: kv_len picks the visible prefix.
+  cases.push_back({"attention_kv_len",
+                   fn("(%q: tensor<1x?x2x4xf16>, %k: tensor<1x16x1x4xf16>, %v: tensor<1x16x1x4xf16>, %l: tensor<1xi32>) -> tensor<1x?x2x4xf16>",
+                      "  %o = kopt.attention %q, %k, %v, %l {causal = true} : (tensor<1x?x2x4xf16>, tensor<1x16x1x4xf16>, tensor<1x16x1x4xf16>, tensor<1xi32>) -> tensor<1x?x2x4xf16>\n"
+                      "  return %o : tensor<1x?x2x4xf16>"),
+                   {f(KOPT_DTYPE_F16), f(KOPT_DTYPE_F16), f(KOPT_DTYPE_F16),
+                    constant(9)},
+                   {{{1, 1, 2, 4}, {1, 16, 1, 4}, {1, 16, 1, 4}, {1}},
+                    {{1, 3, 2, 4}, {1, 16, 1, 4}, {1, 16, 1, 4}, {1}}},
+                   2.0});
+  cases.push_back({"rope_partial",
+                   fn("(%x: tensor<1x?x3x8xf32>, %p: tensor<1x?xi32>) -> tensor<1x?x3x8xf32>",
+                      "  %r = kopt.rope %x, %p {rotary_dim = 4 : i64, theta = 500.0 : f32} : (tensor<1x?x3x8xf32>, tensor<1x?xi32>) -> tensor<1x?x3x8xf32>\n"
+                      "  return %r : tensor<1x?x3x8xf32>"),
+                   {f(), iota()},
+                   sizes({1, 7, 40}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{1, n, 3, 8}, {1, n}};
+                   }),
+                   5.0});
+  cases.push_back({"cache_update",
+                   fn("(%c: tensor<2x10x1x3xf32>, %u: tensor<2x?x1x3xf32>, %o: tensor<2xi32>) -> tensor<2x10x1x3xf32>",
+                      "  %r = kopt.cache_update %c, %u, %o : (tensor<2x10x1x3xf32>, tensor<2x?x1x3xf32>, tensor<2xi32>) -> tensor<2x10x1x3xf32>\n"
+                      "  return %r : tensor<2x10x1x3xf32>"),
+                   {f(), f(), constant(4)},
+                   {{{2, 10, 1, 3}, {2, 1, 1, 3}, {2}},
+                    {{2, 10, 1, 3}, {2, 6, 1, 3}, {2}}}});
+  cases.push_back({"linear_attention",
+                   fn("(%q: tensor<1x?x2x4xf32>, %k: tensor<1x?x2x4xf32>, %v: tensor<1x?x2x4xf32>, %s: tensor<1x2x4x4xf32>) -> (tensor<1x?x2x4xf32>, tensor<1x2x4x4xf32>)",
+                      "  %o, %t = kopt.linear_attention %q, %k, %v, %s {decay = array<f32: 0.5, 0.9>} : (tensor<1x?x2x4xf32>, tensor<1x?x2x4xf32>, tensor<1x?x2x4xf32>, tensor<1x2x4x4xf32>) -> (tensor<1x?x2x4xf32>, tensor<1x2x4x4xf32>)\n"
+                      "  return %o, %t : tensor<1x?x2x4xf32>, tensor<1x2x4x4xf32>"),
+                   {f(), f(), f(), f()},
+                   sizes({1, 6}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{
+                         {1, n, 2, 4}, {1, n, 2, 4}, {1, n, 2, 4}, {1, 2, 4, 4}};
+                   })});
+  cases.push_back({"moe",
+                   fn("(%x: tensor<?x8xf32>, %r: tensor<4x8xf32>, %g: tensor<4x6x8xf32>, %u: tensor<4x6x8xf32>, %d: tensor<4x8x6xf32>) -> tensor<?x8xf32>",
+                      "  %y = kopt.moe %x, %r, %g, %u, %d {top_k = 2 : i64, normalize_topk = true} : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<4x6x8xf32>, tensor<4x8x6xf32>) -> tensor<?x8xf32>\n"
+                      "  return %y : tensor<?x8xf32>"),
+                   {f(), f(), f(), f(), f()},
+                   sizes({1, 5}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{
+                         {n, 8}, {4, 8}, {4, 6, 8}, {4, 6, 8}, {4, 8, 6}};
+                   }),
+                   4.0});
+  return cases;
+}
+
+std::string caseName(const ::testing::TestParamInfo<Case> &info) {
+  return info.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Elementwise, CpuNumerics,
+                         ::testing::ValuesIn(elementwiseCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(LinearAlgebra, CpuNumerics,
+                         ::testing::ValuesIn(linearAlgebraCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Normalization, CpuNumerics,
+                         ::testing::ValuesIn(normalizationCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Reduction, CpuNumerics,
+                         ::testing::ValuesIn(reductionCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(DataMovement, CpuNumerics,
+                         ::testing::ValuesIn(dataMovementCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Attention, CpuNumerics,
+                         ::testing::ValuesIn(attentionCases()), caseName);
+
+} // namespace
