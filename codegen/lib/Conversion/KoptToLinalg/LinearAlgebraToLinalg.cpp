@@ -19,13 +19,18 @@ using namespace mlir;
 namespace kopt {
 namespace {
 
-/// acc + ext(a) * ext(b)
+/// acc + ext(a) * ext(b). Reassociation lets LLVM vectorize the reduction
+/// (partial sums per lane) and contraction fuses the multiply-add.
 Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs,
                          Value acc) {
   Type accType = acc.getType();
+  auto fastMath = arith::FastMathFlagsAttr::get(
+      b.getContext(),
+      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
   Value product = arith::MulFOp::create(b, loc, convertScalar(b, loc, lhs, accType),
-                                        convertScalar(b, loc, rhs, accType));
-  return arith::AddFOp::create(b, loc, acc, product);
+                                        convertScalar(b, loc, rhs, accType),
+                                        fastMath);
+  return arith::AddFOp::create(b, loc, acc, product, fastMath);
 }
 
 /// A zero-filled f32 (or f64) accumulator of `shape`/`dims`.
@@ -74,10 +79,12 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
     }
     OpFoldResult mDim = rewriter.createOrFold<tensor::DimOp>(loc, input, 0);
 
-    // acc[m, n] += x[m, k] * w[n, k]
+    // acc[m, n] += x[m, k] * w[n, k], with loops ordered (n, m, k): one row
+    // of w stays in L1 while the rows of x stream from L2, and the inner
+    // loop is a contiguous dot product.
     MLIRContext *context = rewriter.getContext();
     AffineExpr dm, dn, dk;
-    bindDims(context, dm, dn, dk);
+    bindDims(context, dn, dm, dk);
     Value acc = zeroAccumulator(rewriter, loc, {m, n},
                                 {mDim, rewriter.getIndexAttr(n)},
                                 resultType.getElementType());
