@@ -574,7 +574,8 @@ std::vector<Case> attentionCases() {
                             " : (" + q + ", " + kv + ", " + kv + ") -> " + q +
                             "\n  return %o : " + q),
                      {f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -2, 2), f()},
-                     sizes({1, 5, 13}, [](int64_t n) {
+                     // 130 keys span three blocks of 64, the last ragged.
+                     sizes({1, 5, 13, 130}, [](int64_t n) {
                        return std::vector<std::vector<int64_t>>{
                            {2, n, 4, 8}, {2, n, 2, 8}, {2, n, 2, 8}};
                      })});
@@ -589,6 +590,15 @@ std::vector<Case> attentionCases() {
                    {{{1, 1, 2, 4}, {1, 16, 1, 4}, {1, 16, 1, 4}, {1}},
                     {{1, 3, 2, 4}, {1, 16, 1, 4}, {1, 16, 1, 4}, {1}}},
                    2.0});
+  // A decode step over a long cache: four key blocks, only a prefix visible.
+  cases.push_back({"attention_kv_len_blocks",
+                   fn("(%q: tensor<1x?x2x8xf32>, %k: tensor<1x200x2x8xf32>, %v: tensor<1x200x2x8xf32>, %l: tensor<1xi32>) -> tensor<1x?x2x8xf32>",
+                      "  %o = kopt.attention %q, %k, %v, %l {causal = true, window = 70 : i64} : (tensor<1x?x2x8xf32>, tensor<1x200x2x8xf32>, tensor<1x200x2x8xf32>, tensor<1xi32>) -> tensor<1x?x2x8xf32>\n"
+                      "  return %o : tensor<1x?x2x8xf32>"),
+                   {f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -2, 2), f(),
+                    constant(150)},
+                   {{{1, 1, 2, 8}, {1, 200, 2, 8}, {1, 200, 2, 8}, {1}},
+                    {{1, 7, 2, 8}, {1, 200, 2, 8}, {1, 200, 2, 8}, {1}}}});
   cases.push_back({"rope_partial",
                    fn("(%x: tensor<1x?x3x8xf32>, %p: tensor<1x?xi32>) -> tensor<1x?x3x8xf32>",
                       "  %r = kopt.rope %x, %p {rotary_dim = 4 : i64, theta = 500.0 : f32} : (tensor<1x?x3x8xf32>, tensor<1x?xi32>) -> tensor<1x?x3x8xf32>\n"

@@ -3,10 +3,10 @@
 // rope: one elementwise generic reading its rotation partner with
 // tensor.extract; inv_freq and the angle are computed in f32 as in HF Llama.
 //
-// attention: scores, masked softmax and the weighted sum of values as
-// linalg generics over [B, Hq, Sq, Skv] in f32, with GQA through an affine
-// floordiv on the kv head and the visibility rule of spec/DIALECT.md
-// evaluated from loop indices. Rows without a visible key give zeros.
+// attention: flash-style online softmax over blocks of keys (O(Sq * block)
+// memory), linalg generics in f32, GQA through an affine floordiv on the kv
+// head, and the visibility rule of spec/DIALECT.md evaluated from loop
+// indices. Rows without a visible key give zeros.
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,8 +103,16 @@ struct RopeLowering : OpRewritePattern<RopeOp> {
   }
 };
 
+/// Flash-style attention: keys are visited in blocks of kKeyBlock with a
+/// running row max m, normaliser l and unnormalised output acc, so memory is
+/// O(Sq * kKeyBlock) rather than O(Sq * Skv):
+///   s = scale * q . k_blk^T (masked), m' = max(m, max_j s),
+///   p = exp(s - m'), c = exp(m - m'), l' = c l + sum_j p,
+///   acc' = c acc + p . v_blk; out = acc / l (0 for rows without keys).
 struct AttentionLowering : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
+  static constexpr int64_t kKeyBlock = 64;
+
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -115,153 +123,240 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     int64_t headDim = qType.getDimSize(3);
     int64_t group = hq / hkv;
     Type f32 = rewriter.getF32Type();
-    double scale = op.getScale() ? *op.getScale() : 1.0 / std::sqrt(double(headDim));
+    double scale =
+        op.getScale() ? *op.getScale() : 1.0 / std::sqrt(double(headDim));
     bool causal = op.getCausal();
     auto window = static_cast<int64_t>(op.getWindow());
+    Value kvLen = op.getKvLen();
 
-    auto dim = [&](Value value, int64_t i) -> OpFoldResult {
+    auto dimOf = [&](Value value, int64_t i) -> OpFoldResult {
       OpFoldResult size = rewriter.createOrFold<tensor::DimOp>(loc, value, i);
       if (auto constant = getConstantIntValue(size))
         return rewriter.getIndexAttr(*constant);
       return size;
     };
-    OpFoldResult batch = dim(q, 0), sq = dim(q, 1), skv = dim(k, 1);
+    OpFoldResult batch = dimOf(q, 0), sq = dimOf(q, 1);
     Value sqValue = getValueOrCreateConstantIndexOp(rewriter, loc, sq);
-    Value skvValue = getValueOrCreateConstantIndexOp(rewriter, loc, skv);
-    Value kvLen = op.getKvLen();
-
-    // Loops (b, h, i, j[, d]); kv head = h floordiv group.
+    Value skvValue = getValueOrCreateConstantIndexOp(rewriter, loc, dimOf(k, 1));
     auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
-    AffineExpr kvHead = d(1).floorDiv(group);
-
-    // scores[b, h, i, j] = scale * sum_d q[b, i, h, d] * k[b, j, h/g, d]
-    SmallVector<int64_t> scoreShape{qType.getDimSize(0), hq, qType.getDimSize(1),
-                                    kType.getDimSize(1)};
-    SmallVector<OpFoldResult> scoreDims{batch, rewriter.getIndexAttr(hq), sq, skv};
-    auto scoreType = RankedTensorType::get(scoreShape, f32);
-    Value zeros = createFilled(rewriter, loc, scoreType, scoreDims,
-                               floatConstant(rewriter, loc, f32, 0.0));
-    SmallVector<utils::IteratorType> scoreIterators = parallelIterators(5);
-    scoreIterators[4] = utils::IteratorType::reduction;
-    Value scaleValue = floatConstant(rewriter, loc, f32, scale);
-    auto scores = linalg::GenericOp::create(
-        rewriter, loc, scoreType, ValueRange{q, k}, zeros,
-        ArrayRef<AffineMap>{AffineMap::get(5, 0, {d(0), d(2), d(1), d(4)}, context),
-                            AffineMap::get(5, 0, {d(0), d(3), kvHead, d(4)}, context),
-                            AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, context)},
-        scoreIterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value product = arith::MulFOp::create(
-              b, l, convertScalar(b, l, args[0], f32),
-              convertScalar(b, l, args[1], f32));
-          Value scaled = arith::MulFOp::create(b, l, product, scaleValue);
-          linalg::YieldOp::create(
-              b, l, ValueRange{arith::AddFOp::create(b, l, args[2], scaled)});
-        });
-
-    // visible(b, i, j) from the loop indices of a [b, h, i, j] nest.
-    auto visible = [&](OpBuilder &b, Location l) -> Value {
-      Type i64 = b.getI64Type();
-      auto cast = [&](Value index) {
-        return arith::IndexCastOp::create(b, l, i64, index);
-      };
-      Value bIndex = linalg::IndexOp::create(b, l, 0);
-      Value i = cast(linalg::IndexOp::create(b, l, 2));
-      Value j = cast(linalg::IndexOp::create(b, l, 3));
-      Value length = kvLen ? convertScalar(
-                                 b, l, tensor::ExtractOp::create(b, l, kvLen, bIndex),
-                                 i64)
-                           : cast(skvValue);
-      Value position = arith::AddIOp::create(
-          b, l, arith::SubIOp::create(b, l, length, cast(sqValue)), i);
-      Value result =
-          arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, j, length);
-      if (causal)
-        result = arith::AndIOp::create(
-            b, l, result,
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, j, position));
-      if (window > 0)
-        result = arith::AndIOp::create(
-            b, l, result,
-            arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::slt,
-                arith::SubIOp::create(b, l, position, j),
-                arith::ConstantOp::create(b, l, b.getI64IntegerAttr(window))));
-      return result;
+    auto map = [&](unsigned dims, ArrayRef<AffineExpr> exprs) {
+      return AffineMap::get(dims, 0, exprs, context);
     };
+    Value negInf = floatConstant(rewriter, loc, f32, -INFINITY);
+    Value zero = floatConstant(rewriter, loc, f32, 0.0);
 
-    // Row max and sum over visible keys.
-    SmallVector<bool> overKeys{false, false, false, true};
-    Value negInf = floatConstant(rewriter, loc, f32,
-                                 -std::numeric_limits<double>::infinity());
-    Value scoreTensor = scores.getResult(0);
-    Value rowMax = buildReduction(
-        rewriter, loc, scoreTensor, overKeys, f32, negInf,
-        [&](OpBuilder &b, Location l, Value acc, Value x) -> Value {
-          Value masked = arith::SelectOp::create(b, l, visible(b, l), x,
-                                                 floatConstant(b, l, f32, -INFINITY));
-          return arith::MaximumFOp::create(b, l, acc, masked);
-        });
-    Value rowSum = buildReduction(
-        rewriter, loc, scoreTensor, overKeys, f32,
-        floatConstant(rewriter, loc, f32, 0.0),
-        [&](OpBuilder &b, Location l, Value acc, Value x) -> Value {
-          return arith::AddFOp::create(b, l, acc, x);
-        },
-        {rowMax}, [&](OpBuilder &b, Location l, ValueRange vals) -> Value {
-          Value e = math::ExpOp::create(b, l,
-                                        arith::SubFOp::create(b, l, vals[0], vals[1]));
-          return arith::SelectOp::create(b, l, visible(b, l), e,
+    // Running state over the [B, Hq, Sq] rows.
+    SmallVector<int64_t> rowShape{qType.getDimSize(0), hq, qType.getDimSize(1)};
+    SmallVector<OpFoldResult> rowDims{batch, rewriter.getIndexAttr(hq), sq};
+    auto rowType = RankedTensorType::get(rowShape, f32);
+    SmallVector<int64_t> accShape(rowShape);
+    accShape.push_back(headDim);
+    SmallVector<OpFoldResult> accDims(rowDims);
+    accDims.push_back(rewriter.getIndexAttr(headDim));
+    auto accType = RankedTensorType::get(accShape, f32);
+    Value rowMax = createFilled(rewriter, loc, rowType, rowDims, negInf);
+    Value rowSum = createFilled(rewriter, loc, rowType, rowDims, zero);
+    Value acc = createFilled(rewriter, loc, accType, accDims, zero);
+
+    Value lower = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value step = arith::ConstantIndexOp::create(rewriter, loc, kKeyBlock);
+    auto loop = scf::ForOp::create(
+        rewriter, loc, lower, skvValue, step, ValueRange{rowMax, rowSum, acc},
+        [&](OpBuilder &b, Location l, Value start, ValueRange state) {
+          Value remaining = arith::SubIOp::create(b, l, skvValue, start);
+          Value length = arith::MinSIOp::create(b, l, remaining, step);
+          SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), start,
+                                            b.getIndexAttr(0), b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes{batch, length, b.getIndexAttr(hkv),
+                                          b.getIndexAttr(headDim)};
+          SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
+          auto blockType = RankedTensorType::get(
+              {kType.getDimSize(0), ShapedType::kDynamic, hkv, headDim},
+              kType.getElementType());
+          Value kBlock = tensor::ExtractSliceOp::create(b, l, blockType, k,
+                                                        offsets, sizes, unit);
+          Value vBlock = tensor::ExtractSliceOp::create(b, l, blockType, v,
+                                                        offsets, sizes, unit);
+
+          // visible(b, i, j) for a [b, h, i, j] nest; j is local to the block.
+          auto visible = [&](OpBuilder &nb, Location nl) -> Value {
+            Type i64 = nb.getI64Type();
+            auto cast = [&](Value index) {
+              return arith::IndexCastOp::create(nb, nl, i64, index);
+            };
+            Value bIndex = linalg::IndexOp::create(nb, nl, 0);
+            Value i = cast(linalg::IndexOp::create(nb, nl, 2));
+            Value j = cast(arith::AddIOp::create(
+                nb, nl, start, linalg::IndexOp::create(nb, nl, 3)));
+            Value length64 =
+                kvLen ? convertScalar(nb, nl,
+                                      tensor::ExtractOp::create(nb, nl, kvLen,
+                                                                bIndex),
+                                      i64)
+                      : cast(skvValue);
+            Value position = arith::AddIOp::create(
+                nb, nl, arith::SubIOp::create(nb, nl, length64, cast(sqValue)),
+                i);
+            Value result = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::slt, j, length64);
+            if (causal)
+              result = arith::AndIOp::create(
+                  nb, nl, result,
+                  arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, j,
+                                        position));
+            if (window > 0)
+              result = arith::AndIOp::create(
+                  nb, nl, result,
+                  arith::CmpIOp::create(
+                      nb, nl, arith::CmpIPredicate::slt,
+                      arith::SubIOp::create(nb, nl, position, j),
+                      arith::ConstantOp::create(nb, nl,
+                                                nb.getI64IntegerAttr(window))));
+            return result;
+          };
+
+          // s[b, h, i, j] = scale * sum_d q[b, i, h, d] * k[b, j, h/g, d]
+          SmallVector<OpFoldResult> scoreDims(rowDims);
+          scoreDims.push_back(length);
+          SmallVector<int64_t> scoreShape(rowShape);
+          scoreShape.push_back(ShapedType::kDynamic);
+          auto scoreType = RankedTensorType::get(scoreShape, f32);
+          Value scoreInit = createFilled(b, l, scoreType, scoreDims,
                                          floatConstant(b, l, f32, 0.0));
-        });
-    AffineMap rowMap = keptDimsMap(overKeys, context);
-    Value probabilities = buildMapped(
-        rewriter, loc, {scoreTensor, rowMax, rowSum},
-        {rewriter.getMultiDimIdentityMap(4), rowMap, rowMap}, scoreType,
-        scoreDims, [&](OpBuilder &b, Location l, ValueRange vals) -> Value {
-          Value e = math::ExpOp::create(b, l,
-                                        arith::SubFOp::create(b, l, vals[0], vals[1]));
-          Value zero = floatConstant(b, l, f32, 0.0);
-          Value p = arith::DivFOp::create(b, l, e, vals[2]);
-          // Masked keys and rows without any visible key contribute 0.
-          Value keep = arith::AndIOp::create(
-              b, l, visible(b, l),
-              arith::CmpFOp::create(b, l, arith::CmpFPredicate::ONE, vals[2], zero));
-          return arith::SelectOp::create(b, l, keep, p, zero);
+          SmallVector<utils::IteratorType> iterators = parallelIterators(5);
+          iterators[4] = utils::IteratorType::reduction;
+          Value scaleValue = floatConstant(b, l, f32, scale);
+          auto fastMath = arith::FastMathFlagsAttr::get(
+              context, arith::FastMathFlags::reassoc |
+                           arith::FastMathFlags::contract);
+          Value scores =
+              linalg::GenericOp::create(
+                  b, l, scoreType, ValueRange{q, kBlock}, scoreInit,
+                  ArrayRef<AffineMap>{
+                      map(5, {d(0), d(2), d(1), d(4)}),
+                      map(5, {d(0), d(3), d(1).floorDiv(group), d(4)}),
+                      map(5, {d(0), d(1), d(2), d(3)})},
+                  iterators,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    Value product = arith::MulFOp::create(
+                        nb, nl, convertScalar(nb, nl, a[0], f32),
+                        convertScalar(nb, nl, a[1], f32), fastMath);
+                    linalg::YieldOp::create(
+                        nb, nl,
+                        ValueRange{arith::AddFOp::create(nb, nl, a[2], product,
+                                                         fastMath)});
+                  })
+                  .getResult(0);
+          // Masked scores: -inf where not visible (scaled).
+          Value masked = buildMapped(
+              b, l, scores, {b.getMultiDimIdentityMap(4)}, scoreType, scoreDims,
+              [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                Value scaled = arith::MulFOp::create(nb, nl, a[0], scaleValue);
+                return arith::SelectOp::create(nb, nl, visible(nb, nl), scaled,
+                                               floatConstant(nb, nl, f32, -INFINITY));
+              });
+          SmallVector<bool> overKeys{false, false, false, true};
+          Value blockMax = buildReduction(
+              b, l, masked, overKeys, f32, floatConstant(b, l, f32, -INFINITY),
+              [](OpBuilder &nb, Location nl, Value a, Value x) -> Value {
+                return arith::MaximumFOp::create(nb, nl, a, x);
+              });
+          AffineMap identity3 = b.getMultiDimIdentityMap(3);
+          Value newMax = buildMapped(
+              b, l, {state[0], blockMax}, {identity3, identity3}, rowType,
+              rowDims, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                return arith::MaximumFOp::create(nb, nl, a[0], a[1]);
+              });
+          // p = exp(s - m') (0 where masked: exp(-inf) = 0; rows still fully
+          // masked have m' = -inf and are zeroed explicitly).
+          AffineMap rowOf4 = keptDimsMap(overKeys, context);
+          Value probabilities = buildMapped(
+              b, l, {masked, newMax}, {b.getMultiDimIdentityMap(4), rowOf4},
+              scoreType, scoreDims,
+              [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                Value f32Zero = floatConstant(nb, nl, nb.getF32Type(), 0.0);
+                Value isInf = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OEQ, a[1],
+                    floatConstant(nb, nl, nb.getF32Type(), -INFINITY));
+                Value e = math::ExpOp::create(
+                    nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]));
+                return arith::SelectOp::create(nb, nl, isInf, f32Zero, e);
+              });
+          // c = exp(m - m') (0 when nothing was visible before).
+          Value correction = buildMapped(
+              b, l, {state[0], newMax}, {identity3, identity3}, rowType, rowDims,
+              [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                Value f32Zero = floatConstant(nb, nl, nb.getF32Type(), 0.0);
+                Value wasEmpty = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OEQ, a[0],
+                    floatConstant(nb, nl, nb.getF32Type(), -INFINITY));
+                Value e = math::ExpOp::create(
+                    nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]));
+                return arith::SelectOp::create(nb, nl, wasEmpty, f32Zero, e);
+              });
+          Value blockSum = buildReduction(
+              b, l, probabilities, overKeys, f32, floatConstant(b, l, f32, 0.0),
+              [](OpBuilder &nb, Location nl, Value a, Value x) -> Value {
+                return arith::AddFOp::create(nb, nl, a, x);
+              });
+          Value newSum = buildMapped(
+              b, l, {state[1], correction, blockSum},
+              {identity3, identity3, identity3}, rowType, rowDims,
+              [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                return arith::AddFOp::create(
+                    nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
+              });
+          // acc' = c acc + sum_j p[b, h, i, j] v[b, j, h/g, d]; loops
+          // (b, h, i, j, d) so the innermost loop is a contiguous axpy.
+          AffineMap accRow = map(4, {d(0), d(1), d(2)});
+          Value scaledAcc = buildMapped(
+              b, l, {state[2], correction},
+              {b.getMultiDimIdentityMap(4), accRow}, accType, accDims,
+              [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                return arith::MulFOp::create(nb, nl, a[0], a[1]);
+              });
+          SmallVector<utils::IteratorType> pvIterators = parallelIterators(5);
+          pvIterators[3] = utils::IteratorType::reduction;
+          Value newAcc =
+              linalg::GenericOp::create(
+                  b, l, accType, ValueRange{probabilities, vBlock}, scaledAcc,
+                  ArrayRef<AffineMap>{
+                      map(5, {d(0), d(1), d(2), d(3)}),
+                      map(5, {d(0), d(3), d(1).floorDiv(group), d(4)}),
+                      map(5, {d(0), d(1), d(2), d(4)})},
+                  pvIterators,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    Value product = arith::MulFOp::create(
+                        nb, nl, a[0], convertScalar(nb, nl, a[1], f32),
+                        fastMath);
+                    linalg::YieldOp::create(
+                        nb, nl,
+                        ValueRange{arith::AddFOp::create(nb, nl, a[2], product,
+                                                         fastMath)});
+                  })
+                  .getResult(0);
+          scf::YieldOp::create(b, l, ValueRange{newMax, newSum, newAcc});
         });
 
-    // out[b, i, h, d] = sum_j p[b, h, i, j] * v[b, j, h/g, d]
-    // Loops (b, i, h, d, j).
+    // out[b, i, h, d] = acc[b, h, i, d] / l[b, h, i] (0 without keys).
     auto resultType = cast<RankedTensorType>(op.getType());
     SmallVector<OpFoldResult> outDims{batch, sq, rewriter.getIndexAttr(hq),
                                       rewriter.getIndexAttr(headDim)};
-    auto accType = resultType.clone(f32);
-    Value acc = createFilled(rewriter, loc, accType, outDims,
-                             floatConstant(rewriter, loc, f32, 0.0));
-    SmallVector<utils::IteratorType> outIterators = parallelIterators(5);
-    outIterators[4] = utils::IteratorType::reduction;
-    AffineExpr vHead = d(2).floorDiv(group);
-    auto weighted = linalg::GenericOp::create(
-        rewriter, loc, accType, ValueRange{probabilities, v}, acc,
-        ArrayRef<AffineMap>{AffineMap::get(5, 0, {d(0), d(2), d(1), d(4)}, context),
-                            AffineMap::get(5, 0, {d(0), d(4), vHead, d(3)}, context),
-                            AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, context)},
-        outIterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value product = arith::MulFOp::create(b, l, args[0],
-                                                convertScalar(b, l, args[1], f32));
-          linalg::YieldOp::create(
-              b, l, ValueRange{arith::AddFOp::create(b, l, args[2], product)});
+    Value result = buildMapped(
+        rewriter, loc, {loop.getResult(2), loop.getResult(1)},
+        {map(4, {d(0), d(2), d(1), d(3)}), map(4, {d(0), d(2), d(1)})},
+        resultType, outDims,
+        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value f32Zero = floatConstant(nb, nl, nb.getF32Type(), 0.0);
+          Value empty = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                              a[1], f32Zero);
+          Value normalized = arith::DivFOp::create(nb, nl, a[0], a[1]);
+          return arith::SelectOp::create(nb, nl, empty, f32Zero, normalized);
         });
-    Value result = weighted.getResult(0);
-    if (accType != resultType)
-      result = buildElementwise(rewriter, loc, result, resultType, outDims,
-                                [](OpBuilder &, Location, ValueRange vals) {
-                                  return vals[0];
-                                });
     rewriter.replaceOp(op, result);
     return success();
   }
 };
-
 
 /// S_t = decay_h * S_{t-1} + k_t^T v_t ; o_t = q_t S_t, one time step per
 /// iteration of an scf.for carrying the state [B, H, D, D].
