@@ -92,6 +92,10 @@ cl::opt<Emit>
                     clEnumValN(Emit::PTX, "ptx", "PTX"),
                     clEnumValN(Emit::Obj, "obj", "object/shared object")),
          cl::cat(koptCategory));
+cl::opt<bool> cpuThreads("cpu-threads",
+                         cl::desc("Run contractions on all host cores "
+                                  "(OpenMP; needs libomp)"),
+                         cl::init(true), cl::cat(koptCategory));
 cl::opt<bool> summary("summary",
                       cl::desc("Print a model summary (stderr) after the "
                                "pipeline"),
@@ -208,7 +212,7 @@ int main(int argc, char **argv) {
   KoptDriverConfig config(mlir::MlirOptMainConfig::createFromCLOptions());
   std::optional<kopt::CpuCodegenOptions> codegen;
   if (emitSharedObject)
-    codegen = kopt::CpuCodegenOptions{outputFilename, hostCpu};
+    codegen = kopt::CpuCodegenOptions{outputFilename, hostCpu, cpuThreads};
   config.prependModelPipeline(options, summary, codegen);
 
   std::string errorMessage;

@@ -15,7 +15,7 @@ using namespace mlir;
 
 namespace kopt {
 
-void buildCpuLoweringPipeline(OpPassManager &pm) {
+void buildCpuLoweringPipeline(OpPassManager &pm, bool threads) {
   // The plan describes the kopt-level functions, so it comes first.
   pm.addPass(createKoptExportPlanPass());
   pm.addPass(createKoptPrepareCpuAbiPass());
@@ -37,11 +37,19 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createKoptLowerMemRefCopiesPass());
 
-  // Loops, then LLVM.
+  // Loops (parallel ones for the marked contractions), then LLVM.
+  if (threads)
+    pm.addNestedPass<func::FuncOp>(createKoptParallelizeCpuPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  if (threads) {
+    pm.addPass(createConvertSCFToOpenMPPass());
+    // Inlines the memref.alloca_scope wrappers of loop bodies (they hold no
+    // allocas), which scf-to-cf could otherwise split into several blocks.
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
@@ -50,12 +58,14 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  if (threads)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void buildCpuCodegenPipeline(OpPassManager &pm,
                              const CpuCodegenOptions &options) {
-  buildCpuLoweringPipeline(pm);
+  buildCpuLoweringPipeline(pm, options.threads);
   KoptSerializeCpuPassOptions serialize;
   serialize.output = options.output;
   serialize.cpu = options.cpu;
@@ -67,7 +77,7 @@ void registerKoptCodegenPassesAndPipelines() {
   PassPipelineRegistration<>(
       "kopt-cpu-lowering-pipeline",
       "kopt IR to the LLVM dialect for the host CPU (before serialization)",
-      buildCpuLoweringPipeline);
+      [](OpPassManager &pm) { buildCpuLoweringPipeline(pm); });
 }
 
 } // namespace kopt

@@ -12,6 +12,7 @@
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -131,6 +132,7 @@ struct KoptSerializeCpuPass
 
     registerBuiltinDialectTranslation(getContext());
     registerLLVMDialectTranslation(getContext());
+    registerOpenMPDialectTranslation(getContext());
     llvm::LLVMContext llvmContext;
     std::unique_ptr<llvm::Module> llvmModule =
         translateModuleToLLVMIR(module, llvmContext, "kopt");
@@ -180,12 +182,15 @@ struct KoptSerializeCpuPass
     llvmModule->setTargetTriple(triple);
     std::string object = compileToObject(*llvmModule, *machine, optLevel);
 
-    if (failed(link(object, loc)) || failed(writePlan(*plan, loc)))
+    // Parallel regions call into LLVM's OpenMP runtime.
+    bool needsOpenMP = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
+    if (failed(link(object, needsOpenMP, loc)) || failed(writePlan(*plan, loc)))
       return signalPassFailure();
   }
 
-  /// Links `object` into the shared object `output`.
-  LogicalResult link(StringRef object, Location loc) {
+  /// Links `object` into the shared object `output` (with libomp when the
+  /// code has parallel regions).
+  LogicalResult link(StringRef object, bool needsOpenMP, Location loc) {
     SmallString<128> objectPath;
     int fd;
     if (llvm::sys::fs::createTemporaryFile("kopt", "o", fd, objectPath))
@@ -200,11 +205,22 @@ struct KoptSerializeCpuPass
       return emitError(loc) << "no C compiler driver 'cc' on PATH to link "
                                "the shared object";
     SmallString<128> outputPath(output);
+    std::string libraryDir = KOPT_LLVM_LIBRARY_DIR;
+    std::string rpath = "-Wl,-rpath," + libraryDir;
+    std::string searchPath = "-L" + libraryDir;
+    SmallVector<StringRef> args{*compiler, "-shared", "-o", outputPath.str(),
+                                objectPath.str(), "-lm"};
+    if (needsOpenMP) {
+      if (!llvm::sys::fs::exists(libraryDir + "/libomp.so"))
+        return emitError(loc) << "parallel code needs LLVM's OpenMP runtime "
+                                 "(libomp-22-dev, " << libraryDir
+                              << "/libomp.so); install it or compile with "
+                                 "--cpu-threads=false";
+      args.append({searchPath, "-lomp", rpath});
+    }
     std::string message;
-    int status = llvm::sys::ExecuteAndWait(
-        *compiler,
-        {*compiler, "-shared", "-o", outputPath.str(), objectPath.str(), "-lm"},
-        std::nullopt, {}, 0, 0, &message);
+    int status = llvm::sys::ExecuteAndWait(*compiler, args, std::nullopt, {}, 0,
+                                           0, &message);
     if (status != 0)
       return emitError(loc) << "linking '" << output << "' failed"
                             << (message.empty() ? "" : ": ") << message;

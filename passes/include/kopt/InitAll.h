@@ -14,6 +14,7 @@
 #include "kopt/Passes/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -30,12 +31,13 @@ inline void registerKoptDialects(mlir::DialectRegistry &registry) {
 }
 
 /// kopt's passes and named pipelines, plus MLIR's generic transforms
-/// (canonicalize, cse, ...).
+/// (canonicalize, cse, ...) and bufferization passes.
 inline void registerKoptPassesAndPipelines() {
   registerKoptPasses();
   registerKoptPipelines();
   registerKoptCodegenPassesAndPipelines();
   mlir::registerTransformsPasses();
+  mlir::bufferization::registerBufferizationPasses();
 }
 
 } // namespace kopt

@@ -6,6 +6,7 @@
 #include "kopt/Dialect/Kopt/KoptDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -28,6 +29,8 @@ namespace kopt {
 struct CpuCodegenOptions {
   std::string output;
   std::string cpu = "native";
+  /// Run contractions on all cores (OpenMP, libomp); off: one thread.
+  bool threads = true;
 };
 
 /// kopt IR -> shared object + plan: export the plan, the calling
@@ -36,7 +39,7 @@ void buildCpuCodegenPipeline(mlir::OpPassManager &pm,
                              const CpuCodegenOptions &options);
 
 /// The lowering part alone (everything before serialization), for tests.
-void buildCpuLoweringPipeline(mlir::OpPassManager &pm);
+void buildCpuLoweringPipeline(mlir::OpPassManager &pm, bool threads = true);
 
 /// Registers the dialects and external interface models code generation
 /// needs (bufferization of arith/linalg/tensor/scf/func, ...).

@@ -54,6 +54,18 @@ def ConvertKoptToLinalgPass : Pass<"convert-kopt-to-linalg", "::mlir::ModuleOp">
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KoptParallelizeCpuPass
+    : Pass<"kopt-parallelize-cpu", "::mlir::func::FuncOp"> {
+  let summary = "Lower the heavy linalg ops to parallel loops";
+  let description = [{
+    Linalg ops the lowering marked `kopt.parallel` (contractions: linear,
+    matmul, attention, experts) become scf.parallel loops over their
+    parallel dims, which convert-scf-to-openmp then runs on the host's
+    cores. Everything else stays sequential, so small ops pay no fork.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def KoptLowerMemRefCopiesPass
     : Pass<"kopt-lower-memref-copies", "::mlir::ModuleOp"> {
   let summary = "Turn memref.copy into linalg.copy (compiled loops)";

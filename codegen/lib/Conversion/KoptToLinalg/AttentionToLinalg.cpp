@@ -229,7 +229,7 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
           auto fastMath = arith::FastMathFlagsAttr::get(
               context, arith::FastMathFlags::reassoc |
                            arith::FastMathFlags::contract);
-          Value scores =
+          auto scoreOp =
               linalg::GenericOp::create(
                   b, l, scoreType, ValueRange{q, kBlock}, scoreInit,
                   ArrayRef<AffineMap>{
@@ -245,8 +245,8 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                         nb, nl,
                         ValueRange{arith::AddFOp::create(nb, nl, a[2], product,
                                                          fastMath)});
-                  })
-                  .getResult(0);
+                  });
+          Value scores = scoreOp.getResult(0);
           // Masked scores: -inf where not visible (scaled).
           Value masked = buildMapped(
               b, l, scores, {b.getMultiDimIdentityMap(4)}, scoreType, scoreDims,
@@ -317,7 +317,7 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
               });
           SmallVector<utils::IteratorType> pvIterators = parallelIterators(5);
           pvIterators[3] = utils::IteratorType::reduction;
-          Value newAcc =
+          auto pvOp =
               linalg::GenericOp::create(
                   b, l, accType, ValueRange{probabilities, vBlock}, scaledAcc,
                   ArrayRef<AffineMap>{
@@ -333,8 +333,8 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                         nb, nl,
                         ValueRange{arith::AddFOp::create(nb, nl, a[2], product,
                                                          fastMath)});
-                  })
-                  .getResult(0);
+                  });
+          Value newAcc = pvOp.getResult(0);
           scf::YieldOp::create(b, l, ValueRange{newMax, newSum, newAcc});
         });
 

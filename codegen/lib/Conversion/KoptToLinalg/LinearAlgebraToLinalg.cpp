@@ -100,6 +100,8 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
               b, nested, multiplyAccumulate(b, nested, args[0], args[1], args[2]));
         });
 
+    markParallel(contraction);
+
     // out[m, n] = round(acc[m, n] + bias[n])
     SmallVector<Value> epilogueInputs{contraction.getResult(0)};
     if (op.getBias())
@@ -185,6 +187,7 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
           linalg::YieldOp::create(
               b, nested, multiplyAccumulate(b, nested, args[0], args[1], args[2]));
         });
+    markParallel(contraction);
     Value result = contraction.getResult(0);
     if (acc.getType() != resultType)
       result = buildElementwise(rewriter, loc, result, resultType, *dims,

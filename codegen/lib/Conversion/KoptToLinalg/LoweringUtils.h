@@ -64,6 +64,11 @@ inline mlir::RankedTensorType tensorTypeOf(mlir::Value value) {
   return mlir::cast<mlir::RankedTensorType>(value.getType());
 }
 
+/// Marks a heavy linalg op to run its parallel loops on all cores.
+inline void markParallel(mlir::Operation *op) {
+  op->setAttr("kopt.parallel", mlir::UnitAttr::get(op->getContext()));
+}
+
 /// Parallel iterator types for `n` loops.
 llvm::SmallVector<mlir::utils::IteratorType> parallelIterators(int64_t n);
 
