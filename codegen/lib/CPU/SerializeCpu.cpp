@@ -156,6 +156,13 @@ struct KoptSerializeCpuPass
         return signalPassFailure();
     }
 
+    // Only the entry points are exported: a model function called `select`
+    // or `exp` must not be interposed by (or interpose) the C library.
+    for (llvm::Function &function : *llvmModule)
+      if (!function.isDeclaration() &&
+          !function.getName().starts_with("kopt_call_"))
+        function.setLinkage(llvm::GlobalValue::InternalLinkage);
+
     // Target machine for the host (or the requested CPU).
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
