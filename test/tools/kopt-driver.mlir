@@ -11,6 +11,7 @@
 // --dump-pass-pipeline shows what the aliases expand to, in stage order.
 // RUN: kopt %s --fuse --quantize=int8 --quantize-group-size=64 --sparsify=block:16x16:0.5 --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=PIPELINE
 // PIPELINE: builtin.module(
+// PIPELINE-NEXT: kopt-bind-weights{weights=}
 // PIPELINE-NEXT: canonicalize
 // PIPELINE-NEXT: kopt-sparsify{pattern=block:16x16:0.5}
 // PIPELINE-NEXT: kopt-quantize{group-size=64 {{.*}}mode=int8
@@ -61,7 +62,7 @@
 // RUN: not kopt %s --target=cpu --emit=obj 2>&1 | FileCheck %s --check-prefix=OBJ
 // OBJ: kopt: error: a shared object needs an output file: -o model.so
 // RUN: not kopt %s --weights=%t.missing.safetensors 2>&1 | FileCheck %s --check-prefix=WEIGHTS
-// WEIGHTS: kopt: error: weights file '{{.*}}missing.safetensors' does not exist
+// WEIGHTS: error: cannot open '{{.*}}missing.safetensors': No such file or directory
 // RUN: not kopt %t.no-such-model.mlir 2>&1 | FileCheck %s --check-prefix=INPUT
 // INPUT: kopt: error: cannot open input file '{{.*}}no-such-model.mlir'
 // RUN: not kopt %s --quantize-keep=lm_head 2>&1 | FileCheck %s --check-prefix=KEEPNOQ

@@ -6,6 +6,9 @@
 //
 // With -o model.so (or --target=cpu --emit=obj) the CPU code generation
 // pipeline follows and writes model.so plus model.plan.json beside it.
+// --weights=w.safetensors is checked against the model first (every
+// kopt.weight present with its dtype and shape) and becomes the plan's
+// default checkpoint.
 //
 // Parses and verifies a kopt model, runs the model pipeline the flags select
 // (see Pipelines.h) followed by passes named with MLIR's pass flags, and
@@ -127,8 +130,12 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
     auto userPipeline = std::move(passPipelineCallback);
     setPassPipelineSetupFn([&options, withSummary, userPipeline, codegen](
                                mlir::PassManager &pm) -> mlir::LogicalResult {
-      // The alias stages first; MLIR's own pass flags append to them
-      // (and --dump-pass-pipeline prints the result).
+      // The checkpoint is checked against the model before anything runs;
+      // the alias stages follow; MLIR's own pass flags append to them (and
+      // --dump-pass-pipeline prints the result).
+      kopt::KoptBindWeightsPassOptions bind;
+      bind.weights = weightsFilename;
+      pm.addPass(kopt::createKoptBindWeightsPass(bind));
       kopt::buildModelPipeline(pm, options);
       if (userPipeline && mlir::failed(userPipeline(pm)))
         return mlir::failure();
@@ -177,8 +184,6 @@ int main(int argc, char **argv) {
   bool emitSharedObject = what == Emit::Obj;
   if (emitSharedObject && outputFilename == "-")
     return fail("a shared object needs an output file: -o model.so");
-  if (!weightsFilename.empty() && !llvm::sys::fs::exists(weightsFilename))
-    return fail("weights file '" + weightsFilename + "' does not exist");
   if (quantizeGroupSize < 0)
     return fail("--quantize-group-size must be >= 0, got " +
                 llvm::Twine(quantizeGroupSize));

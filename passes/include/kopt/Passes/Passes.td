@@ -62,6 +62,23 @@ def KoptSparsifyPass : Pass<"kopt-sparsify", "::mlir::ModuleOp"> {
   let dependentDialects = ["::kopt::KoptDialect"];
 }
 
+def KoptBindWeightsPass : Pass<"kopt-bind-weights", "::mlir::ModuleOp"> {
+  let summary = "Check a checkpoint against the model and make it the default";
+  let description = [{
+    Opens `weights` (a .safetensors file or a sharded *.index.json, validated
+    as the runtime does) and checks that every kopt.weight is in it with the
+    same dtype and shape; each problem is an error at the weight's location
+    naming it. The absolute path is then recorded as the module's default
+    weights (`kopt.weights`), which the host plan carries. Without `weights`,
+    a relative `kopt.weights` attribute is resolved against the model file's
+    folder.
+  }];
+  let options = [
+    Option<"weights", "weights", "std::string", "",
+           "Checkpoint (.safetensors or *.index.json)">
+  ];
+}
+
 def KoptModelSummaryPass : Pass<"kopt-model-summary", "::mlir::ModuleOp"> {
   let summary = "Print a summary of a kopt model";
   let description = [{
