@@ -404,6 +404,23 @@ std::vector<Case> linearAlgebraCases() {
                      }),
                      4.0});
   }
+  // The f32 register-blocked kernel at its edges: K below, at and above one
+  // vector of 16 with tails, N and M around the 4 x 4 block.
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{1, 7}, {4, 16}, {5, 33},
+                      {9, 64}, {3, 100}}) {
+    std::string x = "tensor<?x" + std::to_string(k) + "xf32>";
+    std::string w = "tensor<" + std::to_string(n) + "x" + std::to_string(k) + "xf32>";
+    std::string y = "tensor<?x" + std::to_string(n) + "xf32>";
+    cases.push_back({"linear_kernel_n" + std::to_string(n) + "_k" + std::to_string(k),
+                     fn("(%x: " + x + ", %w: " + w + ") -> " + y,
+                        "  %r = kopt.linear %x, %w : (" + x + ", " + w + ") -> " +
+                            y + "\n  return %r : " + y),
+                     {f(), f()},
+                     sizes({1, 4, 5, 11}, [n = n, k = k](int64_t m) {
+                       return std::vector<std::vector<int64_t>>{{m, k}, {n, k}};
+                     }),
+                     4.0});
+  }
   cases.push_back({"linear_vector",
                    fn("(%x: tensor<64xf32>, %w: tensor<3x64xf32>) -> tensor<3xf32>",
                       "  %r = kopt.linear %x, %w : (tensor<64xf32>, tensor<3x64xf32>) -> tensor<3xf32>\n"

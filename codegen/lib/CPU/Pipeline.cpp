@@ -38,6 +38,7 @@ void buildCpuLoweringPipeline(OpPassManager &pm, bool threads) {
   pm.addPass(createKoptLowerMemRefCopiesPass());
 
   // Loops (parallel ones for the marked contractions), then LLVM.
+  pm.addNestedPass<func::FuncOp>(createKoptLinearMicrokernelPass());
   if (threads)
     pm.addNestedPass<func::FuncOp>(createKoptParallelizeCpuPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
@@ -50,9 +51,11 @@ void buildCpuLoweringPipeline(OpPassManager &pm, bool threads) {
     // allocas), which scf-to-cf could otherwise split into several blocks.
     pm.addPass(createCanonicalizerPass());
   }
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());

@@ -25,7 +25,7 @@ void registerKoptCodegenDialects(mlir::DialectRegistry &registry) {
                   mlir::index::IndexDialect, mlir::linalg::LinalgDialect,
                   mlir::LLVM::LLVMDialect, mlir::math::MathDialect,
                   mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
-                  mlir::tensor::TensorDialect>();
+                  mlir::tensor::TensorDialect, mlir::vector::VectorDialect>();
   // Bufferization and buffer deallocation of every dialect the lowering
   // produces.
   mlir::arith::registerBufferizableOpInterfaceExternalModels(registry);

@@ -54,6 +54,22 @@ def ConvertKoptToLinalgPass : Pass<"convert-kopt-to-linalg", "::mlir::ModuleOp">
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KoptLinearMicrokernelPass
+    : Pass<"kopt-linear-microkernel", "::mlir::func::FuncOp"> {
+  let summary = "Register-blocked f32 kernel for kopt.linear's contraction";
+  let description = [{
+    Replaces the contraction of `kopt.linear` (C[m, n] += A[m, k] * B[n, k],
+    f32 buffers, marked `kopt.microkernel = "linear"`) by a loop nest over
+    4 x 4 output blocks whose 16 accumulators are vector<16xf32> lanes of K:
+    per 16 values of K, 8 vector loads feed 16 FMAs, and each accumulator is
+    reduced once at the end. Row blocks of B are split across threads when
+    the product is large. Ragged M, N and K are handled (clamped rows,
+    masked K tail, guarded stores).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def KoptParallelizeCpuPass
     : Pass<"kopt-parallelize-cpu", "::mlir::func::FuncOp"> {
   let summary = "Lower the heavy linalg ops to parallel loops";

@@ -101,6 +101,8 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
         });
 
     markParallel(contraction);
+    // f32 operands get the register-blocked kernel (LinearMicrokernel.cpp).
+    contraction->setAttr("kopt.microkernel", rewriter.getStringAttr("linear"));
 
     // out[m, n] = round(acc[m, n] + bias[n])
     SmallVector<Value> epilogueInputs{contraction.getResult(0)};
