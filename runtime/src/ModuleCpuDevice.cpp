@@ -129,6 +129,8 @@ Status statusFromBuffer(const int64_t status[kStatusBufferSize],
   case 2:
     return outOfRange(who + ": KV cache overflow: the write ends at position " +
                       v + ", outside the cache of length " + b + at);
+  case 3:
+    return invalidArgument(who + ": integer division by zero" + at);
   default:
     return Status(
         KOPT_STATUS_INTERNAL,

@@ -28,3 +28,14 @@ func.func @select(%x: tensor<2x5xf32>, %i: tensor<2x2xi32>) -> tensor<2x2xf32> {
   %r = kopt.gather %x, %i {axis = 1 : i64} : (tensor<2x5xf32>, tensor<2x2xi32>) -> tensor<2x2xf32>
   return %r : tensor<2x2xf32>
 }
+
+// Integer division by zero is an error, as in PyTorch, not a trap.
+// RUN: not kopt-run %t.so --function=divide '--input=3xi32=[6 7 8]' '--input=3xi32=[2 0 1]' 2>&1 | FileCheck %s --check-prefix=DIVZERO
+// DIVZERO: kopt-run: error: kopt.div: integer division by zero (at {{.*}}runtime_errors.mlir:[[@LINE+5]]:{{[0-9]+}})
+// RUN: kopt-run %t.so --function=divide '--input=3xi32=[6 -7 -2147483648]' '--input=3xi32=[4 2 -1]' | FileCheck %s --check-prefix=DIV
+// DIV: result[0]: 3xi32=1 -3 -2147483648
+// RUN: not kopt-run %t.so --device=reference --function=divide '--input=3xi32=[6 7 8]' '--input=3xi32=[2 0 1]' 2>&1 | FileCheck %s --check-prefix=DIVZERO
+func.func @divide(%a: tensor<3xi32>, %b: tensor<3xi32>) -> tensor<3xi32> {
+  %r = kopt.div %a, %b : (tensor<3xi32>, tensor<3xi32>) -> tensor<3xi32>
+  return %r : tensor<3xi32>
+}

@@ -32,6 +32,11 @@ struct ElementwisePattern : OpRewritePattern<OpTy> {
 
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
+    // Integer division by zero is an error (as in PyTorch), reported through
+    // the status buffer; the computation itself never traps.
+    if constexpr (std::is_same_v<OpTy, DivOp>)
+      if (!isa<FloatType>(tensorTypeOf(op.getRhs()).getElementType()))
+        checkNoZeroDivisor(rewriter, op.getLoc(), op, op.getRhs());
     FailureOr<SmallVector<OpFoldResult>> dims =
         reifyResultDims(rewriter, op, 0);
     if (failed(dims))
@@ -63,8 +68,9 @@ KOPT_BINARY(SubOp, arith::SubFOp, arith::SubIOp)
 KOPT_BINARY(MulOp, arith::MulFOp, arith::MulIOp)
 #undef KOPT_BINARY
 
-/// Float division is IEEE; integer division truncates toward zero, with
-/// x / 0 = 0 and INT_MIN / -1 = INT_MIN (wrapping) instead of a trap.
+/// Float division is IEEE; integer division truncates toward zero. A zero
+/// divisor is reported (see ElementwisePattern) and computes 0 instead of
+/// trapping; INT_MIN / -1 wraps to INT_MIN.
 struct DivOpLowering : ElementwisePattern<DivOp> {
   using ElementwisePattern::ElementwisePattern;
   Value scalar(OpBuilder &b, Location loc, DivOp, ValueRange v) const override {

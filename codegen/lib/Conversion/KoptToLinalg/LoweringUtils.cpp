@@ -347,6 +347,36 @@ void checkIndicesInRange(OpBuilder &b, Location loc, Operation *op,
                      bound);
 }
 
+void checkNoZeroDivisor(OpBuilder &b, Location loc, Operation *op,
+                        Value divisors) {
+  if (!getStatusBuffer(op))
+    return;
+  auto type = tensorTypeOf(divisors);
+  Type i1 = b.getI1Type();
+  auto flagType = RankedTensorType::get({}, i1);
+  Value flag = createFilled(b, loc, flagType, {},
+                            arith::ConstantOp::create(b, loc, b.getBoolAttr(false)));
+  AffineMap scalar = AffineMap::get(type.getRank(), 0, {}, b.getContext());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{flagType}, divisors, ValueRange{flag},
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(type.getRank()), scalar},
+      iterators, [&](OpBuilder &nested, Location l, ValueRange args) {
+        Value zero = arith::ConstantOp::create(
+            nested, l, nested.getIntegerAttr(args[0].getType(), 0));
+        Value isZero = arith::CmpIOp::create(nested, l, arith::CmpIPredicate::eq,
+                                             args[0], zero);
+        linalg::YieldOp::create(
+            nested, l, ValueRange{arith::OrIOp::create(nested, l, args[1], isZero)});
+      });
+  Value found = tensor::ExtractOp::create(b, loc, generic.getResult(0));
+  Value zeroIndex = arith::ConstantIndexOp::create(b, loc, 0);
+  reportRuntimeError(b, loc, op, found, RuntimeError::DivisionByZero,
+                     arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0)),
+                     zeroIndex);
+}
+
 Value clampIndex(OpBuilder &b, Location loc, Value index, Value bound) {
   Type i64 = b.getI64Type();
   Value wide = convertScalar(b, loc, index, i64);

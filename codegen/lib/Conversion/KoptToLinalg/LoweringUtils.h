@@ -123,7 +123,11 @@ mlir::Value reducedCount(mlir::OpBuilder &b, mlir::Location loc,
 namespace kopt {
 
 /// Codes the compiled code writes to status[0] (see runtime/module.h).
-enum class RuntimeError : int64_t { IndexOutOfRange = 1, CacheOverflow = 2 };
+enum class RuntimeError : int64_t {
+  IndexOutOfRange = 1,
+  CacheOverflow = 2,
+  DivisionByZero = 3
+};
 
 /// The function's status buffer (memref<4xi64>, the argument marked
 /// `kopt.status`), or null when the function has none.
@@ -140,6 +144,10 @@ void reportRuntimeError(mlir::OpBuilder &b, mlir::Location loc,
 void checkIndicesInRange(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::Operation *op, mlir::Value indices,
                          mlir::Value bound);
+
+/// Reports DivisionByZero when integer tensor `divisors` holds a zero.
+void checkNoZeroDivisor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::Operation *op, mlir::Value divisors);
 
 /// `index` (any integer type) clamped into [0, bound) as an index value.
 mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc,

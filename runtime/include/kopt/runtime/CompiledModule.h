@@ -14,7 +14,8 @@
 // int64_t sizes[r]; int64_t strides[r];}`; the runtime passes offset 0 and
 // row-major contiguous strides. The "status" argument is a rank-1 i64
 // descriptor of 4 elements, zeroed before the call: status[0] != 0 reports
-// a data-dependent error (1: index out of range, 2: KV-cache overflow),
+// a data-dependent error (1: index out of range, 2: KV-cache overflow,
+// 3: integer division by zero),
 // status[1] the index of the failing node in the plan graph's function,
 // status[2] the offending value, status[3] the bound.
 //
