@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kopt/runtime/DType.h"
+#include "kopt/runtime/Json.h"
 #include "kopt/runtime/Plan.h"
 #include "kopt/runtime/Safetensors.h"
 
@@ -30,67 +31,6 @@ using json = nlohmann::json;
 
 /// Plans larger than this are refused rather than parsed.
 constexpr size_t kMaxPlanBytes = size_t(1) << 30;
-/// JSON nested deeper than this is refused (it would only serve to exhaust
-/// the stack of whoever walks it).
-constexpr int kMaxJsonDepth = 256;
-
-/// Parses JSON without exceptions, rejecting duplicate keys at any depth (a
-/// later entry would silently shadow an earlier one) and absurd nesting.
-StatusOr<json> parseJson(std::string_view text, const std::string &what) {
-  std::vector<std::set<std::string>> keys;
-  std::string duplicate;
-  bool tooDeep = false;
-  json::parser_callback_t callback = [&](int depth, json::parse_event_t event,
-                                         json &parsed) {
-    switch (event) {
-    case json::parse_event_t::object_start:
-      keys.emplace_back();
-      [[fallthrough]];
-    case json::parse_event_t::array_start:
-      if (depth > kMaxJsonDepth)
-        tooDeep = true;
-      break;
-    case json::parse_event_t::object_end:
-      if (!keys.empty())
-        keys.pop_back();
-      break;
-    case json::parse_event_t::key:
-      if (!keys.empty() && parsed.is_string() &&
-          !keys.back().insert(parsed.get<std::string>()).second &&
-          duplicate.empty())
-        duplicate = parsed.get<std::string>();
-      break;
-    default:
-      break;
-    }
-    return !tooDeep;
-  };
-  json value = json::parse(text.begin(), text.end(), callback,
-                           /*allow_exceptions=*/false);
-  if (tooDeep)
-    return dataLoss(what + " nests JSON deeper than " +
-                    std::to_string(kMaxJsonDepth) + " levels");
-  if (value.is_discarded())
-    return dataLoss(what + " is not valid JSON");
-  if (!duplicate.empty())
-    return dataLoss(what + " has the key '" + duplicate +
-                    "' twice in one object");
-  return value;
-}
-
-/// Reads a JSON integer that fits int64 (not a float, not a bool).
-bool readInteger(const json &value, int64_t &out) {
-  if (value.is_number_unsigned()) {
-    if (value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-      return false;
-    out = static_cast<int64_t>(value.get<uint64_t>());
-    return true;
-  }
-  if (!value.is_number_integer())
-    return false;
-  out = value.get<int64_t>();
-  return true;
-}
 
 /// Reads one plan with `what` naming it in errors.
 class PlanReader {
@@ -157,7 +97,7 @@ public:
       return expr;
     }
     int64_t value;
-    if (!readInteger(dim, value) || value < 0)
+    if (!readInt64(dim, value) || value < 0)
       return bad(where, "a dim must be a non-negative integer or a string "
                         "holding a shape expression");
     return ShapeExpr::constant(value);
@@ -204,7 +144,7 @@ public:
       return shape.status();
     for (const json &dim : **shape) {
       int64_t size;
-      if (!readInteger(dim, size) || size < 0)
+      if (!readInt64(dim, size) || size < 0)
         return bad(where, "weight '" + weight.name +
                               "' must have a static shape of non-negative "
                               "integers");
@@ -621,7 +561,7 @@ StatusOr<std::shared_ptr<const Plan>> Plan::load(const std::string &path) {
 StatusOr<std::shared_ptr<const Plan>> Plan::parse(std::string_view text,
                                                   const std::string &folder,
                                                   const std::string &what) {
-  StatusOr<json> parsed = parseJson(text, what);
+  StatusOr<json> parsed = parseStrictJson(text, what);
   if (!parsed.isOk())
     return parsed.status();
   const json &root = *parsed;
@@ -634,7 +574,7 @@ StatusOr<std::shared_ptr<const Plan>> Plan::parse(std::string_view text,
     return reader.bad("", "\"format\" must be \"kopt-plan\"");
   const json *version = PlanReader::member(root, "version");
   int64_t versionNumber;
-  if (!version || !readInteger(*version, versionNumber))
+  if (!version || !readInt64(*version, versionNumber))
     return reader.bad("", "\"version\" must be an integer");
   if (versionNumber != kPlanVersion)
     return unimplemented(what + ": plan version " +

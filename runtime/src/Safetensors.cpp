@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kopt/runtime/DType.h"
+#include "kopt/runtime/Json.h"
 #include "kopt/runtime/Safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -36,41 +37,9 @@ uint64_t readLittleEndian64(const uint8_t *bytes) {
   return value;
 }
 
-/// Parses JSON without exceptions, rejecting duplicate keys in the top-level
-/// object (a later entry would silently shadow an earlier one).
-StatusOr<json> parseHeaderJson(std::string_view text, const std::string &what) {
-  std::set<std::string> keys;
-  std::string duplicate;
-  json::parser_callback_t callback = [&](int depth, json::parse_event_t event,
-                                         json &parsed) {
-    if (event == json::parse_event_t::key && depth == 1 &&
-        !keys.insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json header = json::parse(text.begin(), text.end(), callback,
-                            /*allow_exceptions=*/false);
-  if (header.is_discarded())
-    return dataLoss(what + " is not valid JSON");
-  if (!duplicate.empty())
-    return dataLoss(what + " names '" + duplicate + "' twice");
-  return header;
-}
-
 /// Reads a non-negative integer that fits int64.
 bool readCount(const json &value, int64_t &out) {
-  if (value.is_number_unsigned()) {
-    uint64_t raw = value.get<uint64_t>();
-    if (raw > static_cast<uint64_t>(INT64_MAX))
-      return false;
-    out = static_cast<int64_t>(raw);
-    return true;
-  }
-  if (value.is_number_integer()) {
-    out = value.get<int64_t>();
-    return out >= 0;
-  }
-  return false;
+  return readInt64(value, out) && out >= 0;
 }
 
 StatusOr<TensorEntry> parseEntry(const std::string &name, const json &entry,
@@ -177,7 +146,7 @@ SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
                          std::to_string(file->size()) + " bytes)"));
   std::string_view text(reinterpret_cast<const char *>(file->data() + 8),
                         headerBytes);
-  StatusOr<json> header = parseHeaderJson(text, "header");
+  StatusOr<json> header = parseStrictJson(text, "header");
   if (!header.isOk())
     return fail(header.status());
   if (!header->is_object())
@@ -248,7 +217,7 @@ StatusOr<std::shared_ptr<WeightSet>> WeightSet::open(const std::string &path) {
     };
     std::string_view text(reinterpret_cast<const char *>((*indexFile)->data()),
                           (*indexFile)->size());
-    StatusOr<json> index = parseHeaderJson(text, "index");
+    StatusOr<json> index = parseStrictJson(text, "index");
     if (!index.isOk())
       return fail(index.status());
     if (!index->is_object() || !index->contains("weight_map") ||

@@ -100,7 +100,7 @@ TEST(Safetensors, RejectsDuplicateNames) {
       R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
       R"( "a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})";
   EXPECT_NE(openError(dir, rawFile(header, std::vector<uint8_t>(8)))
-                .find("names 'a' twice"),
+                .find("has the key 'a' twice in one object"),
             std::string::npos);
 }
 

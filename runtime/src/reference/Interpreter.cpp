@@ -10,6 +10,7 @@
 #include "Kernels.h"
 
 #include "kopt/runtime/DType.h"
+#include "kopt/runtime/Json.h"
 
 #include <map>
 #include <new>
@@ -65,20 +66,6 @@ const std::map<std::string, Kernel> &kernelTable() {
   return table;
 }
 
-/// Reads a JSON integer that fits int64.
-bool readId(const json &value, int64_t &out) {
-  if (value.is_number_unsigned()) {
-    if (value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-      return false;
-    out = static_cast<int64_t>(value.get<uint64_t>());
-    return true;
-  }
-  if (!value.is_number_integer())
-    return false;
-  out = value.get<int64_t>();
-  return true;
-}
-
 /// Parses {"value": id, "dtype": "f32", "shape": [..]} (`what` names it in
 /// errors).
 Status parseTypedValue(const json &entry, const std::string &what, int64_t &id,
@@ -87,7 +74,7 @@ Status parseTypedValue(const json &entry, const std::string &what, int64_t &id,
     return invalidArgument(what + " must be an object, got " +
                            briefJson(entry));
   auto value = entry.find("value");
-  if (value == entry.end() || !readId(*value, id))
+  if (value == entry.end() || !readInt64(*value, id))
     return invalidArgument(what + " needs an integer 'value'");
   auto dtype = entry.find("dtype");
   if (dtype == entry.end())
@@ -101,7 +88,7 @@ Status parseTypedValue(const json &entry, const std::string &what, int64_t &id,
   type.shape.clear();
   for (const json &dim : *shape) {
     int64_t d;
-    if (!readId(dim, d) || d < -1)
+    if (!readInt64(dim, d) || d < -1)
       return invalidArgument(what + " has an invalid shape " +
                              briefJson(*shape) +
                              " (dims are >= 0, or -1 when dynamic)");
@@ -217,7 +204,7 @@ Status Interpreter::runNode(const json &node, size_t index, bool &returned,
       return invalidArgument(op + ": 'operands' must be an array" + at);
     for (const json &operand : *operands) {
       int64_t id;
-      if (!readId(operand, id))
+      if (!readInt64(operand, id))
         return invalidArgument(op + ": operands must be value ids, got " +
                                briefJson(*operands) + at);
       operandIds.push_back(id);
@@ -320,7 +307,7 @@ Status Interpreter::run(const json &function, const std::string &name,
       int64_t id;
       const json &idField =
           entry.is_object() && entry.contains("value") ? entry["value"] : entry;
-      if (!readId(idField, id))
+      if (!readInt64(idField, id))
         return invalidArgument(name + ": 'results' must list value ids, got " +
                                briefJson(*declared));
       resultIds.push_back(id);
@@ -355,7 +342,7 @@ Status findFunction(const json &graph, const std::string &name,
     return invalidArgument("graph: 'format' must be \"kopt-graph\"");
   auto version = graph.find("version");
   int64_t v;
-  if (version == graph.end() || !readId(*version, v))
+  if (version == graph.end() || !readInt64(*version, v))
     return invalidArgument("graph: needs an integer 'version'");
   if (v != 1)
     return unimplemented("graph: version " + std::to_string(v) +
