@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -36,6 +37,8 @@ void buildCpuLoweringPipeline(OpPassManager &pm, bool threads) {
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createKoptLowerMemRefCopiesPass());
+  // Per-head attention loops become parallel loops (OpenMP with threads).
+  pm.addPass(createForallToParallelLoopPass());
 
   // Loops (parallel ones for the marked contractions), then LLVM.
   pm.addNestedPass<func::FuncOp>(createKoptLinearMicrokernelPass());
@@ -47,8 +50,9 @@ void buildCpuLoweringPipeline(OpPassManager &pm, bool threads) {
   pm.addPass(createLowerAffinePass());
   if (threads) {
     pm.addPass(createConvertSCFToOpenMPPass());
-    // Inlines the memref.alloca_scope wrappers of loop bodies (they hold no
-    // allocas), which scf-to-cf could otherwise split into several blocks.
+    // The memref.alloca_scope wrappers of loop bodies hold no allocas;
+    // scf-to-cf would otherwise split them into several blocks.
+    pm.addPass(createKoptInlineAllocaScopesPass());
     pm.addPass(createCanonicalizerPass());
   }
   pm.addPass(createConvertVectorToSCFPass());

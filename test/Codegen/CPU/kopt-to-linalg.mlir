@@ -63,9 +63,14 @@ func.func @reshape(%x: tensor<1x?x64xf32>) -> tensor<?x8x8xf32> {
 
 // -----
 
-// GQA: kv head = query head floordiv 4.
+// One head per scf.forall iteration; GQA: kv head = query head / 4.
 // CHECK-LABEL: func.func @attention
-// CHECK: affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d1 floordiv 4, d4)>
+// CHECK: scf.forall (%[[B:.+]], %[[H:.+]]) in (1, 8) shared_outs
+// CHECK: %[[KV:.+]] = arith.divui %[[H]], %{{.+}} : index
+// CHECK: tensor.extract_slice %{{.+}}[%[[B]], 0, %[[KV]], 0] [1, %{{.+}}, 1, 16]
+// The online softmax walks the keys in blocks.
+// CHECK: scf.for
+// CHECK: tensor.parallel_insert_slice
 // CHECK-NOT: kopt.attention
 func.func @attention(%q: tensor<1x?x8x16xf32>, %k: tensor<1x?x2x16xf32>) -> tensor<1x?x8x16xf32> {
   %o = kopt.attention %q, %k, %k {causal = true} : (tensor<1x?x8x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>) -> tensor<1x?x8x16xf32>

@@ -82,6 +82,16 @@ def KoptParallelizeCpuPass
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def KoptInlineAllocaScopesPass
+    : Pass<"kopt-inline-alloca-scopes", "::mlir::ModuleOp"> {
+  let summary = "Inline memref.alloca_scope regions that hold no alloca";
+  let description = [{
+    convert-scf-to-openmp wraps each parallel loop body in an
+    memref.alloca_scope; kopt's bodies never use memref.alloca, so the
+    scope only gets in the way of scf-to-cf (a scope must stay one block).
+  }];
+}
+
 def KoptLowerMemRefCopiesPass
     : Pass<"kopt-lower-memref-copies", "::mlir::ModuleOp"> {
   let summary = "Turn memref.copy into linalg.copy (compiled loops)";

@@ -113,11 +113,12 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   static constexpr int64_t kKeyBlock = 64;
 
-  LogicalResult matchAndRewrite(AttentionOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
+  /// Attention of one (batch, query head): q [1, Sq, 1, D], k and v
+  /// [1, Skv, 1, D] (its kv head), kvLen [1] or null.
+  static Value emitHead(OpBuilder &rewriter, Location loc, AttentionOp op,
+                        Value q, Value k, Value v, Value kvLen,
+                        RankedTensorType resultType) {
     MLIRContext *context = rewriter.getContext();
-    Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
     auto qType = tensorTypeOf(q), kType = tensorTypeOf(k);
     int64_t hq = qType.getDimSize(2), hkv = kType.getDimSize(2);
     int64_t headDim = qType.getDimSize(3);
@@ -127,7 +128,6 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
         op.getScale() ? *op.getScale() : 1.0 / std::sqrt(double(headDim));
     bool causal = op.getCausal();
     auto window = static_cast<int64_t>(op.getWindow());
-    Value kvLen = op.getKvLen();
 
     auto dimOf = [&](Value value, int64_t i) -> OpFoldResult {
       OpFoldResult size = rewriter.createOrFold<tensor::DimOp>(loc, value, i);
@@ -339,7 +339,6 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
         });
 
     // out[b, i, h, d] = acc[b, h, i, d] / l[b, h, i] (0 without keys).
-    auto resultType = cast<RankedTensorType>(op.getType());
     SmallVector<OpFoldResult> outDims{batch, sq, rewriter.getIndexAttr(hq),
                                       rewriter.getIndexAttr(headDim)};
     Value result = buildMapped(
@@ -353,7 +352,76 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
           Value normalized = arith::DivFOp::create(nb, nl, a[0], a[1]);
           return arith::SelectOp::create(nb, nl, empty, f32Zero, normalized);
         });
-    rewriter.replaceOp(op, result);
+    return result;
+  }
+
+  /// One head per iteration of an scf.forall over (batch, query head), so
+  /// heads run on all cores (scf.forall -> scf.parallel -> OpenMP).
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
+    Value kvLen = op.getKvLen();
+    auto qType = tensorTypeOf(q), kType = tensorTypeOf(k);
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t hq = qType.getDimSize(2), hkv = kType.getDimSize(2);
+    int64_t headDim = qType.getDimSize(3), group = hq / hkv;
+    FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
+    if (failed(dims))
+      return failure();
+    OpFoldResult batch = (*dims)[0], sq = (*dims)[1];
+    OpFoldResult skv = rewriter.createOrFold<tensor::DimOp>(loc, k, 1);
+    if (auto constant = getConstantIntValue(skv))
+      skv = rewriter.getIndexAttr(*constant);
+    Value out = createEmpty(rewriter, loc, resultType, *dims);
+    auto headType = [&](RankedTensorType type, int64_t length) {
+      return RankedTensorType::get({1, length, 1, headDim},
+                                   type.getElementType());
+    };
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{batch, rewriter.getIndexAttr(hq)},
+        ValueRange{out}, std::nullopt);
+    scf::InParallelOp terminator = forall.getTerminator();
+    OpBuilder b(terminator);
+    Location l = loc;
+    Value bIndex = forall.getInductionVar(0), h = forall.getInductionVar(1);
+    Value shared = forall.getRegionIterArgs()[0];
+    Value kvHead = arith::DivUIOp::create(
+        b, l, h, arith::ConstantIndexOp::create(b, l, group));
+    SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
+    auto slice = [&](Value x, Value head, OpFoldResult length,
+                     RankedTensorType type) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, l, type, x,
+          ArrayRef<OpFoldResult>{bIndex, b.getIndexAttr(0), head,
+                                 b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), length, b.getIndexAttr(1),
+                                 b.getIndexAttr(headDim)},
+          unit);
+    };
+    auto qHeadType = headType(qType, qType.getDimSize(1));
+    auto kvHeadType = headType(kType, kType.getDimSize(1));
+    Value qh = slice(q, h, sq, qHeadType);
+    Value kh = slice(k, kvHead, skv, kvHeadType);
+    Value vh = slice(v, kvHead, skv, kvHeadType);
+    Value lengthh;
+    if (kvLen)
+      lengthh = tensor::ExtractSliceOp::create(
+          b, l,
+          RankedTensorType::get({1}, tensorTypeOf(kvLen).getElementType()),
+          kvLen, ArrayRef<OpFoldResult>{bIndex},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    Value head = emitHead(b, l, op, qh, kh, vh, lengthh,
+                          qHeadType.clone(resultType.getElementType()));
+    b.setInsertionPointToStart(terminator.getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, l, head, shared,
+        ArrayRef<OpFoldResult>{bIndex, b.getIndexAttr(0), h, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), sq, b.getIndexAttr(1),
+                               b.getIndexAttr(headDim)},
+        unit);
+    rewriter.replaceOp(op, forall.getResult(0));
     return success();
   }
 };
