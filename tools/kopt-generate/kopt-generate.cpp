@@ -29,6 +29,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FlagScanner.h"
 #include "kopt/runtime/CompiledModule.h"
 #include "kopt/runtime/DType.h"
 #include "kopt/runtime/Float16.h"
@@ -166,86 +167,42 @@ std::string parsePrompt(const std::string &text, std::vector<int32_t> &out) {
 /// Flags are `--name=value` or `--name value`; '-' and '_' are alike in
 /// names; `--` ends the flags.
 std::string parseOptions(int argc, char **argv, Options &options) {
-  bool flagsDone = false;
+  static const tools::FlagSpec spec{
+      {"quiet", "check_recompute"},
+      {"weights", "prompt", "max_new_tokens", "function", "device"}};
   std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (flagsDone || arg.size() < 2 || arg[0] != '-') {
-      positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      flagsDone = true;
-      continue;
-    }
-    if (arg == "-h" || arg == "--help" || arg == "-help") {
-      options.help = true;
-      continue;
-    }
-    size_t dashes = arg.compare(0, 2, "--") == 0 ? 2 : 1;
-    size_t equals = arg.find('=');
-    std::string name =
-        arg.substr(dashes, equals == std::string::npos ? std::string::npos
-                                                       : equals - dashes);
-    for (char &c : name)
-      if (c == '-')
-        c = '_';
-    std::optional<std::string> value;
-    if (equals != std::string::npos)
-      value = arg.substr(equals + 1);
-
-    auto boolean = [&](bool &flag) -> std::string {
-      if (value && *value != "true" && *value != "false")
-        return "--" + name + " takes no value (or true/false)";
-      flag = !value || *value == "true";
-      return "";
-    };
-    if (name == "quiet") {
-      if (std::string error = boolean(options.quiet); !error.empty())
-        return error;
-      continue;
-    }
-    if (name == "check_recompute") {
-      if (std::string error = boolean(options.checkRecompute); !error.empty())
-        return error;
-      continue;
-    }
-
-    static const char *const kValueFlags[] = {
-        "weights", "prompt", "max_new_tokens", "function", "device"};
-    bool known = false;
-    for (const char *flag : kValueFlags)
-      known |= name == flag;
-    if (!known)
-      return "unknown flag '" + arg + "'";
-    if (!value) {
-      if (i + 1 >= argc)
-        return "--" + name + " needs a value";
-      value = argv[++i];
-    }
-
-    if (name == "weights") {
-      if (value->empty())
-        return "--weights needs a path";
-      options.weights = *value;
-    } else if (name == "prompt") {
-      if (std::string error = parsePrompt(*value, options.prompt);
-          !error.empty())
-        return error;
-      options.hasPrompt = true;
-    } else if (name == "max_new_tokens") {
-      if (!parseInteger(*value, 0, std::numeric_limits<int32_t>::max(),
-                        options.maxNewTokens) ||
-          (*value)[0] == '-')
-        return "--max_new_tokens takes a count >= 0, not '" + *value + "'";
-    } else if (name == "function") {
-      if (value->empty())
-        return "--function needs a name";
-      options.function = *value;
-    } else if (name == "device") {
-      options.device = *value;
-    }
-  }
+  std::string error = tools::scanFlags(
+      argc, argv, spec, positional, options.help,
+      [&](const std::string &name, const std::string &value) -> std::string {
+        if (name == "weights") {
+          if (value.empty())
+            return "--weights needs a path";
+          options.weights = value;
+        } else if (name == "prompt") {
+          if (std::string error = parsePrompt(value, options.prompt);
+              !error.empty())
+            return error;
+          options.hasPrompt = true;
+        } else if (name == "max_new_tokens") {
+          if (!parseInteger(value, 0, std::numeric_limits<int32_t>::max(),
+                            options.maxNewTokens) ||
+              value[0] == '-')
+            return "--max_new_tokens takes a count >= 0, not '" + value + "'";
+        } else if (name == "function") {
+          if (value.empty())
+            return "--function needs a name";
+          options.function = value;
+        } else if (name == "device") {
+          options.device = value;
+        } else if (name == "quiet") {
+          options.quiet = value == "true";
+        } else if (name == "check_recompute") {
+          options.checkRecompute = value == "true";
+        }
+        return "";
+      });
+  if (!error.empty())
+    return error;
   if (options.help)
     return "";
   if (positional.empty())

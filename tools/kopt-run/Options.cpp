@@ -2,6 +2,8 @@
 
 #include "Options.h"
 
+#include "FlagScanner.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -64,103 +66,61 @@ Errors print one line 'kopt-run: error: ...' and exit 1 (2 for usage errors).
 }
 
 std::string parseOptions(int argc, char **argv, Options &options) {
-  bool flagsDone = false;
+  static const tools::FlagSpec spec{{"quiet", "poison_outputs"},
+                                    {"device", "function", "weights", "input",
+                                     "output", "expected_output", "tolerance",
+                                     "benchmark", "print_max_element_count"}};
   std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (flagsDone || arg.size() < 2 || arg[0] != '-') {
-      positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      flagsDone = true;
-      continue;
-    }
-    if (arg == "-h" || arg == "--help" || arg == "-help") {
-      options.help = true;
-      continue;
-    }
-    // "--name=value", "--name value" or "-name=value"; '-' and '_' alike.
-    size_t dashes = arg.compare(0, 2, "--") == 0 ? 2 : 1;
-    size_t equals = arg.find('=');
-    std::string name =
-        arg.substr(dashes, equals == std::string::npos ? std::string::npos
-                                                       : equals - dashes);
-    for (char &c : name)
-      if (c == '-')
-        c = '_';
-    std::optional<std::string> value;
-    if (equals != std::string::npos)
-      value = arg.substr(equals + 1);
-
-    auto boolean = [&](bool &flag) -> std::string {
-      if (value && *value != "true" && *value != "false")
-        return "--" + name + " takes no value (or true/false)";
-      flag = !value || *value == "true";
-      return "";
-    };
-    if (name == "quiet") {
-      if (std::string error = boolean(options.quiet); !error.empty())
-        return error;
-      continue;
-    }
-    if (name == "poison_outputs") {
-      if (std::string error = boolean(options.poisonOutputs); !error.empty())
-        return error;
-      continue;
-    }
-
-    static const char *const kValueFlags[] = {
-        "device",    "function",  "weights",
-        "input",     "output",    "expected_output",
-        "tolerance", "benchmark", "print_max_element_count"};
-    bool known = false;
-    for (const char *flag : kValueFlags)
-      known |= name == flag;
-    if (!known)
-      return "unknown flag '" + arg + "'";
-    if (!value) {
-      if (i + 1 >= argc)
-        return "--" + name + " needs a value";
-      value = argv[++i];
-    }
-
-    if (name == "device") {
-      options.device = *value;
-    } else if (name == "function") {
-      if (value->empty())
-        return "--function needs a name";
-      options.function = *value;
-    } else if (name == "weights") {
-      if (value->empty())
-        return "--weights needs a path";
-      options.weights = *value;
-    } else if (name == "input") {
-      options.inputs.push_back(*value);
-    } else if (name == "output") {
-      if (*value != "-" && (value->size() < 2 || (*value)[0] != '@'))
-        return "--output takes @FILE.npy or '-', not '" + *value + "'";
-      options.outputs.push_back(*value);
-    } else if (name == "expected_output") {
-      options.expectedOutputs.push_back(*value);
-    } else if (name == "tolerance") {
-      size_t comma = value->find(',');
-      if (comma == std::string::npos ||
-          !parseNonNegative(value->substr(0, comma), options.tolerance.rtol) ||
-          !parseNonNegative(value->substr(comma + 1), options.tolerance.atol))
-        return "--tolerance takes RTOL,ATOL (two non-negative numbers), not '" +
-               *value + "'";
-    } else if (name == "benchmark") {
-      int64_t runs;
-      if (!parseInteger(*value, 1, runs) || runs > 100000000)
-        return "--benchmark takes a number of runs >= 1, not '" + *value + "'";
-      options.benchmark = runs;
-    } else if (name == "print_max_element_count") {
-      if (!parseInteger(*value, 0, options.printMaxElements))
-        return "--print_max_element_count takes a count >= 0, not '" + *value +
-               "'";
-    }
-  }
+  std::string error = tools::scanFlags(
+      argc, argv, spec, positional, options.help,
+      [&](const std::string &name, const std::string &value) -> std::string {
+        if (name == "device") {
+          options.device = value;
+        } else if (name == "function") {
+          if (value.empty())
+            return "--function needs a name";
+          options.function = value;
+        } else if (name == "weights") {
+          if (value.empty())
+            return "--weights needs a path";
+          options.weights = value;
+        } else if (name == "input") {
+          options.inputs.push_back(value);
+        } else if (name == "output") {
+          if (value != "-" && (value.size() < 2 || value[0] != '@'))
+            return "--output takes @FILE.npy or '-', not '" + value + "'";
+          options.outputs.push_back(value);
+        } else if (name == "expected_output") {
+          options.expectedOutputs.push_back(value);
+        } else if (name == "tolerance") {
+          size_t comma = value.find(',');
+          if (comma == std::string::npos ||
+              !parseNonNegative(value.substr(0, comma),
+                                options.tolerance.rtol) ||
+              !parseNonNegative(value.substr(comma + 1),
+                                options.tolerance.atol))
+            return "--tolerance takes RTOL,ATOL (two non-negative numbers), "
+                   "not '" +
+                   value + "'";
+        } else if (name == "benchmark") {
+          int64_t runs;
+          if (!parseInteger(value, 1, runs) || runs > 100000000)
+            return "--benchmark takes a number of runs >= 1, not '" + value +
+                   "'";
+          options.benchmark = runs;
+        } else if (name == "print_max_element_count") {
+          if (!parseInteger(value, 0, options.printMaxElements))
+            return "--print_max_element_count takes a count >= 0, not '" +
+                   value + "'";
+        } else if (name == "quiet") {
+          options.quiet = value == "true";
+        } else if (name == "poison_outputs") {
+          options.poisonOutputs = value == "true";
+        }
+        return "";
+      });
+  if (!error.empty())
+    return error;
   if (options.help)
     return "";
   if (positional.empty())
