@@ -16,6 +16,21 @@
 #include <cmath>
 
 namespace kopt::rt::reference {
+namespace {
+
+/// Operands 0..2 are float rank-4 query, key and value of one dtype.
+Status checkQueryKeyValue(const OpContext &ctx) {
+  const char *names[] = {"query", "key", "value"};
+  for (size_t i = 0; i < 3; ++i) {
+    KOPT_RETURN_IF_ERROR(ctx.checkFloat(i, names[i]));
+    KOPT_RETURN_IF_ERROR(ctx.checkRank(i, names[i], 4));
+  }
+  KOPT_RETURN_IF_ERROR(ctx.checkSameDType(0, 1));
+  KOPT_RETURN_IF_ERROR(ctx.checkSameDType(0, 2));
+  return Status::ok();
+}
+
+} // namespace
 
 Status evalRope(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkOperandCount(2, 2));
@@ -77,13 +92,7 @@ Status evalRope(const OpContext &ctx, std::vector<Value> &results) {
 Status evalAttention(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkOperandCount(3, 4));
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(1));
-  const char *names[] = {"query", "key", "value"};
-  for (size_t i = 0; i < 3; ++i) {
-    KOPT_RETURN_IF_ERROR(ctx.checkFloat(i, names[i]));
-    KOPT_RETURN_IF_ERROR(ctx.checkRank(i, names[i], 4));
-  }
-  KOPT_RETURN_IF_ERROR(ctx.checkSameDType(0, 1));
-  KOPT_RETURN_IF_ERROR(ctx.checkSameDType(0, 2));
+  KOPT_RETURN_IF_ERROR(checkQueryKeyValue(ctx));
   const Value &q = ctx.operand(0), &k = ctx.operand(1), &v = ctx.operand(2);
   int64_t batch = q.shape[0], sq = q.shape[1], hq = q.shape[2], d = q.shape[3];
   int64_t skv = k.shape[1], hkv = k.shape[2];
@@ -226,13 +235,7 @@ Status evalCacheUpdate(const OpContext &ctx, std::vector<Value> &results) {
 Status evalLinearAttention(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkOperandCount(3, 4));
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(2));
-  const char *names[] = {"query", "key", "value"};
-  for (size_t i = 0; i < 3; ++i) {
-    KOPT_RETURN_IF_ERROR(ctx.checkFloat(i, names[i]));
-    KOPT_RETURN_IF_ERROR(ctx.checkRank(i, names[i], 4));
-  }
-  KOPT_RETURN_IF_ERROR(ctx.checkSameDType(0, 1));
-  KOPT_RETURN_IF_ERROR(ctx.checkSameDType(0, 2));
+  KOPT_RETURN_IF_ERROR(checkQueryKeyValue(ctx));
   const Value &q = ctx.operand(0), &k = ctx.operand(1), &v = ctx.operand(2);
   KOPT_RETURN_IF_ERROR(ctx.checkShape(1, "key", q.shape));
   KOPT_RETURN_IF_ERROR(ctx.checkShape(2, "value", q.shape));

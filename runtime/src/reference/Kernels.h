@@ -170,6 +170,10 @@ public:
 
   /// Maps `axis` in [-rank, rank) to [0, rank).
   Status normalizeAxis(int64_t axis, size_t rank, size_t &out) const;
+  /// Attribute "axis" (default `fallback`; required if none), normalised for
+  /// an operand of `rank`.
+  Status axisAttr(std::optional<int64_t> fallback, size_t rank,
+                  size_t &out) const;
 
   /// A zero-filled value of `dtype` and `shape`; an error if it would be too
   /// large.

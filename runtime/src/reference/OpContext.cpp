@@ -246,6 +246,13 @@ Status OpContext::normalizeAxis(int64_t axis, size_t rank, size_t &out) const {
   return Status::ok();
 }
 
+Status OpContext::axisAttr(std::optional<int64_t> fallback, size_t rank,
+                           size_t &out) const {
+  int64_t axis;
+  KOPT_RETURN_IF_ERROR(intAttr("axis", fallback, axis));
+  return normalizeAxis(axis, rank, out);
+}
+
 Status OpContext::makeValue(kopt_dtype_t dtype, std::vector<int64_t> shape,
                             Value &out) const {
   std::optional<int64_t> count = checkedElementCount(shape);

@@ -107,10 +107,8 @@ Status evalL2Norm(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(1));
   KOPT_RETURN_IF_ERROR(ctx.checkFloat(0, "input"));
   const Value &x = ctx.operand(0);
-  int64_t axisAttr;
   size_t axis;
-  KOPT_RETURN_IF_ERROR(ctx.intAttr("axis", -1, axisAttr));
-  KOPT_RETURN_IF_ERROR(ctx.normalizeAxis(axisAttr, x.shape.size(), axis));
+  KOPT_RETURN_IF_ERROR(ctx.axisAttr(-1, x.shape.size(), axis));
   double eps;
   KOPT_RETURN_IF_ERROR(epsilonAttr(ctx, 1e-12, eps));
   Value out;
@@ -141,10 +139,8 @@ Status evalSoftmax(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(1));
   KOPT_RETURN_IF_ERROR(ctx.checkFloat(0, "input"));
   const Value &x = ctx.operand(0);
-  int64_t axisAttr;
   size_t axis;
-  KOPT_RETURN_IF_ERROR(ctx.intAttr("axis", -1, axisAttr));
-  KOPT_RETURN_IF_ERROR(ctx.normalizeAxis(axisAttr, x.shape.size(), axis));
+  KOPT_RETURN_IF_ERROR(ctx.axisAttr(-1, x.shape.size(), axis));
   Value out;
   KOPT_RETURN_IF_ERROR(ctx.makeValue(x.dtype, x.shape, out));
   AxisLayout layout = layoutAround(x.shape, axis);
@@ -244,10 +240,8 @@ Status evalArgmax(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkOperandCount(1, 1));
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(1));
   const Value &x = ctx.operand(0);
-  int64_t axisAttr;
   size_t axis;
-  KOPT_RETURN_IF_ERROR(ctx.intAttr("axis", -1, axisAttr));
-  KOPT_RETURN_IF_ERROR(ctx.normalizeAxis(axisAttr, x.shape.size(), axis));
+  KOPT_RETURN_IF_ERROR(ctx.axisAttr(-1, x.shape.size(), axis));
   bool keepdim;
   KOPT_RETURN_IF_ERROR(ctx.boolAttr("keepdim", false, keepdim));
   AxisLayout layout = layoutAround(x.shape, axis);
@@ -278,10 +272,9 @@ Status evalTopK(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkOperandCount(1, 1));
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(2));
   const Value &x = ctx.operand(0);
-  int64_t axisAttr, k;
+  int64_t k;
   size_t axis;
-  KOPT_RETURN_IF_ERROR(ctx.intAttr("axis", -1, axisAttr));
-  KOPT_RETURN_IF_ERROR(ctx.normalizeAxis(axisAttr, x.shape.size(), axis));
+  KOPT_RETURN_IF_ERROR(ctx.axisAttr(-1, x.shape.size(), axis));
   KOPT_RETURN_IF_ERROR(ctx.intAttr("k", std::nullopt, k));
   AxisLayout layout = layoutAround(x.shape, axis);
   if (k < 1 || k > layout.size)

@@ -119,10 +119,8 @@ Status evalConcat(const OpContext &ctx, std::vector<Value> &results) {
     return ctx.invalid("needs at least one input");
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(1));
   const Value &first = ctx.operand(0);
-  int64_t axisAttr;
   size_t axis;
-  KOPT_RETURN_IF_ERROR(ctx.intAttr("axis", std::nullopt, axisAttr));
-  KOPT_RETURN_IF_ERROR(ctx.normalizeAxis(axisAttr, first.shape.size(), axis));
+  KOPT_RETURN_IF_ERROR(ctx.axisAttr(std::nullopt, first.shape.size(), axis));
   std::vector<int64_t> shape = first.shape;
   shape[axis] = 0;
   for (size_t t = 0; t < ctx.numOperands(); ++t) {
@@ -160,10 +158,9 @@ Status evalSlice(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkOperandCount(1, 1));
   KOPT_RETURN_IF_ERROR(ctx.checkResultCount(1));
   const Value &x = ctx.operand(0);
-  int64_t axisAttr, start, size;
+  int64_t start, size;
   size_t axis;
-  KOPT_RETURN_IF_ERROR(ctx.intAttr("axis", std::nullopt, axisAttr));
-  KOPT_RETURN_IF_ERROR(ctx.normalizeAxis(axisAttr, x.shape.size(), axis));
+  KOPT_RETURN_IF_ERROR(ctx.axisAttr(std::nullopt, x.shape.size(), axis));
   KOPT_RETURN_IF_ERROR(ctx.intAttr("start", std::nullopt, start));
   KOPT_RETURN_IF_ERROR(ctx.intAttr("size", std::nullopt, size));
   if (start < 0)
@@ -198,10 +195,8 @@ Status evalGather(const OpContext &ctx, std::vector<Value> &results) {
   KOPT_RETURN_IF_ERROR(ctx.checkIndex(1, "indices"));
   const Value &x = ctx.operand(0), &indices = ctx.operand(1);
   size_t rank = x.shape.size(), indexRank = indices.shape.size();
-  int64_t axisAttr;
   size_t axis;
-  KOPT_RETURN_IF_ERROR(ctx.intAttr("axis", std::nullopt, axisAttr));
-  KOPT_RETURN_IF_ERROR(ctx.normalizeAxis(axisAttr, rank, axis));
+  KOPT_RETURN_IF_ERROR(ctx.axisAttr(std::nullopt, rank, axis));
   if (indexRank <= axis || indexRank > rank)
     return ctx.invalid("indices must have rank in [" +
                        std::to_string(axis + 1) + ", " + std::to_string(rank) +
