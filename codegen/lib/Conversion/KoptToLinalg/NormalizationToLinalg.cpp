@@ -59,6 +59,24 @@ Value indexToFloat(OpBuilder &b, Location loc, Value index, Type type) {
   return arith::SIToFPOp::create(b, loc, type, i64);
 }
 
+/// Replaces `op` by the elementwise pass over operands[0] (the input) and
+/// the per-row statistics and per-column parameters that follow it.
+LogicalResult replaceWithRowPass(PatternRewriter &rewriter, Operation *op,
+                                 ValueRange operands, int64_t axis,
+                                 int64_t statistics, int64_t parameters,
+                                 const ScalarBody &body) {
+  FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
+  if (failed(dims))
+    return failure();
+  auto type = tensorTypeOf(operands[0]);
+  Value result = buildMapped(
+      rewriter, op->getLoc(), operands,
+      rowMaps(rewriter, type.getRank(), axis, statistics, parameters), type,
+      *dims, body);
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
 struct RMSNormLowering : OpRewritePattern<RMSNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RMSNormOp op,
@@ -76,12 +94,8 @@ struct RMSNormLowering : OpRewritePattern<RMSNormOp> {
     Value count = indexToFloat(rewriter, loc,
                                reducedCount(rewriter, loc, x, reduced), f32);
     Value epsilon = floatConstant(rewriter, loc, f32, op.getEpsilon());
-    FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
-    if (failed(dims))
-      return failure();
-    Value result = buildMapped(
-        rewriter, loc, {x, sumSquares, op.getWeight()},
-        rowMaps(rewriter, rank, axis, 1, 1), type, *dims,
+    return replaceWithRowPass(
+        rewriter, op, {x, sumSquares, op.getWeight()}, axis, 1, 1,
         [&](OpBuilder &b, Location l, ValueRange v) -> Value {
           Value xf = convertScalar(b, l, v[0], f32);
           Value meanSquare = arith::DivFOp::create(b, l, v[1], count);
@@ -93,8 +107,6 @@ struct RMSNormLowering : OpRewritePattern<RMSNormOp> {
           return arith::MulFOp::create(b, l, convertScalar(b, l, normed, f32),
                                        convertScalar(b, l, v[2], f32));
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
@@ -122,12 +134,9 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
           return arith::MulFOp::create(b, l, centered, centered);
         });
     Value epsilon = floatConstant(rewriter, loc, f32, op.getEpsilon());
-    FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
-    if (failed(dims))
-      return failure();
-    Value result = buildMapped(
-        rewriter, loc, {x, sum, centeredSquares, op.getWeight(), op.getBias()},
-        rowMaps(rewriter, rank, axis, 2, 2), type, *dims,
+    return replaceWithRowPass(
+        rewriter, op, {x, sum, centeredSquares, op.getWeight(), op.getBias()},
+        axis, 2, 2,
         [&](OpBuilder &b, Location l, ValueRange v) -> Value {
           Value mean = arith::DivFOp::create(b, l, v[1], count);
           Value variance = arith::DivFOp::create(b, l, v[2], count);
@@ -141,8 +150,6 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
           return arith::AddFOp::create(b, l, scaled,
                                        convertScalar(b, l, v[4], f32));
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
@@ -160,19 +167,14 @@ struct L2NormLowering : OpRewritePattern<L2NormOp> {
         rewriter, loc, x, onlyAxis(rank, axis), f32,
         floatConstant(rewriter, loc, f32, 0.0), addCombine, {}, squareOf);
     Value epsilon = floatConstant(rewriter, loc, f32, op.getEpsilon());
-    FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
-    if (failed(dims))
-      return failure();
-    Value result = buildMapped(
-        rewriter, loc, {x, sumSquares}, rowMaps(rewriter, rank, axis, 1, 0),
-        type, *dims, [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return replaceWithRowPass(
+        rewriter, op, {x, sumSquares}, axis, 1, 0,
+        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
           Value norm = math::SqrtOp::create(b, l, v[1]);
           Value denominator = arith::MaximumFOp::create(b, l, norm, epsilon);
           return arith::DivFOp::create(b, l, convertScalar(b, l, v[0], f32),
                                        denominator);
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
@@ -201,19 +203,14 @@ struct SoftmaxLowering : OpRewritePattern<SoftmaxOp> {
           return math::ExpOp::create(b, l,
                                      arith::SubFOp::create(b, l, v[0], v[1]));
         });
-    FailureOr<SmallVector<OpFoldResult>> dims = reifyResultDims(rewriter, op, 0);
-    if (failed(dims))
-      return failure();
-    Value result = buildMapped(
-        rewriter, loc, {x, max, sum}, rowMaps(rewriter, rank, axis, 2, 0), type,
-        *dims, [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return replaceWithRowPass(
+        rewriter, op, {x, max, sum}, axis, 2, 0,
+        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
           Value shifted =
               arith::SubFOp::create(b, l, convertScalar(b, l, v[0], f32), v[1]);
           return arith::DivFOp::create(b, l, math::ExpOp::create(b, l, shifted),
                                        v[2]);
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
