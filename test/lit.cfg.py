@@ -18,7 +18,6 @@ config.name = "kopt"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
 config.test_source_root = os.path.dirname(__file__)
-config.test_exec_root = os.path.join(config.kopt_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
                    "Inputs"]
 
@@ -32,9 +31,14 @@ config.substitutions.append(("%kopt_src_root", config.kopt_src_root))
 config.substitutions.append(("%models", os.path.join(config.kopt_src_root,
                                                      "models")))
 
+# The round-trip run writes its %t files under a separate root, so ctest can
+# run it beside the plain run without the two racing on the same paths.
 kopt_opt_extra = []
+exec_dir = "test"
 if lit_config.params.get("verify_roundtrip", "0") not in ("", "0"):
     kopt_opt_extra.append("--verify-roundtrip")
+    exec_dir = "test-roundtrip"
+config.test_exec_root = os.path.join(config.kopt_obj_root, exec_dir)
 
 tools = [
     ToolSubst("kopt-opt", extra_args=kopt_opt_extra, unresolved="fatal"),
