@@ -5,7 +5,9 @@
 //        [--sparsify=2:4|block:RxC:DENSITY] [--target=...] [--emit=...] -o OUT
 //
 // With -o model.so (or --target=cpu --emit=obj) the CPU code generation
-// pipeline follows and writes model.so plus model.plan.json beside it.
+// pipeline follows and writes model.so plus model.plan.json beside it; with
+// -o model.ptx (or --emit=ptx, --target=sm_*) the GPU pipeline writes the
+// kernels as PTX (LLVM's NVPTX backend) plus model.plan.json.
 // --weights=w.safetensors is checked against the model first (every
 // kopt.weight present with its dtype and shape) and becomes the plan's
 // default checkpoint.
@@ -126,9 +128,10 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
 
   void prependModelPipeline(const kopt::ModelPipelineOptions &options,
                             bool withSummary,
-                            std::optional<kopt::CpuCodegenOptions> codegen) {
+                            std::optional<kopt::CpuCodegenOptions> codegen,
+                            std::optional<kopt::GpuCodegenOptions> gpu) {
     auto userPipeline = std::move(passPipelineCallback);
-    setPassPipelineSetupFn([&options, withSummary, userPipeline, codegen](
+    setPassPipelineSetupFn([&options, withSummary, userPipeline, codegen, gpu](
                                mlir::PassManager &pm) -> mlir::LogicalResult {
       // The checkpoint is checked against the model before anything runs;
       // the alias stages follow; MLIR's own pass flags append to them (and
@@ -144,6 +147,8 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
       // Code generation writes the artifact and its plan itself.
       if (codegen)
         kopt::buildCpuCodegenPipeline(pm, *codegen);
+      if (gpu)
+        kopt::buildGpuCodegenPipeline(pm, *gpu);
       return mlir::success();
     });
   }
@@ -175,9 +180,12 @@ int main(int argc, char **argv) {
     chosen = what == Emit::PTX ? Target::SM90
              : what == Emit::MLIR ? Target::Auto
                                   : Target::CPU;
-  if (what == Emit::PTX || (what != Emit::MLIR && chosen != Target::CPU))
-    return fail("GPU code generation (--emit=ptx, --target=sm_*) is not "
-                "implemented yet; compile for the CPU with -o model.so");
+  if (what == Emit::PTX && chosen == Target::CPU)
+    return fail("--emit=ptx needs a GPU target (--target=sm_90|sm_80|sm_89)");
+  if (what == Emit::Obj && chosen != Target::CPU)
+    return fail("--emit=obj is for --target=cpu; a GPU target writes PTX "
+                "(-o model.ptx)");
+  bool emitPtx = what == Emit::PTX;
   if (what == Emit::LLVM)
     return fail("--emit=llvm is not implemented yet; use -o model.so or "
                 "--emit=mlir");
@@ -218,14 +226,21 @@ int main(int argc, char **argv) {
   std::optional<kopt::CpuCodegenOptions> codegen;
   if (emitSharedObject)
     codegen = kopt::CpuCodegenOptions{outputFilename, hostCpu, cpuThreads};
-  config.prependModelPipeline(options, summary, codegen);
+  std::optional<kopt::GpuCodegenOptions> gpu;
+  if (emitPtx)
+    gpu = kopt::GpuCodegenOptions{
+        outputFilename, chosen == Target::SM80   ? "sm_80"
+                        : chosen == Target::SM89 ? "sm_89"
+                                                 : "sm_90"};
+  config.prependModelPipeline(options, summary, codegen, gpu);
 
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =
       mlir::openInputFile(inputFilename, &errorMessage);
   if (!input)
     return fail(errorMessage);
-  if (emitSharedObject)
+  // The serializers write the artifact and its plan themselves.
+  if (emitSharedObject || emitPtx)
     return mlir::failed(
         mlir::MlirOptMain(llvm::nulls(), std::move(input), registry, config));
   std::unique_ptr<llvm::ToolOutputFile> output =

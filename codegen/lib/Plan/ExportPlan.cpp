@@ -10,7 +10,10 @@
 
 #include "kopt/Codegen/Passes.h"
 #include "kopt/Codegen/ResultDims.h"
+#include "kopt/Codegen/SymbolicShapes.h"
 #include "kopt/Dialect/Kopt/KoptOps.h"
+
+#include "../GPU/GpuEmitter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AffineExpr.h"
@@ -44,103 +47,6 @@ std::string locationOf(Location loc) {
         .str();
   return "";
 }
-
-/// Symbolic dims of every value of one function.
-class SymbolicShapes : public DimAlgebra<AffineExpr> {
-public:
-  explicit SymbolicShapes(MLIRContext *context) : context(context) {}
-
-  AffineExpr constant(int64_t value) override {
-    return getAffineConstantExpr(value, context);
-  }
-  AffineExpr operandDim(Value operand, int64_t index) override {
-    auto it = dims.find(operand);
-    if (it == dims.end() || index >= static_cast<int64_t>(it->second.size())) {
-      failed = true;
-      return constant(0);
-    }
-    return it->second[index];
-  }
-  AffineExpr add(AffineExpr lhs, AffineExpr rhs) override { return lhs + rhs; }
-  AffineExpr mul(AffineExpr lhs, AffineExpr rhs) override { return lhs * rhs; }
-  AffineExpr floorDiv(AffineExpr lhs, AffineExpr rhs) override {
-    return lhs.floorDiv(rhs);
-  }
-  void requireEqual(AffineExpr lhs, AffineExpr rhs) override {
-    auto ls = dyn_cast<AffineSymbolExpr>(lhs);
-    auto rs = dyn_cast<AffineSymbolExpr>(rhs);
-    if (ls && rs) {
-      classes.unionSets(ls.getPosition(), rs.getPosition());
-    } else if (ls && isa<AffineConstantExpr>(rhs)) {
-      constants[ls.getPosition()] = cast<AffineConstantExpr>(rhs).getValue();
-    } else if (rs && isa<AffineConstantExpr>(lhs)) {
-      constants[rs.getPosition()] = cast<AffineConstantExpr>(lhs).getValue();
-    }
-    // Equalities between compound expressions are not recorded; the
-    // compiled code then relies on the inputs being consistent.
-  }
-
-  /// Symbols for the dynamic dims of `value` (a function argument).
-  void bindArgument(Value value) {
-    auto type = cast<RankedTensorType>(value.getType());
-    SmallVector<AffineExpr> exprs;
-    for (int64_t size : type.getShape()) {
-      if (ShapedType::isDynamic(size)) {
-        classes.insert(symbolCount);
-        exprs.push_back(getAffineSymbolExpr(symbolCount++, context));
-      } else {
-        exprs.push_back(constant(size));
-      }
-    }
-    dims[value] = exprs;
-  }
-
-  /// After all unifications: each symbol replaced by its class leader (or
-  /// the constant it must equal), leaders renumbered in order of first use.
-  AffineExpr resolve(AffineExpr expr) {
-    SmallVector<AffineExpr> replacements;
-    for (unsigned i = 0; i < symbolCount; ++i) {
-      unsigned leader = classes.getLeaderValue(i);
-      auto constantIt = constants.end();
-      for (unsigned member : llvm::make_range(classes.findLeader(i),
-                                              classes.member_end()))
-        if ((constantIt = constants.find(member)) != constants.end())
-          break;
-      if (constantIt != constants.end()) {
-        replacements.push_back(constant(constantIt->second));
-        continue;
-      }
-      auto [it, inserted] = renumbered.try_emplace(leader, renumbered.size());
-      replacements.push_back(getAffineSymbolExpr(it->second, context));
-    }
-    return simplifyAffineExpr(expr.replaceSymbols(replacements), 0,
-                              symbolCount);
-  }
-
-  json::Array shapeJson(Value value) {
-    json::Array shape;
-    for (AffineExpr expr : dims[value]) {
-      AffineExpr resolved = resolve(expr);
-      if (auto c = dyn_cast<AffineConstantExpr>(resolved)) {
-        shape.push_back(c.getValue());
-      } else {
-        std::string text;
-        llvm::raw_string_ostream os(text);
-        resolved.print(os);
-        shape.push_back(text);
-      }
-    }
-    return shape;
-  }
-
-  MLIRContext *context;
-  llvm::DenseMap<Value, SmallVector<AffineExpr>> dims;
-  llvm::EquivalenceClasses<unsigned> classes;
-  llvm::DenseMap<unsigned, int64_t> constants;
-  llvm::DenseMap<unsigned, unsigned> renumbered;
-  unsigned symbolCount = 0;
-  bool failed = false;
-};
 
 /// The JSON form of an attribute, or nullopt for attributes the reference
 /// graph does not carry.
@@ -201,9 +107,30 @@ std::optional<json::Value> attributeJson(Attribute attr) {
 }
 
 struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
+  mlir::gpu::GPUModuleOp kernelModule;
+  std::optional<gpu::KernelLibrary> library;
+  std::optional<GpuTarget> target;
+
+  using KoptExportPlanPassBase::KoptExportPlanPassBase;
+
   void runOnOperation() override {
+    if (!gpuTarget.empty()) {
+      target = lookupGpuTarget(gpuTarget);
+      if (!target) {
+        getOperation().emitError("unknown GPU target '") << gpuTarget << "'";
+        return signalPassFailure();
+      }
+      ModuleOp module = getOperation();
+      module->setAttr("gpu.container_module", UnitAttr::get(&getContext()));
+      OpBuilder builder(module.getBodyRegion());
+      builder.setInsertionPointToEnd(module.getBody());
+      kernelModule = mlir::gpu::GPUModuleOp::create(builder, module.getLoc(),
+                                                    "kopt_kernels");
+      library.emplace(kernelModule);
+    }
     json::Array functions, graphFunctions;
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
+    for (auto func : llvm::make_early_inc_range(
+             getOperation().getOps<func::FuncOp>())) {
       if (func.isExternal())
         continue;
       if (failed(exportFunction(func, functions, graphFunctions)))
@@ -216,6 +143,8 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
         {"graph", json::Object{{"format", "kopt-graph"},
                                {"version", 1},
                                {"functions", std::move(graphFunctions)}}}};
+    if (kernelModule)
+      plan["gpu_target"] = gpuTarget;
     if (auto weights = getOperation()->getAttrOfType<StringAttr>("kopt.weights"))
       plan["default_weights"] = weights.getValue().str();
     std::string text;
@@ -344,12 +273,24 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
     call.push_back("status");
 
     std::string name = func.getSymName().str();
-    functions.push_back(json::Object{{"name", name},
-                                     {"symbol", "kopt_call_" + name},
-                                     {"inputs", std::move(inputs)},
-                                     {"weights", std::move(weightList)},
-                                     {"outputs", std::move(outputs)},
-                                     {"call", std::move(call)}});
+    json::Object function{{"name", name},
+                          {"symbol", "kopt_call_" + name},
+                          {"inputs", std::move(inputs)},
+                          {"weights", std::move(weightList)},
+                          {"outputs", std::move(outputs)},
+                          {"call", std::move(call)}};
+    if (library) {
+      SmallVector<StringRef> weightNames;
+      for (auto &entry : weights)
+        weightNames.push_back(entry.first);
+      gpu::FunctionEmitter emitter(func, shapes, *library, *target,
+                                   weightNames);
+      if (failed(emitter.emit()))
+        return failure();
+      for (auto &entry : emitter.toJson())
+        function[entry.first] = std::move(entry.second);
+    }
+    functions.push_back(std::move(function));
     graphFunctions.push_back(json::Object{{"name", name},
                                           {"args", std::move(graphArgs)},
                                           {"results", std::move(graphResults)},

@@ -7,6 +7,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -41,6 +43,18 @@ void buildCpuCodegenPipeline(mlir::OpPassManager &pm,
 
 /// The lowering part alone (everything before serialization), for tests.
 void buildCpuLoweringPipeline(mlir::OpPassManager &pm, bool threads = true);
+
+/// Options of the GPU code generation pipeline.
+struct GpuCodegenOptions {
+  std::string output;          // model.ptx, or "-"
+  std::string target = "sm_90"; // sm_80, sm_89, sm_90
+};
+
+/// kopt IR -> PTX + plan: export the plan with each function's kernels and
+/// launch schedule, lower the kernels to NVVM, serialize them with LLVM's
+/// NVPTX backend.
+void buildGpuCodegenPipeline(mlir::OpPassManager &pm,
+                             const GpuCodegenOptions &options);
 
 /// Registers the dialects and external interface models code generation
 /// needs (bufferization of arith/linalg/tensor/scf/func, ...).

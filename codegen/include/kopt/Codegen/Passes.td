@@ -22,7 +22,17 @@ def KoptExportPlanPass : Pass<"kopt-export-plan", "::mlir::ModuleOp"> {
     serializer to write beside the artifact; every kopt op is tagged with its
     node index (`kopt.node`) so runtime errors can name it.
   }];
-  let dependentDialects = ["::kopt::KoptDialect"];
+  let options = [
+    Option<"gpuTarget", "gpu-target", "std::string", "",
+           "Also build the GPU kernels and launch schedule for this target "
+           "(sm_80, sm_89, sm_90) into a gpu.module">
+  ];
+  let dependentDialects = ["::kopt::KoptDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def KoptPrepareCpuAbiPass : Pass<"kopt-prepare-cpu-abi", "::mlir::ModuleOp"> {
@@ -116,6 +126,19 @@ def KoptSerializeCpuPass : Pass<"kopt-serialize-cpu", "::mlir::ModuleOp"> {
     Option<"cpu", "cpu", "std::string", "\"native\"",
            "Target CPU (native = this machine; e.g. x86-64-v3)">,
     Option<"optLevel", "opt-level", "unsigned", "2", "LLVM optimization level">
+  ];
+}
+
+def KoptSerializePtxPass : Pass<"kopt-serialize-ptx", "::mlir::ModuleOp"> {
+  let summary = "Write the serialized gpu.binary as model.ptx and its plan";
+  let description = [{
+    Takes the PTX that gpu-module-to-binary (format=isa) produced for the
+    module's kernels, writes it to `output` (`-` for stdout) and writes the
+    `kopt.plan` JSON beside it as `<stem>.plan.json`, naming the PTX file
+    and its target.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", "", "Path of the .ptx to write">
   ];
 }
 

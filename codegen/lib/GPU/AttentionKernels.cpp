@@ -1,0 +1,242 @@
+//===- AttentionKernels.cpp - attention on the GPU ------------------------===//
+//
+// One warp per (batch, query head, query): each lane owns D/32 dims of the
+// query and of the output accumulator; the warp walks only the visible keys
+// (kv_len, causal and sliding-window bounds become loop bounds, so
+// out-of-window blocks cost nothing), computing each score with a shuffle
+// reduction and keeping an online softmax (running max and sum) in f32.
+// GQA: query head h reads kv head h / (Hq / Hkv). A row with no visible key
+// writes zeros.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Families.h"
+#include "KernelText.h"
+
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kopt::gpu {
+
+LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
+  auto op = cast<AttentionOp>(o);
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto kType = cast<RankedTensorType>(op.getKey().getType());
+  int64_t hq = qType.getDimSize(2), d = qType.getDimSize(3);
+  int64_t hkv = kType.getDimSize(2);
+  int64_t perLane = (d + 31) / 32;
+  double scale = op.getScale().value_or(1.0 / std::sqrt(double(d)));
+  std::string t = typeText(qType.getElementType());
+  std::string lt = op.getKvLen()
+                       ? typeText(cast<RankedTensorType>(
+                                      op.getKvLen().getType())
+                                      .getElementType())
+                       : "i32";
+  constexpr int64_t warps = 4;
+  KernelText k(warps * 32);
+  std::string out = k.buffer("out", t), q = k.buffer("q", t),
+              kk = k.buffer("k", t), v = k.buffer("v", t);
+  std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
+  std::string status = k.buffer("status", "i64");
+  std::string rows = k.index("rows"), sq = k.index("sq"), skv = k.index("skv");
+  std::string lane = k.def("arith.remui " + k.tid() + ", " + k.c(32) +
+                           " : index");
+  std::string warp = k.def("arith.divui " + k.tid() + ", " + k.c(32) +
+                           " : index");
+  std::string wb = k.def("arith.muli " + k.bid('x') + ", " + k.c(warps) +
+                         " : index");
+  std::string row = k.def("arith.addi " + wb + ", " + warp + " : index");
+  std::string ok = k.def("arith.cmpi ult, " + row + ", " + rows + " : index");
+  k.line("scf.if " + ok + " {");
+  // row = ((b * Sq) + i) * Hq + h
+  std::string h = k.def("arith.remui " + row + ", " + k.c(hq) + " : index");
+  std::string bi = k.def("arith.divui " + row + ", " + k.c(hq) + " : index");
+  std::string i = k.def("arith.remui " + bi + ", " + sq + " : index");
+  std::string b = k.def("arith.divui " + bi + ", " + sq + " : index");
+  std::string kvh = k.def("arith.divui " + h + ", " + k.c(hq / hkv) +
+                          " : index");
+  // L = kv_len[b] clamped to [0, Skv] (out-of-range lengths are reported).
+  std::string len = skv;
+  if (op.getKvLen()) {
+    std::string raw = k.convert(
+        k.def("memref.load " + kvLen + "[" + b + "] : memref<?x" + lt + ">"),
+        lt, "i64");
+    std::string skv64 = k.def("arith.index_cast " + skv + " : index to i64");
+    std::string neg =
+        k.def("arith.cmpi slt, " + raw + ", " + k.ci(0, "i64") + " : i64");
+    std::string big = k.def("arith.cmpi sgt, " + raw + ", " + skv64 + " : i64");
+    std::string bad = k.def("arith.ori " + neg + ", " + big + " : i1");
+    k.line("scf.if " + bad + " {");
+    auto store = [&](const std::string &val, int64_t at) {
+      k.line("memref.store " + val + ", " + status + "[" + k.c(at) +
+             "] : memref<?xi64>");
+    };
+    store(k.ci(1, "i64"), 0);
+    store(k.ci(e.nodeOf(op), "i64"), 1);
+    store(raw, 2);
+    store(skv64, 3);
+    k.line("}");
+    std::string lo = k.def("arith.maxsi " + raw + ", " + k.ci(0, "i64") +
+                           " : i64");
+    std::string clamped = k.def("arith.minsi " + lo + ", " + skv64 + " : i64");
+    len = k.def("arith.index_cast " + clamped + " : i64 to index");
+  }
+  // p = L - Sq + i (may be negative: then no key is visible when causal).
+  std::string len64 = k.def("arith.index_cast " + len + " : index to i64");
+  std::string sq64 = k.def("arith.index_cast " + sq + " : index to i64");
+  std::string i64v = k.def("arith.index_cast " + i + " : index to i64");
+  std::string p0 = k.def("arith.subi " + len64 + ", " + sq64 + " : i64");
+  std::string p = k.def("arith.addi " + p0 + ", " + i64v + " : i64");
+  std::string hi64 = len64, lo64 = k.ci(0, "i64");
+  if (op.getCausal()) {
+    std::string p1 = k.def("arith.addi " + p + ", " + k.ci(1, "i64") + " : i64");
+    hi64 = k.def("arith.minsi " + hi64 + ", " + p1 + " : i64");
+  }
+  if (op.getWindow() > 0) {
+    std::string w0 = k.def("arith.subi " + p + ", " +
+                           k.ci(op.getWindow() - 1, "i64") + " : i64");
+    lo64 = k.def("arith.maxsi " + w0 + ", " + k.ci(0, "i64") + " : i64");
+  }
+  std::string hiClamped =
+      k.def("arith.maxsi " + hi64 + ", " + lo64 + " : i64");
+  std::string lo = k.def("arith.index_cast " + lo64 + " : i64 to index");
+  std::string hi = k.def("arith.index_cast " + hiClamped + " : i64 to index");
+
+  // Query slice of this lane, pre-scaled.
+  std::string qBase = k.def("arith.muli " + row + ", " + k.c(d) + " : index");
+  SmallVector<std::string> qv, dimOk;
+  SmallVector<std::string> dims;
+  for (int64_t j = 0; j < perLane; ++j) {
+    std::string dd = k.def("arith.addi " + lane + ", " + k.c(32 * j) + " : index");
+    dims.push_back(dd);
+    bool full = 32 * (j + 1) <= d;
+    std::string inDim =
+        full ? "" : k.def("arith.cmpi ult, " + dd + ", " + k.c(d) + " : index");
+    dimOk.push_back(inDim);
+    std::string at = k.def("arith.addi " + qBase + ", " + dd + " : index");
+    std::string value;
+    if (full) {
+      value = k.convert(
+          k.def("memref.load " + q + "[" + at + "] : memref<?x" + t + ">"), t,
+          "f32");
+    } else {
+      value = k.fresh();
+      k.line(value + " = scf.if " + inDim + " -> (f32) {");
+      k.line("scf.yield " +
+             k.convert(k.def("memref.load " + q + "[" + at + "] : memref<?x" +
+                             t + ">"),
+                       t, "f32") +
+             " : f32");
+      k.line("} else {");
+      k.line("scf.yield " + k.f(0.0) + " : f32");
+      k.line("}");
+    }
+    qv.push_back(k.def("arith.mulf " + value + ", " + k.f(scale) + " : f32"));
+  }
+  // kv row base: ((b * Skv + j) * Hkv + kvh) * D
+  std::string bs = k.def("arith.muli " + b + ", " + skv + " : index");
+  std::string j = k.fresh(), m = k.fresh(), l = k.fresh(), res = k.fresh();
+  SmallVector<std::string> acc;
+  std::string iter = m + " = " + k.f(-INFINITY) + ", " + l + " = " + k.f(0.0);
+  std::string types = "f32, f32";
+  for (int64_t x = 0; x < perLane; ++x) {
+    acc.push_back(k.fresh());
+    iter += ", " + acc.back() + " = " + k.f(0.0);
+    types += ", f32";
+  }
+  k.line(res + ":" + std::to_string(2 + perLane) + " = scf.for " + j + " = " +
+         lo + " to " + hi + " step " + k.c(1) + " iter_args(" + iter +
+         ") -> (" + types + ") {");
+  std::string r0 = k.def("arith.addi " + bs + ", " + j + " : index");
+  std::string r1 = k.def("arith.muli " + r0 + ", " + k.c(hkv) + " : index");
+  std::string r2 = k.def("arith.addi " + r1 + ", " + kvh + " : index");
+  std::string kvBase = k.def("arith.muli " + r2 + ", " + k.c(d) + " : index");
+  auto loadKv = [&](const std::string &mem, int64_t x) {
+    std::string at = k.def("arith.addi " + kvBase + ", " + dims[x] + " : index");
+    if (dimOk[x].empty())
+      return k.convert(
+          k.def("memref.load " + mem + "[" + at + "] : memref<?x" + t + ">"), t,
+          "f32");
+    std::string value = k.fresh();
+    k.line(value + " = scf.if " + dimOk[x] + " -> (f32) {");
+    k.line("scf.yield " +
+           k.convert(k.def("memref.load " + mem + "[" + at + "] : memref<?x" +
+                           t + ">"),
+                     t, "f32") +
+           " : f32");
+    k.line("} else {");
+    k.line("scf.yield " + k.f(0.0) + " : f32");
+    k.line("}");
+    return value;
+  };
+  std::string dot = k.f(0.0);
+  for (int64_t x = 0; x < perLane; ++x)
+    dot = k.def("math.fma " + qv[x] + ", " + loadKv(kk, x) + ", " + dot +
+                " : f32");
+  for (int offset = 16; offset >= 1; offset /= 2) {
+    std::string s = k.fresh();
+    k.line(s + ", " + k.fresh() + " = gpu.shuffle xor " + dot + ", " +
+           k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
+    dot = k.def("arith.addf " + dot + ", " + s + " : f32");
+  }
+  std::string mNew = k.def("arith.maximumf " + m + ", " + dot + " : f32");
+  std::string corr = k.def(
+      "math.exp " + k.def("arith.subf " + m + ", " + mNew + " : f32") + " : f32");
+  std::string pj = k.def(
+      "math.exp " + k.def("arith.subf " + dot + ", " + mNew + " : f32") +
+      " : f32");
+  std::string lScaled = k.def("arith.mulf " + l + ", " + corr + " : f32");
+  std::string lNew = k.def("arith.addf " + lScaled + ", " + pj + " : f32");
+  std::string yields = mNew + ", " + lNew;
+  for (int64_t x = 0; x < perLane; ++x) {
+    std::string vv = loadKv(v, x);
+    std::string scaled = k.def("arith.mulf " + acc[x] + ", " + corr + " : f32");
+    yields += ", " + k.def("math.fma " + pj + ", " + vv + ", " + scaled + " : f32");
+  }
+  k.line("scf.yield " + yields + " : " + types);
+  k.line("}");
+  // out = acc / l, or 0 when no key was visible (l == 0).
+  std::string lFinal = res + "#1";
+  std::string empty =
+      k.def("arith.cmpf oeq, " + lFinal + ", " + k.f(0.0) + " : f32");
+  std::string denom =
+      k.def("arith.select " + empty + ", " + k.f(1.0) + ", " + lFinal + " : f32");
+  for (int64_t x = 0; x < perLane; ++x) {
+    std::string value = k.def("arith.divf " + res + "#" + std::to_string(2 + x) +
+                              ", " + denom + " : f32");
+    std::string at = k.def("arith.addi " + qBase + ", " + dims[x] + " : index");
+    std::string st = "memref.store " + k.convert(value, "f32", t) + ", " + out +
+                     "[" + at + "] : memref<?x" + t + ">";
+    if (dimOk[x].empty()) {
+      k.line(st);
+    } else {
+      k.line("scf.if " + dimOk[x] + " {");
+      k.line(st);
+      k.line("}");
+    }
+  }
+  k.line("}");
+
+  FailureOr<std::string> name =
+      e.kernel("attention", k.str("KERNEL"), op->getLoc());
+  if (failed(name))
+    return failure();
+  int64_t outBuffer = e.define(op.getResult());
+  ArrayRef<AffineExpr> qDims = e.dims(op.getQuery()),
+                       kDims = e.dims(op.getKey());
+  AffineExpr rowsExpr = qDims[0] * qDims[1] * hq;
+  Launch &launch = e.launch(*name, op, ceilDiv(rowsExpr, warps), warps * 32);
+  launch.buffer(outBuffer)
+      .buffer(e.bufferOf(op.getQuery()))
+      .buffer(e.bufferOf(op.getKey()))
+      .buffer(e.bufferOf(op.getValue()));
+  if (op.getKvLen())
+    launch.buffer(e.bufferOf(op.getKvLen()));
+  launch.buffer(e.status()).index(rowsExpr).index(qDims[1]).index(kDims[1]);
+  return success();
+}
+
+} // namespace kopt::gpu

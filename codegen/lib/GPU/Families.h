@@ -1,0 +1,31 @@
+//===- Families.h - The kernel families of the GPU backend ------*- C++ -*-===//
+//
+// Each family lowers the kopt ops it owns into kernels and launches on a
+// FunctionEmitter. Every function returns failure after a diagnostic on the
+// op when a case is not supported.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_FAMILIES_H
+#define KOPT_CODEGEN_GPU_FAMILIES_H
+
+#include "GpuEmitter.h"
+
+namespace kopt::gpu {
+
+/// add/sub/mul/div with broadcasting, unary activations, clamp, cast.
+mlir::LogicalResult emitElementwise(mlir::Operation *op, FunctionEmitter &e);
+/// rmsnorm, layernorm, l2norm, softmax.
+mlir::LogicalResult emitNormalization(mlir::Operation *op, FunctionEmitter &e);
+/// reduce_sum/mean/max, argmax.
+mlir::LogicalResult emitReduction(mlir::Operation *op, FunctionEmitter &e);
+/// linear and matmul: tensor-core GEMM, GEMV for small M, SIMT fallback.
+mlir::LogicalResult emitLinearAlgebra(mlir::Operation *op, FunctionEmitter &e);
+/// attention (prefill and decode).
+mlir::LogicalResult emitAttention(mlir::Operation *op, FunctionEmitter &e);
+/// embedding, rope, cache_update, reshape, transpose, concat, slice, gather.
+mlir::LogicalResult emitDataMovement(mlir::Operation *op, FunctionEmitter &e);
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_FAMILIES_H

@@ -1,0 +1,297 @@
+//===- GpuEmitter.cpp - One function's kernels and launch schedule --------===//
+
+#include "GpuEmitter.h"
+
+#include "Families.h"
+#include "KernelText.h"
+
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+namespace json = llvm::json;
+
+namespace kopt::gpu {
+
+FailureOr<std::string> KernelLibrary::add(StringRef family,
+                                          const std::string &text,
+                                          Location loc) {
+  auto it = byText_.find(text);
+  if (it != byText_.end())
+    return it->second;
+  std::string name = (family + "_" + Twine(count_++)).str();
+  std::string named = text;
+  for (size_t at = named.find("@KERNEL"); at != std::string::npos;
+       at = named.find("@KERNEL", at))
+    named.replace(at, 7, "@" + name);
+  std::string source = "gpu.module @parsed {\n" + named + "}\n";
+  ParserConfig config(module_.getContext());
+  OwningOpRef<ModuleOp> parsed =
+      parseSourceString<ModuleOp>(source, config, "kernel " + name);
+  if (!parsed) {
+    emitError(loc) << "internal error: the " << family
+                   << " kernel does not parse:\n"
+                   << source;
+    return failure();
+  }
+  auto parsedModule = *parsed->getOps<mlir::gpu::GPUModuleOp>().begin();
+  Block &body = module_.getBodyRegion().front();
+  for (Operation &op :
+       llvm::make_early_inc_range(parsedModule.getBodyRegion().front()))
+    op.moveBefore(&body, body.end());
+  byText_[text] = name;
+  return name;
+}
+
+FunctionEmitter::FunctionEmitter(func::FuncOp func, SymbolicShapes &shapes,
+                                 KernelLibrary &kernels,
+                                 const GpuTarget &target,
+                                 ArrayRef<StringRef> weightNames)
+    : func_(func), shapes_(shapes), kernels_(kernels), target_(target) {
+  for (auto [i, name] : llvm::enumerate(weightNames))
+    weightIndex_[name] = i;
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = cast<RankedTensorType>(arg.getType());
+    bufferOfValue_[arg] = buffers_.size();
+    buffers_.push_back({type.getElementType(),
+                        llvm::to_vector(shapes_.dims[arg]),
+                        "input:" + std::to_string(arg.getArgNumber())});
+  }
+}
+
+ArrayRef<AffineExpr> FunctionEmitter::dims(Value value) {
+  return shapes_.dims[value];
+}
+
+AffineExpr FunctionEmitter::constant(int64_t value) {
+  return getAffineConstantExpr(value, context());
+}
+
+AffineExpr FunctionEmitter::product(ArrayRef<AffineExpr> dims) {
+  AffineExpr result = constant(1);
+  for (AffineExpr d : dims)
+    result = result * d;
+  return result;
+}
+
+int64_t FunctionEmitter::bufferOf(Value value) {
+  auto it = bufferOfValue_.find(value);
+  assert(it != bufferOfValue_.end() && "value without a buffer");
+  return it->second;
+}
+
+int64_t FunctionEmitter::define(Value result) {
+  auto type = cast<RankedTensorType>(result.getType());
+  int64_t id = buffers_.size();
+  buffers_.push_back(
+      {type.getElementType(), llvm::to_vector(dims(result)), "temp"});
+  bufferOfValue_[result] = id;
+  return id;
+}
+
+void FunctionEmitter::alias(Value result, Value source) {
+  auto type = cast<RankedTensorType>(result.getType());
+  int64_t root = bufferOf(source);
+  StringRef rootSource = buffers_[root].source;
+  if (rootSource.starts_with("alias:"))
+    root = std::stoll(rootSource.drop_front(6).str());
+  bufferOfValue_[result] = buffers_.size();
+  buffers_.push_back({type.getElementType(), llvm::to_vector(dims(result)),
+                      "alias:" + std::to_string(root)});
+}
+
+int64_t FunctionEmitter::scratch(Type elementType, ArrayRef<AffineExpr> dims) {
+  buffers_.push_back({elementType, llvm::to_vector(dims), "temp"});
+  return buffers_.size() - 1;
+}
+
+int64_t FunctionEmitter::constantBuffer(Type elementType,
+                                        ArrayRef<float> values) {
+  int64_t id = scratch(elementType, {constant(values.size())});
+  buffers_[id].source = "constant";
+  json::Array data;
+  for (float v : values)
+    data.push_back(static_cast<double>(v));
+  constantValues_[id] = json::Object{{"data", std::move(data)}};
+  return id;
+}
+
+int64_t FunctionEmitter::status() {
+  if (status_ < 0) {
+    status_ = buffers_.size();
+    buffers_.push_back({IntegerType::get(context(), 64), {constant(4)},
+                        "status"});
+  }
+  return status_;
+}
+
+int64_t FunctionEmitter::nodeOf(Operation *op) {
+  if (auto node = op->getAttrOfType<IntegerAttr>("kopt.node"))
+    return node.getInt();
+  return -1;
+}
+
+Launch &FunctionEmitter::launch(const std::string &kernel, Operation *op,
+                                AffineExpr blocksX, int64_t threads) {
+  Launch &l = launches_.emplace_back();
+  l.kernel = kernel;
+  l.grid[0] = blocksX;
+  l.grid[1] = l.grid[2] = constant(1);
+  l.block = threads;
+  l.node = nodeOf(op);
+  return l;
+}
+
+/// A constant tensor's values for the plan.
+static std::optional<json::Object> constantJson(DenseElementsAttr dense) {
+  auto element = [](auto value) -> json::Value {
+    if constexpr (std::is_same_v<decltype(value), APFloat>) {
+      bool lost;
+      APFloat wide = value;
+      wide.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      double v = wide.convertToDouble();
+      if (std::isnan(v))
+        return "nan";
+      if (std::isinf(v))
+        return v > 0 ? "inf" : "-inf";
+      return v;
+    } else {
+      return value.getSExtValue();
+    }
+  };
+  bool isFloat = isa<FloatType>(dense.getElementType());
+  if (dense.isSplat())
+    return json::Object{{"splat", isFloat
+                                      ? element(dense.getSplatValue<APFloat>())
+                                      : element(dense.getSplatValue<APInt>())}};
+  json::Array data;
+  if (isFloat)
+    for (APFloat v : dense.getValues<APFloat>())
+      data.push_back(element(v));
+  else
+    for (APInt v : dense.getValues<APInt>())
+      data.push_back(element(v));
+  return json::Object{{"data", std::move(data)}};
+}
+
+LogicalResult FunctionEmitter::emit() {
+  Operation *terminator = func_.getBody().front().getTerminator();
+  llvm::DenseMap<Value, json::Object> constants;
+  for (Operation &op : func_.getBody().front()) {
+    if (&op == terminator)
+      break;
+    LogicalResult result =
+        llvm::TypeSwitch<Operation *, LogicalResult>(&op)
+            .Case([&](WeightOp weight) -> LogicalResult {
+              auto type = dyn_cast<RankedTensorType>(weight.getType());
+              if (!type)
+                return weight.emitError(
+                    "compressed weights have no GPU kernels yet");
+              bufferOfValue_[weight] = buffers_.size();
+              buffers_.push_back(
+                  {type.getElementType(), llvm::to_vector(dims(weight)),
+                   "weight:" + std::to_string(
+                                   weightIndex_.lookup(weight.getName()))});
+              return success();
+            })
+            .Case([&](arith::ConstantOp constant) -> LogicalResult {
+              auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+              auto type = dyn_cast<RankedTensorType>(constant.getType());
+              if (!dense || !type || !type.hasStaticShape())
+                return constant.emitError(
+                    "only dense tensor constants run on the GPU");
+              int64_t id = define(constant.getResult());
+              buffers_[id].source = "constant";
+              constantValues_[id] = *constantJson(dense);
+              return success();
+            })
+            .Case<AddOp, SubOp, MulOp, DivOp, SiluOp, ReluOp, SigmoidOp,
+                  TanhOp, ExpOp, RsqrtOp, NegOp, GeluOp, ClampOp, CastOp>(
+                [&](Operation *o) { return emitElementwise(o, *this); })
+            .Case<RMSNormOp, LayerNormOp, L2NormOp, SoftmaxOp>(
+                [&](Operation *o) { return emitNormalization(o, *this); })
+            .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ArgmaxOp>(
+                [&](Operation *o) { return emitReduction(o, *this); })
+            .Case<LinearOp, MatmulOp>(
+                [&](Operation *o) { return emitLinearAlgebra(o, *this); })
+            .Case<AttentionOp>(
+                [&](Operation *o) { return emitAttention(o, *this); })
+            .Case<EmbeddingOp, RopeOp, CacheUpdateOp, ReshapeOp, TransposeOp,
+                  ConcatOp, SliceOp, GatherOp>(
+                [&](Operation *o) { return emitDataMovement(o, *this); })
+            .Default([&](Operation *o) -> LogicalResult {
+              return o->emitError()
+                     << "'" << o->getName()
+                     << "' has no GPU kernel yet; compile this model for the "
+                        "CPU (-o model.so)";
+            });
+    if (failed(result))
+      return failure();
+  }
+  return success();
+}
+
+json::Object FunctionEmitter::toJson() {
+  auto exprs = [&](ArrayRef<AffineExpr> list) {
+    json::Array array;
+    for (AffineExpr e : list)
+      array.push_back(affineJson(shapes_.resolve(e)));
+    return array;
+  };
+  json::Array buffers, launches, results;
+  for (auto [id, buffer] : llvm::enumerate(buffers_)) {
+    json::Object object{{"dtype", typeText(buffer.elementType)},
+                        {"shape", exprs(buffer.dims)},
+                        {"source", buffer.source}};
+    auto it = constantValues_.find(id);
+    if (it != constantValues_.end())
+      object["value"] = json::Object(it->second);
+    buffers.push_back(std::move(object));
+  }
+  for (Launch &l : launches_) {
+    json::Array args;
+    for (LaunchArg &arg : l.args) {
+      switch (arg.kind) {
+      case LaunchArg::Kind::Buffer:
+        args.push_back(json::Object{{"buffer", arg.buffer}});
+        break;
+      case LaunchArg::Kind::Index:
+        args.push_back(
+            json::Object{{"i64", affineJson(shapes_.resolve(arg.index))}});
+        break;
+      case LaunchArg::Kind::Float:
+        args.push_back(json::Object{{"f32", arg.value}});
+        break;
+      }
+    }
+    json::Object object{{"kernel", l.kernel},
+                        {"grid", exprs({l.grid[0], l.grid[1], l.grid[2]})},
+                        {"block", l.block},
+                        {"shared_bytes", l.sharedBytes},
+                        {"node", l.node},
+                        {"args", std::move(args)}};
+    if (l.guard)
+      object["guard"] = json::Object{
+          {"value", affineJson(shapes_.resolve(*l.guard))},
+          {"min", l.guardMin},
+          {"max", l.guardMax}};
+    if (l.flops)
+      object["flops"] = affineJson(shapes_.resolve(l.flops));
+    if (l.bytes)
+      object["bytes"] = affineJson(shapes_.resolve(l.bytes));
+    launches.push_back(std::move(object));
+  }
+  Operation *terminator = func_.getBody().front().getTerminator();
+  for (Value result : terminator->getOperands())
+    results.push_back(bufferOf(result));
+  return json::Object{{"buffers", std::move(buffers)},
+                      {"launches", std::move(launches)},
+                      {"results", std::move(results)}};
+}
+
+} // namespace kopt::gpu

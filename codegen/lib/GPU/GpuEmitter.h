@@ -1,0 +1,155 @@
+//===- GpuEmitter.h - One function's kernels and launch schedule -*- C++ -*-===//
+//
+// The GPU form of a model function is a schedule the runtime interprets:
+// device buffers (inputs, weights, intermediates sized by the plan's
+// symbolic dims, aliases for reshapes, a status buffer) and launches (a
+// kernel of the module's PTX, its grid as expressions over those symbols,
+// its block size, its arguments). FunctionEmitter builds that schedule op
+// by op; each kernel family (Families.h) turns one kopt op into kernels
+// (written as MLIR text, see KernelText.h) and launches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_GPUEMITTER_H
+#define KOPT_CODEGEN_GPU_GPUEMITTER_H
+
+#include "kopt/Codegen/SymbolicShapes.h"
+#include "kopt/Codegen/Target/GpuTarget.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <optional>
+#include <string>
+
+namespace kopt::gpu {
+
+/// Kernels of one module, shared between identical texts.
+class KernelLibrary {
+public:
+  explicit KernelLibrary(mlir::gpu::GPUModuleOp module) : module_(module) {}
+  /// The symbol of the kernel written by `text` (which names it `@KERNEL`),
+  /// parsed and added on first use; failure (with a diagnostic at `loc`)
+  /// when the text does not parse.
+  mlir::FailureOr<std::string> add(llvm::StringRef family,
+                                   const std::string &text,
+                                   mlir::Location loc);
+
+private:
+  mlir::gpu::GPUModuleOp module_;
+  llvm::StringMap<std::string> byText_;
+  unsigned count_ = 0;
+};
+
+struct LaunchArg {
+  enum class Kind { Buffer, Index, Float };
+  Kind kind;
+  int64_t buffer = -1;
+  mlir::AffineExpr index;
+  double value = 0;
+};
+
+struct Launch {
+  std::string kernel;
+  mlir::AffineExpr grid[3];
+  int64_t block = 128;
+  int64_t sharedBytes = 0;
+  int64_t node = -1;
+  llvm::SmallVector<LaunchArg> args;
+  /// Launched only when `guard` evaluates into [guardMin, guardMax].
+  std::optional<mlir::AffineExpr> guard;
+  int64_t guardMin = 0, guardMax = INT64_MAX;
+  /// Work this launch does, for benchmarks.
+  mlir::AffineExpr flops, bytes;
+
+  Launch &buffer(int64_t id) {
+    args.push_back({LaunchArg::Kind::Buffer, id, {}, 0});
+    return *this;
+  }
+  Launch &index(mlir::AffineExpr value) {
+    args.push_back({LaunchArg::Kind::Index, -1, value, 0});
+    return *this;
+  }
+  Launch &f32(double value) {
+    args.push_back({LaunchArg::Kind::Float, -1, {}, value});
+    return *this;
+  }
+};
+
+struct DeviceBuffer {
+  mlir::Type elementType;
+  llvm::SmallVector<mlir::AffineExpr> dims;
+  /// "input:I", "weight:I", "temp", "status", or "alias:B" (same memory as
+  /// buffer B, another shape).
+  std::string source;
+};
+
+class FunctionEmitter {
+public:
+  FunctionEmitter(mlir::func::FuncOp func, SymbolicShapes &shapes,
+                  KernelLibrary &kernels, const GpuTarget &target,
+                  llvm::ArrayRef<llvm::StringRef> weightNames);
+
+  /// Emits every op; failure after a diagnostic on the op that has no GPU
+  /// lowering.
+  mlir::LogicalResult emit();
+  /// "buffers", "launches" and "results" of the plan function.
+  llvm::json::Object toJson();
+
+  // ---- For kernel families ----
+  const GpuTarget &target() const { return target_; }
+  mlir::MLIRContext *context() { return func_.getContext(); }
+  /// The buffer holding `value`.
+  int64_t bufferOf(mlir::Value value);
+  /// A new buffer for `result` (an op result).
+  int64_t define(mlir::Value result);
+  /// `result` is `source`'s memory with another shape (row-major reshape).
+  void alias(mlir::Value result, mlir::Value source);
+  /// A scratch buffer of `elementType` with `dims`.
+  int64_t scratch(mlir::Type elementType,
+                  llvm::ArrayRef<mlir::AffineExpr> dims);
+  /// A constant f32 buffer holding `values` (uploaded once).
+  int64_t constantBuffer(mlir::Type elementType, llvm::ArrayRef<float> values);
+  /// The status buffer (4 x i64: code, node, value, bound).
+  int64_t status();
+  /// The dims of a tensor value.
+  llvm::ArrayRef<mlir::AffineExpr> dims(mlir::Value value);
+  mlir::AffineExpr constant(int64_t value);
+  mlir::AffineExpr product(llvm::ArrayRef<mlir::AffineExpr> dims);
+  mlir::AffineExpr numElements(mlir::Value value) {
+    return product(dims(value));
+  }
+  /// The node index of `op` in the plan graph.
+  int64_t nodeOf(mlir::Operation *op);
+  /// Adds (or reuses) a kernel; see KernelLibrary::add.
+  mlir::FailureOr<std::string> kernel(llvm::StringRef family,
+                                      const std::string &text,
+                                      mlir::Location loc) {
+    return kernels_.add(family, text, loc);
+  }
+  /// Appends a launch of `kernel` for `op` with a 1-D grid of `blocks`.
+  Launch &launch(const std::string &kernel, mlir::Operation *op,
+                 mlir::AffineExpr blocksX, int64_t threads);
+
+private:
+  mlir::func::FuncOp func_;
+  SymbolicShapes &shapes_;
+  KernelLibrary &kernels_;
+  const GpuTarget &target_;
+  llvm::SmallVector<DeviceBuffer> buffers_;
+  llvm::SmallVector<Launch> launches_;
+  llvm::DenseMap<mlir::Value, int64_t> bufferOfValue_;
+  llvm::StringMap<int64_t> weightIndex_;
+  llvm::DenseMap<int64_t, llvm::json::Object> constantValues_;
+  int64_t status_ = -1;
+};
+
+/// ceil(a / b) for a constant b > 0.
+inline mlir::AffineExpr ceilDiv(mlir::AffineExpr a, int64_t b) {
+  return a.ceilDiv(b);
+}
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_GPUEMITTER_H

@@ -1,0 +1,215 @@
+//===- KernelText.cpp - Writing one gpu.func as MLIR text -----------------===//
+
+#include "KernelText.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+namespace kopt::gpu {
+
+std::string typeText(mlir::Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
+std::string KernelText::buffer(llvm::StringRef name,
+                               llvm::StringRef elementType) {
+  if (!params_.empty())
+    params_ += ", ";
+  params_ += ("%" + name + ": memref<?x" + elementType + ">").str();
+  return ("%" + name).str();
+}
+
+std::string KernelText::index(llvm::StringRef name) {
+  if (!params_.empty())
+    params_ += ", ";
+  params_ += ("%" + name + "_i64: i64").str();
+  prologue_ += ("    %" + name + " = arith.index_cast %" + name +
+                "_i64 : i64 to index\n")
+                   .str();
+  return ("%" + name).str();
+}
+
+std::string KernelText::f32(llvm::StringRef name) {
+  if (!params_.empty())
+    params_ += ", ";
+  params_ += ("%" + name + ": f32").str();
+  return ("%" + name).str();
+}
+
+std::string KernelText::shared(llvm::StringRef name,
+                               llvm::StringRef shapeAndType) {
+  if (!workgroup_.empty())
+    workgroup_ += ", ";
+  workgroup_ += ("%" + name + ": memref<" + shapeAndType +
+                 ", #gpu.address_space<workgroup>>")
+                    .str();
+  return ("%" + name).str();
+}
+
+std::string KernelText::fresh() { return "%v" + std::to_string(next_++); }
+
+std::string KernelText::c(int64_t value) {
+  std::string key = "i:" + std::to_string(value);
+  auto it = constants_.find(key);
+  if (it != constants_.end())
+    return it->second;
+  std::string name = "%c" + std::to_string(value);
+  if (value < 0)
+    name = "%cm" + std::to_string(-value);
+  prologue_ += "    " + name + " = arith.constant " + std::to_string(value) +
+               " : index\n";
+  constants_[key] = name;
+  return name;
+}
+
+std::string KernelText::ci(int64_t value, llvm::StringRef type) {
+  std::string key = (type + ":" + std::to_string(value)).str();
+  auto it = constants_.find(key);
+  if (it != constants_.end())
+    return it->second;
+  std::string name = fresh();
+  prologue_ += ("    " + name + " = arith.constant " + std::to_string(value) +
+                " : " + type + "\n")
+                   .str();
+  constants_[key] = name;
+  return name;
+}
+
+std::string KernelText::f(double value) {
+  std::string literal;
+  if (std::isnan(value)) {
+    literal = "0x7FC00000";
+  } else if (std::isinf(value)) {
+    literal = value > 0 ? "0x7F800000" : "0xFF800000";
+  } else {
+    llvm::raw_string_ostream os(literal);
+    os << llvm::format("%.9e", value);
+  }
+  std::string key = "f:" + literal;
+  auto it = constants_.find(key);
+  if (it != constants_.end())
+    return it->second;
+  std::string name = fresh();
+  prologue_ += "    " + name + " = arith.constant " + literal + " : f32\n";
+  constants_[key] = name;
+  return name;
+}
+
+KernelText &KernelText::line(const llvm::Twine &text) {
+  body_ += "    " + text.str() + "\n";
+  return *this;
+}
+
+std::string KernelText::def(const llvm::Twine &text) {
+  std::string name = fresh();
+  line(name + " = " + text);
+  return name;
+}
+
+std::string KernelText::tid() {
+  if (tid_.empty()) {
+    tid_ = "%tid";
+    prologue_ += "    %tid = gpu.thread_id x\n";
+  }
+  return tid_;
+}
+
+std::string KernelText::bid(char dim) {
+  std::string &slot = dim == 'x' ? bidx_ : dim == 'y' ? bidy_ : bidz_;
+  if (slot.empty()) {
+    slot = std::string("%bid") + dim;
+    prologue_ += "    " + slot + " = gpu.block_id " + dim + "\n";
+  }
+  return slot;
+}
+
+std::string KernelText::globalId() {
+  std::string base = def("arith.muli " + bid('x') + ", " + c(threads_) +
+                         " : index");
+  return def("arith.addi " + base + ", " + tid() + " : index");
+}
+
+std::string KernelText::blockReduce(const std::string &value,
+                                    llvm::StringRef combine,
+                                    const std::string &scratch) {
+  std::string width = ci(32, "i32");
+  std::string v = value;
+  for (int offset = 16; offset >= 1; offset /= 2) {
+    std::string shuffled = fresh();
+    line(shuffled + ", " + fresh() + " = gpu.shuffle xor " + v + ", " +
+         ci(offset, "i32") + ", " + width + " : f32");
+    v = def(combine + " " + v + ", " + shuffled + " : f32");
+  }
+  int64_t warps = (threads_ + 31) / 32;
+  if (warps == 1)
+    return v;
+  std::string lane = def("arith.remui " + tid() + ", " + c(32) + " : index");
+  std::string warp = def("arith.divui " + tid() + ", " + c(32) + " : index");
+  std::string leader = def("arith.cmpi eq, " + lane + ", " + c(0) + " : index");
+  line("scf.if " + leader + " {");
+  line("memref.store " + v + ", " + scratch + "[" + warp +
+       "] : memref<32xf32, #gpu.address_space<workgroup>>");
+  line("}");
+  line("gpu.barrier");
+  std::string total = def("memref.load " + scratch + "[" + c(0) +
+                          "] : memref<32xf32, #gpu.address_space<workgroup>>");
+  for (int64_t w = 1; w < warps; ++w) {
+    std::string part =
+        def("memref.load " + scratch + "[" + c(w) +
+            "] : memref<32xf32, #gpu.address_space<workgroup>>");
+    total = def(combine + " " + total + ", " + part + " : f32");
+  }
+  // The scratch buffer may be reused right after.
+  line("gpu.barrier");
+  return total;
+}
+
+std::string KernelText::convert(const std::string &value, llvm::StringRef from,
+                                llvm::StringRef to) {
+  if (from == to)
+    return value;
+  bool fromFloat = isFloatText(from), toFloat = isFloatText(to);
+  auto width = [](llvm::StringRef t) -> int {
+    if (t == "f64" || t == "i64")
+      return 64;
+    if (t == "f32" || t == "i32")
+      return 32;
+    if (t == "i1")
+      return 1;
+    if (t == "i8")
+      return 8;
+    return 16;
+  };
+  std::string sig = value + " : " + from.str() + " to " + to.str();
+  if (fromFloat && toFloat) {
+    if (width(from) == width(to)) { // f16 <-> bf16 through f32
+      std::string wide = def("arith.extf " + value + " : " + from + " to f32");
+      return def("arith.truncf " + wide + " : f32 to " + to);
+    }
+    return def((width(from) < width(to) ? "arith.extf " : "arith.truncf ") +
+               sig);
+  }
+  if (fromFloat)
+    return def("arith.fptosi " + sig);
+  if (toFloat)
+    return def("arith.sitofp " + sig);
+  return def((width(from) < width(to) ? "arith.extsi " : "arith.trunci ") +
+             sig);
+}
+
+std::string KernelText::str(llvm::StringRef name) const {
+  std::string text = ("  gpu.func @" + name + "(" + params_ + ")").str();
+  if (!workgroup_.empty())
+    text += " workgroup(" + workgroup_ + ")";
+  text += " kernel attributes {known_block_size = array<i32: " +
+          std::to_string(threads_) + ", 1, 1>} {\n";
+  text += prologue_ + body_ + "    gpu.return\n  }\n";
+  return text;
+}
+
+} // namespace kopt::gpu

@@ -1,0 +1,98 @@
+//===- KernelText.h - Writing one gpu.func as MLIR text ---------*- C++ -*-===//
+//
+// Kernel families write their kernels as MLIR text (gpu, arith, scf, memref,
+// vector, math, nvgpu), parameterised by dtypes and tile configuration and
+// unrolled by C++ loops where registers must stay registers. KernelText
+// holds the parameters and body of one kernel and names its SSA values; the
+// KernelLibrary parses the result into the module's gpu.module, sharing one
+// kernel between identical texts.
+//
+// Kernel ABI: every buffer parameter is a rank-1 `memref<?xT>` (the runtime
+// passes the device pointer as allocated and aligned pointer, offset 0,
+// its element count and stride 1), every scalar an `i64`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_KERNELTEXT_H
+#define KOPT_CODEGEN_GPU_KERNELTEXT_H
+
+#include "mlir/IR/Types.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Twine.h"
+
+#include <string>
+
+namespace kopt::gpu {
+
+/// The MLIR spelling of `type` ("bf16", "i32", "vector<8xbf16>").
+std::string typeText(mlir::Type type);
+
+class KernelText {
+public:
+  /// A kernel of `threads` threads per block (x only).
+  explicit KernelText(int64_t threads) : threads_(threads) {}
+
+  /// Adds a `memref<?xT>` parameter `%name`; returns its SSA name.
+  std::string buffer(llvm::StringRef name, llvm::StringRef elementType);
+  std::string buffer(llvm::StringRef name, mlir::Type elementType) {
+    return buffer(name, typeText(elementType));
+  }
+  /// Adds an i64 parameter and returns the name of its `index` value.
+  std::string index(llvm::StringRef name);
+  /// Adds an f32 parameter `%name`.
+  std::string f32(llvm::StringRef name);
+  /// Adds a workgroup (shared memory) buffer `memref<SHAPExT, 3>`.
+  std::string shared(llvm::StringRef name, llvm::StringRef shapeAndType);
+
+  /// A fresh SSA name.
+  std::string fresh();
+  /// An `index` constant (one definition per value).
+  std::string c(int64_t value);
+  /// An f32 constant.
+  std::string f(double value);
+  /// An integer constant of `type` ("i32").
+  std::string ci(int64_t value, llvm::StringRef type);
+
+  /// Appends one line to the body.
+  KernelText &line(const llvm::Twine &text);
+  /// `%r = TEXT` with a fresh %r; returns %r.
+  std::string def(const llvm::Twine &text);
+
+  /// Common values: linear thread index within the block, block index x/y/z.
+  std::string tid();
+  std::string bid(char dim = 'x');
+  /// blockIdx.x * threads + threadIdx.x.
+  std::string globalId();
+
+  /// The f32 `value` combined (`arith.addf` / `arith.maximumf`) across the
+  /// block through warp shuffles and `scratch` (a `memref<32xf32, 3>`
+  /// workgroup buffer); every thread gets the result. Contains barriers:
+  /// every thread of the block must reach it.
+  std::string blockReduce(const std::string &value, llvm::StringRef combine,
+                          const std::string &scratch);
+
+  /// Converts `value` of type `from` to `to` (float <-> float, int <-> int,
+  /// int <-> float); a no-op when equal.
+  std::string convert(const std::string &value, llvm::StringRef from,
+                      llvm::StringRef to);
+
+  /// The full `gpu.func @NAME(...) kernel` text.
+  std::string str(llvm::StringRef name) const;
+  int64_t threads() const { return threads_; }
+
+private:
+  int64_t threads_;
+  std::string params_, workgroup_, prologue_, body_;
+  llvm::StringMap<std::string> constants_;
+  std::string tid_, bidx_, bidy_, bidz_;
+  unsigned next_ = 0;
+};
+
+/// Float types compute in f32; integers in themselves.
+inline bool isFloatText(llvm::StringRef type) {
+  return type == "f32" || type == "f16" || type == "bf16" || type == "f64";
+}
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_KERNELTEXT_H

@@ -1,0 +1,386 @@
+//===- LinearKernels.cpp - linear and matmul on the GPU -------------------===//
+//
+// kopt.linear (y[m, n] = sum_k x[m, k] w[n, k] + b[n]) has two variants,
+// chosen at launch from the dynamic row count M:
+//   - GEMV (M <= 8): one warp per output feature n; each lane streams
+//     16-byte slices of w's row (K % 8 == 0 for 16-bit types) with fused
+//     multiply-adds in f32 and the warp reduces with shuffles; rows of x
+//     are re-read from cache.
+//   - GEMM (M > 8): 64 x 64 output tiles per 256-thread block, 4 x 4
+//     outputs per thread, 16-wide K slices of x and w staged through shared
+//     memory, f32 accumulation.
+// kopt.matmul runs a batched variant of the GEMM kernel with broadcast
+// batch strides.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Families.h"
+#include "KernelText.h"
+
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
+using namespace mlir;
+
+namespace kopt::gpu {
+namespace {
+
+std::string elemType(Value v) {
+  return typeText(cast<RankedTensorType>(v.getType()).getElementType());
+}
+
+/// Largest M the GEMV variant takes.
+constexpr int64_t kGemvMaxRows = 8;
+
+FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
+                                  const std::string &t, const std::string &ot,
+                                  int64_t n, int64_t kDim, bool bias) {
+  constexpr int64_t warps = 8;
+  KernelText k(warps * 32);
+  bool vectorized = t != "f32" ? kDim % 8 == 0 : kDim % 4 == 0;
+  int64_t width = vectorized ? (t == "f32" ? 4 : 8) : 1;
+  std::string vt = "vector<" + std::to_string(width) + "x" + t + ">";
+  std::string vf = "vector<" + std::to_string(width) + "xf32>";
+  std::string out = k.buffer("out", ot), x = k.buffer("x", t),
+              w = k.buffer("w", t);
+  std::string b = bias ? k.buffer("b", t) : "";
+  std::string rows = k.index("rows");
+  std::string lane = k.def("arith.remui " + k.tid() + ", " + k.c(32) +
+                           " : index");
+  std::string warp = k.def("arith.divui " + k.tid() + ", " + k.c(32) +
+                           " : index");
+  std::string nb = k.def("arith.muli " + k.bid('x') + ", " + k.c(warps) +
+                         " : index");
+  std::string row = k.def("arith.addi " + nb + ", " + warp + " : index");
+  std::string ok = k.def("arith.cmpi ult, " + row + ", " + k.c(n) + " : index");
+  k.line("scf.if " + ok + " {");
+  std::string wBase = k.def("arith.muli " + row + ", " + k.c(kDim) +
+                            " : index");
+  std::string start = k.def("arith.muli " + lane + ", " + k.c(width) +
+                            " : index");
+  std::string m = k.fresh();
+  k.line("scf.for " + m + " = " + k.c(0) + " to " + rows + " step " + k.c(1) +
+         " {");
+  std::string xBase = k.def("arith.muli " + m + ", " + k.c(kDim) + " : index");
+  std::string zero = k.def("arith.constant dense<0.0> : " + vf);
+  std::string kk = k.fresh(), acc = k.fresh(), sum = k.fresh();
+  k.line(sum + " = scf.for " + kk + " = " + start + " to " + k.c(kDim) +
+         " step " + k.c(32 * width) + " iter_args(" + acc + " = " + zero +
+         ") -> (" + vf + ") {");
+  std::string wAt = k.def("arith.addi " + wBase + ", " + kk + " : index");
+  std::string xAt = k.def("arith.addi " + xBase + ", " + kk + " : index");
+  std::string align = std::to_string(width * (t == "f32" ? 4 : 2));
+  std::string wv, xv;
+  if (vectorized) {
+    wv = k.def("vector.load " + w + "[" + wAt + "] {alignment = " + align +
+               " : i64} : memref<?x" + t + ">, " + vt);
+    xv = k.def("vector.load " + x + "[" + xAt + "] {alignment = " + align +
+               " : i64} : memref<?x" + t + ">, " + vt);
+    if (t != "f32") {
+      wv = k.def("arith.extf " + wv + " : " + vt + " to " + vf);
+      xv = k.def("arith.extf " + xv + " : " + vt + " to " + vf);
+    }
+  } else {
+    std::string ws = k.convert(
+        k.def("memref.load " + w + "[" + wAt + "] : memref<?x" + t + ">"), t,
+        "f32");
+    std::string xs = k.convert(
+        k.def("memref.load " + x + "[" + xAt + "] : memref<?x" + t + ">"), t,
+        "f32");
+    wv = k.def("vector.broadcast " + ws + " : f32 to " + vf);
+    xv = k.def("vector.broadcast " + xs + " : f32 to " + vf);
+  }
+  std::string fma =
+      k.def("vector.fma " + wv + ", " + xv + ", " + acc + " : " + vf);
+  k.line("scf.yield " + fma + " : " + vf);
+  k.line("}");
+  std::string partial =
+      k.def("vector.reduction <add>, " + sum + " : " + vf + " into f32");
+  // Warp reduction.
+  std::string v = partial;
+  for (int offset = 16; offset >= 1; offset /= 2) {
+    std::string s = k.fresh();
+    k.line(s + ", " + k.fresh() + " = gpu.shuffle xor " + v + ", " +
+           k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
+    v = k.def("arith.addf " + v + ", " + s + " : f32");
+  }
+  std::string leader =
+      k.def("arith.cmpi eq, " + lane + ", " + k.c(0) + " : index");
+  k.line("scf.if " + leader + " {");
+  if (bias) {
+    std::string bv = k.convert(
+        k.def("memref.load " + b + "[" + row + "] : memref<?x" + t + ">"), t,
+        "f32");
+    v = k.def("arith.addf " + v + ", " + bv + " : f32");
+  }
+  std::string om = k.def("arith.muli " + m + ", " + k.c(n) + " : index");
+  std::string oAt = k.def("arith.addi " + om + ", " + row + " : index");
+  k.line("memref.store " + k.convert(v, "f32", ot) + ", " + out + "[" + oAt +
+         "] : memref<?x" + ot + ">");
+  k.line("}");
+  k.line("}"); // m
+  k.line("}"); // row ok
+  return e.kernel("gemv", k.str("KERNEL"), op->getLoc());
+}
+
+/// Tiled SIMT GEMM: C[batch, m, n] = sum_k A[batch, m, k] B[batch, n, k]
+/// (bTransposed = B stored [n, k]) or B[batch, k, n]; batch offsets from
+/// strides given at launch; optional bias over n.
+FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
+                                  const std::string &t, const std::string &ot,
+                                  bool bNK, bool bias) {
+  constexpr int64_t tile = 64, kt = 16, threads = 256;
+  KernelText k(threads);
+  std::string out = k.buffer("out", ot), a = k.buffer("a", t),
+              bm = k.buffer("b", t);
+  std::string bb = bias ? k.buffer("bias", t) : "";
+  std::string M = k.index("m"), N = k.index("n"), K = k.index("k"),
+              aBatch = k.index("a_batch"), bBatch = k.index("b_batch");
+  std::string as = k.shared("as", std::to_string(kt) + "x" +
+                                      std::to_string(tile) + "xf32");
+  std::string bs = k.shared("bs", std::to_string(kt) + "x" +
+                                      std::to_string(tile) + "xf32");
+  std::string smem = ", #gpu.address_space<workgroup>>";
+  std::string smemType = "memref<" + std::to_string(kt) + "x" +
+                         std::to_string(tile) + "xf32" + smem;
+  std::string batch = k.bid('z');
+  std::string row0 = k.def("arith.muli " + k.bid('y') + ", " + k.c(tile) +
+                           " : index");
+  std::string col0 = k.def("arith.muli " + k.bid('x') + ", " + k.c(tile) +
+                           " : index");
+  std::string ty = k.def("arith.divui " + k.tid() + ", " + k.c(16) + " : index");
+  std::string tx = k.def("arith.remui " + k.tid() + ", " + k.c(16) + " : index");
+  std::string aOff = k.def("arith.muli " + batch + ", " + aBatch + " : index");
+  std::string bOff = k.def("arith.muli " + batch + ", " + bBatch + " : index");
+  std::string mn = k.def("arith.muli " + M + ", " + N + " : index");
+  std::string cOff = k.def("arith.muli " + batch + ", " + mn + " : index");
+  // Accumulators: 4 x 4 per thread, rows ty + 16 i, cols tx + 16 j.
+  std::vector<std::string> init(16, k.f(0.0));
+  std::string kk = k.fresh();
+  std::vector<std::string> accs(16);
+  for (auto &x : accs)
+    x = k.fresh();
+  std::string res = k.fresh();
+  std::string iter, types;
+  for (int i = 0; i < 16; ++i) {
+    iter += (i ? ", " : "") + accs[i] + " = " + init[i];
+    types += std::string(i ? ", " : "") + "f32";
+  }
+  k.line(res + ":16 = scf.for " + kk + " = " + k.c(0) + " to " + K + " step " +
+         k.c(kt) + " iter_args(" + iter + ") -> (" + types + ") {");
+  // Stage: 64 x 16 of A and of B, 4 elements per thread each.
+  auto loadGuarded = [&](const std::string &mem, const std::string &at,
+                         const std::string &ok) {
+    std::string v = k.fresh();
+    k.line(v + " = scf.if " + ok + " -> (f32) {");
+    k.line("scf.yield " +
+           k.convert(k.def("memref.load " + mem + "[" + at + "] : memref<?x" +
+                           t + ">"),
+                     t, "f32") +
+           " : f32");
+    k.line("} else {");
+    k.line("scf.yield " + k.f(0.0) + " : f32");
+    k.line("}");
+    return v;
+  };
+  for (int r = 0; r < 4; ++r) {
+    // Element e = tid + 256 r of the 64 x 16 slab: row e / 16, kcol e % 16.
+    std::string eidx = k.def("arith.addi " + k.tid() + ", " + k.c(256 * r) +
+                             " : index");
+    std::string rr = k.def("arith.divui " + eidx + ", " + k.c(kt) + " : index");
+    std::string kc = k.def("arith.remui " + eidx + ", " + k.c(kt) + " : index");
+    std::string gk = k.def("arith.addi " + kk + ", " + kc + " : index");
+    std::string kOk = k.def("arith.cmpi ult, " + gk + ", " + K + " : index");
+    // A: row0 + rr, k = gk
+    std::string gm = k.def("arith.addi " + row0 + ", " + rr + " : index");
+    std::string mOk = k.def("arith.cmpi ult, " + gm + ", " + M + " : index");
+    std::string aOk = k.def("arith.andi " + mOk + ", " + kOk + " : i1");
+    std::string aRow = k.def("arith.muli " + gm + ", " + K + " : index");
+    std::string aAt0 = k.def("arith.addi " + aRow + ", " + gk + " : index");
+    std::string aAt = k.def("arith.addi " + aAt0 + ", " + aOff + " : index");
+    std::string av = loadGuarded(a, aAt, aOk);
+    k.line("memref.store " + av + ", " + as + "[" + kc + ", " + rr + "] : " +
+           smemType);
+    // B: col0 + rr (n), k = gk
+    std::string gn = k.def("arith.addi " + col0 + ", " + rr + " : index");
+    std::string nOk = k.def("arith.cmpi ult, " + gn + ", " + N + " : index");
+    std::string bOk = k.def("arith.andi " + nOk + ", " + kOk + " : i1");
+    std::string bAt0;
+    if (bNK) {
+      std::string bRow = k.def("arith.muli " + gn + ", " + K + " : index");
+      bAt0 = k.def("arith.addi " + bRow + ", " + gk + " : index");
+    } else {
+      std::string bRow = k.def("arith.muli " + gk + ", " + N + " : index");
+      bAt0 = k.def("arith.addi " + bRow + ", " + gn + " : index");
+    }
+    std::string bAt = k.def("arith.addi " + bAt0 + ", " + bOff + " : index");
+    std::string bv = loadGuarded(bm, bAt, bOk);
+    k.line("memref.store " + bv + ", " + bs + "[" + kc + ", " + rr + "] : " +
+           smemType);
+  }
+  k.line("gpu.barrier");
+  std::string inner = k.fresh();
+  std::vector<std::string> inAcc(16), outAcc(16);
+  for (auto &x : inAcc)
+    x = k.fresh();
+  std::string innerRes = k.fresh();
+  iter.clear();
+  for (int i = 0; i < 16; ++i)
+    iter += (i ? ", " : "") + inAcc[i] + " = " + accs[i];
+  k.line(innerRes + ":16 = scf.for " + inner + " = " + k.c(0) + " to " +
+         k.c(kt) + " step " + k.c(1) + " iter_args(" + iter + ") -> (" +
+         types + ") {");
+  std::vector<std::string> av(4), bv(4);
+  for (int i = 0; i < 4; ++i) {
+    std::string r = k.def("arith.addi " + ty + ", " + k.c(16 * i) + " : index");
+    av[i] = k.def("memref.load " + as + "[" + inner + ", " + r + "] : " +
+                  smemType);
+    std::string c = k.def("arith.addi " + tx + ", " + k.c(16 * i) + " : index");
+    bv[i] = k.def("memref.load " + bs + "[" + inner + ", " + c + "] : " +
+                  smemType);
+  }
+  std::string yields;
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      std::string f = k.def("math.fma " + av[i] + ", " + bv[j] + ", " +
+                            inAcc[i * 4 + j] + " : f32");
+      yields += (yields.empty() ? "" : ", ") + f;
+    }
+  k.line("scf.yield " + yields + " : " + types);
+  k.line("}");
+  k.line("gpu.barrier");
+  std::string outer;
+  for (int i = 0; i < 16; ++i)
+    outer += (i ? ", " : "") + innerRes + "#" + std::to_string(i);
+  k.line("scf.yield " + outer + " : " + types);
+  k.line("}");
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      std::string r0 = k.def("arith.addi " + ty + ", " + k.c(16 * i) + " : index");
+      std::string r = k.def("arith.addi " + row0 + ", " + r0 + " : index");
+      std::string c0 = k.def("arith.addi " + tx + ", " + k.c(16 * j) + " : index");
+      std::string c = k.def("arith.addi " + col0 + ", " + c0 + " : index");
+      std::string rOk = k.def("arith.cmpi ult, " + r + ", " + M + " : index");
+      std::string cOk = k.def("arith.cmpi ult, " + c + ", " + N + " : index");
+      std::string ok = k.def("arith.andi " + rOk + ", " + cOk + " : i1");
+      k.line("scf.if " + ok + " {");
+      std::string v = res + "#" + std::to_string(i * 4 + j);
+      if (bias) {
+        std::string bval = k.convert(
+            k.def("memref.load " + bb + "[" + c + "] : memref<?x" + t + ">"),
+            t, "f32");
+        v = k.def("arith.addf " + v + ", " + bval + " : f32");
+      }
+      std::string rn = k.def("arith.muli " + r + ", " + N + " : index");
+      std::string at0 = k.def("arith.addi " + rn + ", " + c + " : index");
+      std::string at = k.def("arith.addi " + at0 + ", " + cOff + " : index");
+      k.line("memref.store " + k.convert(v, "f32", ot) + ", " + out + "[" + at +
+             "] : memref<?x" + ot + ">");
+      k.line("}");
+    }
+  return e.kernel("gemm", k.str("KERNEL"), op->getLoc());
+}
+
+LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
+  auto wType = dyn_cast<RankedTensorType>(op.getWeight().getType());
+  if (!wType)
+    return op.emitError("compressed weights have no GPU kernels yet");
+  int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);
+  std::string t = elemType(op.getInput()), ot = elemType(op.getResult());
+  bool bias = static_cast<bool>(op.getBias());
+  AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
+  int64_t outBuffer = e.define(op.getResult());
+
+  FailureOr<std::string> gemv = gemvKernel(e, op, t, ot, n, kDim, bias);
+  FailureOr<std::string> gemm = gemmKernel(e, op, t, ot, /*bNK=*/true, bias);
+  if (failed(gemv) || failed(gemm))
+    return failure();
+  AffineExpr flops = rows * (2 * n * kDim);
+  int64_t elem = t == "f32" ? 4 : 2;
+  AffineExpr bytes = e.constant(n * kDim * elem) + rows * ((kDim + n) * elem);
+
+  Launch &small = e.launch(*gemv, op, e.constant((n + 7) / 8), 256);
+  small.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
+      .buffer(e.bufferOf(op.getWeight()));
+  if (bias)
+    small.buffer(e.bufferOf(op.getBias()));
+  small.index(rows);
+  small.guard = rows;
+  small.guardMin = 1;
+  small.guardMax = kGemvMaxRows;
+  small.flops = flops;
+  small.bytes = bytes;
+
+  Launch &large = e.launch(*gemm, op, e.constant((n + 63) / 64), 256);
+  large.grid[1] = ceilDiv(rows, 64);
+  large.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
+      .buffer(e.bufferOf(op.getWeight()));
+  if (bias)
+    large.buffer(e.bufferOf(op.getBias()));
+  large.index(rows).index(e.constant(n)).index(e.constant(kDim))
+      .index(e.constant(0)).index(e.constant(0));
+  large.guard = rows;
+  large.guardMin = kGemvMaxRows + 1;
+  large.flops = flops;
+  large.bytes = bytes;
+  return success();
+}
+
+LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
+  auto aType = cast<RankedTensorType>(op.getLhs().getType());
+  auto bType = cast<RankedTensorType>(op.getRhs().getType());
+  auto cType = cast<RankedTensorType>(op.getResult().getType());
+  ArrayRef<AffineExpr> aDims = e.dims(op.getLhs()), bDims = e.dims(op.getRhs()),
+                       cDims = e.dims(op.getResult());
+  int64_t cRank = cType.getRank();
+  bool bNK = op.getTransposeB();
+  AffineExpr M = cDims[cRank - 2], N = cDims[cRank - 1],
+             K = aDims[aType.getRank() - 1];
+  // Batch: flatten the result's batch dims; operands broadcast only when
+  // they have no batch dims or batch dims of 1 (stride 0).
+  AffineExpr batch = e.product(cDims.drop_back(2));
+  auto batchStride = [&](RankedTensorType type, ArrayRef<AffineExpr> dims)
+      -> std::optional<AffineExpr> {
+    int64_t rank = type.getRank();
+    bool allOne = true;
+    for (int64_t d = 0; d < rank - 2; ++d)
+      allOne &= !type.isDynamicDim(d) && type.getDimSize(d) == 1;
+    if (allOne)
+      return e.constant(0);
+    if (rank != cRank)
+      return std::nullopt;
+    for (int64_t d = 0; d < rank - 2; ++d)
+      if (type.getDimSize(d) != cType.getDimSize(d) ||
+          (type.isDynamicDim(d) && dims[d] != cDims[d]))
+        return std::nullopt;
+    return dims[rank - 2] * dims[rank - 1];
+  };
+  std::optional<AffineExpr> aStride = batchStride(aType, aDims);
+  std::optional<AffineExpr> bStride = batchStride(bType, bDims);
+  if (!aStride || !bStride)
+    return op.emitError("matmul with partially broadcast batch dims has no "
+                        "GPU kernel yet");
+  std::string t = elemType(op.getLhs()), ot = elemType(op.getResult());
+  FailureOr<std::string> gemm = gemmKernel(e, op, t, ot, bNK, false);
+  if (failed(gemm))
+    return failure();
+  int64_t outBuffer = e.define(op.getResult());
+  Launch &l = e.launch(*gemm, op, ceilDiv(N, 64), 256);
+  l.grid[1] = ceilDiv(M, 64);
+  l.grid[2] = batch;
+  l.buffer(outBuffer).buffer(e.bufferOf(op.getLhs()))
+      .buffer(e.bufferOf(op.getRhs()))
+      .index(M).index(N).index(K).index(*aStride).index(*bStride);
+  l.flops = batch * M * N * K * 2;
+  (void)bDims;
+  return success();
+}
+
+} // namespace
+
+LogicalResult emitLinearAlgebra(Operation *op, FunctionEmitter &e) {
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return emitLinear(linear, e);
+  return emitMatmul(cast<MatmulOp>(op), e);
+}
+
+} // namespace kopt::gpu

@@ -1,0 +1,54 @@
+//===- Pipeline.cpp - The GPU code generation pipeline --------------------===//
+//
+// kopt IR -> the plan with each function's launch schedule and a gpu.module
+// of kernels (kopt-export-plan{gpu-target}) -> NVVM -> PTX through LLVM's
+// NVPTX backend (gpu-module-to-binary, format=isa) -> model.ptx + plan.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/Codegen/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace kopt {
+
+void buildGpuCodegenPipeline(OpPassManager &pm,
+                             const GpuCodegenOptions &options) {
+  KoptExportPlanPassOptions plan;
+  plan.gpuTarget = options.target;
+  pm.addPass(createKoptExportPlanPass(plan));
+
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createConvertNVVMToLLVMPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  GpuNVVMAttachTargetOptions attach;
+  attach.chip = options.target;
+  // PTX 8.0 (CUDA 12.0) covers sm_90 and everything kopt emits.
+  attach.features = "+ptx80";
+  attach.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(attach));
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+
+  KoptSerializePtxPassOptions serialize;
+  serialize.output = options.output;
+  pm.addPass(createKoptSerializePtxPass(serialize));
+}
+
+} // namespace kopt
