@@ -11,6 +11,7 @@
 #include "kopt/Codegen/Passes.h"
 #include "kopt/InitAll.h"
 #include "kopt/runtime/CompiledModule.h"
+#include "kopt/runtime/GpuModule.h"
 #include "kopt/runtime/Float16.h"
 #include "kopt/runtime/Reference.h"
 
@@ -179,9 +180,10 @@ protected:
     return instance;
   }
 
-  /// Compiles `source` to a shared object; empty string on success, else
-  /// the diagnostics.
-  std::string compile(const std::string &source, const std::string &output) {
+  /// Compiles `source` to a shared object (or, with `gpu`, to PTX for
+  /// sm_90); empty string on success, else the diagnostics.
+  std::string compile(const std::string &source, const std::string &output,
+                      bool gpu = false) {
     std::string diagnostics;
     mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &d) {
       diagnostics += d.str() + "\n";
@@ -192,7 +194,10 @@ protected:
     if (!module)
       return "parse failed: " + diagnostics;
     mlir::PassManager pm(context);
-    kopt::buildCpuCodegenPipeline(pm, {output, "native"});
+    if (gpu)
+      kopt::buildGpuCodegenPipeline(pm, {output, "sm_90"});
+    else
+      kopt::buildCpuCodegenPipeline(pm, {output, "native"});
     if (mlir::failed(pm.run(*module)))
       return "compile failed: " + diagnostics;
     return "";
@@ -205,16 +210,13 @@ protected:
 mlir::MLIRContext *CpuNumerics::context = nullptr;
 std::filesystem::path CpuNumerics::directory;
 
-TEST_P(CpuNumerics, MatchesReference) {
-  const Case &c = GetParam();
-  std::string so = (directory / (c.name + ".so")).string();
-  std::string error = compile(c.mlir, so);
-  ASSERT_EQ(error, "") << c.mlir;
-  auto module = kopt::rt::CompiledModule::load(so);
-  ASSERT_TRUE(module.isOk()) << module.status().message();
-  auto graph = kopt::rt::reference::parseGraph((*module)->plan().graphJson());
+/// Runs `c` through `invoke` at every size and compares with the reference
+/// evaluator on `graphJson`.
+template <typename Invoke>
+void compareWithReference(const Case &c, const std::string &graphJson,
+                          Invoke invoke) {
+  auto graph = kopt::rt::reference::parseGraph(graphJson);
   ASSERT_TRUE(graph.isOk()) << graph.status().message();
-
   std::mt19937_64 rng(std::hash<std::string>{}(c.name));
   for (const auto &shapes : c.runs) {
     std::vector<HostTensor> inputs;
@@ -225,7 +227,7 @@ TEST_P(CpuNumerics, MatchesReference) {
       pointers.push_back(&t);
     kopt::rt::InvokeOptions options;
     options.poisonOutputs = true;
-    auto actual = (*module)->invoke("f", pointers, options);
+    auto actual = invoke(pointers, options);
     ASSERT_TRUE(actual.isOk()) << actual.status().message();
     auto expected = kopt::rt::reference::evaluate(*graph, "f", inputs, nullptr);
     ASSERT_TRUE(expected.isOk()) << expected.status().message();
@@ -251,6 +253,54 @@ TEST_P(CpuNumerics, MatchesReference) {
       }
     }
   }
+}
+
+TEST_P(CpuNumerics, MatchesReference) {
+  const Case &c = GetParam();
+  std::string so = (directory / (c.name + ".so")).string();
+  std::string error = compile(c.mlir, so);
+  ASSERT_EQ(error, "") << c.mlir;
+  auto module = kopt::rt::CompiledModule::load(so);
+  ASSERT_TRUE(module.isOk()) << module.status().message();
+  compareWithReference(c, (*module)->plan().graphJson(),
+                       [&](auto &pointers, auto &options) {
+                         return (*module)->invoke("f", pointers, options);
+                       });
+}
+
+/// Ops without GPU kernels yet: compiling them must fail with a clear
+/// diagnostic.
+bool noGpuKernel(const Case &c) {
+  return c.name.rfind("topk", 0) == 0 || c.name == "moe" ||
+         c.name == "linear_attention";
+}
+
+/// The same cases compiled to PTX: ptxas (sm_90) must accept every kernel;
+/// with a GPU, results must match the reference (ctest -L cuda).
+class GpuNumerics : public CpuNumerics {};
+
+TEST_P(GpuNumerics, MatchesReference) {
+  const Case &c = GetParam();
+  std::string ptx = (directory / (c.name + ".ptx")).string();
+  std::string error = compile(c.mlir, ptx, /*gpu=*/true);
+  if (noGpuKernel(c)) {
+    EXPECT_NE(error.find("has no GPU kernel yet"), std::string::npos) << error;
+    return;
+  }
+  ASSERT_EQ(error, "") << c.mlir;
+  if (std::system("command -v ptxas >/dev/null 2>&1") == 0) {
+    std::string command = "ptxas -arch=sm_90 '" + ptx + "' -o /dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0) << "ptxas rejected " << ptx;
+  }
+  auto module = kopt::rt::GpuModule::load(ptx, 0);
+  if (!module.isOk() &&
+      module.status().code() == KOPT_STATUS_UNAVAILABLE)
+    GTEST_SKIP() << "no CUDA GPU: " << module.status().message();
+  ASSERT_TRUE(module.isOk()) << module.status().message();
+  compareWithReference(c, (*module)->plan().graphJson(),
+                       [&](auto &pointers, auto &options) {
+                         return (*module)->invoke("f", pointers, options);
+                       });
 }
 
 InputSpec f(kopt_dtype_t dtype = KOPT_DTYPE_F32, double low = -1, double high = 1) {
@@ -669,6 +719,19 @@ INSTANTIATE_TEST_SUITE_P(Reduction, CpuNumerics,
 INSTANTIATE_TEST_SUITE_P(DataMovement, CpuNumerics,
                          ::testing::ValuesIn(dataMovementCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Attention, CpuNumerics,
+                         ::testing::ValuesIn(attentionCases()), caseName);
+
+INSTANTIATE_TEST_SUITE_P(Elementwise, GpuNumerics,
+                         ::testing::ValuesIn(elementwiseCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(LinearAlgebra, GpuNumerics,
+                         ::testing::ValuesIn(linearAlgebraCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Normalization, GpuNumerics,
+                         ::testing::ValuesIn(normalizationCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Reduction, GpuNumerics,
+                         ::testing::ValuesIn(reductionCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(DataMovement, GpuNumerics,
+                         ::testing::ValuesIn(dataMovementCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Attention, GpuNumerics,
                          ::testing::ValuesIn(attentionCases()), caseName);
 
 } // namespace

@@ -2,7 +2,7 @@
 //
 // A device runs one function of a loaded model on host tensors: `cpu` calls
 // the compiled shared object, `reference` evaluates the plan's graph with
-// the reference interpreter. CUDA devices are not in this build yet.
+// the reference interpreter, `cuda:N` runs the PTX artifact on GPU N.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +25,12 @@ public:
   /// Runs the device's function on `inputs`.
   virtual rt::StatusOr<std::vector<rt::HostTensor>>
   run(const std::vector<rt::HostTensor> &inputs) = 0;
+  /// Device-timed milliseconds of `runs` calls (sorted), for devices that
+  /// time themselves (CUDA events); UNIMPLEMENTED otherwise.
+  virtual rt::StatusOr<std::vector<double>>
+  deviceTimes(const std::vector<rt::HostTensor> &inputs, int64_t runs) {
+    return rt::unimplemented("host-timed device");
+  }
 };
 
 /// The compiled shared object at `artifact`, with `weights` (may be null
@@ -33,6 +39,13 @@ rt::StatusOr<std::unique_ptr<Device>>
 openCpuDevice(const std::string &artifact, const std::string &function,
               std::shared_ptr<const rt::WeightSet> weights,
               const std::string &weightsPath, bool poisonOutputs);
+
+/// The PTX artifact at `artifact` on GPU `ordinal` (CudaDevice.cpp).
+rt::StatusOr<std::unique_ptr<Device>>
+openCudaDevice(const std::string &artifact, int ordinal,
+               const std::string &function,
+               std::shared_ptr<const rt::WeightSet> weights,
+               const std::string &weightsPath, bool poisonOutputs);
 
 /// The reference interpreter over the graph of `plan` (ReferenceDevice.cpp).
 rt::StatusOr<std::unique_ptr<Device>>

@@ -58,34 +58,37 @@ std::string abbreviated(const std::string &spec) {
 
 /// The device to use: the flag, or what the artifact is for.
 std::string chooseDevice(const run::Options &options, const rt::Plan &plan) {
-  if (!options.device.empty())
-    return options.device;
-  if (plan.artifactKind() == rt::kCpuSharedObjectKind)
-    return "cpu";
   const std::string &kind = plan.artifactKind();
-  bool cuda = kind.find("cuda") != std::string::npos ||
-              kind.find("ptx") != std::string::npos;
-  if (cuda)
-    fail("device 'cuda:0' is not available in this build (no CUDA backend "
-         "yet)");
-  fail("'" + options.artifact + "' is a '" + kind +
-       "' artifact, which this build cannot run");
+  std::string device = options.device;
+  if (device.empty())
+    device = kind == rt::kCpuSharedObjectKind ? "cpu"
+             : kind == "ptx"                  ? "cuda:0"
+                                              : "";
+  if (device.empty())
+    fail("'" + options.artifact + "' is a '" + kind +
+         "' artifact, which this build cannot run");
+  if (device == "cuda")
+    device = "cuda:0";
+  bool cuda = device.compare(0, 5, "cuda:") == 0;
+  if (cuda && kind != "ptx")
+    fail("'" + options.artifact + "' is compiled for the CPU; compile with -o "
+         "model.ptx to run on " + device);
+  if (device == "cpu" && kind != rt::kCpuSharedObjectKind)
+    fail("'" + options.artifact + "' is compiled for a GPU; run it with "
+         "--device=cuda:N (or --device=reference)");
+  return device;
 }
 
-/// Rejects devices that do not exist; CUDA ones are not built yet.
+/// Rejects devices that do not exist.
 void checkDeviceName(const std::string &device) {
-  if (device.empty() || device == "cpu" || device == "reference")
+  if (device.empty() || device == "cpu" || device == "reference" ||
+      device == "cuda")
     return;
-  if (device == "cuda" || device.compare(0, 5, "cuda:") == 0) {
-    std::string ordinal = device.size() > 5 ? device.substr(5) : "0";
-    if (device != "cuda" &&
-        (ordinal.empty() ||
-         ordinal.find_first_not_of("0123456789") != std::string::npos))
-      fail("unknown device '" + device +
-               "' (expected cpu, reference or cuda:N)",
-           2);
-    fail("device '" + device +
-         "' is not available in this build (no CUDA backend yet)");
+  if (device.compare(0, 5, "cuda:") == 0) {
+    std::string ordinal = device.substr(5);
+    if (!ordinal.empty() && ordinal.size() < 6 &&
+        ordinal.find_first_not_of("0123456789") == std::string::npos)
+      return;
   }
   fail("unknown device '" + device + "' (expected cpu, reference or cuda:N)",
        2);
@@ -191,7 +194,13 @@ void benchmark(run::Device &device, const std::vector<HostTensor> &inputs,
                const rt::Bindings &bindings) {
   std::vector<double> times;
   times.reserve(static_cast<size_t>(runs));
-  for (int64_t i = 0; i < runs; ++i) {
+  auto deviceTimes = device.deviceTimes(inputs, runs);
+  bool deviceTimed = deviceTimes.isOk();
+  if (deviceTimed)
+    times = std::move(*deviceTimes);
+  else if (deviceTimes.status().code() != KOPT_STATUS_UNIMPLEMENTED)
+    fail("benchmark: " + deviceTimes.status().message());
+  for (int64_t i = 0; !deviceTimed && i < runs; ++i) {
     auto start = std::chrono::steady_clock::now();
     auto results = device.run(inputs);
     auto end = std::chrono::steady_clock::now();
@@ -287,7 +296,11 @@ int runMain(int argc, char **argv) {
       device == "cpu"
           ? run::openCpuDevice(options.artifact, function.name, weights,
                                weightsPath, options.poisonOutputs)
-          : run::openReferenceDevice(plan, function.name, weights);
+      : device == "reference"
+          ? run::openReferenceDevice(plan, function.name, weights)
+          : run::openCudaDevice(options.artifact, std::stoi(device.substr(5)),
+                                function.name, weights, weightsPath,
+                                options.poisonOutputs);
   if (!opened.isOk())
     fail(opened.status().message());
   run::Device &runner = **opened;

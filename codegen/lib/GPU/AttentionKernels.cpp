@@ -225,7 +225,7 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   if (failed(name))
     return failure();
   int64_t outBuffer = e.define(op.getResult());
-  ArrayRef<AffineExpr> qDims = e.dims(op.getQuery()),
+  SmallVector<AffineExpr> qDims = e.dims(op.getQuery()),
                        kDims = e.dims(op.getKey());
   AffineExpr rowsExpr = qDims[0] * qDims[1] * hq;
   Launch &launch = e.launch(*name, op, ceilDiv(rowsExpr, warps), warps * 32);

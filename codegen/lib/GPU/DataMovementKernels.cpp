@@ -182,8 +182,8 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
 LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
   auto cacheType = cast<RankedTensorType>(op.getCache().getType());
   std::string t = elemType(op.getCache()), ot = elemType(op.getOffset());
-  ArrayRef<AffineExpr> cacheDims = e.dims(op.getCache());
-  ArrayRef<AffineExpr> newDims = e.dims(op.getUpdate());
+  SmallVector<AffineExpr> cacheDims = e.dims(op.getCache());
+  SmallVector<AffineExpr> newDims = e.dims(op.getUpdate());
   AffineExpr row = cacheDims[2] * cacheDims[3]; // H * D
   (void)cacheType;
   KernelText k(kThreads);
@@ -264,7 +264,7 @@ LogicalResult emitTranspose(TransposeOp op, FunctionEmitter &e) {
   ArrayRef<int64_t> perm = op.getPermutation();
   int64_t rank = perm.size();
   std::string t = elemType(x);
-  ArrayRef<AffineExpr> inDims = e.dims(x);
+  SmallVector<AffineExpr> inDims = e.dims(x);
   SmallVector<AffineExpr> inStrides(rank);
   AffineExpr stride = e.constant(1);
   for (int64_t d = rank - 1; d >= 0; --d) {
@@ -333,14 +333,15 @@ FailureOr<std::string> slabKernel(FunctionEmitter &e, Operation *op,
 LogicalResult emitConcat(ConcatOp op, FunctionEmitter &e) {
   auto type = cast<RankedTensorType>(op.getResult().getType());
   int64_t rank = type.getRank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
+  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
   std::string t = elemType(op.getResult());
   FailureOr<std::string> name = slabKernel(e, op, t, /*intoDst=*/true);
   if (failed(name))
     return failure();
   int64_t outBuffer = e.define(op.getResult());
-  ArrayRef<AffineExpr> outDims = e.dims(op.getResult());
-  AffineExpr inner = e.product(outDims.drop_front(axis + 1));
+  SmallVector<AffineExpr> outDims = e.dims(op.getResult());
+  AffineExpr inner = e.product(ArrayRef<AffineExpr>(outDims).drop_front(axis + 1));
   AffineExpr start = e.constant(0);
   for (Value input : op->getOperands()) {
     AffineExpr size = e.dims(input)[axis];
@@ -361,19 +362,20 @@ LogicalResult emitConcat(ConcatOp op, FunctionEmitter &e) {
 LogicalResult emitSlice(SliceOp op, FunctionEmitter &e) {
   Value x = op.getInput();
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
+  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
   std::string t = elemType(x);
   FailureOr<std::string> name = slabKernel(e, op, t, /*intoDst=*/false);
   if (failed(name))
     return failure();
   int64_t outBuffer = e.define(op.getResult());
-  ArrayRef<AffineExpr> inDims = e.dims(x);
+  SmallVector<AffineExpr> inDims = e.dims(x);
   AffineExpr count = e.numElements(op.getResult());
   e.launch(*name, op, ceilDiv(count, kThreads), kThreads)
       .buffer(outBuffer)
       .buffer(e.bufferOf(x))
       .index(count)
-      .index(e.product(inDims.drop_front(axis + 1)))
+      .index(e.product(ArrayRef<AffineExpr>(inDims).drop_front(axis + 1)))
       .index(e.dims(op.getResult())[axis])
       .index(inDims[axis])
       .index(e.constant(op.getStart()));
@@ -385,9 +387,10 @@ LogicalResult emitGather(GatherOp op, FunctionEmitter &e) {
   auto xType = cast<RankedTensorType>(x.getType());
   auto iType = cast<RankedTensorType>(idx.getType());
   int64_t rank = xType.getRank(), indexRank = iType.getRank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
+  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
   std::string t = elemType(x), it = elemType(idx);
-  ArrayRef<AffineExpr> inDims = e.dims(x), outDims = e.dims(op.getResult()),
+  SmallVector<AffineExpr> inDims = e.dims(x), outDims = e.dims(op.getResult()),
                        iDims = e.dims(idx);
   auto stridesOf = [&](ArrayRef<AffineExpr> dims) {
     SmallVector<AffineExpr> s(dims.size());

@@ -126,7 +126,7 @@ LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
       isCast ? inType : (isFloatText(inType) ? "f32" : inType);
   if (isCast && isFloatText(inType))
     computeType = "f32";
-  ArrayRef<AffineExpr> outDims = e.dims(result);
+  SmallVector<AffineExpr> outDims = e.dims(result);
 
   KernelText k(kThreads);
   std::string out = k.buffer("out", outType);
@@ -154,7 +154,7 @@ LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
   for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
     auto type = cast<RankedTensorType>(operand.getType());
     OperandPlan &p = plans[i];
-    ArrayRef<AffineExpr> dims = e.dims(operand);
+    SmallVector<AffineExpr> dims = e.dims(operand);
     int64_t offset = rank - type.getRank();
     bool same = offset == 0;
     for (int64_t d = 0; d < type.getRank() && same; ++d)

@@ -64,8 +64,11 @@ FunctionEmitter::FunctionEmitter(func::FuncOp func, SymbolicShapes &shapes,
   }
 }
 
-ArrayRef<AffineExpr> FunctionEmitter::dims(Value value) {
-  return shapes_.dims[value];
+SmallVector<AffineExpr> FunctionEmitter::dims(Value value) {
+  auto it = shapes_.dims.find(value);
+  if (it == shapes_.dims.end())
+    return {};
+  return it->second;
 }
 
 AffineExpr FunctionEmitter::constant(int64_t value) {

@@ -114,7 +114,7 @@ public:
   /// The status buffer (4 x i64: code, node, value, bound).
   int64_t status();
   /// The dims of a tensor value.
-  llvm::ArrayRef<mlir::AffineExpr> dims(mlir::Value value);
+  llvm::SmallVector<mlir::AffineExpr> dims(mlir::Value value);
   mlir::AffineExpr constant(int64_t value);
   mlir::AffineExpr product(llvm::ArrayRef<mlir::AffineExpr> dims);
   mlir::AffineExpr numElements(mlir::Value value) {

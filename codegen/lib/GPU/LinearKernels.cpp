@@ -134,7 +134,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
               bm = k.buffer("b", t);
   std::string bb = bias ? k.buffer("bias", t) : "";
   std::string M = k.index("m"), N = k.index("n"), K = k.index("k"),
-              aBatch = k.index("a_batch"), bBatch = k.index("b_batch");
+              aBatch = k.index("a_batch"), bBatch = k.index("b_batch"),
+              aMod = k.index("a_mod"), bMod = k.index("b_mod");
   std::string as = k.shared("as", std::to_string(kt) + "x" +
                                       std::to_string(tile) + "xf32");
   std::string bs = k.shared("bs", std::to_string(kt) + "x" +
@@ -149,8 +150,11 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
                            " : index");
   std::string ty = k.def("arith.divui " + k.tid() + ", " + k.c(16) + " : index");
   std::string tx = k.def("arith.remui " + k.tid() + ", " + k.c(16) + " : index");
-  std::string aOff = k.def("arith.muli " + batch + ", " + aBatch + " : index");
-  std::string bOff = k.def("arith.muli " + batch + ", " + bBatch + " : index");
+  // Operands broadcast over leading batch dims: batch index modulo theirs.
+  std::string aIdx = k.def("arith.remui " + batch + ", " + aMod + " : index");
+  std::string bIdx = k.def("arith.remui " + batch + ", " + bMod + " : index");
+  std::string aOff = k.def("arith.muli " + aIdx + ", " + aBatch + " : index");
+  std::string bOff = k.def("arith.muli " + bIdx + ", " + bBatch + " : index");
   std::string mn = k.def("arith.muli " + M + ", " + N + " : index");
   std::string cOff = k.def("arith.muli " + batch + ", " + mn + " : index");
   // Accumulators: 4 x 4 per thread, rows ty + 16 i, cols tx + 16 j.
@@ -317,7 +321,8 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   if (bias)
     large.buffer(e.bufferOf(op.getBias()));
   large.index(rows).index(e.constant(n)).index(e.constant(kDim))
-      .index(e.constant(0)).index(e.constant(0));
+      .index(e.constant(0)).index(e.constant(0)).index(e.constant(1))
+      .index(e.constant(1));
   large.guard = rows;
   large.guardMin = kGemvMaxRows + 1;
   large.flops = flops;
@@ -329,36 +334,39 @@ LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
   auto aType = cast<RankedTensorType>(op.getLhs().getType());
   auto bType = cast<RankedTensorType>(op.getRhs().getType());
   auto cType = cast<RankedTensorType>(op.getResult().getType());
-  ArrayRef<AffineExpr> aDims = e.dims(op.getLhs()), bDims = e.dims(op.getRhs()),
+  SmallVector<AffineExpr> aDims = e.dims(op.getLhs()), bDims = e.dims(op.getRhs()),
                        cDims = e.dims(op.getResult());
   int64_t cRank = cType.getRank();
   bool bNK = op.getTransposeB();
   AffineExpr M = cDims[cRank - 2], N = cDims[cRank - 1],
              K = aDims[aType.getRank() - 1];
-  // Batch: flatten the result's batch dims; operands broadcast only when
-  // they have no batch dims or batch dims of 1 (stride 0).
-  AffineExpr batch = e.product(cDims.drop_back(2));
-  auto batchStride = [&](RankedTensorType type, ArrayRef<AffineExpr> dims)
-      -> std::optional<AffineExpr> {
-    int64_t rank = type.getRank();
+  // Batch: the result's batch dims flattened. An operand's batch dims must
+  // equal the result's trailing ones (missing leading dims broadcast: the
+  // batch index is taken modulo the operand's batch count), or all be 1.
+  AffineExpr batch = e.product(ArrayRef<AffineExpr>(cDims).drop_back(2));
+  struct BatchLayout {
+    AffineExpr mod, stride;
+  };
+  auto layoutOf = [&](RankedTensorType type, ArrayRef<AffineExpr> dims)
+      -> std::optional<BatchLayout> {
+    int64_t rank = type.getRank(), offset = cRank - rank;
     bool allOne = true;
     for (int64_t d = 0; d < rank - 2; ++d)
       allOne &= !type.isDynamicDim(d) && type.getDimSize(d) == 1;
     if (allOne)
-      return e.constant(0);
-    if (rank != cRank)
-      return std::nullopt;
+      return BatchLayout{e.constant(1), e.constant(0)};
     for (int64_t d = 0; d < rank - 2; ++d)
-      if (type.getDimSize(d) != cType.getDimSize(d) ||
-          (type.isDynamicDim(d) && dims[d] != cDims[d]))
+      if (type.getDimSize(d) != cType.getDimSize(d + offset) ||
+          (type.isDynamicDim(d) && dims[d] != cDims[d + offset]))
         return std::nullopt;
-    return dims[rank - 2] * dims[rank - 1];
+    return BatchLayout{e.product(dims.drop_back(2)),
+                       dims[rank - 2] * dims[rank - 1]};
   };
-  std::optional<AffineExpr> aStride = batchStride(aType, aDims);
-  std::optional<AffineExpr> bStride = batchStride(bType, bDims);
-  if (!aStride || !bStride)
-    return op.emitError("matmul with partially broadcast batch dims has no "
-                        "GPU kernel yet");
+  std::optional<BatchLayout> aLayout = layoutOf(aType, aDims);
+  std::optional<BatchLayout> bLayout = layoutOf(bType, bDims);
+  if (!aLayout || !bLayout)
+    return op.emitError("matmul with size-1 batch dims broadcast between "
+                        "others has no GPU kernel yet");
   std::string t = elemType(op.getLhs()), ot = elemType(op.getResult());
   FailureOr<std::string> gemm = gemmKernel(e, op, t, ot, bNK, false);
   if (failed(gemm))
@@ -369,9 +377,9 @@ LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
   l.grid[2] = batch;
   l.buffer(outBuffer).buffer(e.bufferOf(op.getLhs()))
       .buffer(e.bufferOf(op.getRhs()))
-      .index(M).index(N).index(K).index(*aStride).index(*bStride);
+      .index(M).index(N).index(K).index(aLayout->stride)
+      .index(bLayout->stride).index(aLayout->mod).index(bLayout->mod);
   l.flops = batch * M * N * K * 2;
-  (void)bDims;
   return success();
 }
 

@@ -54,9 +54,9 @@ void store(KernelText &k, const std::string &value, const std::string &mem,
 int64_t axisOf(Operation *op, int64_t rank) {
   int64_t axis = 0;
   if (auto s = dyn_cast<SoftmaxOp>(op))
-    axis = s.getAxis();
+    axis = static_cast<int64_t>(s.getAxis());
   else if (auto l = dyn_cast<L2NormOp>(op))
-    axis = l.getAxis();
+    axis = static_cast<int64_t>(l.getAxis());
   else
     axis = -1;
   return axis < 0 ? axis + rank : axis;
@@ -209,10 +209,10 @@ LogicalResult emitColumnKernel(Operation *op, FunctionEmitter &e,
   std::string t = typeText(type.getElementType());
   std::string ot = typeText(
       cast<RankedTensorType>(op->getResult(0).getType()).getElementType());
-  ArrayRef<AffineExpr> dims = e.dims(x);
-  AffineExpr inner = e.product(dims.drop_front(axis + 1));
+  SmallVector<AffineExpr> dims = e.dims(x);
+  AffineExpr inner = e.product(ArrayRef<AffineExpr>(dims).drop_front(axis + 1));
   AffineExpr size = dims[axis];
-  AffineExpr columns = e.product(dims.take_front(axis)) * inner;
+  AffineExpr columns = e.product(ArrayRef<AffineExpr>(dims).take_front(axis)) * inner;
 
   KernelText k(128);
   std::string out = k.buffer("out", ot), in = k.buffer("x", t);

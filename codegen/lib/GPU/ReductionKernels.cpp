@@ -32,7 +32,7 @@ LogicalResult emitReduce(Operation *op, FunctionEmitter &e,
   SmallVector<bool> reduced(rank, false);
   for (int64_t a : axesAttr)
     reduced[a < 0 ? a + rank : a] = true;
-  ArrayRef<AffineExpr> dims = e.dims(x);
+  SmallVector<AffineExpr> dims = e.dims(x);
   SmallVector<AffineExpr> strides(rank);
   AffineExpr stride = e.constant(1);
   for (int64_t d = rank - 1; d >= 0; --d) {
@@ -130,13 +130,14 @@ LogicalResult emitArgmax(ArgmaxOp op, FunctionEmitter &e) {
   Value x = op.getInput();
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
+  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
   std::string t = typeText(type.getElementType());
   bool isFloat = isFloatText(t);
   std::string ct = isFloat ? "f32" : t;
-  ArrayRef<AffineExpr> dims = e.dims(x);
-  AffineExpr inner = e.product(dims.drop_front(axis + 1));
-  AffineExpr columns = e.product(dims.take_front(axis)) * inner;
+  SmallVector<AffineExpr> dims = e.dims(x);
+  AffineExpr inner = e.product(ArrayRef<AffineExpr>(dims).drop_front(axis + 1));
+  AffineExpr columns = e.product(ArrayRef<AffineExpr>(dims).take_front(axis)) * inner;
 
   KernelText k(kThreads);
   std::string out = k.buffer("out", "i32"), in = k.buffer("x", t);

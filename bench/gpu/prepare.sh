@@ -1,0 +1,34 @@
+#!/bin/bash
+# Builds .gpu-run/ (git-ignored): PTX + plans of the benchmark kernels and
+# the bundled models, their weights, inputs and reference outputs, and the
+# kopt-run binary (it needs only libc/libstdc++, so it runs on the GPU
+# machine). Then: device run with carry [".gpu-run"], command
+# `bash .gpu-run/run.sh`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd); K=$root/build/bin; D=$root/.gpu-run
+mkdir -p "$D" && cd "$D"
+cp "$root/bench/gpu/run.sh" "$K/kopt-run" .
+$K/kopt "$root/bench/gpu/linear_f16.mlir" -o linear.ptx
+$K/kopt "$root/bench/gpu/attention_f16.mlir" -o attention.ptx
+$K/kopt "$root/models/tiny_llama.mlir" -o tl.ptx
+$K/kopt "$root/models/tiny_embed.mlir" -o te.ptx
+$K/kopt-weights "$root/models/tiny_llama.mlir" --random --seed=1 -o tlw.safetensors
+$K/kopt-weights "$root/models/tiny_embed.mlir" --random --seed=2 -o tew.safetensors
+python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(0)
+np.save('tl_ids.npy', rng.integers(0, 512, (1, 13)).astype(np.int32))
+np.save('tl_pos.npy', np.arange(13, dtype=np.int32)[None, :])
+np.save('te_ids.npy', rng.integers(0, 512, (3, 32)).astype(np.int32))
+np.save('te_pos.npy', np.tile(np.arange(32, dtype=np.int32), (3, 1)))
+np.save('te_len.npy', np.array([32, 17, 5], dtype=np.int32))
+mask = np.zeros((3, 32, 1), np.float32)
+for row, n in enumerate((32, 17, 5)):
+    mask[row, :n] = 1
+np.save('te_mask.npy', mask)
+PY
+$K/kopt-run tl.ptx --device=reference --weights=tlw.safetensors \
+  --input=@tl_ids.npy --input=@tl_pos.npy --output=@tl_ref.npy
+$K/kopt-run te.ptx --device=reference --weights=tew.safetensors \
+  --input=@te_ids.npy --input=@te_pos.npy --input=@te_len.npy \
+  --input=@te_mask.npy --output=@te_ref.npy

@@ -1,0 +1,844 @@
+//===- GpuModule.cpp - Running a PTX artifact's launch schedule -----------===//
+//
+// The schedule of each plan function (kopt's GPU plan: "buffers",
+// "launches", "results") is validated on load: buffer sources, ids,
+// expressions, kernels present in the PTX, argument kinds. At a call, one
+// device arena holds every buffer of the call (256-byte aligned slices) and
+// is kept for the next call; a captured CUDA graph is replayed while the
+// input shapes stay the same.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/runtime/GpuModule.h"
+
+#include "ModuleCpuDevice.h"
+#include "cuda/CudaDriver.h"
+#include "kopt/runtime/DType.h"
+#include "kopt/runtime/Float16.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace kopt::rt {
+
+using cuda::check;
+using json = nlohmann::json;
+
+namespace {
+
+struct ScheduleBuffer {
+  kopt_dtype_t dtype;
+  std::vector<ShapeExpr> dims;
+  enum class Source { Input, Weight, Temp, Status, Alias, Constant } source;
+  size_t index = 0; // input/weight index, or the aliased buffer
+  std::vector<uint8_t> constant; // bytes of a constant buffer
+};
+
+struct ScheduleArg {
+  enum class Kind { Buffer, Index, Float } kind;
+  size_t buffer = 0;
+  std::optional<ShapeExpr> index;
+  float value = 0;
+};
+
+struct ScheduleLaunch {
+  std::string kernel;
+  cuda::CUfunction function = nullptr;
+  ShapeExpr grid[3] = {ShapeExpr::constant(1), ShapeExpr::constant(1),
+                       ShapeExpr::constant(1)};
+  unsigned block = 1;
+  unsigned sharedBytes = 0;
+  int64_t node = -1;
+  std::vector<ScheduleArg> args;
+  std::optional<ShapeExpr> guard;
+  int64_t guardMin = 0, guardMax = INT64_MAX;
+};
+
+struct Schedule {
+  std::vector<ScheduleBuffer> buffers;
+  std::vector<ScheduleLaunch> launches;
+  std::vector<size_t> results;
+  std::vector<cuda::CUdeviceptr> constants; // per buffer, 0 if none
+};
+
+/// One prepared call: buffer addresses and the launches' argument storage.
+struct PreparedCall {
+  std::vector<std::vector<int64_t>> inputShapes;
+  std::vector<cuda::CUdeviceptr> address;
+  std::vector<size_t> bytes;
+  struct Ready {
+    const ScheduleLaunch *launch;
+    unsigned grid[3];
+    std::vector<uint64_t> storage;
+    std::vector<void *> params;
+  };
+  std::vector<Ready> launches;
+  cuda::CUgraphExec graph = nullptr;
+};
+
+size_t align(size_t n) { return (n + 255) & ~size_t(255); }
+
+/// Writes `value` as element `i` of `t` in its dtype.
+void storeElement(HostTensor &t, int64_t i, double value) {
+  uint8_t *p = t.bytes.data() + i * dtypeSize(t.dtype);
+  auto put = [&](auto v) { std::memcpy(p, &v, sizeof(v)); };
+  switch (t.dtype) {
+  case KOPT_DTYPE_F32:
+    put(static_cast<float>(value));
+    break;
+  case KOPT_DTYPE_F16:
+    put(floatToF16(static_cast<float>(value)));
+    break;
+  case KOPT_DTYPE_BF16:
+    put(floatToBF16(static_cast<float>(value)));
+    break;
+  case KOPT_DTYPE_I32:
+    put(static_cast<int32_t>(value));
+    break;
+  case KOPT_DTYPE_I64:
+    put(static_cast<int64_t>(value));
+    break;
+  default:
+    break;
+  }
+}
+
+} // namespace
+
+struct GpuModule::State {
+  const cuda::Driver *d = nullptr;
+  cuda::CUdevice device = 0;
+  cuda::CUcontext context = nullptr;
+  cuda::CUmodule module = nullptr;
+  cuda::CUstream stream = nullptr;
+  std::shared_ptr<const Plan> plan;
+  std::string description;
+  std::vector<Schedule> schedules; // per plan function
+  std::vector<std::vector<cuda::CUdeviceptr>> weights; // [function][weight]
+  std::vector<cuda::CUdeviceptr> allocations;
+  std::map<size_t, PreparedCall> prepared; // per function
+  cuda::CUdeviceptr arena = 0;
+  size_t arenaBytes = 0;
+
+  Status makeCurrent() { return check(d->cuCtxSetCurrent(context), "cuCtxSetCurrent"); }
+
+  StatusOr<cuda::CUdeviceptr> allocate(size_t bytes) {
+    cuda::CUdeviceptr p = 0;
+    KOPT_RETURN_IF_ERROR(check(d->cuMemAlloc(&p, std::max<size_t>(bytes, 256)),
+                               "cuMemAlloc(" + std::to_string(bytes) + ")"));
+    allocations.push_back(p);
+    return p;
+  }
+
+  ~State() {
+    if (!d)
+      return;
+    d->cuCtxSetCurrent(context);
+    for (auto &[_, call] : prepared)
+      if (call.graph)
+        d->cuGraphExecDestroy(call.graph);
+    if (stream)
+      d->cuStreamSynchronize(stream);
+    for (cuda::CUdeviceptr p : allocations)
+      d->cuMemFree(p);
+    if (arena)
+      d->cuMemFree(arena);
+    if (stream)
+      d->cuStreamDestroy(stream);
+    if (module)
+      d->cuModuleUnload(module);
+    if (context)
+      d->cuDevicePrimaryCtxRelease(device);
+  }
+};
+
+namespace {
+
+Status bad(const std::string &where, const std::string &why) {
+  return dataLoss("plan schedule: " + where + ": " + why);
+}
+
+StatusOr<ShapeExpr> readExpr(const json &value, const std::string &where) {
+  if (value.is_number_integer())
+    return ShapeExpr::constant(value.get<int64_t>());
+  if (!value.is_string())
+    return bad(where, "must be an integer or an expression string");
+  StatusOr<ShapeExpr> expr = ShapeExpr::parse(value.get<std::string>());
+  if (!expr.isOk())
+    return bad(where, expr.status().message());
+  return expr;
+}
+
+Status readSchedule(const json &function, const PlanFunction &planFunction,
+                    Schedule &schedule) {
+  std::string at = "function '" + planFunction.name + "'";
+  auto buffers = function.find("buffers");
+  auto launches = function.find("launches");
+  auto results = function.find("results");
+  if (buffers == function.end() || !buffers->is_array() ||
+      launches == function.end() || !launches->is_array() ||
+      results == function.end() || !results->is_array())
+    return bad(at, "needs \"buffers\", \"launches\" and \"results\" arrays "
+                   "(was it compiled for a GPU?)");
+  for (size_t i = 0; i < buffers->size(); ++i) {
+    const json &b = (*buffers)[i];
+    std::string where = at + ".buffers[" + std::to_string(i) + "]";
+    if (!b.is_object() || !b.contains("dtype") || !b["dtype"].is_string() ||
+        !b.contains("shape") || !b["shape"].is_array() ||
+        !b.contains("source") || !b["source"].is_string())
+      return bad(where, "needs \"dtype\", \"shape\" and \"source\"");
+    ScheduleBuffer buffer;
+    std::optional<kopt_dtype_t> dtype =
+        parseDTypeName(b["dtype"].get<std::string>());
+    if (!dtype)
+      return bad(where, "unknown dtype");
+    buffer.dtype = *dtype;
+    if (b["shape"].size() > KOPT_MAX_RANK)
+      return bad(where, "rank too large");
+    for (const json &dim : b["shape"]) {
+      StatusOr<ShapeExpr> e = readExpr(dim, where + ".shape");
+      if (!e.isOk())
+        return e.status();
+      buffer.dims.push_back(std::move(*e));
+    }
+    std::string source = b["source"].get<std::string>();
+    auto indexAfter = [&](size_t prefix, size_t limit,
+                          const char *what) -> StatusOr<size_t> {
+      std::string digits = source.substr(prefix);
+      if (digits.empty() || digits.size() > 9 ||
+          digits.find_first_not_of("0123456789") != std::string::npos)
+        return bad(where, "bad source '" + source + "'");
+      size_t index = std::stoul(digits);
+      if (index >= limit)
+        return bad(where, std::string("refers to a missing ") + what);
+      return index;
+    };
+    if (source.rfind("input:", 0) == 0) {
+      buffer.source = ScheduleBuffer::Source::Input;
+      StatusOr<size_t> index =
+          indexAfter(6, planFunction.inputs.size(), "input");
+      if (!index.isOk())
+        return index.status();
+      buffer.index = *index;
+    } else if (source.rfind("weight:", 0) == 0) {
+      buffer.source = ScheduleBuffer::Source::Weight;
+      StatusOr<size_t> index =
+          indexAfter(7, planFunction.weights.size(), "weight");
+      if (!index.isOk())
+        return index.status();
+      buffer.index = *index;
+    } else if (source.rfind("alias:", 0) == 0) {
+      buffer.source = ScheduleBuffer::Source::Alias;
+      StatusOr<size_t> index = indexAfter(6, i, "earlier buffer");
+      if (!index.isOk())
+        return index.status();
+      if (schedule.buffers[*index].source == ScheduleBuffer::Source::Alias)
+        return bad(where, "an alias must name its root buffer");
+      buffer.index = *index;
+    } else if (source == "temp") {
+      buffer.source = ScheduleBuffer::Source::Temp;
+    } else if (source == "status") {
+      buffer.source = ScheduleBuffer::Source::Status;
+    } else if (source == "constant") {
+      buffer.source = ScheduleBuffer::Source::Constant;
+      int64_t count = 1;
+      for (const ShapeExpr &dim : buffer.dims) {
+        std::optional<int64_t> c = dim.constantValue();
+        if (!c || *c < 0 || *c > (int64_t(1) << 24))
+          return bad(where, "a constant needs a small static shape");
+        count *= *c;
+      }
+      if (count > (int64_t(1) << 24))
+        return bad(where, "constant too large");
+      const json *value = b.contains("value") ? &b["value"] : nullptr;
+      if (!value || !value->is_object())
+        return bad(where, "a constant needs a \"value\" object");
+      std::vector<double> values;
+      auto number = [&](const json &v, double &out) {
+        if (v.is_number()) {
+          out = v.get<double>();
+          return true;
+        }
+        if (v.is_string()) {
+          std::string s = v.get<std::string>();
+          out = s == "nan" ? NAN : s == "inf" ? INFINITY : s == "-inf" ? -INFINITY : 0;
+          return s == "nan" || s == "inf" || s == "-inf";
+        }
+        return false;
+      };
+      double splat;
+      if (value->contains("splat") && number((*value)["splat"], splat)) {
+        values.assign(static_cast<size_t>(count), splat);
+      } else if (value->contains("data") && (*value)["data"].is_array() &&
+                 (*value)["data"].size() == static_cast<size_t>(count)) {
+        for (const json &v : (*value)["data"]) {
+          double x;
+          if (!number(v, x))
+            return bad(where, "constant data must be numbers");
+          values.push_back(x);
+        }
+      } else {
+        return bad(where, "constant value must be a splat or " +
+                              std::to_string(count) + " data values");
+      }
+      HostTensor tensor;
+      tensor.dtype = buffer.dtype;
+      tensor.shape = {count};
+      tensor.bytes.assign(static_cast<size_t>(count) * dtypeSize(buffer.dtype), 0);
+      for (int64_t k = 0; k < count; ++k)
+        storeElement(tensor, k, values[static_cast<size_t>(k)]);
+      buffer.constant = std::move(tensor.bytes);
+    } else {
+      return bad(where, "unknown source '" + source + "'");
+    }
+    schedule.buffers.push_back(std::move(buffer));
+  }
+  for (size_t i = 0; i < launches->size(); ++i) {
+    const json &l = (*launches)[i];
+    std::string where = at + ".launches[" + std::to_string(i) + "]";
+    if (!l.is_object() || !l.contains("kernel") || !l["kernel"].is_string() ||
+        !l.contains("grid") || !l["grid"].is_array() || l["grid"].size() != 3 ||
+        !l.contains("block") || !l["block"].is_number_integer() ||
+        !l.contains("args") || !l["args"].is_array())
+      return bad(where, "needs \"kernel\", \"grid\" (3), \"block\", \"args\"");
+    ScheduleLaunch launch;
+    launch.kernel = l["kernel"].get<std::string>();
+    for (int g = 0; g < 3; ++g) {
+      StatusOr<ShapeExpr> e = readExpr(l["grid"][g], where + ".grid");
+      if (!e.isOk())
+        return e.status();
+      launch.grid[g] = std::move(*e);
+    }
+    int64_t block = l["block"].get<int64_t>();
+    if (block < 1 || block > 1024)
+      return bad(where, "block must be in [1, 1024]");
+    launch.block = static_cast<unsigned>(block);
+    if (l.contains("shared_bytes") && l["shared_bytes"].is_number_integer()) {
+      int64_t s = l["shared_bytes"].get<int64_t>();
+      if (s < 0 || s > (1 << 20))
+        return bad(where, "bad shared_bytes");
+      launch.sharedBytes = static_cast<unsigned>(s);
+    }
+    if (l.contains("node") && l["node"].is_number_integer())
+      launch.node = l["node"].get<int64_t>();
+    if (l.contains("guard")) {
+      const json &g = l["guard"];
+      if (!g.is_object() || !g.contains("value") || !g.contains("min") ||
+          !g.contains("max") || !g["min"].is_number_integer() ||
+          !g["max"].is_number_integer())
+        return bad(where, "guard needs value, min and max");
+      StatusOr<ShapeExpr> e = readExpr(g["value"], where + ".guard");
+      if (!e.isOk())
+        return e.status();
+      launch.guard = std::move(*e);
+      launch.guardMin = g["min"].get<int64_t>();
+      launch.guardMax = g["max"].get<int64_t>();
+    }
+    for (const json &a : l["args"]) {
+      ScheduleArg arg;
+      if (a.is_object() && a.contains("buffer") &&
+          a["buffer"].is_number_unsigned() &&
+          a["buffer"].get<uint64_t>() < schedule.buffers.size()) {
+        arg.kind = ScheduleArg::Kind::Buffer;
+        arg.buffer = a["buffer"].get<size_t>();
+      } else if (a.is_object() && a.contains("i64")) {
+        StatusOr<ShapeExpr> e = readExpr(a["i64"], where + ".args");
+        if (!e.isOk())
+          return e.status();
+        arg.kind = ScheduleArg::Kind::Index;
+        arg.index = std::move(*e);
+      } else if (a.is_object() && a.contains("f32") && a["f32"].is_number()) {
+        arg.kind = ScheduleArg::Kind::Float;
+        arg.value = a["f32"].get<float>();
+      } else {
+        return bad(where, "each argument is {\"buffer\": id}, {\"i64\": expr} "
+                          "or {\"f32\": number}");
+      }
+      launch.args.push_back(std::move(arg));
+    }
+    schedule.launches.push_back(std::move(launch));
+  }
+  if (results->size() != planFunction.outputs.size())
+    return bad(at, "\"results\" must name one buffer per output");
+  for (const json &r : *results) {
+    if (!r.is_number_unsigned() || r.get<uint64_t>() >= schedule.buffers.size())
+      return bad(at, "\"results\" holds a bad buffer id");
+    schedule.results.push_back(r.get<size_t>());
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+StatusOr<std::shared_ptr<GpuModule>> GpuModule::load(const std::string &artifactPath,
+                                                     int ordinal) {
+  std::string planPath = Plan::planPathFor(artifactPath);
+  StatusOr<std::shared_ptr<const Plan>> plan = Plan::load(planPath);
+  if (!plan.isOk())
+    return plan.status();
+  if ((*plan)->artifactKind() != "ptx")
+    return invalidArgument("'" + artifactPath + "' is a '" +
+                           (*plan)->artifactKind() +
+                           "' artifact; the CUDA device runs 'ptx' artifacts");
+  std::ifstream planFile(planPath), ptxFile(artifactPath, std::ios::binary);
+  if (!ptxFile)
+    return notFound("cannot read '" + artifactPath + "'");
+  std::stringstream ptx;
+  ptx << ptxFile.rdbuf();
+  json root = json::parse(planFile, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.contains("functions") ||
+      !root["functions"].is_array())
+    return dataLoss("'" + planPath + "' is not a valid plan");
+
+  std::shared_ptr<GpuModule> module(new GpuModule());
+  module->state_ = std::make_unique<State>();
+  State &s = *module->state_;
+  s.plan = *plan;
+  for (const PlanFunction &function : s.plan->functions()) {
+    Schedule &schedule = s.schedules.emplace_back();
+    const json *found = nullptr;
+    for (const json &f : root["functions"])
+      if (f.is_object() && f.value("name", "") == function.name)
+        found = &f;
+    if (!found)
+      return dataLoss("plan: function '" + function.name + "' has no entry");
+    KOPT_RETURN_IF_ERROR(readSchedule(*found, function, schedule));
+  }
+
+  StatusOr<const cuda::Driver *> driver = cuda::driver();
+  if (!driver.isOk())
+    return driver.status();
+  s.d = *driver;
+  int count = 0;
+  KOPT_RETURN_IF_ERROR(check(s.d->cuDeviceGetCount(&count), "cuDeviceGetCount"));
+  if (ordinal < 0 || ordinal >= count)
+    return Status(KOPT_STATUS_UNAVAILABLE,
+                  "no CUDA device " + std::to_string(ordinal) + " (found " +
+                      std::to_string(count) + ")");
+  KOPT_RETURN_IF_ERROR(check(s.d->cuDeviceGet(&s.device, ordinal), "cuDeviceGet"));
+  KOPT_RETURN_IF_ERROR(check(s.d->cuDevicePrimaryCtxRetain(&s.context, s.device),
+                             "cuDevicePrimaryCtxRetain"));
+  KOPT_RETURN_IF_ERROR(s.makeCurrent());
+  char name[256] = {};
+  s.d->cuDeviceGetName(name, sizeof(name) - 1, s.device);
+  int major = 0, minor = 0, sms = 0;
+  s.d->cuDeviceGetAttribute(&major, cuda::kAttrComputeCapabilityMajor, s.device);
+  s.d->cuDeviceGetAttribute(&minor, cuda::kAttrComputeCapabilityMinor, s.device);
+  s.d->cuDeviceGetAttribute(&sms, cuda::kAttrMultiprocessorCount, s.device);
+  s.description = std::string(name) + " (sm_" + std::to_string(major) +
+                  std::to_string(minor) + ", " + std::to_string(sms) + " SMs)";
+  std::string text = ptx.str();
+  KOPT_RETURN_IF_ERROR(check(
+      s.d->cuModuleLoadDataEx(&s.module, text.c_str(), 0, nullptr, nullptr),
+      "loading '" + artifactPath + "' (cuModuleLoadDataEx) on " + s.description));
+  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamCreate(&s.stream, cuda::kStreamNonBlocking),
+                             "cuStreamCreate"));
+  for (Schedule &schedule : s.schedules) {
+    for (ScheduleLaunch &launch : schedule.launches) {
+      Status found = check(
+          s.d->cuModuleGetFunction(&launch.function, s.module, launch.kernel.c_str()),
+          "kernel '" + launch.kernel + "'");
+      if (!found.isOk())
+        return dataLoss("plan names kernel '" + launch.kernel +
+                        "', which is not in '" + artifactPath + "'");
+      if (launch.sharedBytes > 48 * 1024)
+        KOPT_RETURN_IF_ERROR(check(
+            s.d->cuFuncSetAttribute(launch.function,
+                                    cuda::kFuncAttrMaxDynamicSharedBytes,
+                                    static_cast<int>(launch.sharedBytes)),
+            "raising the shared memory of '" + launch.kernel + "'"));
+    }
+    schedule.constants.assign(schedule.buffers.size(), 0);
+    for (size_t i = 0; i < schedule.buffers.size(); ++i) {
+      const ScheduleBuffer &b = schedule.buffers[i];
+      if (b.source != ScheduleBuffer::Source::Constant)
+        continue;
+      StatusOr<cuda::CUdeviceptr> p = s.allocate(b.constant.size());
+      if (!p.isOk())
+        return p.status();
+      KOPT_RETURN_IF_ERROR(check(s.d->cuMemcpyHtoDAsync(*p, b.constant.data(),
+                                                        b.constant.size(), s.stream),
+                                 "uploading a constant"));
+      schedule.constants[i] = *p;
+    }
+  }
+  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamSynchronize(s.stream), "cuStreamSynchronize"));
+  return module;
+}
+
+GpuModule::~GpuModule() = default;
+
+const Plan &GpuModule::plan() const { return *state_->plan; }
+const std::string &GpuModule::deviceDescription() const {
+  return state_->description;
+}
+
+Status GpuModule::bindWeights(const WeightSource &weights) {
+  // Validation is CompiledModule's: reuse it through a throwaway check.
+  State &s = *state_;
+  KOPT_RETURN_IF_ERROR(s.makeCurrent());
+  std::vector<std::vector<cuda::CUdeviceptr>> uploaded;
+  std::map<std::string, cuda::CUdeviceptr> byName;
+  for (const PlanFunction &function : s.plan->functions()) {
+    std::vector<cuda::CUdeviceptr> &list = uploaded.emplace_back();
+    for (const PlanWeight &weight : function.weights) {
+      auto known = byName.find(weight.name);
+      if (known != byName.end()) {
+        list.push_back(known->second);
+        continue;
+      }
+      std::optional<kopt_tensor_view_t> view = weights.lookup(weight.name);
+      if (!view)
+        return notFound("weight '" + weight.name + "' (read by " +
+                        function.name + ") is not in " +
+                        (weights.description.empty() ? "the checkpoint"
+                                                     : weights.description));
+      std::vector<int64_t> shape(view->shape, view->shape + std::max(0, view->rank));
+      if (view->dtype != weight.dtype || shape != weight.shape)
+        return invalidArgument("weight '" + weight.name + "' is " +
+                               std::string(dtypeName(view->dtype)) + " " +
+                               shapeText(shape) + " but " + function.name +
+                               " needs " + std::string(dtypeName(weight.dtype)) +
+                               " " + shapeText(weight.shape));
+      StatusOr<size_t> bytes = checkedByteSize(weight.dtype, weight.shape,
+                                               "weight '" + weight.name + "'");
+      if (!bytes.isOk())
+        return bytes.status();
+      if (*bytes != view->byte_size || (*bytes && !view->data))
+        return dataLoss("weight '" + weight.name + "' holds " +
+                        std::to_string(view->byte_size) +
+                        " bytes, not what its shape needs");
+      StatusOr<cuda::CUdeviceptr> p = s.allocate(*bytes);
+      if (!p.isOk())
+        return p.status();
+      KOPT_RETURN_IF_ERROR(check(s.d->cuMemcpyHtoDAsync(*p, view->data, *bytes, s.stream),
+                                 "uploading weight '" + weight.name + "'"));
+      list.push_back(*p);
+      byName[weight.name] = *p;
+    }
+  }
+  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamSynchronize(s.stream), "uploading weights"));
+  s.weights = std::move(uploaded);
+  for (auto &[_, call] : s.prepared)
+    if (call.graph) {
+      s.d->cuGraphExecDestroy(call.graph);
+      call.graph = nullptr;
+    }
+  s.prepared.clear();
+  return Status::ok();
+}
+
+namespace {
+
+/// Binds the inputs, lays out the arena and fills every launch's arguments.
+Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
+               const std::vector<const HostTensor *> &inputs, PreparedCall &call,
+               Bindings &bindings) {
+  const Schedule &schedule = s.schedules[fi];
+  std::vector<ShapeRef> shapes;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i])
+      return invalidArgument(function.name + ": input " + std::to_string(i) + " is null");
+    StatusOr<size_t> bytes = checkedByteSize(inputs[i]->dtype, inputs[i]->shape,
+                                             function.name + ": input " + std::to_string(i));
+    if (!bytes.isOk())
+      return bytes.status();
+    if (*bytes != inputs[i]->bytes.size())
+      return invalidArgument(function.name + ": input " + std::to_string(i) +
+                             " holds the wrong number of bytes");
+    shapes.push_back({inputs[i]->dtype, &inputs[i]->shape});
+  }
+  StatusOr<Bindings> bound = function.bind(shapes);
+  if (!bound.isOk())
+    return bound.status();
+  bindings = std::move(*bound);
+  if (!function.weights.empty() && s.weights.empty())
+    return invalidArgument(function.name + " reads weights but none are bound");
+
+  size_t n = schedule.buffers.size();
+  call.address.assign(n, 0);
+  call.bytes.assign(n, 0);
+  std::vector<size_t> offset(n, SIZE_MAX);
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const ScheduleBuffer &b = schedule.buffers[i];
+    std::vector<int64_t> shape;
+    for (const ShapeExpr &dim : b.dims) {
+      StatusOr<int64_t> v = dim.evaluate(bindings.values);
+      if (!v.isOk())
+        return v.status().withContext(function.name + ": buffer " + std::to_string(i));
+      if (*v < 0)
+        return invalidArgument(function.name + ": buffer " + std::to_string(i) +
+                               " has a negative dim");
+      shape.push_back(*v);
+    }
+    StatusOr<size_t> bytes = checkedByteSize(b.dtype, shape, function.name + ": buffer");
+    if (!bytes.isOk())
+      return bytes.status();
+    call.bytes[i] = *bytes;
+    switch (b.source) {
+    case ScheduleBuffer::Source::Input:
+      if (*bytes != inputs[b.index]->bytes.size())
+        return invalidArgument(function.name + ": input " + std::to_string(b.index) +
+                               " does not match its plan buffer");
+      [[fallthrough]];
+    case ScheduleBuffer::Source::Temp:
+    case ScheduleBuffer::Source::Status:
+      offset[i] = total;
+      total += align(*bytes);
+      break;
+    case ScheduleBuffer::Source::Weight:
+      call.address[i] = s.weights[fi][b.index];
+      break;
+    case ScheduleBuffer::Source::Constant:
+      call.address[i] = schedule.constants[i];
+      break;
+    case ScheduleBuffer::Source::Alias:
+      break;
+    }
+  }
+  if (total > s.arenaBytes) {
+    if (s.arena) {
+      s.d->cuStreamSynchronize(s.stream);
+      s.d->cuMemFree(s.arena);
+      s.arena = 0;
+      s.arenaBytes = 0;
+      // Every captured graph pointed into the old arena.
+      for (auto &[_, other] : s.prepared)
+        if (other.graph) {
+          s.d->cuGraphExecDestroy(other.graph);
+          other.graph = nullptr;
+        }
+    }
+    KOPT_RETURN_IF_ERROR(check(s.d->cuMemAlloc(&s.arena, total),
+                               function.name + ": allocating " +
+                                   std::to_string(total) + " bytes of buffers"));
+    s.arenaBytes = total;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (offset[i] != SIZE_MAX)
+      call.address[i] = s.arena + offset[i];
+    else if (schedule.buffers[i].source == ScheduleBuffer::Source::Alias) {
+      size_t root = schedule.buffers[i].index;
+      if (call.bytes[i] != call.bytes[root])
+        return invalidArgument(function.name + ": a reshape changes the size");
+      call.address[i] = call.address[root];
+    }
+  }
+
+  call.launches.clear();
+  for (const ScheduleLaunch &launch : schedule.launches) {
+    if (launch.guard) {
+      StatusOr<int64_t> g = launch.guard->evaluate(bindings.values);
+      if (!g.isOk())
+        return g.status();
+      if (*g < launch.guardMin || *g > launch.guardMax)
+        continue;
+    }
+    PreparedCall::Ready ready;
+    ready.launch = &launch;
+    bool empty = false;
+    for (int g = 0; g < 3; ++g) {
+      StatusOr<int64_t> v = launch.grid[g].evaluate(bindings.values);
+      if (!v.isOk())
+        return v.status();
+      int64_t limit = g == 0 ? INT32_MAX : 65535;
+      if (*v < 0 || *v > limit)
+        return Status(KOPT_STATUS_OUT_OF_RANGE,
+                      function.name + ": kernel '" + launch.kernel + "' needs a grid of " +
+                          std::to_string(*v) + " in dim " + std::to_string(g));
+      empty |= *v == 0;
+      ready.grid[g] = static_cast<unsigned>(*v);
+    }
+    if (empty)
+      continue;
+    for (const ScheduleArg &arg : launch.args) {
+      switch (arg.kind) {
+      case ScheduleArg::Kind::Buffer: {
+        uint64_t p = call.address[arg.buffer];
+        uint64_t elements = call.bytes[arg.buffer] /
+                            std::max<size_t>(1, dtypeSize(schedule.buffers[arg.buffer].dtype));
+        // memref<?xT> descriptor: allocated, aligned, offset, size, stride.
+        for (uint64_t v : {p, p, uint64_t(0), elements, uint64_t(1)})
+          ready.storage.push_back(v);
+        break;
+      }
+      case ScheduleArg::Kind::Index: {
+        StatusOr<int64_t> v = arg.index->evaluate(bindings.values);
+        if (!v.isOk())
+          return v.status();
+        ready.storage.push_back(static_cast<uint64_t>(*v));
+        break;
+      }
+      case ScheduleArg::Kind::Float: {
+        uint64_t bits = 0;
+        std::memcpy(&bits, &arg.value, sizeof(float));
+        ready.storage.push_back(bits);
+        break;
+      }
+      }
+    }
+    call.launches.push_back(std::move(ready));
+  }
+  // Parameter pointers into the (now stable) storage.
+  for (PreparedCall::Ready &ready : call.launches)
+    for (uint64_t &slot : ready.storage)
+      ready.params.push_back(&slot);
+  return Status::ok();
+}
+
+Status launchAll(GpuModule::State &s, PreparedCall &call) {
+  for (PreparedCall::Ready &ready : call.launches) {
+    const ScheduleLaunch &l = *ready.launch;
+    KOPT_RETURN_IF_ERROR(check(
+        s.d->cuLaunchKernel(l.function, ready.grid[0], ready.grid[1], ready.grid[2],
+                            l.block, 1, 1, l.sharedBytes, s.stream,
+                            ready.params.data(), nullptr),
+        "launching '" + l.kernel + "'"));
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+StatusOr<std::vector<HostTensor>>
+GpuModule::invoke(const std::string &name,
+                  const std::vector<const HostTensor *> &inputs,
+                  const InvokeOptions &options) {
+  State &s = *state_;
+  const PlanFunction *function = s.plan->find(name);
+  if (!function)
+    return notFound("the module has no function '" + name + "' (it has " +
+                    s.plan->functionList() + ")");
+  size_t fi = function - s.plan->functions().data();
+  KOPT_RETURN_IF_ERROR(s.makeCurrent());
+  PreparedCall call;
+  Bindings bindings;
+  KOPT_RETURN_IF_ERROR(prepare(s, fi, *function, inputs, call, bindings));
+  const Schedule &schedule = s.schedules[fi];
+  size_t statusBuffer = SIZE_MAX;
+  for (size_t i = 0; i < schedule.buffers.size(); ++i) {
+    const ScheduleBuffer &b = schedule.buffers[i];
+    if (b.source == ScheduleBuffer::Source::Input)
+      KOPT_RETURN_IF_ERROR(check(
+          s.d->cuMemcpyHtoDAsync(call.address[i], inputs[b.index]->bytes.data(),
+                                 call.bytes[i], s.stream),
+          "uploading input " + std::to_string(b.index)));
+    if (b.source == ScheduleBuffer::Source::Status) {
+      statusBuffer = i;
+      KOPT_RETURN_IF_ERROR(check(
+          s.d->cuMemsetD8Async(call.address[i], 0, call.bytes[i], s.stream),
+          "clearing the status buffer"));
+    }
+    if (b.source == ScheduleBuffer::Source::Temp && options.poisonOutputs)
+      KOPT_RETURN_IF_ERROR(check(
+          s.d->cuMemsetD8Async(call.address[i], 0xff, call.bytes[i], s.stream),
+          "poisoning buffers"));
+  }
+  KOPT_RETURN_IF_ERROR(launchAll(s, call));
+  std::vector<HostTensor> outputs(function->outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    StatusOr<std::vector<int64_t>> shape = function->outputShape(i, bindings);
+    if (!shape.isOk())
+      return shape.status();
+    size_t buffer = schedule.results[i];
+    outputs[i].dtype = function->outputs[i].dtype;
+    outputs[i].shape = std::move(*shape);
+    outputs[i].bytes.resize(call.bytes[buffer]);
+    if (outputs[i].numElements() * dtypeSize(outputs[i].dtype) != call.bytes[buffer])
+      return dataLoss(name + ": result " + std::to_string(i) +
+                      " does not match its plan buffer");
+    KOPT_RETURN_IF_ERROR(check(
+        s.d->cuMemcpyDtoHAsync(outputs[i].bytes.data(), call.address[buffer],
+                               call.bytes[buffer], s.stream),
+        "downloading result " + std::to_string(i)));
+  }
+  int64_t status[kStatusBufferSize] = {0, 0, 0, 0};
+  if (statusBuffer != SIZE_MAX)
+    KOPT_RETURN_IF_ERROR(check(s.d->cuMemcpyDtoHAsync(status, call.address[statusBuffer],
+                                                      sizeof(status), s.stream),
+                               "reading the status buffer"));
+  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamSynchronize(s.stream), name + " on " + s.description));
+  if (status[0] != 0)
+    return statusFromBuffer(status, *function);
+  return outputs;
+}
+
+StatusOr<GpuTimings> GpuModule::benchmark(const std::string &name,
+                                          const std::vector<const HostTensor *> &inputs,
+                                          int runs, bool useGraph) {
+  State &s = *state_;
+  const PlanFunction *function = s.plan->find(name);
+  if (!function)
+    return notFound("the module has no function '" + name + "'");
+  size_t fi = function - s.plan->functions().data();
+  KOPT_RETURN_IF_ERROR(s.makeCurrent());
+  PreparedCall &call = s.prepared[fi];
+  if (call.graph) {
+    s.d->cuGraphExecDestroy(call.graph);
+    call.graph = nullptr;
+  }
+  Bindings bindings;
+  KOPT_RETURN_IF_ERROR(prepare(s, fi, *function, inputs, call, bindings));
+  const Schedule &schedule = s.schedules[fi];
+  for (size_t i = 0; i < schedule.buffers.size(); ++i) {
+    const ScheduleBuffer &b = schedule.buffers[i];
+    if (b.source == ScheduleBuffer::Source::Input)
+      KOPT_RETURN_IF_ERROR(check(
+          s.d->cuMemcpyHtoDAsync(call.address[i], inputs[b.index]->bytes.data(),
+                                 call.bytes[i], s.stream),
+          "uploading input"));
+  }
+  GpuTimings timings;
+  timings.launchesPerCall = call.launches.size();
+  if (useGraph) {
+    cuda::CUgraph graph = nullptr;
+    KOPT_RETURN_IF_ERROR(check(s.d->cuStreamBeginCapture(s.stream, cuda::kCaptureModeThreadLocal),
+                               "cuStreamBeginCapture"));
+    Status launched = launchAll(s, call);
+    Status ended = check(s.d->cuStreamEndCapture(s.stream, &graph), "cuStreamEndCapture");
+    KOPT_RETURN_IF_ERROR(launched);
+    KOPT_RETURN_IF_ERROR(ended);
+    Status made = check(s.d->cuGraphInstantiateWithFlags(&call.graph, graph, 0),
+                        "cuGraphInstantiate");
+    s.d->cuGraphDestroy(graph);
+    KOPT_RETURN_IF_ERROR(made);
+    timings.graph = true;
+  }
+  auto once = [&]() -> Status {
+    if (call.graph)
+      return check(s.d->cuGraphLaunch(call.graph, s.stream), "cuGraphLaunch");
+    return launchAll(s, call);
+  };
+  cuda::CUevent start = nullptr, stop = nullptr;
+  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
+  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&stop, 0), "cuEventCreate"));
+  Status result = Status::ok();
+  for (int i = 0; i < 3 && result.isOk(); ++i)
+    result = once();
+  for (int i = 0; i < runs && result.isOk(); ++i) {
+    result = check(s.d->cuEventRecord(start, s.stream), "cuEventRecord");
+    if (result.isOk())
+      result = once();
+    if (result.isOk())
+      result = check(s.d->cuEventRecord(stop, s.stream), "cuEventRecord");
+    if (result.isOk())
+      result = check(s.d->cuEventSynchronize(stop), "cuEventSynchronize");
+    float ms = 0;
+    if (result.isOk())
+      result = check(s.d->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+    timings.milliseconds.push_back(ms);
+  }
+  s.d->cuEventDestroy(start);
+  s.d->cuEventDestroy(stop);
+  KOPT_RETURN_IF_ERROR(result);
+  std::sort(timings.milliseconds.begin(), timings.milliseconds.end());
+  return timings;
+}
+
+} // namespace kopt::rt
