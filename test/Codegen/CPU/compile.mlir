@@ -32,7 +32,7 @@
 // PLAN: "graph":
 // PLAN: "op": "kopt.rope"
 // RUN: not kopt %s --target=sm_90 -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=GPU
-// GPU: kopt: error: GPU code generation (--emit=ptx, --target=sm_*) is not implemented yet
+// GPU: kopt: error: --emit=obj is for --target=cpu; a GPU target writes PTX (-o model.ptx)
 
 func.func @block(%x: tensor<1x?x4x8xf32>, %pos: tensor<1x?xi32>) -> tensor<1x?x16xf32> {
   %r = kopt.rope %x, %pos : (tensor<1x?x4x8xf32>, tensor<1x?xi32>) -> tensor<1x?x4x8xf32>
