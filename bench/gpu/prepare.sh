@@ -14,7 +14,10 @@ $K/kopt "$root/models/tiny_llama.mlir" -o tl.ptx
 $K/kopt "$root/models/tiny_embed.mlir" -o te.ptx
 $K/kopt-weights "$root/models/tiny_llama.mlir" --random --seed=1 -o tlw.safetensors
 $K/kopt-weights "$root/models/tiny_embed.mlir" --random --seed=2 -o tew.safetensors
-python3 - <<'PY'
+# A Python with NumPy (the Debian python3-numpy one when PATH's has none).
+py=${PYTHON:-python3}
+$py -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
+$py - <<'PY'
 import numpy as np
 rng = np.random.default_rng(0)
 np.save('tl_ids.npy', rng.integers(0, 512, (1, 13)).astype(np.int32))

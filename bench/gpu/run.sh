@@ -25,15 +25,16 @@ echo "== kopt GEMV M=1 N=14336 K=4096 f16"; $R linear.ptx --input=@x1.npy --inpu
 echo "== kopt GEMM (SIMT) M=2048"; $R linear.ptx --input=@x2048.npy --input=@w.npy --benchmark=10 --output=@$O/y2048.npy
 echo "== kopt attention causal B=1 S=1024 Hq=32 Hkv=8 D=128"; $R attention.ptx --input=@q1024.npy --input=@k1024.npy --input=@v1024.npy --benchmark=10 --output=@$O/a1024.npy
 python3 - <<'PY'
-import numpy as np, torch, torch.nn.functional as F, triton.testing as tt
+import os, numpy as np, torch, torch.nn.functional as F, triton.testing as tt
+out=os.environ.get('OUT','/tmp')
 w=torch.tensor(np.load('w.npy')).cuda()
 for m in (1,2048):
   x=torch.tensor(np.load(f'x{m}.npy')).cuda(); ref=F.linear(x.float(),w.float())
-  got=torch.tensor(np.load(f'/tmp/y{m}.npy' if False else __import__('os').environ.get('OUT','/tmp')+f'/y{m}.npy')).cuda().float()
+  got=torch.tensor(np.load(f'{out}/y{m}.npy')).cuda().float()
   print(f'linear M={m}: rel err {((got-ref).norm()/ref.norm()).item():.2e}, cuBLAS {tt.do_bench(lambda: F.linear(x,w), return_mode="median")*1e3:.1f} us')
 q,k,v=[torch.tensor(np.load(f'{n}1024.npy')).cuda().transpose(1,2) for n in 'qkv']
 ref=F.scaled_dot_product_attention(q.float(),k.float(),v.float(),is_causal=True,enable_gqa=True).transpose(1,2)
-got=torch.tensor(np.load(__import__('os').environ.get('OUT','/tmp')+'/a1024.npy')).cuda()
+got=torch.tensor(np.load(f'{out}/a1024.npy')).cuda()
 print(f'attention S=1024: rel err {((got-ref).norm()/ref.norm()).item():.2e}, SDPA {tt.do_bench(lambda: F.scaled_dot_product_attention(q,k,v,is_causal=True,enable_gqa=True), return_mode="median")*1e3:.1f} us')
 a=torch.empty(2**30,dtype=torch.uint8,device='cuda'); b=torch.empty_like(a)
 t=tt.do_bench(lambda: b.copy_(a), return_mode='median'); print(f'copy bandwidth {2*2**30/t/1e9:.2f} TB/s')

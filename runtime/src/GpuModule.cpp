@@ -4,8 +4,8 @@
 // "launches", "results") is validated on load: buffer sources, ids,
 // expressions, kernels present in the PTX, argument kinds. At a call, one
 // device arena holds every buffer of the call (256-byte aligned slices) and
-// is kept for the next call; a captured CUDA graph is replayed while the
-// input shapes stay the same.
+// is kept for the next call; benchmarks capture the launches once as a CUDA
+// graph and replay it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,7 +14,7 @@
 #include "ModuleCpuDevice.h"
 #include "cuda/CudaDriver.h"
 #include "kopt/runtime/DType.h"
-#include "kopt/runtime/Float16.h"
+#include "kopt/runtime/Reference.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,10 +40,9 @@ struct ScheduleBuffer {
 };
 
 struct ScheduleArg {
-  enum class Kind { Buffer, Index, Float } kind;
+  enum class Kind { Buffer, Index } kind;
   size_t buffer = 0;
   std::optional<ShapeExpr> index;
-  float value = 0;
 };
 
 struct ScheduleLaunch {
@@ -53,7 +52,6 @@ struct ScheduleLaunch {
                        ShapeExpr::constant(1)};
   unsigned block = 1;
   unsigned sharedBytes = 0;
-  int64_t node = -1;
   std::vector<ScheduleArg> args;
   std::optional<ShapeExpr> guard;
   int64_t guardMin = 0, guardMax = INT64_MAX;
@@ -68,7 +66,6 @@ struct Schedule {
 
 /// One prepared call: buffer addresses and the launches' argument storage.
 struct PreparedCall {
-  std::vector<std::vector<int64_t>> inputShapes;
   std::vector<cuda::CUdeviceptr> address;
   std::vector<size_t> bytes;
   struct Ready {
@@ -82,31 +79,6 @@ struct PreparedCall {
 };
 
 size_t align(size_t n) { return (n + 255) & ~size_t(255); }
-
-/// Writes `value` as element `i` of `t` in its dtype.
-void storeElement(HostTensor &t, int64_t i, double value) {
-  uint8_t *p = t.bytes.data() + i * dtypeSize(t.dtype);
-  auto put = [&](auto v) { std::memcpy(p, &v, sizeof(v)); };
-  switch (t.dtype) {
-  case KOPT_DTYPE_F32:
-    put(static_cast<float>(value));
-    break;
-  case KOPT_DTYPE_F16:
-    put(floatToF16(static_cast<float>(value)));
-    break;
-  case KOPT_DTYPE_BF16:
-    put(floatToBF16(static_cast<float>(value)));
-    break;
-  case KOPT_DTYPE_I32:
-    put(static_cast<int32_t>(value));
-    break;
-  case KOPT_DTYPE_I64:
-    put(static_cast<int64_t>(value));
-    break;
-  default:
-    break;
-  }
-}
 
 } // namespace
 
@@ -286,13 +258,11 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
         return bad(where, "constant value must be a splat or " +
                               std::to_string(count) + " data values");
       }
-      HostTensor tensor;
-      tensor.dtype = buffer.dtype;
-      tensor.shape = {count};
-      tensor.bytes.assign(static_cast<size_t>(count) * dtypeSize(buffer.dtype), 0);
-      for (int64_t k = 0; k < count; ++k)
-        storeElement(tensor, k, values[static_cast<size_t>(k)]);
-      buffer.constant = std::move(tensor.bytes);
+      reference::Value decoded{buffer.dtype, {count}, std::move(values)};
+      StatusOr<HostTensor> tensor = reference::toHostTensor(decoded);
+      if (!tensor.isOk())
+        return bad(where, tensor.status().message());
+      buffer.constant = std::move(tensor->bytes);
     } else {
       return bad(where, "unknown source '" + source + "'");
     }
@@ -324,8 +294,6 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
         return bad(where, "bad shared_bytes");
       launch.sharedBytes = static_cast<unsigned>(s);
     }
-    if (l.contains("node") && l["node"].is_number_integer())
-      launch.node = l["node"].get<int64_t>();
     if (l.contains("guard")) {
       const json &g = l["guard"];
       if (!g.is_object() || !g.contains("value") || !g.contains("min") ||
@@ -352,12 +320,9 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
           return e.status();
         arg.kind = ScheduleArg::Kind::Index;
         arg.index = std::move(*e);
-      } else if (a.is_object() && a.contains("f32") && a["f32"].is_number()) {
-        arg.kind = ScheduleArg::Kind::Float;
-        arg.value = a["f32"].get<float>();
       } else {
-        return bad(where, "each argument is {\"buffer\": id}, {\"i64\": expr} "
-                          "or {\"f32\": number}");
+        return bad(where, "each argument is {\"buffer\": id} or "
+                          "{\"i64\": expr}");
       }
       launch.args.push_back(std::move(arg));
     }
@@ -479,7 +444,6 @@ const std::string &GpuModule::deviceDescription() const {
 }
 
 Status GpuModule::bindWeights(const WeightSource &weights) {
-  // Validation is CompiledModule's: reuse it through a throwaway check.
   State &s = *state_;
   KOPT_RETURN_IF_ERROR(s.makeCurrent());
   std::vector<std::vector<cuda::CUdeviceptr>> uploaded;
@@ -493,26 +457,13 @@ Status GpuModule::bindWeights(const WeightSource &weights) {
         continue;
       }
       std::optional<kopt_tensor_view_t> view = weights.lookup(weight.name);
-      if (!view)
-        return notFound("weight '" + weight.name + "' (read by " +
-                        function.name + ") is not in " +
-                        (weights.description.empty() ? "the checkpoint"
-                                                     : weights.description));
-      std::vector<int64_t> shape(view->shape, view->shape + std::max(0, view->rank));
-      if (view->dtype != weight.dtype || shape != weight.shape)
-        return invalidArgument("weight '" + weight.name + "' is " +
-                               std::string(dtypeName(view->dtype)) + " " +
-                               shapeText(shape) + " but " + function.name +
-                               " needs " + std::string(dtypeName(weight.dtype)) +
-                               " " + shapeText(weight.shape));
-      StatusOr<size_t> bytes = checkedByteSize(weight.dtype, weight.shape,
-                                               "weight '" + weight.name + "'");
+      StatusOr<size_t> bytes =
+          checkWeightView(weight, view, function.name,
+                          weights.description.empty()
+                              ? "the checkpoint"
+                              : "the checkpoint " + weights.description);
       if (!bytes.isOk())
         return bytes.status();
-      if (*bytes != view->byte_size || (*bytes && !view->data))
-        return dataLoss("weight '" + weight.name + "' holds " +
-                        std::to_string(view->byte_size) +
-                        " bytes, not what its shape needs");
       StatusOr<cuda::CUdeviceptr> p = s.allocate(*bytes);
       if (!p.isOk())
         return p.status();
@@ -673,12 +624,6 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
         if (!v.isOk())
           return v.status();
         ready.storage.push_back(static_cast<uint64_t>(*v));
-        break;
-      }
-      case ScheduleArg::Kind::Float: {
-        uint64_t bits = 0;
-        std::memcpy(&bits, &arg.value, sizeof(float));
-        ready.storage.push_back(bits);
         break;
       }
       }

@@ -74,6 +74,31 @@ CompiledModule::load(const std::string &artifactPath) {
 
 CompiledModule::~CompiledModule() = default;
 
+StatusOr<size_t> checkWeightView(const PlanWeight &weight,
+                                 const std::optional<kopt_tensor_view_t> &view,
+                                 const std::string &function,
+                                 const std::string &checkpoint) {
+  if (!view)
+    return notFound("weight '" + weight.name + "' (read by " + function +
+                    ") is not in " + checkpoint);
+  std::vector<int64_t> shape(view->shape, view->shape + std::max(0, view->rank));
+  if (view->dtype != weight.dtype || shape != weight.shape)
+    return invalidArgument("weight '" + weight.name + "' is " +
+                           std::string(dtypeName(view->dtype)) + " " +
+                           shapeText(shape) + " in " + checkpoint + " but " +
+                           function + " needs " +
+                           std::string(dtypeName(weight.dtype)) + " " +
+                           shapeText(weight.shape));
+  StatusOr<size_t> bytes = checkedByteSize(weight.dtype, weight.shape,
+                                           "weight '" + weight.name + "'");
+  if (!bytes.isOk() || *bytes != view->byte_size ||
+      (*bytes != 0 && !view->data))
+    return dataLoss("weight '" + weight.name + "' in " + checkpoint +
+                    " holds " + std::to_string(view->byte_size) +
+                    " bytes, not what its shape needs");
+  return *bytes;
+}
+
 Status CompiledModule::bindWeights(const WeightSource &weights) {
   if (!weights.lookup)
     return invalidArgument("bindWeights: the weight source has no lookup");
@@ -93,29 +118,10 @@ Status CompiledModule::bindWeights(const WeightSource &weights) {
     for (const PlanWeight &weight : function.weights) {
       data.push_back(nullptr);
       std::optional<kopt_tensor_view_t> view = weights.lookup(weight.name);
-      if (!view) {
-        report(notFound("weight '" + weight.name + "' (read by " +
-                        function.name + ") is not in " + checkpoint));
-        continue;
-      }
-      std::vector<int64_t> shape(view->shape,
-                                 view->shape + std::max(0, view->rank));
-      if (view->dtype != weight.dtype || shape != weight.shape) {
-        report(invalidArgument("weight '" + weight.name + "' is " +
-                               std::string(dtypeName(view->dtype)) + " " +
-                               shapeText(shape) + " in " + checkpoint +
-                               " but " + function.name + " needs " +
-                               std::string(dtypeName(weight.dtype)) + " " +
-                               shapeText(weight.shape)));
-        continue;
-      }
-      StatusOr<size_t> bytes = checkedByteSize(weight.dtype, weight.shape,
-                                               "weight '" + weight.name + "'");
-      if (!bytes.isOk() || *bytes != view->byte_size ||
-          (*bytes != 0 && !view->data)) {
-        report(dataLoss("weight '" + weight.name + "' in " + checkpoint +
-                        " holds " + std::to_string(view->byte_size) +
-                        " bytes, not what its shape needs"));
+      StatusOr<size_t> bytes =
+          checkWeightView(weight, view, function.name, checkpoint);
+      if (!bytes.isOk()) {
+        report(bytes.status());
         continue;
       }
       size_t alignment = dtypeSize(weight.dtype);

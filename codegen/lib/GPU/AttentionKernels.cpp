@@ -70,14 +70,7 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
     std::string big = k.def("arith.cmpi sgt, " + raw + ", " + skv64 + " : i64");
     std::string bad = k.def("arith.ori " + neg + ", " + big + " : i1");
     k.line("scf.if " + bad + " {");
-    auto store = [&](const std::string &val, int64_t at) {
-      k.line("memref.store " + val + ", " + status + "[" + k.c(at) +
-             "] : memref<?xi64>");
-    };
-    store(k.ci(1, "i64"), 0);
-    store(k.ci(e.nodeOf(op), "i64"), 1);
-    store(raw, 2);
-    store(skv64, 3);
+    k.report(status, 1, e.nodeOf(op), raw, skv64);
     k.line("}");
     std::string lo = k.def("arith.maxsi " + raw + ", " + k.ci(0, "i64") +
                            " : i64");
@@ -117,23 +110,11 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
         full ? "" : k.def("arith.cmpi ult, " + dd + ", " + k.c(d) + " : index");
     dimOk.push_back(inDim);
     std::string at = k.def("arith.addi " + qBase + ", " + dd + " : index");
-    std::string value;
-    if (full) {
-      value = k.convert(
-          k.def("memref.load " + q + "[" + at + "] : memref<?x" + t + ">"), t,
-          "f32");
-    } else {
-      value = k.fresh();
-      k.line(value + " = scf.if " + inDim + " -> (f32) {");
-      k.line("scf.yield " +
-             k.convert(k.def("memref.load " + q + "[" + at + "] : memref<?x" +
-                             t + ">"),
-                       t, "f32") +
-             " : f32");
-      k.line("} else {");
-      k.line("scf.yield " + k.f(0.0) + " : f32");
-      k.line("}");
-    }
+    std::string value =
+        full ? k.convert(k.def("memref.load " + q + "[" + at + "] : memref<?x" +
+                               t + ">"),
+                         t, "f32")
+             : k.loadOr(q, at, inDim, t);
     qv.push_back(k.def("arith.mulf " + value + ", " + k.f(scale) + " : f32"));
   }
   // kv row base: ((b * Skv + j) * Hkv + kvh) * D
@@ -160,28 +141,13 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
       return k.convert(
           k.def("memref.load " + mem + "[" + at + "] : memref<?x" + t + ">"), t,
           "f32");
-    std::string value = k.fresh();
-    k.line(value + " = scf.if " + dimOk[x] + " -> (f32) {");
-    k.line("scf.yield " +
-           k.convert(k.def("memref.load " + mem + "[" + at + "] : memref<?x" +
-                           t + ">"),
-                     t, "f32") +
-           " : f32");
-    k.line("} else {");
-    k.line("scf.yield " + k.f(0.0) + " : f32");
-    k.line("}");
-    return value;
+    return k.loadOr(mem, at, dimOk[x], t);
   };
   std::string dot = k.f(0.0);
   for (int64_t x = 0; x < perLane; ++x)
     dot = k.def("math.fma " + qv[x] + ", " + loadKv(kk, x) + ", " + dot +
                 " : f32");
-  for (int offset = 16; offset >= 1; offset /= 2) {
-    std::string s = k.fresh();
-    k.line(s + ", " + k.fresh() + " = gpu.shuffle xor " + dot + ", " +
-           k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
-    dot = k.def("arith.addf " + dot + ", " + s + " : f32");
-  }
+  dot = k.warpReduce(dot, "arith.addf");
   std::string mNew = k.def("arith.maximumf " + m + ", " + dot + " : f32");
   std::string corr = k.def(
       "math.exp " + k.def("arith.subf " + m + ", " + mNew + " : f32") + " : f32");

@@ -12,6 +12,7 @@
 #include "KernelText.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
+#include "kopt/Dialect/Kopt/ShapeUtils.h"
 
 #include <cmath>
 
@@ -24,21 +25,6 @@ constexpr int64_t kThreads = 256;
 
 std::string elemType(Value v) {
   return typeText(cast<RankedTensorType>(v.getType()).getElementType());
-}
-
-/// Writes status = {code, node, value, bound} (racy but any report is a
-/// true one).
-void report(KernelText &k, const std::string &status, int64_t code,
-            int64_t node, const std::string &value64,
-            const std::string &bound64) {
-  auto store = [&](const std::string &v, int64_t at) {
-    k.line("memref.store " + v + ", " + status + "[" + k.c(at) +
-           "] : memref<?xi64>");
-  };
-  store(k.ci(code, "i64"), 0);
-  store(k.ci(node, "i64"), 1);
-  store(value64, 2);
-  store(bound64, 3);
 }
 
 /// Prologue: `g` = global id, inside `scf.if g < n`.
@@ -84,7 +70,7 @@ LogicalResult emitEmbedding(EmbeddingOp op, FunctionEmitter &e) {
       k.def("memref.load " + tab + "[" + at + "] : memref<?x" + t + ">");
   k.line("scf.yield " + v + " : " + t);
   k.line("} else {");
-  report(k, status, 1, e.nodeOf(op), id, k.ci(vocab, "i64"));
+  k.report(status, 1, e.nodeOf(op), id, k.ci(vocab, "i64"));
   k.line("scf.yield " + zero + " : " + t);
   k.line("}");
   k.line("memref.store " + value + ", " + out + "[" + g + "] : memref<?x" + t +
@@ -180,12 +166,10 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
 }
 
 LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
-  auto cacheType = cast<RankedTensorType>(op.getCache().getType());
   std::string t = elemType(op.getCache()), ot = elemType(op.getOffset());
   SmallVector<AffineExpr> cacheDims = e.dims(op.getCache());
   SmallVector<AffineExpr> newDims = e.dims(op.getUpdate());
   AffineExpr row = cacheDims[2] * cacheDims[3]; // H * D
-  (void)cacheType;
   KernelText k(kThreads);
   std::string out = k.buffer("out", t), cache = k.buffer("cache", t),
               update = k.buffer("update", t), offs = k.buffer("offset", ot),
@@ -239,7 +223,7 @@ LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
   std::string reporter = k.def("arith.andi " + first + ", " + firstInner + " : i1");
   std::string doReport = k.def("arith.andi " + reporter + ", " + bad + " : i1");
   k.line("scf.if " + doReport + " {");
-  report(k, status, 2, e.nodeOf(op), end, smax64);
+  k.report(status, 2, e.nodeOf(op), end, smax64);
   k.line("}");
   FailureOr<std::string> name = finish(k, e, "cache_update", op);
   if (failed(name))
@@ -333,8 +317,7 @@ FailureOr<std::string> slabKernel(FunctionEmitter &e, Operation *op,
 LogicalResult emitConcat(ConcatOp op, FunctionEmitter &e) {
   auto type = cast<RankedTensorType>(op.getResult().getType());
   int64_t rank = type.getRank();
-  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
-  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+  int64_t axis = *normalizeAxis(op.getAxis(), rank);
   std::string t = elemType(op.getResult());
   FailureOr<std::string> name = slabKernel(e, op, t, /*intoDst=*/true);
   if (failed(name))
@@ -362,8 +345,7 @@ LogicalResult emitConcat(ConcatOp op, FunctionEmitter &e) {
 LogicalResult emitSlice(SliceOp op, FunctionEmitter &e) {
   Value x = op.getInput();
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
-  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+  int64_t axis = *normalizeAxis(op.getAxis(), rank);
   std::string t = elemType(x);
   FailureOr<std::string> name = slabKernel(e, op, t, /*intoDst=*/false);
   if (failed(name))
@@ -387,8 +369,7 @@ LogicalResult emitGather(GatherOp op, FunctionEmitter &e) {
   auto xType = cast<RankedTensorType>(x.getType());
   auto iType = cast<RankedTensorType>(idx.getType());
   int64_t rank = xType.getRank(), indexRank = iType.getRank();
-  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
-  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+  int64_t axis = *normalizeAxis(op.getAxis(), rank);
   std::string t = elemType(x), it = elemType(idx);
   SmallVector<AffineExpr> inDims = e.dims(x), outDims = e.dims(op.getResult()),
                        iDims = e.dims(idx);
@@ -446,7 +427,7 @@ LogicalResult emitGather(GatherOp op, FunctionEmitter &e) {
          k.def("memref.load " + in + "[" + xAt + "] : memref<?x" + t + ">") +
          " : " + t);
   k.line("} else {");
-  report(k, status, 1, e.nodeOf(op), sel, size64);
+  k.report(status, 1, e.nodeOf(op), sel, size64);
   k.line("scf.yield " + k.convert(k.f(0.0), "f32", t) + " : " + t);
   k.line("}");
   k.line("memref.store " + value + ", " + out + "[" + g + "] : memref<?x" + t +

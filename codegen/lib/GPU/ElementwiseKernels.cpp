@@ -216,14 +216,8 @@ LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
     std::string bad = k.def("arith.cmpi eq, " + values[1] + ", " + zero +
                             " : " + computeType);
     k.line("scf.if " + bad + " {");
-    std::string code = k.ci(3, "i64"), node = k.ci(e.nodeOf(op), "i64");
     std::string idx = k.def("arith.index_cast " + i + " : index to i64");
-    k.line("memref.store " + code + ", " + status + "[" + k.c(0) +
-           "] : memref<?xi64>");
-    k.line("memref.store " + node + ", " + status + "[" + k.c(1) +
-           "] : memref<?xi64>");
-    k.line("memref.store " + idx + ", " + status + "[" + k.c(2) +
-           "] : memref<?xi64>");
+    k.report(status, 3, e.nodeOf(op), idx, k.ci(0, "i64"));
     k.line("}");
   }
   std::string computed = scalar(k, op, values, computeType);

@@ -267,9 +267,6 @@ json::Object FunctionEmitter::toJson() {
         args.push_back(
             json::Object{{"i64", affineJson(shapes_.resolve(arg.index))}});
         break;
-      case LaunchArg::Kind::Float:
-        args.push_back(json::Object{{"f32", arg.value}});
-        break;
       }
     }
     json::Object object{{"kernel", l.kernel},
@@ -283,10 +280,6 @@ json::Object FunctionEmitter::toJson() {
           {"value", affineJson(shapes_.resolve(*l.guard))},
           {"min", l.guardMin},
           {"max", l.guardMax}};
-    if (l.flops)
-      object["flops"] = affineJson(shapes_.resolve(l.flops));
-    if (l.bytes)
-      object["bytes"] = affineJson(shapes_.resolve(l.bytes));
     launches.push_back(std::move(object));
   }
   Operation *terminator = func_.getBody().front().getTerminator();

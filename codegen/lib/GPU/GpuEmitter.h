@@ -43,11 +43,10 @@ private:
 };
 
 struct LaunchArg {
-  enum class Kind { Buffer, Index, Float };
+  enum class Kind { Buffer, Index };
   Kind kind;
   int64_t buffer = -1;
   mlir::AffineExpr index;
-  double value = 0;
 };
 
 struct Launch {
@@ -60,19 +59,13 @@ struct Launch {
   /// Launched only when `guard` evaluates into [guardMin, guardMax].
   std::optional<mlir::AffineExpr> guard;
   int64_t guardMin = 0, guardMax = INT64_MAX;
-  /// Work this launch does, for benchmarks.
-  mlir::AffineExpr flops, bytes;
 
   Launch &buffer(int64_t id) {
-    args.push_back({LaunchArg::Kind::Buffer, id, {}, 0});
+    args.push_back({LaunchArg::Kind::Buffer, id, {}});
     return *this;
   }
   Launch &index(mlir::AffineExpr value) {
-    args.push_back({LaunchArg::Kind::Index, -1, value, 0});
-    return *this;
-  }
-  Launch &f32(double value) {
-    args.push_back({LaunchArg::Kind::Float, -1, {}, value});
+    args.push_back({LaunchArg::Kind::Index, -1, value});
     return *this;
   }
 };

@@ -34,13 +34,6 @@ std::string KernelText::index(llvm::StringRef name) {
   return ("%" + name).str();
 }
 
-std::string KernelText::f32(llvm::StringRef name) {
-  if (!params_.empty())
-    params_ += ", ";
-  params_ += ("%" + name + ": f32").str();
-  return ("%" + name).str();
-}
-
 std::string KernelText::shared(llvm::StringRef name,
                                llvm::StringRef shapeAndType) {
   if (!workgroup_.empty())
@@ -134,17 +127,43 @@ std::string KernelText::globalId() {
   return def("arith.addi " + base + ", " + tid() + " : index");
 }
 
-std::string KernelText::blockReduce(const std::string &value,
-                                    llvm::StringRef combine,
-                                    const std::string &scratch) {
-  std::string width = ci(32, "i32");
+std::string KernelText::warpReduce(const std::string &value,
+                                   llvm::StringRef combine) {
   std::string v = value;
   for (int offset = 16; offset >= 1; offset /= 2) {
     std::string shuffled = fresh();
     line(shuffled + ", " + fresh() + " = gpu.shuffle xor " + v + ", " +
-         ci(offset, "i32") + ", " + width + " : f32");
+         ci(offset, "i32") + ", " + ci(32, "i32") + " : f32");
     v = def(combine + " " + v + ", " + shuffled + " : f32");
   }
+  return v;
+}
+
+std::string KernelText::loadOr(const std::string &mem, const std::string &at,
+                               const std::string &ok, llvm::StringRef type) {
+  std::string value = fresh();
+  line(value + " = scf.if " + ok + " -> (f32) {");
+  std::string loaded =
+      def("memref.load " + mem + "[" + at + "] : memref<?x" + type + ">");
+  line("scf.yield " + convert(loaded, type, "f32") + " : f32");
+  line("} else {");
+  line("scf.yield " + f(0.0) + " : f32");
+  line("}");
+  return value;
+}
+
+void KernelText::report(const std::string &status, int64_t code, int64_t node,
+                        const std::string &value, const std::string &bound) {
+  const std::string fields[] = {ci(code, "i64"), ci(node, "i64"), value, bound};
+  for (int i = 0; i < 4; ++i)
+    line("memref.store " + fields[i] + ", " + status + "[" + c(i) +
+         "] : memref<?xi64>");
+}
+
+std::string KernelText::blockReduce(const std::string &value,
+                                    llvm::StringRef combine,
+                                    const std::string &scratch) {
+  std::string v = warpReduce(value, combine);
   int64_t warps = (threads_ + 31) / 32;
   if (warps == 1)
     return v;

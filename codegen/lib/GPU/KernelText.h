@@ -39,8 +39,6 @@ public:
   }
   /// Adds an i64 parameter and returns the name of its `index` value.
   std::string index(llvm::StringRef name);
-  /// Adds an f32 parameter `%name`.
-  std::string f32(llvm::StringRef name);
   /// Adds a workgroup (shared memory) buffer `memref<SHAPExT, 3>`.
   std::string shared(llvm::StringRef name, llvm::StringRef shapeAndType);
 
@@ -63,6 +61,20 @@ public:
   std::string bid(char dim = 'x');
   /// blockIdx.x * threads + threadIdx.x.
   std::string globalId();
+
+  /// The f32 `value` combined (`arith.addf` / `arith.maximumf`) across the
+  /// 32 lanes of the warp with xor shuffles; every lane gets the result.
+  std::string warpReduce(const std::string &value, llvm::StringRef combine);
+
+  /// Element `at` of `memref<?xT>` `mem` as f32 where `ok` (an i1) holds,
+  /// else 0 (no load).
+  std::string loadOr(const std::string &mem, const std::string &at,
+                     const std::string &ok, llvm::StringRef type);
+
+  /// Stores a runtime error into the status buffer `status` (`memref<?xi64>`):
+  /// {code, node, value, bound}, values i64. Racing reports are all true.
+  void report(const std::string &status, int64_t code, int64_t node,
+              const std::string &value, const std::string &bound);
 
   /// The f32 `value` combined (`arith.addf` / `arith.maximumf`) across the
   /// block through warp shuffles and `scratch` (a `memref<32xf32, 3>`

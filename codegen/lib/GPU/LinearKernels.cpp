@@ -95,14 +95,7 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
   k.line("}");
   std::string partial =
       k.def("vector.reduction <add>, " + sum + " : " + vf + " into f32");
-  // Warp reduction.
-  std::string v = partial;
-  for (int offset = 16; offset >= 1; offset /= 2) {
-    std::string s = k.fresh();
-    k.line(s + ", " + k.fresh() + " = gpu.shuffle xor " + v + ", " +
-           k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
-    v = k.def("arith.addf " + v + ", " + s + " : f32");
-  }
+  std::string v = k.warpReduce(partial, "arith.addf");
   std::string leader =
       k.def("arith.cmpi eq, " + lane + ", " + k.c(0) + " : index");
   k.line("scf.if " + leader + " {");
@@ -172,20 +165,6 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   k.line(res + ":16 = scf.for " + kk + " = " + k.c(0) + " to " + K + " step " +
          k.c(kt) + " iter_args(" + iter + ") -> (" + types + ") {");
   // Stage: 64 x 16 of A and of B, 4 elements per thread each.
-  auto loadGuarded = [&](const std::string &mem, const std::string &at,
-                         const std::string &ok) {
-    std::string v = k.fresh();
-    k.line(v + " = scf.if " + ok + " -> (f32) {");
-    k.line("scf.yield " +
-           k.convert(k.def("memref.load " + mem + "[" + at + "] : memref<?x" +
-                           t + ">"),
-                     t, "f32") +
-           " : f32");
-    k.line("} else {");
-    k.line("scf.yield " + k.f(0.0) + " : f32");
-    k.line("}");
-    return v;
-  };
   for (int r = 0; r < 4; ++r) {
     // Element e = tid + 256 r of the 64 x 16 slab: row e / 16, kcol e % 16.
     std::string eidx = k.def("arith.addi " + k.tid() + ", " + k.c(256 * r) +
@@ -201,7 +180,7 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
     std::string aRow = k.def("arith.muli " + gm + ", " + K + " : index");
     std::string aAt0 = k.def("arith.addi " + aRow + ", " + gk + " : index");
     std::string aAt = k.def("arith.addi " + aAt0 + ", " + aOff + " : index");
-    std::string av = loadGuarded(a, aAt, aOk);
+    std::string av = k.loadOr(a, aAt, aOk, t);
     k.line("memref.store " + av + ", " + as + "[" + kc + ", " + rr + "] : " +
            smemType);
     // B: col0 + rr (n), k = gk
@@ -217,7 +196,7 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
       bAt0 = k.def("arith.addi " + bRow + ", " + gn + " : index");
     }
     std::string bAt = k.def("arith.addi " + bAt0 + ", " + bOff + " : index");
-    std::string bv = loadGuarded(bm, bAt, bOk);
+    std::string bv = k.loadOr(bm, bAt, bOk, t);
     k.line("memref.store " + bv + ", " + bs + "[" + kc + ", " + rr + "] : " +
            smemType);
   }
@@ -298,9 +277,6 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   FailureOr<std::string> gemm = gemmKernel(e, op, t, ot, /*bNK=*/true, bias);
   if (failed(gemv) || failed(gemm))
     return failure();
-  AffineExpr flops = rows * (2 * n * kDim);
-  int64_t elem = t == "f32" ? 4 : 2;
-  AffineExpr bytes = e.constant(n * kDim * elem) + rows * ((kDim + n) * elem);
 
   Launch &small = e.launch(*gemv, op, e.constant((n + 7) / 8), 256);
   small.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
@@ -311,8 +287,6 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   small.guard = rows;
   small.guardMin = 1;
   small.guardMax = kGemvMaxRows;
-  small.flops = flops;
-  small.bytes = bytes;
 
   Launch &large = e.launch(*gemm, op, e.constant((n + 63) / 64), 256);
   large.grid[1] = ceilDiv(rows, 64);
@@ -325,8 +299,6 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
       .index(e.constant(1));
   large.guard = rows;
   large.guardMin = kGemvMaxRows + 1;
-  large.flops = flops;
-  large.bytes = bytes;
   return success();
 }
 
@@ -379,7 +351,6 @@ LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
       .buffer(e.bufferOf(op.getRhs()))
       .index(M).index(N).index(K).index(aLayout->stride)
       .index(bLayout->stride).index(aLayout->mod).index(bLayout->mod);
-  l.flops = batch * M * N * K * 2;
   return success();
 }
 

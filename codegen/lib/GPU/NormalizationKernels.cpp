@@ -12,6 +12,7 @@
 #include "KernelText.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
+#include "kopt/Dialect/Kopt/ShapeUtils.h"
 
 using namespace mlir;
 
@@ -50,16 +51,29 @@ void store(KernelText &k, const std::string &value, const std::string &mem,
          ">");
 }
 
-/// The axis of softmax/l2norm, normalized.
+/// The normalized axis of softmax/l2norm; the last one for the norms.
 int64_t axisOf(Operation *op, int64_t rank) {
-  int64_t axis = 0;
+  int64_t axis = -1;
   if (auto s = dyn_cast<SoftmaxOp>(op))
-    axis = static_cast<int64_t>(s.getAxis());
+    axis = s.getAxis();
   else if (auto l = dyn_cast<L2NormOp>(op))
-    axis = static_cast<int64_t>(l.getAxis());
-  else
-    axis = -1;
-  return axis < 0 ? axis + rank : axis;
+    axis = l.getAxis();
+  return *normalizeAxis(axis, rank);
+}
+
+/// `for j in [tid, D) step T`: out[base + j] = f(x[base + j], j).
+void rowWrite(KernelText &k, const std::string &d,
+              const std::function<std::string(const std::string &)> &at,
+              const std::function<std::string(const std::string &value,
+                                              const std::string &j)> &f,
+              const std::string &in, const std::string &out,
+              const std::string &t, const std::string &ot) {
+  std::string j = k.fresh();
+  k.line("scf.for " + j + " = " + k.tid() + " to " + d + " step " +
+         k.c(k.threads()) + " {");
+  std::string idx = at(j);
+  store(k, f(load(k, in, idx, t), j), out, idx, ot);
+  k.line("}");
 }
 
 LogicalResult emitRowKernel(Operation *op, FunctionEmitter &e) {
@@ -102,18 +116,13 @@ LogicalResult emitRowKernel(Operation *op, FunctionEmitter &e) {
                                 k.f(rms.getEpsilon()) +
                                 " : f32");
     std::string r = k.def("math.rsqrt " + shifted + " : f32");
-    std::string j = k.fresh();
-    k.line("scf.for " + j + " = " + k.tid() + " to " + dim + " step " +
-           k.c(threads) + " {");
-    std::string idx = at(j);
-    std::string v = load(k, in, idx, t);
-    std::string n = k.def("arith.mulf " + v + ", " + r + " : f32");
-    // HF: (x * r).to(x.dtype) * w
-    std::string rounded = k.convert(k.convert(n, "f32", t), t, "f32");
-    std::string wv = load(k, w, j, wt);
-    std::string y = k.def("arith.mulf " + rounded + ", " + wv + " : f32");
-    store(k, y, out, idx, ot);
-    k.line("}");
+    rowWrite(k, dim, at, [&](auto v, auto j) {
+      std::string n = k.def("arith.mulf " + v + ", " + r + " : f32");
+      // HF: (x * r).to(x.dtype) * w
+      std::string rounded = k.convert(k.convert(n, "f32", t), t, "f32");
+      return k.def("arith.mulf " + rounded + ", " + load(k, w, j, wt) +
+                   " : f32");
+    }, in, out, t, ot);
   } else if (auto ln = dyn_cast<LayerNormOp>(op)) {
     std::string sum = rowLoop(k, dim, k.f(0.0), [&](auto j, auto acc) {
       std::string v = load(k, in, at(j), t);
@@ -135,17 +144,12 @@ LogicalResult emitRowKernel(Operation *op, FunctionEmitter &e) {
                                 k.f(ln.getEpsilon()) +
                                 " : f32");
     std::string r = k.def("math.rsqrt " + shifted + " : f32");
-    std::string j = k.fresh();
-    k.line("scf.for " + j + " = " + k.tid() + " to " + dim + " step " +
-           k.c(threads) + " {");
-    std::string idx = at(j);
-    std::string v = load(k, in, idx, t);
-    std::string c = k.def("arith.subf " + v + ", " + mean + " : f32");
-    std::string n = k.def("arith.mulf " + c + ", " + r + " : f32");
-    std::string wv = load(k, w, j, wt), bv = load(k, b, j, wt);
-    std::string y = k.def("math.fma " + n + ", " + wv + ", " + bv + " : f32");
-    store(k, y, out, idx, ot);
-    k.line("}");
+    rowWrite(k, dim, at, [&](auto v, auto j) {
+      std::string c = k.def("arith.subf " + v + ", " + mean + " : f32");
+      std::string n = k.def("arith.mulf " + c + ", " + r + " : f32");
+      std::string wv = load(k, w, j, wt), bv = load(k, b, j, wt);
+      return k.def("math.fma " + n + ", " + wv + ", " + bv + " : f32");
+    }, in, out, t, ot);
   } else if (auto l2 = dyn_cast<L2NormOp>(op)) {
     std::string sum = rowLoop(k, dim, k.f(0.0), [&](auto j, auto acc) {
       std::string v = load(k, in, at(j), t);
@@ -157,13 +161,9 @@ LogicalResult emitRowKernel(Operation *op, FunctionEmitter &e) {
     std::string denom = k.def("arith.maximumf " + norm + ", " +
                               k.f(l2.getEpsilon()) +
                               " : f32");
-    std::string j = k.fresh();
-    k.line("scf.for " + j + " = " + k.tid() + " to " + dim + " step " +
-           k.c(threads) + " {");
-    std::string idx = at(j);
-    std::string v = load(k, in, idx, t);
-    store(k, k.def("arith.divf " + v + ", " + denom + " : f32"), out, idx, ot);
-    k.line("}");
+    rowWrite(k, dim, at, [&](auto v, auto) {
+      return k.def("arith.divf " + v + ", " + denom + " : f32");
+    }, in, out, t, ot);
   } else { // softmax
     std::string max = rowLoop(k, dim, k.f(-INFINITY), [&](auto j, auto acc) {
       std::string v = load(k, in, at(j), t);
@@ -177,15 +177,11 @@ LogicalResult emitRowKernel(Operation *op, FunctionEmitter &e) {
       return k.def("arith.addf " + acc + ", " + ex + " : f32");
     });
     std::string total = k.blockReduce(sum, "arith.addf", scratch);
-    std::string j = k.fresh();
-    k.line("scf.for " + j + " = " + k.tid() + " to " + dim + " step " +
-           k.c(threads) + " {");
-    std::string idx = at(j);
-    std::string v = load(k, in, idx, t);
-    std::string s = k.def("arith.subf " + v + ", " + rowMax + " : f32");
-    std::string ex = k.def("math.exp " + s + " : f32");
-    store(k, k.def("arith.divf " + ex + ", " + total + " : f32"), out, idx, ot);
-    k.line("}");
+    rowWrite(k, dim, at, [&](auto v, auto) {
+      std::string s = k.def("arith.subf " + v + ", " + rowMax + " : f32");
+      std::string ex = k.def("math.exp " + s + " : f32");
+      return k.def("arith.divf " + ex + ", " + total + " : f32");
+    }, in, out, t, ot);
   }
 
   FailureOr<std::string> name =

@@ -12,6 +12,7 @@
 #include "KernelText.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
+#include "kopt/Dialect/Kopt/ShapeUtils.h"
 
 using namespace mlir;
 
@@ -31,7 +32,7 @@ LogicalResult emitReduce(Operation *op, FunctionEmitter &e,
   bool isMax = isa<ReduceMaxOp>(op), isMean = isa<ReduceMeanOp>(op);
   SmallVector<bool> reduced(rank, false);
   for (int64_t a : axesAttr)
-    reduced[a < 0 ? a + rank : a] = true;
+    reduced[*normalizeAxis(a, rank)] = true;
   SmallVector<AffineExpr> dims = e.dims(x);
   SmallVector<AffineExpr> strides(rank);
   AffineExpr stride = e.constant(1);
@@ -130,8 +131,7 @@ LogicalResult emitArgmax(ArgmaxOp op, FunctionEmitter &e) {
   Value x = op.getInput();
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
-  int64_t rawAxis = static_cast<int64_t>(op.getAxis());
-  int64_t axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+  int64_t axis = *normalizeAxis(op.getAxis(), rank);
   std::string t = typeText(type.getElementType());
   bool isFloat = isFloatText(t);
   std::string ct = isFloat ? "f32" : t;

@@ -34,7 +34,6 @@ Loaded load() {
     slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(symbol);
   };
   resolve(d.cuInit, "cuInit");
-  resolve(d.cuDriverGetVersion, "cuDriverGetVersion");
   resolve(d.cuDeviceGetCount, "cuDeviceGetCount");
   resolve(d.cuDeviceGet, "cuDeviceGet");
   resolve(d.cuDeviceGetName, "cuDeviceGetName");
@@ -74,7 +73,14 @@ Loaded load() {
                                "' (too old a driver?)");
     return loaded;
   }
-  loaded.status = check(d.cuInit(0), "cuInit");
+  if (CUresult result = d.cuInit(0); result != 0) {
+    const char *name = nullptr;
+    d.cuGetErrorName(result, &name);
+    loaded.status = Status(KOPT_STATUS_UNAVAILABLE,
+                           std::string("no usable CUDA GPU: cuInit failed: ") +
+                               (name ? name : "CUDA error") + " (" +
+                               std::to_string(result) + ")");
+  }
   return loaded;
 }
 
@@ -90,20 +96,11 @@ StatusOr<const Driver *> driver() {
 Status check(CUresult result, const std::string &what) {
   if (result == 0)
     return Status::ok();
+  // Any call that returned an error came through the loaded driver.
   const char *name = nullptr, *description = nullptr;
-  // Names come from the driver when it is loaded (it is whenever a call
-  // could return an error).
-  void *handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-  if (handle) {
-    auto getName = reinterpret_cast<CUresult (*)(CUresult, const char **)>(
-        dlsym(handle, "cuGetErrorName"));
-    auto getString = reinterpret_cast<CUresult (*)(CUresult, const char **)>(
-        dlsym(handle, "cuGetErrorString"));
-    if (getName)
-      getName(result, &name);
-    if (getString)
-      getString(result, &description);
-    dlclose(handle);
+  if (StatusOr<const Driver *> d = driver(); d.isOk()) {
+    (*d)->cuGetErrorName(result, &name);
+    (*d)->cuGetErrorString(result, &description);
   }
   std::string message = what + " failed: " + (name ? name : "CUDA error") +
                         " (" + std::to_string(result) + ")" +

@@ -46,7 +46,6 @@ constexpr int kCaptureModeThreadLocal = 1;
 /// The resolved entry points.
 struct Driver {
   CUresult (*cuInit)(unsigned);
-  CUresult (*cuDriverGetVersion)(int *);
   CUresult (*cuDeviceGetCount)(int *);
   CUresult (*cuDeviceGet)(CUdevice *, int);
   CUresult (*cuDeviceGetName)(char *, int, CUdevice);

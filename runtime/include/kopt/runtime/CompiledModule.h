@@ -54,6 +54,15 @@ struct WeightSource {
                                     std::string description);
 };
 
+/// Checks the checkpoint's `view` of `weight` (read by `function`) against
+/// the plan: NOT_FOUND when absent, INVALID_ARGUMENT on a dtype or shape
+/// mismatch, DATA_LOSS when its bytes do not match; else its byte size.
+/// `checkpoint` names the source in messages ("the checkpoint 'w.st'").
+StatusOr<size_t> checkWeightView(const PlanWeight &weight,
+                                 const std::optional<kopt_tensor_view_t> &view,
+                                 const std::string &function,
+                                 const std::string &checkpoint);
+
 /// Per-call options.
 struct InvokeOptions {
   /// Fill outputs with 0xff bytes (NaN for floats, -1 for integers) rather

@@ -6,9 +6,9 @@
 // (inputs, weights, constants, scratch, aliases, a status buffer), then each
 // launch with its grid evaluated from the same symbols and its guard (a
 // variant chosen at launch, e.g. GEMV for few rows). Everything runs on one
-// stream; the status buffer is read back after the call. Repeated calls
-// with the same input shapes (decode steps, benchmarks) replay a CUDA graph
-// captured on the first.
+// stream; the status buffer is read back after the call. `benchmark`
+// captures the launches as one CUDA graph and replays it (`invoke` still
+// launches kernel by kernel).
 //
 //===----------------------------------------------------------------------===//
 
