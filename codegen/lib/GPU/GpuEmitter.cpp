@@ -191,10 +191,8 @@ LogicalResult FunctionEmitter::emit() {
     LogicalResult result =
         llvm::TypeSwitch<Operation *, LogicalResult>(&op)
             .Case([&](WeightOp weight) -> LogicalResult {
-              auto type = dyn_cast<RankedTensorType>(weight.getType());
-              if (!type)
-                return weight.emitError(
-                    "compressed weights have no GPU kernels yet");
+              // The plan already refused compressed weights.
+              auto type = cast<RankedTensorType>(weight.getType());
               bufferOfValue_[weight] = buffers_.size();
               buffers_.push_back(
                   {type.getElementType(), llvm::to_vector(dims(weight)),

@@ -264,9 +264,7 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
 }
 
 LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
-  auto wType = dyn_cast<RankedTensorType>(op.getWeight().getType());
-  if (!wType)
-    return op.emitError("compressed weights have no GPU kernels yet");
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);
   std::string t = elemType(op.getInput()), ot = elemType(op.getResult());
   bool bias = static_cast<bool>(op.getBias());
