@@ -8,7 +8,16 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd); K=$root/build/bin; D=$root/.gpu-run
 mkdir -p "$D" && cd "$D"
 cp "$root/bench/gpu/run.sh" "$K/kopt-run" .
+cp "$root/../shared/bench/peers_h200.py" . 2>/dev/null || echo "no shared/bench/peers_h200.py: peers skipped"
+# Every e2e numerics case as PTX + inputs + reference outputs, checked on
+# the GPU by run.sh with kopt-run (cases/cases.txt lists the commands).
+rm -rf cases
+KOPT_EXPORT_GPU_CASES=$D/cases $K/kopt-e2e-tests --gtest_filter='*/GpuNumerics.*' \
+  --gtest_brief=1 >/dev/null
+echo "exported $(wc -l < cases/cases.txt) GPU numerics runs"
 $K/kopt "$root/bench/gpu/linear_f16.mlir" -o linear.ptx
+$K/kopt "$root/bench/gpu/linear_bf16.mlir" -o linear_bf16.ptx
+$K/kopt "$root/bench/gpu/gemm_bf16_4096.mlir" -o gemm_bf16_4096.ptx
 $K/kopt "$root/bench/gpu/attention_f16.mlir" -o attention.ptx
 $K/kopt "$root/models/tiny_llama.mlir" -o tl.ptx
 $K/kopt "$root/models/tiny_embed.mlir" -o te.ptx

@@ -1,41 +1,73 @@
 #!/bin/bash
 # Run on the GPU machine after bench/gpu/prepare.sh here.
-# Correctness, sanitizers and timings of kopt's PTX on the GPU, with the
-# peers (torch/cuBLAS/SDPA) measured in the same run.
-cd "$(dirname "$0")"; R=./kopt-run; O=${OUT:-/tmp}
+# Correctness (the e2e numerics suite, the bundled models), sanitizers, and
+# timings of kopt's PTX on the GPU, with the peers (torch/cuBLAS/SDPA)
+# measured in the same run.
+cd "$(dirname "$0")"; R=$PWD/kopt-run; O=${OUT:-/tmp}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
+
+echo "== e2e numerics suite on the GPU (ragged shapes, poisoned outputs)"
+pass=0; fail=0
+while read -r line; do
+  if (cd cases && $R $line >/tmp/case.log 2>&1); then pass=$((pass+1));
+  else fail=$((fail+1)); echo "FAIL: $line"; tail -3 /tmp/case.log; fi
+done < cases/cases.txt
+echo "numerics: $pass passed, $fail failed"
+if [ -n "${SANITIZE:-}" ]; then
+  echo "== compute-sanitizer on the GEMM/attention cases"
+  grep -E "$SANITIZE" cases/cases.txt | while read -r line; do
+    for tool in memcheck racecheck; do
+      r=$(cd cases && compute-sanitizer --tool $tool --error-exitcode 9 $R $line 2>&1 | tail -1)
+      echo "$tool ${line%% *}: $r"
+    done
+  done
+fi
+
 echo "== tiny_llama forward S=13 vs reference"
 $R tl.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy --expected_output=@tl_ref.npy --tolerance=1e-3,1e-3 --poison_outputs --output=@$O/tl_gpu.npy; echo rc=$?
 echo "== tiny_embed ragged batch vs reference"
 $R te.ptx --weights=tew.safetensors --input=@te_ids.npy --input=@te_pos.npy --input=@te_len.npy --input=@te_mask.npy --expected_output=@te_ref.npy --tolerance=1e-3,1e-3 --poison_outputs; echo rc=$?
-echo "== compute-sanitizer memcheck / racecheck (tiny_llama)"
-compute-sanitizer --tool memcheck $R tl.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy --output=@$O/x.npy 2>&1 | tail -3
-compute-sanitizer --tool racecheck $R tl.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy --output=@$O/x.npy 2>&1 | tail -3
+
 python3 - <<'PY'
 import numpy as np
 r=np.random.default_rng(1)
 np.save('w.npy',(r.standard_normal((14336,4096))*0.02).astype(np.float16))
+np.save('wb.npy',(r.standard_normal((14336,4096))*0.02).astype(np.float32))
+np.save('wb4k.npy',(r.standard_normal((4096,4096))*0.02).astype(np.float32))
 for m in (1,2048): np.save(f'x{m}.npy',r.standard_normal((m,4096)).astype(np.float16))
+for m in (1,2048,4096): np.save(f'xb{m}.npy',r.standard_normal((m,4096)).astype(np.float32))
 for s in (1024,):
   np.save(f'q{s}.npy',r.standard_normal((1,s,32,128)).astype(np.float16))
   np.save(f'k{s}.npy',r.standard_normal((1,s,8,128)).astype(np.float16))
   np.save(f'v{s}.npy',r.standard_normal((1,s,8,128)).astype(np.float16))
 PY
 echo "== kopt GEMV M=1 N=14336 K=4096 f16"; $R linear.ptx --input=@x1.npy --input=@w.npy --benchmark=50 --output=@$O/y1.npy
-echo "== kopt GEMM (SIMT) M=2048"; $R linear.ptx --input=@x2048.npy --input=@w.npy --benchmark=10 --output=@$O/y2048.npy
+echo "== kopt GEMV M=1 N=14336 K=4096 bf16"; $R linear_bf16.ptx --input=@xb1.npy --input=@wb.npy --benchmark=50 --output=@$O/yb1.npy 2>&1 | grep -v rounding
+echo "== kopt GEMM f16 M=2048 N=14336 K=4096"; $R linear.ptx --input=@x2048.npy --input=@w.npy --benchmark=20 --output=@$O/y2048.npy
+echo "== kopt GEMM bf16 M=2048 N=14336 K=4096"; $R linear_bf16.ptx --input=@xb2048.npy --input=@wb.npy --benchmark=20 --output=@$O/yb2048.npy 2>&1 | grep -v rounding
+echo "== kopt GEMM bf16 4096^3"; $R gemm_bf16_4096.ptx --input=@xb4096.npy --input=@wb4k.npy --benchmark=20 --output=@$O/yb4096.npy 2>&1 | grep -v rounding
 echo "== kopt attention causal B=1 S=1024 Hq=32 Hkv=8 D=128"; $R attention.ptx --input=@q1024.npy --input=@k1024.npy --input=@v1024.npy --benchmark=10 --output=@$O/a1024.npy
 python3 - <<'PY'
 import os, numpy as np, torch, torch.nn.functional as F, triton.testing as tt
 out=os.environ.get('OUT','/tmp')
+bench=lambda f: tt.do_bench(f, warmup=25, rep=200, return_mode="median")*1e3
+def check(name, got, ref, peer):
+  got=torch.tensor(np.load(got)).cuda().float()
+  print(f'{name}: rel err {((got-ref.float()).norm()/ref.float().norm()).item():.2e}, peer {peer:.1f} us')
 w=torch.tensor(np.load('w.npy')).cuda()
 for m in (1,2048):
-  x=torch.tensor(np.load(f'x{m}.npy')).cuda(); ref=F.linear(x.float(),w.float())
-  got=torch.tensor(np.load(f'{out}/y{m}.npy')).cuda().float()
-  print(f'linear M={m}: rel err {((got-ref).norm()/ref.norm()).item():.2e}, cuBLAS {tt.do_bench(lambda: F.linear(x,w), return_mode="median")*1e3:.1f} us')
+  x=torch.tensor(np.load(f'x{m}.npy')).cuda()
+  check(f'f16 linear M={m}', f'{out}/y{m}.npy', F.linear(x.float(),w.float()), bench(lambda: F.linear(x,w)))
+wb=torch.tensor(np.load('wb.npy')).cuda().bfloat16(); wb4=torch.tensor(np.load('wb4k.npy')).cuda().bfloat16()
+for m, ww, tag in ((1,wb,'1'),(2048,wb,'2048'),(4096,wb4,'4096')):
+  x=torch.tensor(np.load(f'xb{m}.npy')).cuda().bfloat16()
+  check(f'bf16 linear M={m} N={ww.shape[0]}', f'{out}/yb{tag}.npy', F.linear(x.float(),ww.float()), bench(lambda: F.linear(x,ww)))
 q,k,v=[torch.tensor(np.load(f'{n}1024.npy')).cuda().transpose(1,2) for n in 'qkv']
 ref=F.scaled_dot_product_attention(q.float(),k.float(),v.float(),is_causal=True,enable_gqa=True).transpose(1,2)
-got=torch.tensor(np.load(f'{out}/a1024.npy')).cuda()
-print(f'attention S=1024: rel err {((got-ref).norm()/ref.norm()).item():.2e}, SDPA {tt.do_bench(lambda: F.scaled_dot_product_attention(q,k,v,is_causal=True,enable_gqa=True), return_mode="median")*1e3:.1f} us')
+check('attention S=1024', f'{out}/a1024.npy', ref, bench(lambda: F.scaled_dot_product_attention(q,k,v,is_causal=True,enable_gqa=True)))
 a=torch.empty(2**30,dtype=torch.uint8,device='cuda'); b=torch.empty_like(a)
-t=tt.do_bench(lambda: b.copy_(a), return_mode='median'); print(f'copy bandwidth {2*2**30/t/1e9:.2f} TB/s')
+t=bench(lambda: b.copy_(a)); print(f'copy bandwidth {2*2**30/t/1e6:.2f} TB/s')
 PY
+if [ -n "${PEERS:-}" ] && [ -f peers_h200.py ]; then
+  echo "== peers_h200.py"; PEERS_JSON=$O/peers.json timeout 300 python3 peers_h200.py
+fi

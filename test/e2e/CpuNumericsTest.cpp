@@ -13,6 +13,8 @@
 #include "kopt/runtime/CompiledModule.h"
 #include "kopt/runtime/GpuModule.h"
 #include "kopt/runtime/Float16.h"
+#include "kopt/runtime/Npy.h"
+#include "kopt/runtime/Plan.h"
 #include "kopt/runtime/Reference.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -24,6 +26,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -275,6 +278,68 @@ bool noGpuKernel(const Case &c) {
          c.name == "linear_attention";
 }
 
+/// `t` as a .npy-writable tensor: bf16 widened to f32 (exactly), which
+/// kopt-run rounds back for bf16 inputs and compares bf16 results against.
+HostTensor npyWritable(const HostTensor &t) {
+  if (t.dtype != KOPT_DTYPE_BF16)
+    return t;
+  HostTensor wide;
+  wide.dtype = KOPT_DTYPE_F32;
+  wide.shape = t.shape;
+  wide.bytes.resize(t.numElements() * 4);
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, t.bytes.data() + 2 * i, 2);
+    float value = kopt::rt::bf16ToFloat(bits);
+    std::memcpy(wide.bytes.data() + 4 * i, &value, 4);
+  }
+  return wide;
+}
+
+/// For a machine with a GPU but no MLIR: with KOPT_EXPORT_GPU_CASES=DIR,
+/// each case's PTX and plan, inputs and reference outputs go to DIR and a
+/// kopt-run command line that checks them to DIR/cases.txt.
+void exportCase(const Case &c, const std::string &ptx,
+                const std::filesystem::path &dir) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  std::string plan = kopt::rt::Plan::planPathFor(ptx);
+  fs::copy_file(ptx, dir / (c.name + ".ptx"),
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(plan, dir / (c.name + ".plan.json"),
+                fs::copy_options::overwrite_existing);
+  auto loaded = kopt::rt::Plan::load(plan);
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().message();
+  auto graph = kopt::rt::reference::parseGraph((*loaded)->graphJson());
+  ASSERT_TRUE(graph.isOk()) << graph.status().message();
+  std::mt19937_64 rng(std::hash<std::string>{}(c.name));
+  std::ofstream list(dir / "cases.txt", std::ios::app);
+  for (size_t run = 0; run < c.runs.size(); ++run) {
+    std::vector<HostTensor> inputs;
+    for (size_t i = 0; i < c.inputs.size(); ++i)
+      inputs.push_back(makeInput(c.inputs[i], c.runs[run][i], rng));
+    auto expected = kopt::rt::reference::evaluate(*graph, "f", inputs, nullptr);
+    ASSERT_TRUE(expected.isOk()) << expected.status().message();
+    std::string stem = c.name + ".r" + std::to_string(run);
+    std::string line = c.name + ".ptx --function=f --poison_outputs";
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      std::string file = stem + ".in" + std::to_string(i) + ".npy";
+      ASSERT_TRUE(kopt::rt::writeNpy((dir / file).string(),
+                                     npyWritable(inputs[i])).isOk());
+      line += " --input=@" + file;
+    }
+    double tol = 0;
+    for (size_t r = 0; r < expected->size(); ++r) {
+      std::string file = stem + ".out" + std::to_string(r) + ".npy";
+      ASSERT_TRUE(kopt::rt::writeNpy((dir / file).string(),
+                                     npyWritable((*expected)[r])).isOk());
+      line += " --expected_output=@" + file;
+      tol = std::max(tol, tolerance((*expected)[r].dtype) * c.slack);
+    }
+    list << line << " --tolerance=" << tol << "," << tol << "\n";
+  }
+}
+
 /// The same cases compiled to PTX: ptxas (sm_90) must accept every kernel;
 /// with a GPU, results must match the reference (ctest -L cuda).
 class GpuNumerics : public CpuNumerics {};
@@ -291,6 +356,10 @@ TEST_P(GpuNumerics, MatchesReference) {
   if (std::system("command -v ptxas >/dev/null 2>&1") == 0) {
     std::string command = "ptxas -arch=sm_90 '" + ptx + "' -o /dev/null";
     ASSERT_EQ(std::system(command.c_str()), 0) << "ptxas rejected " << ptx;
+  }
+  if (const char *dir = std::getenv("KOPT_EXPORT_GPU_CASES")) {
+    exportCase(c, ptx, dir);
+    return;
   }
   auto module = kopt::rt::GpuModule::load(ptx, 0);
   if (!module.isOk() &&
@@ -470,6 +539,58 @@ std::vector<Case> linearAlgebraCases() {
                        return std::vector<std::vector<int64_t>>{{m, k}, {n, k}};
                      }),
                      4.0});
+  }
+  // The tensor-core GEMM (16-bit operands, K % 8 == 0, M > 8) at its
+  // edges: M and N around the 128 x 128 tile, K around the 32-wide slice,
+  // odd N (unpaired stores), and a bias.
+  for (kopt_dtype_t dt : {KOPT_DTYPE_F16, KOPT_DTYPE_BF16}) {
+    std::string t = typeName(dt);
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{127, 40}, {136, 264},
+                        {1, 8}}) {
+      std::string x = "tensor<?x" + std::to_string(k) + "x" + t + ">";
+      std::string w = "tensor<" + std::to_string(n) + "x" + std::to_string(k) +
+                      "x" + t + ">";
+      std::string b = "tensor<" + std::to_string(n) + "x" + t + ">";
+      std::string y = "tensor<?x" + std::to_string(n) + "x" + t + ">";
+      cases.push_back(
+          {"linear_mma_" + t + "_n" + std::to_string(n) + "_k" +
+               std::to_string(k),
+           fn("(%x: " + x + ", %w: " + w + ", %b: " + b + ") -> " + y,
+              "  %r = kopt.linear %x, %w, %b : (" + x + ", " + w + ", " + b +
+                  ") -> " + y + "\n  return %r : " + y),
+           {f(dt), f(dt, -0.2, 0.2), f(dt)},
+           sizes({9, 127, 131, 300}, [n = n, k = k](int64_t m) {
+             return std::vector<std::vector<int64_t>>{{m, k}, {n, k}, {n}};
+           }),
+           4.0});
+    }
+    // B stored [k, n] (ldmatrix.trans), batched, and broadcast over batch.
+    std::string a = "tensor<2x?x72x" + t + ">", bk = "tensor<2x72x136x" + t + ">",
+                b2 = "tensor<72x136x" + t + ">", c = "tensor<2x?x136x" + t + ">";
+    cases.push_back(
+        {"matmul_mma_kn_" + t,
+         fn("(%a: " + a + ", %b: " + bk + ", %b2: " + b2 + ") -> (" + c + ", " +
+                c + ")",
+            "  %r = kopt.matmul %a, %b : (" + a + ", " + bk + ") -> " + c +
+                "\n  %s = kopt.matmul %a, %b2 : (" + a + ", " + b2 + ") -> " +
+                c + "\n  return %r, %s : " + c + ", " + c),
+         {f(dt), f(dt), f(dt)},
+         sizes({9, 131}, [](int64_t m) {
+           return std::vector<std::vector<int64_t>>{
+               {2, m, 72}, {2, 72, 136}, {72, 136}};
+         }),
+         4.0});
+    // transpose_b with a dynamic N: no static width, unpaired stores.
+    cases.push_back(
+        {"matmul_mma_nk_" + t,
+         fn("(%a: tensor<?x64x" + t + ">, %b: tensor<?x64x" + t +
+                ">) -> tensor<?x?x" + t + ">",
+            "  %r = kopt.matmul %a, %b {transpose_b = true} : (tensor<?x64x" +
+                t + ">, tensor<?x64x" + t + ">) -> tensor<?x?x" + t +
+                ">\n  return %r : tensor<?x?x" + t + ">"),
+         {f(dt), f(dt)},
+         {{{9, 64}, {130, 64}}, {{200, 64}, {7, 64}}, {{1, 64}, {1, 64}}},
+         4.0});
   }
   cases.push_back({"linear_vector",
                    fn("(%x: tensor<64xf32>, %w: tensor<3x64xf32>) -> tensor<3xf32>",

@@ -6,16 +6,18 @@
 //     16-byte slices of w's row (K % 8 == 0 for 16-bit types) with fused
 //     multiply-adds in f32 and the warp reduces with shuffles; rows of x
 //     are re-read from cache.
-//   - GEMM (M > 8): 64 x 64 output tiles per 256-thread block, 4 x 4
-//     outputs per thread, 16-wide K slices of x and w staged through shared
-//     memory, f32 accumulation.
-// kopt.matmul runs a batched variant of the GEMM kernel with broadcast
-// batch strides.
+//   - GEMM (M > 8): the tensor-core GEMM (MmaGemmKernel.h) for f16/bf16
+//     operands with K a multiple of 8; otherwise a SIMT GEMM of 64 x 64
+//     output tiles per 256-thread block, 4 x 4 outputs per thread, 16-wide
+//     K slices of x and w staged through shared memory, f32 accumulation.
+// kopt.matmul runs the batched form of the same GEMMs with broadcast batch
+// strides.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Families.h"
 #include "KernelText.h"
+#include "MmaGemmKernel.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
 
@@ -263,6 +265,41 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   return e.kernel("gemm", k.str("KERNEL"), op->getLoc());
 }
 
+std::optional<int64_t> staticValue(AffineExpr expr) {
+  if (auto c = dyn_cast<AffineConstantExpr>(expr))
+    return c.getValue();
+  return std::nullopt;
+}
+
+/// A launch (without arguments) of the best GEMM kernel for the problem:
+/// the tensor-core kernel where it applies, else the SIMT one.
+FailureOr<Launch *> launchGemm(FunctionEmitter &e, Operation *op,
+                                 const std::string &t, const std::string &ot,
+                                 bool bNK, bool bias, AffineExpr m,
+                                 AffineExpr n, AffineExpr kDim,
+                                 AffineExpr batch) {
+  std::optional<int64_t> staticN = staticValue(n);
+  if (mmaGemmApplies(e.target(), t, staticValue(kDim), staticN, bNK)) {
+    FailureOr<std::string> kernel = mmaGemmKernel(
+        e, op, t, ot, bNK, bias, /*nEven=*/staticN && *staticN % 2 == 0);
+    if (failed(kernel))
+      return failure();
+    using S = MmaGemmShape;
+    Launch &l = e.launch(*kernel, op,
+                         ceilDiv(m, S::tileM) * ceilDiv(n, S::tileN),
+                         S::threads);
+    l.grid[2] = batch;
+    return &l;
+  }
+  FailureOr<std::string> kernel = gemmKernel(e, op, t, ot, bNK, bias);
+  if (failed(kernel))
+    return failure();
+  Launch &l = e.launch(*kernel, op, ceilDiv(n, 64), 256);
+  l.grid[1] = ceilDiv(m, 64);
+  l.grid[2] = batch;
+  return &l;
+}
+
 LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);
@@ -272,10 +309,8 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   int64_t outBuffer = e.define(op.getResult());
 
   FailureOr<std::string> gemv = gemvKernel(e, op, t, ot, n, kDim, bias);
-  FailureOr<std::string> gemm = gemmKernel(e, op, t, ot, /*bNK=*/true, bias);
-  if (failed(gemv) || failed(gemm))
+  if (failed(gemv))
     return failure();
-
   Launch &small = e.launch(*gemv, op, e.constant((n + 7) / 8), 256);
   small.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
       .buffer(e.bufferOf(op.getWeight()));
@@ -286,8 +321,12 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   small.guardMin = 1;
   small.guardMax = kGemvMaxRows;
 
-  Launch &large = e.launch(*gemm, op, e.constant((n + 63) / 64), 256);
-  large.grid[1] = ceilDiv(rows, 64);
+  FailureOr<Launch *> gemm = launchGemm(e, op, t, ot, /*bNK=*/true,
+                                          bias, rows, e.constant(n),
+                                          e.constant(kDim), e.constant(1));
+  if (failed(gemm))
+    return failure();
+  Launch &large = **gemm;
   large.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
       .buffer(e.bufferOf(op.getWeight()));
   if (bias)
@@ -338,13 +377,12 @@ LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
     return op.emitError("matmul with size-1 batch dims broadcast between "
                         "others has no GPU kernel yet");
   std::string t = elemType(op.getLhs()), ot = elemType(op.getResult());
-  FailureOr<std::string> gemm = gemmKernel(e, op, t, ot, bNK, false);
+  FailureOr<Launch *> gemm =
+      launchGemm(e, op, t, ot, bNK, /*bias=*/false, M, N, K, batch);
   if (failed(gemm))
     return failure();
   int64_t outBuffer = e.define(op.getResult());
-  Launch &l = e.launch(*gemm, op, ceilDiv(N, 64), 256);
-  l.grid[1] = ceilDiv(M, 64);
-  l.grid[2] = batch;
+  Launch &l = **gemm;
   l.buffer(outBuffer).buffer(e.bufferOf(op.getLhs()))
       .buffer(e.bufferOf(op.getRhs()))
       .index(M).index(N).index(K).index(aLayout->stride)
