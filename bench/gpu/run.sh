@@ -23,6 +23,8 @@ if [ -n "${SANITIZE:-}" ]; then
   done
 fi
 
+[ -n "${NUMERICS_ONLY:-}" ] && exit 0
+
 echo "== tiny_llama forward S=13 vs reference"
 $R tl.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy --expected_output=@tl_ref.npy --tolerance=1e-3,1e-3 --poison_outputs --output=@$O/tl_gpu.npy; echo rc=$?
 echo "== tiny_embed ragged batch vs reference"

@@ -271,13 +271,6 @@ TEST_P(CpuNumerics, MatchesReference) {
                        });
 }
 
-/// Ops without GPU kernels yet: compiling them must fail with a clear
-/// diagnostic.
-bool noGpuKernel(const Case &c) {
-  return c.name.rfind("topk", 0) == 0 || c.name == "moe" ||
-         c.name == "linear_attention";
-}
-
 /// `t` as a .npy-writable tensor: bf16 widened to f32 (exactly), which
 /// kopt-run rounds back for bf16 inputs and compares bf16 results against.
 HostTensor npyWritable(const HostTensor &t) {
@@ -348,10 +341,6 @@ TEST_P(GpuNumerics, MatchesReference) {
   const Case &c = GetParam();
   std::string ptx = (directory / (c.name + ".ptx")).string();
   std::string error = compile(c.mlir, ptx, /*gpu=*/true);
-  if (noGpuKernel(c)) {
-    EXPECT_NE(error.find("has no GPU kernel yet"), std::string::npos) << error;
-    return;
-  }
   ASSERT_EQ(error, "") << c.mlir;
   if (std::system("command -v ptxas >/dev/null 2>&1") == 0) {
     std::string command = "ptxas -arch=sm_90 '" + ptx + "' -o /dev/null";
@@ -698,6 +687,25 @@ std::vector<Case> reductionCases() {
                    {f()}, sizes({3, 8, 31}, [](int64_t n) {
                      return std::vector<std::vector<int64_t>>{{3, n}};
                    })});
+  // Ties (small integers), NaNs ranking first, a long column.
+  cases.push_back({"topk_int_ties",
+                   fn("(%x: tensor<?x40xi32>) -> (tensor<?x6xi32>, tensor<?x6xi32>)",
+                      "  %v, %i = kopt.topk %x {k = 6 : i64} : (tensor<?x40xi32>) -> (tensor<?x6xi32>, tensor<?x6xi32>)\n"
+                      "  return %v, %i : tensor<?x6xi32>, tensor<?x6xi32>"),
+                   {ints(0, 5)}, sizes({1, 9}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{{n, 40}};
+                   })});
+  {
+    InputSpec withNan = f(KOPT_DTYPE_BF16);
+    withNan.specialEvery = 97;
+    cases.push_back({"topk_bf16_nan_long",
+                     fn("(%x: tensor<2x?xbf16>) -> (tensor<2x5xbf16>, tensor<2x5xi32>)",
+                        "  %v, %i = kopt.topk %x {k = 5 : i64, axis = 1 : i64} : (tensor<2x?xbf16>) -> (tensor<2x5xbf16>, tensor<2x5xi32>)\n"
+                        "  return %v, %i : tensor<2x5xbf16>, tensor<2x5xi32>"),
+                     {withNan}, sizes({5, 1000}, [](int64_t n) {
+                       return std::vector<std::vector<int64_t>>{{2, n}};
+                     })});
+  }
   cases.push_back({"topk_axis0",
                    fn("(%x: tensor<7x4xf16>) -> (tensor<2x4xf16>, tensor<2x4xi32>)",
                       "  %v, %i = kopt.topk %x {k = 2 : i64, axis = 0 : i64} : (tensor<7x4xf16>) -> (tensor<2x4xf16>, tensor<2x4xi32>)\n"
@@ -812,6 +820,28 @@ std::vector<Case> attentionCases() {
                      return std::vector<std::vector<int64_t>>{
                          {1, n, 2, 4}, {1, n, 2, 4}, {1, n, 2, 4}, {1, 2, 4, 4}};
                    })});
+  cases.push_back({"linear_attention_f16_default",
+                   fn("(%q: tensor<2x?x3x32xf16>, %k: tensor<2x?x3x32xf16>, %v: tensor<2x?x3x32xf16>) -> (tensor<2x?x3x32xf16>, tensor<2x3x32x32xf32>)",
+                      "  %o, %t = kopt.linear_attention %q, %k, %v : (tensor<2x?x3x32xf16>, tensor<2x?x3x32xf16>, tensor<2x?x3x32xf16>) -> (tensor<2x?x3x32xf16>, tensor<2x3x32x32xf32>)\n"
+                      "  return %o, %t : tensor<2x?x3x32xf16>, tensor<2x3x32x32xf32>"),
+                   {f(KOPT_DTYPE_F16, -0.3, 0.3), f(KOPT_DTYPE_F16, -0.3, 0.3),
+                    f(KOPT_DTYPE_F16, -0.3, 0.3)},
+                   sizes({1, 7, 33}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{
+                         {2, n, 3, 32}, {2, n, 3, 32}, {2, n, 3, 32}};
+                   }),
+                   4.0});
+  cases.push_back({"moe_bf16_8x2",
+                   fn("(%x: tensor<?x64xbf16>, %r: tensor<8x64xbf16>, %g: tensor<8x40x64xbf16>, %u: tensor<8x40x64xbf16>, %d: tensor<8x64x40xbf16>) -> tensor<?x64xbf16>",
+                      "  %y = kopt.moe %x, %r, %g, %u, %d {top_k = 2 : i64} : (tensor<?x64xbf16>, tensor<8x64xbf16>, tensor<8x40x64xbf16>, tensor<8x40x64xbf16>, tensor<8x64x40xbf16>) -> tensor<?x64xbf16>\n"
+                      "  return %y : tensor<?x64xbf16>"),
+                   {f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16, -0.3, 0.3),
+                    f(KOPT_DTYPE_BF16, -0.3, 0.3), f(KOPT_DTYPE_BF16, -0.3, 0.3)},
+                   sizes({1, 3, 17}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{
+                         {n, 64}, {8, 64}, {8, 40, 64}, {8, 40, 64}, {8, 64, 40}};
+                   }),
+                   2.0});
   cases.push_back({"moe",
                    fn("(%x: tensor<?x8xf32>, %r: tensor<4x8xf32>, %g: tensor<4x6x8xf32>, %u: tensor<4x6x8xf32>, %d: tensor<4x8x6xf32>) -> tensor<?x8xf32>",
                       "  %y = kopt.moe %x, %r, %g, %u, %d {top_k = 2 : i64, normalize_topk = true} : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<4x6x8xf32>, tensor<4x8x6xf32>) -> tensor<?x8xf32>\n"

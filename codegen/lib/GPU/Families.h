@@ -11,6 +11,8 @@
 
 #include "GpuEmitter.h"
 
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
 namespace kopt::gpu {
 
 /// add/sub/mul/div with broadcasting, unary activations, clamp, cast.
@@ -23,6 +25,13 @@ mlir::LogicalResult emitReduction(mlir::Operation *op, FunctionEmitter &e);
 mlir::LogicalResult emitLinearAlgebra(mlir::Operation *op, FunctionEmitter &e);
 /// attention (prefill and decode).
 mlir::LogicalResult emitAttention(mlir::Operation *op, FunctionEmitter &e);
+/// topk (warp per column, k selection passes).
+mlir::LogicalResult emitTopK(kopt::TopKOp op, FunctionEmitter &e);
+/// moe (routing, selected experts' SwiGLU FFN, weighted combine).
+mlir::LogicalResult emitMoE(kopt::MoEOp op, FunctionEmitter &e);
+/// linear_attention (recurrent, state columns in registers).
+mlir::LogicalResult emitLinearAttention(kopt::LinearAttentionOp op,
+                                        FunctionEmitter &e);
 /// embedding, rope, cache_update, reshape, transpose, concat, slice, gather.
 mlir::LogicalResult emitDataMovement(mlir::Operation *op, FunctionEmitter &e);
 

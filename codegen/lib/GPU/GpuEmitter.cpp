@@ -222,6 +222,11 @@ LogicalResult FunctionEmitter::emit() {
                 [&](Operation *o) { return emitLinearAlgebra(o, *this); })
             .Case<AttentionOp>(
                 [&](Operation *o) { return emitAttention(o, *this); })
+            .Case([&](TopKOp o) { return emitTopK(o, *this); })
+            .Case([&](MoEOp o) { return emitMoE(o, *this); })
+            .Case([&](LinearAttentionOp o) {
+              return emitLinearAttention(o, *this);
+            })
             .Case<EmbeddingOp, RopeOp, CacheUpdateOp, ReshapeOp, TransposeOp,
                   ConcatOp, SliceOp, GatherOp>(
                 [&](Operation *o) { return emitDataMovement(o, *this); })

@@ -139,6 +139,33 @@ std::string KernelText::warpReduce(const std::string &value,
   return v;
 }
 
+std::string KernelText::rankedBefore(const std::string &a,
+                                     const std::string &ai,
+                                     const std::string &b,
+                                     const std::string &bi,
+                                     llvm::StringRef type) {
+  std::string valueBefore, equal;
+  if (type == "f32") {
+    std::string aNan = def("arith.cmpf uno, " + a + ", " + a + " : f32");
+    std::string bNan = def("arith.cmpf uno, " + b + ", " + b + " : f32");
+    std::string greater = def("arith.cmpf ogt, " + a + ", " + b + " : f32");
+    std::string bNumber = def("arith.xori " + bNan + ", " + ci(1, "i1") +
+                              " : i1");
+    valueBefore = def("arith.andi " + bNumber + ", " +
+                      def("arith.ori " + aNan + ", " + greater + " : i1") +
+                      " : i1");
+    std::string bothNan = def("arith.andi " + aNan + ", " + bNan + " : i1");
+    equal = def("arith.ori " + bothNan + ", " +
+                def("arith.cmpf oeq, " + a + ", " + b + " : f32") + " : i1");
+  } else {
+    valueBefore = def(("arith.cmpi sgt, " + a + ", " + b + " : " + type).str());
+    equal = def(("arith.cmpi eq, " + a + ", " + b + " : " + type).str());
+  }
+  std::string lower = def("arith.cmpi ult, " + ai + ", " + bi + " : index");
+  std::string tie = def("arith.andi " + equal + ", " + lower + " : i1");
+  return def("arith.ori " + valueBefore + ", " + tie + " : i1");
+}
+
 std::string KernelText::loadOr(const std::string &mem, const std::string &at,
                                const std::string &ok, llvm::StringRef type) {
   std::string value = fresh();

@@ -83,6 +83,13 @@ public:
   std::string blockReduce(const std::string &value, llvm::StringRef combine,
                           const std::string &scratch);
 
+  /// Whether (`a`, index `ai`) ranks before (`b`, `bi`) in torch.topk's
+  /// order: larger first, NaN above everything, ties to the lower index.
+  /// `a`, `b` are of `type` (f32 or an integer type); indices are `index`.
+  std::string rankedBefore(const std::string &a, const std::string &ai,
+                           const std::string &b, const std::string &bi,
+                           llvm::StringRef type);
+
   /// Converts `value` of type `from` to `to` (float <-> float, int <-> int,
   /// int <-> float); a no-op when equal.
   std::string convert(const std::string &value, llvm::StringRef from,

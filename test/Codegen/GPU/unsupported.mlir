@@ -1,10 +1,10 @@
-// Ops without a GPU kernel are diagnosed at the op, not crashed on.
+// What the GPU backend cannot take is diagnosed at the op, not crashed on.
 // RUN: kopt %s -o %t.ptx --verify-diagnostics --split-input-file
 
-func.func @f(%x: tensor<3x?xf32>) -> tensor<3x2xf32> {
-  // expected-error @+1 {{'kopt.topk' has no GPU kernel yet}}
-  %v, %i = kopt.topk %x {k = 2 : i64} : (tensor<3x?xf32>) -> (tensor<3x2xf32>, tensor<3x2xi32>)
-  return %v : tensor<3x2xf32>
+func.func @f(%q: tensor<1x?x2x?xf32>) -> tensor<1x?x2x?xf32> {
+  // expected-error @+1 {{linear_attention on the GPU needs a static head dim of at most 256}}
+  %o, %s = kopt.linear_attention %q, %q, %q : (tensor<1x?x2x?xf32>, tensor<1x?x2x?xf32>, tensor<1x?x2x?xf32>) -> (tensor<1x?x2x?xf32>, tensor<1x2x?x?xf32>)
+  return %o : tensor<1x?x2x?xf32>
 }
 
 // -----

@@ -1,0 +1,309 @@
+//===- MoeKernels.cpp - The Mixtral MoE block on the GPU ------------------===//
+//
+// kopt.moe in three launches, every sum in f32:
+//   1. route: a warp per token computes the E router logits (lane-strided
+//      dot products, shuffle reduction); lane 0 takes the softmax and picks
+//      the top_k experts in torch.topk order (ties to the lower expert),
+//      writing each slot's expert and weight (renormalised if asked).
+//   2. up: a warp per (slot, FFN unit) computes silu(x Wg_e^T) * (x Wu_e^T)
+//      for the slot's expert only, into an f32 scratch [T * top_k, F].
+//   3. down: a warp per (token, hidden unit) sums over the token's slots
+//      weight * (h Wd_e^T) and writes the result once (no atomics).
+// Only the selected experts' weights are read. Each slot streams its
+// expert's rows (GEMV-style), which is the decode shape; prefill with many
+// tokens per expert would want a grouped tensor-core GEMM instead.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Families.h"
+#include "KernelText.h"
+
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
+using namespace mlir;
+
+namespace kopt::gpu {
+namespace {
+
+constexpr int64_t kWarps = 8;
+
+struct Warp {
+  std::string lane, warp;
+};
+
+Warp warpOf(KernelText &k) {
+  return {k.def("arith.remui " + k.tid() + ", " + k.c(32) + " : index"),
+          k.def("arith.divui " + k.tid() + ", " + k.c(32) + " : index")};
+}
+
+/// sum_i a[aBase + i] * b[bBase + i] over i < n, lane-strided, reduced
+/// across the warp (every lane gets it). `aType`/`bType` are element types.
+std::string warpDot(KernelText &k, const std::string &lane,
+                    const std::string &a, const std::string &aType,
+                    const std::string &aBase, const std::string &b,
+                    const std::string &bType, const std::string &bBase,
+                    int64_t n) {
+  std::string i = k.fresh(), acc = k.fresh(), sum = k.fresh();
+  k.line(sum + " = scf.for " + i + " = " + lane + " to " + k.c(n) + " step " +
+         k.c(32) + " iter_args(" + acc + " = " + k.f(0.0) + ") -> (f32) {");
+  std::string av = k.convert(
+      k.def("memref.load " + a + "[" +
+            k.def("arith.addi " + aBase + ", " + i + " : index") +
+            "] : memref<?x" + aType + ">"),
+      aType, "f32");
+  std::string bv = k.convert(
+      k.def("memref.load " + b + "[" +
+            k.def("arith.addi " + bBase + ", " + i + " : index") +
+            "] : memref<?x" + bType + ">"),
+      bType, "f32");
+  k.line("scf.yield " + k.def("math.fma " + av + ", " + bv + ", " + acc +
+                              " : f32") +
+         " : f32");
+  k.line("}");
+  return k.warpReduce(sum, "arith.addf");
+}
+
+std::string mul(KernelText &k, const std::string &a, const std::string &b) {
+  return k.def("arith.muli " + a + ", " + b + " : index");
+}
+std::string add(KernelText &k, const std::string &a, const std::string &b) {
+  return k.def("arith.addi " + a + ", " + b + " : index");
+}
+
+FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
+                                   const std::string &t, int64_t hidden,
+                                   int64_t experts, int64_t topK,
+                                   bool normalize) {
+  KernelText k(kWarps * 32);
+  std::string weights = k.buffer("weights", "f32"),
+              chosen = k.buffer("experts", "i32"),
+              logits = k.buffer("logits", "f32"), x = k.buffer("x", t),
+              router = k.buffer("router", t);
+  std::string tokens = k.index("tokens");
+  Warp w = warpOf(k);
+  std::string token = add(k, mul(k, k.bid('x'), k.c(kWarps)), w.warp);
+  k.line("scf.if " + k.def("arith.cmpi ult, " + token + ", " + tokens +
+                           " : index") + " {");
+  std::string xBase = mul(k, token, k.c(hidden));
+  std::string lBase = mul(k, token, k.c(experts));
+  std::string leader = k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
+                             " : index");
+  std::string ex = k.fresh();
+  k.line("scf.for " + ex + " = " + k.c(0) + " to " + k.c(experts) + " step " +
+         k.c(1) + " {");
+  std::string logit = warpDot(k, w.lane, x, t, xBase, router, t,
+                              mul(k, ex, k.c(hidden)), hidden);
+  k.line("scf.if " + leader + " {");
+  k.line("memref.store " + logit + ", " + logits + "[" + add(k, lBase, ex) +
+         "] : memref<?xf32>");
+  k.line("}");
+  k.line("}");
+
+  // Lane 0: softmax statistics, then top_k passes over the logits.
+  k.line("scf.if " + leader + " {");
+  auto logitAt = [&](const std::string &at) {
+    return k.def("memref.load " + logits + "[" + add(k, lBase, at) +
+                 "] : memref<?xf32>");
+  };
+  std::string j = k.fresh(), m = k.fresh(), maxV = k.fresh();
+  k.line(maxV + " = scf.for " + j + " = " + k.c(0) + " to " + k.c(experts) +
+         " step " + k.c(1) + " iter_args(" + m + " = " + k.f(-INFINITY) +
+         ") -> (f32) {");
+  k.line("scf.yield " + k.def("arith.maximumf " + m + ", " + logitAt(j) +
+                              " : f32") + " : f32");
+  k.line("}");
+  std::string j2 = k.fresh(), s = k.fresh(), total = k.fresh();
+  k.line(total + " = scf.for " + j2 + " = " + k.c(0) + " to " + k.c(experts) +
+         " step " + k.c(1) + " iter_args(" + s + " = " + k.f(0.0) +
+         ") -> (f32) {");
+  std::string ez = k.def("math.exp " + k.def("arith.subf " + logitAt(j2) + ", " +
+                                             maxV + " : f32") + " : f32");
+  k.line("scf.yield " + k.def("arith.addf " + s + ", " + ez + " : f32") + " : f32");
+  k.line("}");
+  std::string trueV = k.ci(1, "i1"), falseV = k.ci(0, "i1");
+  std::string slotBase = mul(k, token, k.c(topK));
+  std::string r = k.fresh(), pv = k.fresh(), pi = k.fresh(), has = k.fresh(),
+              sel = k.fresh(), picks = k.fresh();
+  k.line(picks + ":4 = scf.for " + r + " = " + k.c(0) + " to " + k.c(topK) +
+         " step " + k.c(1) + " iter_args(" + pv + " = " + k.f(0.0) + ", " + pi +
+         " = " + k.c(0) + ", " + has + " = " + falseV + ", " + sel + " = " +
+         k.f(0.0) + ") -> (f32, index, i1, f32) {");
+  std::string q = k.fresh(), bv = k.fresh(), bi = k.fresh(), bok = k.fresh(),
+              best = k.fresh();
+  k.line(best + ":3 = scf.for " + q + " = " + k.c(0) + " to " + k.c(experts) +
+         " step " + k.c(1) + " iter_args(" + bv + " = " + k.f(0.0) + ", " + bi +
+         " = " + k.c(0) + ", " + bok + " = " + falseV +
+         ") -> (f32, index, i1) {");
+  std::string v = logitAt(q);
+  std::string after = k.def(
+      "arith.ori " + k.def("arith.xori " + has + ", " + trueV + " : i1") + ", " +
+      k.rankedBefore(pv, pi, v, q, "f32") + " : i1");
+  std::string beats = k.def(
+      "arith.ori " + k.def("arith.xori " + bok + ", " + trueV + " : i1") + ", " +
+      k.rankedBefore(v, q, bv, bi, "f32") + " : i1");
+  std::string take = k.def("arith.andi " + after + ", " + beats + " : i1");
+  k.line("scf.yield " + k.def("arith.select " + take + ", " + v + ", " + bv +
+                              " : f32") +
+         ", " + k.def("arith.select " + take + ", " + q + ", " + bi + " : index") +
+         ", " + k.def("arith.ori " + take + ", " + bok + " : i1") +
+         " : f32, index, i1");
+  k.line("}");
+  std::string p = k.def(
+      "arith.divf " +
+      k.def("math.exp " + k.def("arith.subf " + best + "#0, " + maxV + " : f32") +
+            " : f32") +
+      ", " + total + " : f32");
+  std::string slot = add(k, slotBase, r);
+  k.line("memref.store " + p + ", " + weights + "[" + slot + "] : memref<?xf32>");
+  k.line("memref.store " + k.def("arith.index_cast " + best + "#1 : index to i32") +
+         ", " + chosen + "[" + slot + "] : memref<?xi32>");
+  k.line("scf.yield " + best + "#0, " + best + "#1, " + trueV + ", " +
+         k.def("arith.addf " + sel + ", " + p + " : f32") +
+         " : f32, index, i1, f32");
+  k.line("}");
+  if (normalize) {
+    std::string r2 = k.fresh();
+    k.line("scf.for " + r2 + " = " + k.c(0) + " to " + k.c(topK) + " step " +
+           k.c(1) + " {");
+    std::string at = add(k, slotBase, r2);
+    std::string wv = k.def("memref.load " + weights + "[" + at +
+                           "] : memref<?xf32>");
+    k.line("memref.store " + k.def("arith.divf " + wv + ", " + picks + "#3 : f32") +
+           ", " + weights + "[" + at + "] : memref<?xf32>");
+    k.line("}");
+  }
+  k.line("}"); // leader
+  k.line("}"); // token
+  return e.kernel("moe_route", k.str("KERNEL"), op->getLoc());
+}
+
+FailureOr<std::string> upKernel(FunctionEmitter &e, MoEOp op,
+                                const std::string &t, int64_t hidden,
+                                int64_t ffn, int64_t topK) {
+  KernelText k(kWarps * 32);
+  std::string h = k.buffer("h", "f32"), x = k.buffer("x", t),
+              gate = k.buffer("gate", t), up = k.buffer("up", t),
+              chosen = k.buffer("experts", "i32");
+  Warp w = warpOf(k);
+  std::string unit = add(k, mul(k, k.bid('y'), k.c(kWarps)), w.warp);
+  std::string slot = k.bid('x');
+  k.line("scf.if " + k.def("arith.cmpi ult, " + unit + ", " + k.c(ffn) +
+                           " : index") + " {");
+  std::string token = k.def("arith.divui " + slot + ", " + k.c(topK) + " : index");
+  std::string expert = k.def(
+      "arith.index_cast " +
+      k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
+      " : i32 to index");
+  std::string xBase = mul(k, token, k.c(hidden));
+  std::string row = add(k, mul(k, expert, k.c(ffn)), unit);
+  std::string wBase = mul(k, row, k.c(hidden));
+  std::string g = warpDot(k, w.lane, x, t, xBase, gate, t, wBase, hidden);
+  std::string u = warpDot(k, w.lane, x, t, xBase, up, t, wBase, hidden);
+  // silu(g) * u = g / (1 + exp(-g)) * u.
+  std::string denom = k.def(
+      "arith.addf " + k.f(1.0) + ", " +
+      k.def("math.exp " + k.def("arith.negf " + g + " : f32") + " : f32") +
+      " : f32");
+  std::string act = k.def("arith.mulf " +
+                          k.def("arith.divf " + g + ", " + denom + " : f32") +
+                          ", " + u + " : f32");
+  k.line("scf.if " + k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
+                           " : index") + " {");
+  k.line("memref.store " + act + ", " + h + "[" +
+         add(k, mul(k, slot, k.c(ffn)), unit) + "] : memref<?xf32>");
+  k.line("}");
+  k.line("}");
+  return e.kernel("moe_up", k.str("KERNEL"), op->getLoc());
+}
+
+FailureOr<std::string> downKernel(FunctionEmitter &e, MoEOp op,
+                                  const std::string &t, const std::string &ot,
+                                  int64_t hidden, int64_t ffn, int64_t topK) {
+  KernelText k(kWarps * 32);
+  std::string out = k.buffer("out", ot), h = k.buffer("h", "f32"),
+              down = k.buffer("down", t), weights = k.buffer("weights", "f32"),
+              chosen = k.buffer("experts", "i32");
+  Warp w = warpOf(k);
+  std::string unit = add(k, mul(k, k.bid('y'), k.c(kWarps)), w.warp);
+  std::string token = k.bid('x');
+  k.line("scf.if " + k.def("arith.cmpi ult, " + unit + ", " + k.c(hidden) +
+                           " : index") + " {");
+  std::string r = k.fresh(), acc = k.fresh(), sum = k.fresh();
+  k.line(sum + " = scf.for " + r + " = " + k.c(0) + " to " + k.c(topK) +
+         " step " + k.c(1) + " iter_args(" + acc + " = " + k.f(0.0) +
+         ") -> (f32) {");
+  std::string slot = add(k, mul(k, token, k.c(topK)), r);
+  std::string expert = k.def(
+      "arith.index_cast " +
+      k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
+      " : i32 to index");
+  std::string row = add(k, mul(k, expert, k.c(hidden)), unit);
+  std::string dot = warpDot(k, w.lane, h, "f32", mul(k, slot, k.c(ffn)), down,
+                            t, mul(k, row, k.c(ffn)), ffn);
+  std::string weight =
+      k.def("memref.load " + weights + "[" + slot + "] : memref<?xf32>");
+  k.line("scf.yield " + k.def("math.fma " + weight + ", " + dot + ", " + acc +
+                              " : f32") + " : f32");
+  k.line("}");
+  k.line("scf.if " + k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
+                           " : index") + " {");
+  k.line("memref.store " + k.convert(sum, "f32", ot) + ", " + out + "[" +
+         add(k, mul(k, token, k.c(hidden)), unit) + "] : memref<?x" + ot + ">");
+  k.line("}");
+  k.line("}");
+  return e.kernel("moe_down", k.str("KERNEL"), op->getLoc());
+}
+
+} // namespace
+
+LogicalResult emitMoE(MoEOp op, FunctionEmitter &e) {
+  auto xType = cast<RankedTensorType>(op.getInput().getType());
+  auto gateType = dyn_cast<RankedTensorType>(op.getWGate().getType());
+  std::string t = typeText(xType.getElementType());
+  for (Value w : std::initializer_list<Value>{op.getRouter(), op.getWGate(),
+                                              op.getWUp(), op.getWDown()}) {
+    auto type = dyn_cast<RankedTensorType>(w.getType());
+    if (!type || typeText(type.getElementType()) != t || !type.hasStaticShape())
+      return op.emitError("moe on the GPU needs static weights of the input's "
+                          "element type (compressed experts have no GPU "
+                          "kernel yet)");
+  }
+  int64_t experts = gateType.getDimSize(0), ffn = gateType.getDimSize(1),
+          hidden = gateType.getDimSize(2);
+  int64_t topK = static_cast<int64_t>(op.getTopK());
+  std::string ot =
+      typeText(cast<RankedTensorType>(op.getResult().getType()).getElementType());
+  AffineExpr tokens = e.dims(op.getInput())[0];
+
+  FailureOr<std::string> route =
+      routeKernel(e, op, t, hidden, experts, topK, op.getNormalizeTopk());
+  FailureOr<std::string> up = upKernel(e, op, t, hidden, ffn, topK);
+  FailureOr<std::string> down = downKernel(e, op, t, ot, hidden, ffn, topK);
+  if (failed(route) || failed(up) || failed(down))
+    return failure();
+
+  MLIRContext *ctx = e.context();
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  int64_t weights = e.scratch(f32, {tokens, e.constant(topK)});
+  int64_t chosen = e.scratch(i32, {tokens, e.constant(topK)});
+  int64_t logits = e.scratch(f32, {tokens, e.constant(experts)});
+  int64_t h = e.scratch(f32, {tokens * topK, e.constant(ffn)});
+  int64_t x = e.bufferOf(op.getInput());
+  int64_t gate = e.bufferOf(op.getWGate()), upW = e.bufferOf(op.getWUp()),
+          downW = e.bufferOf(op.getWDown()), router = e.bufferOf(op.getRouter());
+  int64_t out = e.define(op.getResult());
+
+  e.launch(*route, op, ceilDiv(tokens, kWarps), kWarps * 32)
+      .buffer(weights).buffer(chosen).buffer(logits).buffer(x).buffer(router)
+      .index(tokens);
+  // Slots and tokens on x (up to 2^31 - 1 blocks), units on y.
+  Launch &upLaunch = e.launch(*up, op, tokens * topK, kWarps * 32);
+  upLaunch.grid[1] = e.constant((ffn + kWarps - 1) / kWarps);
+  upLaunch.buffer(h).buffer(x).buffer(gate).buffer(upW).buffer(chosen);
+  Launch &downLaunch = e.launch(*down, op, tokens, kWarps * 32);
+  downLaunch.grid[1] = e.constant((hidden + kWarps - 1) / kWarps);
+  downLaunch.buffer(out).buffer(h).buffer(downW).buffer(weights).buffer(chosen);
+  return success();
+}
+
+} // namespace kopt::gpu
