@@ -19,6 +19,9 @@ $K/kopt "$root/bench/gpu/linear_f16.mlir" -o linear.ptx
 $K/kopt "$root/bench/gpu/linear_bf16.mlir" -o linear_bf16.ptx
 $K/kopt "$root/bench/gpu/gemm_bf16_4096.mlir" -o gemm_bf16_4096.ptx
 $K/kopt "$root/bench/gpu/attention_f16.mlir" -o attention.ptx
+for m in attention_bf16 attention_window_bf16 attention_decode_bf16; do
+  $K/kopt "$root/bench/gpu/$m.mlir" -o $m.ptx
+done
 $K/kopt "$root/models/tiny_llama.mlir" -o tl.ptx
 $K/kopt "$root/models/tiny_embed.mlir" -o te.ptx
 $K/kopt-weights "$root/models/tiny_llama.mlir" --random --seed=1 -o tlw.safetensors

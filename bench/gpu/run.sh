@@ -50,6 +50,18 @@ echo "== kopt GEMM bf16 M=2048 N=14336 K=4096"; $R linear_bf16.ptx --input=@xb20
 echo "== kopt GEMM bf16 4096^3"; $R gemm_bf16_4096.ptx --input=@xb4096.npy --input=@wb4k.npy --benchmark=20 --output=@$O/yb4096.npy 2>&1 | grep -v rounding
 echo "== kopt attention causal B=1 S=1024 Hq=32 Hkv=8 D=128"; $R attention.ptx --input=@q1024.npy --input=@k1024.npy --input=@v1024.npy --benchmark=10 --output=@$O/a1024.npy
 python3 - <<'PY'
+import numpy as np
+r=np.random.default_rng(2)
+for s in (4096, 8192):
+  for n in 'qkv': np.save(f'{n}b{s}.npy', r.standard_normal((4,s,32,128)).astype(np.float32))
+np.save('qd.npy', r.standard_normal((4,1,32,128)).astype(np.float32))
+for n in 'kv': np.save(f'{n}d.npy', r.standard_normal((4,8192,8,128)).astype(np.float32))
+np.save('lend.npy', np.full(4, 8192, np.int32))
+PY
+echo "== kopt attention bf16 causal B=4 H=32 S=4096 D=128"; $R attention_bf16.ptx --input=@qb4096.npy --input=@kb4096.npy --input=@vb4096.npy --benchmark=10 --output=@$O/ab4096.npy 2>&1 | grep -v rounding
+echo "== kopt attention bf16 sliding window W=1024 B=4 H=32 S=8192 D=128"; $R attention_window_bf16.ptx --input=@qb8192.npy --input=@kb8192.npy --input=@vb8192.npy --benchmark=10 --output=@$O/aw8192.npy 2>&1 | grep -v rounding
+echo "== kopt decode attention bf16 B=4 Hq=32 Hkv=8 kv_len=8192 D=128"; $R attention_decode_bf16.ptx --input=@qd.npy --input=@kd.npy --input=@vd.npy --input=@lend.npy --benchmark=20 --output=@$O/ad.npy 2>&1 | grep -v rounding
+python3 - <<'PY'
 import os, numpy as np, torch, torch.nn.functional as F, triton.testing as tt
 out=os.environ.get('OUT','/tmp')
 bench=lambda f: tt.do_bench(f, warmup=25, rep=200, return_mode="median")*1e3
@@ -67,6 +79,21 @@ for m, ww, tag in ((1,wb,'1'),(2048,wb,'2048'),(4096,wb4,'4096')):
 q,k,v=[torch.tensor(np.load(f'{n}1024.npy')).cuda().transpose(1,2) for n in 'qkv']
 ref=F.scaled_dot_product_attention(q.float(),k.float(),v.float(),is_causal=True,enable_gqa=True).transpose(1,2)
 check('attention S=1024', f'{out}/a1024.npy', ref, bench(lambda: F.scaled_dot_product_attention(q,k,v,is_causal=True,enable_gqa=True)))
+def ld(n): return torch.tensor(np.load(n)).cuda().bfloat16().transpose(1,2)
+q,k,v=ld('qb4096.npy'),ld('kb4096.npy'),ld('vb4096.npy')
+ref=torch.cat([F.scaled_dot_product_attention(q[i:i+1].float(),k[i:i+1].float(),v[i:i+1].float(),is_causal=True) for i in range(4)]).transpose(1,2)
+check('attention bf16 causal S=4096', f'{out}/ab4096.npy', ref, bench(lambda: F.scaled_dot_product_attention(q,k,v,is_causal=True)))
+q,k,v=ld('qb8192.npy'),ld('kb8192.npy'),ld('vb8192.npy')
+i=torch.arange(8192,device='cuda'); mask=(i[:,None]>=i[None,:])&(i[:,None]-i[None,:]<1024)
+ref=torch.empty(4,32,8192,128,device='cuda')
+for b in range(4):
+  for h in range(0,32,8): ref[b,h:h+8]=F.scaled_dot_product_attention(q[b:b+1,h:h+8].float(),k[b:b+1,h:h+8].float(),v[b:b+1,h:h+8].float(),attn_mask=mask)[0]
+ref=ref.transpose(1,2)
+check('attention bf16 window 1024 S=8192', f'{out}/aw8192.npy', ref, 0.0)
+del ref, q, k, v
+q=torch.tensor(np.load('qd.npy')).cuda().bfloat16().transpose(1,2); k,v=ld('kd.npy'),ld('vd.npy')
+ref=F.scaled_dot_product_attention(q.float(),k.float(),v.float(),enable_gqa=True).transpose(1,2)
+check('decode attention kv 8192', f'{out}/ad.npy', ref, bench(lambda: F.scaled_dot_product_attention(q,k,v,enable_gqa=True)))
 a=torch.empty(2**30,dtype=torch.uint8,device='cuda'); b=torch.empty_like(a)
 t=bench(lambda: b.copy_(a)); print(f'copy bandwidth {2*2**30/t/1e6:.2f} TB/s')
 PY

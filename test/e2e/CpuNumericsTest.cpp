@@ -776,6 +776,44 @@ std::vector<Case> attentionCases() {
                            {2, n, 4, 8}, {2, n, 2, 8}, {2, n, 2, 8}};
                      })});
   }
+  // The tensor-core FlashAttention kernel (16-bit, D = 64 or 128, Sq >= 16)
+  // at its edges: query and key counts around the 64-row tiles, GQA,
+  // causal, sliding windows that skip tiles, scale, and kv_len (rows with
+  // no visible key write zeros).
+  for (kopt_dtype_t dt : {KOPT_DTYPE_F16, KOPT_DTYPE_BF16}) {
+    std::string t = typeName(dt);
+    for (const char *attrs :
+         {"{causal = true}", "", "{causal = true, window = 37 : i64}",
+          "{scale = 0.05 : f32}"}) {
+      std::string q = "tensor<2x?x4x64x" + t + ">",
+                  kv = "tensor<2x?x2x64x" + t + ">";
+      cases.push_back(
+          {"attention_flash_" + t + "_" + std::to_string(std::strlen(attrs)),
+           fn("(%q: " + q + ", %k: " + kv + ", %v: " + kv + ") -> " + q,
+              "  %o = kopt.attention %q, %k, %v " + std::string(attrs) + " : (" +
+                  q + ", " + kv + ", " + kv + ") -> " + q + "\n  return %o : " + q),
+           {f(dt, -2, 2), f(dt, -2, 2), f(dt)},
+           {{{2, 16, 4, 64}, {2, 16, 2, 64}, {2, 16, 2, 64}},
+            {{2, 67, 4, 64}, {2, 67, 2, 64}, {2, 67, 2, 64}},
+            {{2, 130, 4, 64}, {2, 130, 2, 64}, {2, 130, 2, 64}},
+            {{2, 33, 4, 64}, {2, 91, 2, 64}, {2, 91, 2, 64}}},
+           2.0});
+    }
+    std::string q = "tensor<2x?x2x128x" + t + ">",
+                kv = "tensor<2x200x1x128x" + t + ">";
+    cases.push_back(
+        {"attention_flash_kv_len_" + t,
+         fn("(%q: " + q + ", %k: " + kv + ", %v: " + kv +
+                ", %l: tensor<2xi32>) -> " + q,
+            "  %o = kopt.attention %q, %k, %v, %l {causal = true, window = 90 : "
+            "i64} : (" + q + ", " + kv + ", " + kv + ", tensor<2xi32>) -> " + q +
+                "\n  return %o : " + q),
+         {f(dt, -2, 2), f(dt, -2, 2), f(dt), ints(0, 201)},
+         {{{2, 16, 2, 128}, {2, 200, 1, 128}, {2, 200, 1, 128}, {2}},
+          {{2, 77, 2, 128}, {2, 200, 1, 128}, {2, 200, 1, 128}, {2}},
+          {{2, 150, 2, 128}, {2, 200, 1, 128}, {2, 200, 1, 128}, {2}}},
+         2.0});
+  }
   // Decode over a cache: kv_len picks the visible prefix.
   cases.push_back({"attention_kv_len",
                    fn("(%q: tensor<1x?x2x4xf16>, %k: tensor<1x16x1x4xf16>, %v: tensor<1x16x1x4xf16>, %l: tensor<1xi32>) -> tensor<1x?x2x4xf16>",

@@ -6,11 +6,14 @@
 // out-of-window blocks cost nothing), computing each score with a shuffle
 // reduction and keeping an online softmax (running max and sum) in f32.
 // GQA: query head h reads kv head h / (Hq / Hkv). A row with no visible key
-// writes zeros.
+// writes zeros. This kernel serves decode (few queries) and the shapes the
+// tensor-core FlashAttention kernel (FlashAttentionKernel.h) does not take;
+// launch guards on Sq pick between them.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Families.h"
+#include "FlashAttentionKernel.h"
 #include "KernelText.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
@@ -194,7 +197,32 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   SmallVector<AffineExpr> qDims = e.dims(op.getQuery()),
                        kDims = e.dims(op.getKey());
   AffineExpr rowsExpr = qDims[0] * qDims[1] * hq;
+  bool flash = flashAttentionApplies(e.target(), t, d);
+  if (flash) {
+    using F = FlashAttentionShape;
+    FailureOr<std::string> flashName =
+        flashAttentionKernel(e, op, t, lt, hq, hkv, d, scale);
+    if (failed(flashName))
+      return failure();
+    Launch &l = e.launch(*flashName, op, ceilDiv(qDims[1], F::tileQ),
+                         F::threads);
+    l.grid[1] = e.constant(hq);
+    l.grid[2] = qDims[0];
+    l.buffer(outBuffer)
+        .buffer(e.bufferOf(op.getQuery()))
+        .buffer(e.bufferOf(op.getKey()))
+        .buffer(e.bufferOf(op.getValue()));
+    if (op.getKvLen())
+      l.buffer(e.bufferOf(op.getKvLen()));
+    l.buffer(e.status()).index(qDims[1]).index(kDims[1]);
+    l.guard = qDims[1];
+    l.guardMin = F::minQueries;
+  }
   Launch &launch = e.launch(*name, op, ceilDiv(rowsExpr, warps), warps * 32);
+  if (flash) {
+    launch.guard = qDims[1];
+    launch.guardMax = FlashAttentionShape::minQueries - 1;
+  }
   launch.buffer(outBuffer)
       .buffer(e.bufferOf(op.getQuery()))
       .buffer(e.bufferOf(op.getKey()))

@@ -13,7 +13,7 @@
 
 #include "MmaGemmKernel.h"
 
-#include "KernelText.h"
+#include "MmaText.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -25,40 +25,6 @@ namespace {
 constexpr int64_t kStages = 3, kGroupM = 8;
 constexpr int64_t kWarpTileM = 64, kWarpTileN = 32;
 constexpr int64_t kMmaTilesM = kWarpTileM / 16, kMmaTilesN = kWarpTileN / 8;
-
-/// Index arithmetic in one-line helpers.
-struct IndexOps {
-  KernelText &k;
-  std::string bin(llvm::StringRef op, const std::string &a,
-                  const std::string &b) {
-    return k.def(op + " " + a + ", " + b + " : index");
-  }
-  std::string add(const std::string &a, const std::string &b) {
-    return bin("arith.addi", a, b);
-  }
-  std::string mul(const std::string &a, const std::string &b) {
-    return bin("arith.muli", a, b);
-  }
-  std::string div(const std::string &a, int64_t b) {
-    return bin("arith.divui", a, k.c(b));
-  }
-  std::string rem(const std::string &a, int64_t b) {
-    return bin("arith.remui", a, k.c(b));
-  }
-  std::string xorc(const std::string &a, const std::string &b) {
-    return bin("arith.xori", a, b);
-  }
-  std::string lt(const std::string &a, const std::string &b) {
-    return k.def("arith.cmpi ult, " + a + ", " + b + " : index");
-  }
-  std::string both(const std::string &a, const std::string &b) {
-    return k.def("arith.andi " + a + ", " + b + " : i1");
-  }
-  std::string select(const std::string &c, const std::string &a,
-                     const std::string &b) {
-    return k.def("arith.select " + c + ", " + a + ", " + b + " : index");
-  }
-};
 
 /// One operand's cp.async copies for a stage: each thread copies two
 /// 16-byte chunks; `row`/`chunk` are the tile coordinates (hoisted), the
@@ -130,13 +96,10 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
 
   // Copy coordinates: 512 chunks per operand tile, two per thread.
   auto swizzle2 = [&](const std::string &row, const std::string &chunk) {
-    // 64-byte rows: chunk ^ ((row >> 1) & 3).
-    std::string bits = x.rem(x.div(row, 2), 4);
-    return x.mul(x.xorc(chunk, bits), k.c(8));
+    return x.swizzle64(row, chunk);
   };
   auto swizzle8 = [&](const std::string &row, const std::string &chunk) {
-    // 256-byte rows: chunk ^ (row & 7).
-    return x.mul(x.xorc(chunk, x.rem(row, 8)), k.c(8));
+    return x.swizzle128(row, chunk);
   };
   std::vector<ChunkCopy> aCopies, bCopies;
   for (int r = 0; r < 2; ++r) {
@@ -243,26 +206,9 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   std::string slot = x.rem(kt, kStages);
 
   std::string fragType = "vector<4x2x" + t + ">";
-  bool bf16 = t == "bf16";
-  // The 4 registers of a fragment as mma.sync operands.
   auto operands = [&](const std::string &frag) {
-    std::vector<std::string> regs;
-    for (int i = 0; i < 4; ++i) {
-      std::string row = k.def("vector.extract " + frag + "[" +
-                              std::to_string(i) + "] : vector<2x" + t +
-                              "> from " + fragType);
-      if (bf16) {
-        // bf16 operands go to mma.sync as packed 32-bit registers.
-        std::string word = k.def("vector.bitcast " + row + " : vector<2x" + t +
-                                 "> to vector<1xi32>");
-        row = k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
-      }
-      regs.push_back(row);
-    }
-    return regs;
+    return mmaOperands(k, frag, t);
   };
-  std::string operandType = bf16 ? "i32" : "vector<2x" + t + ">";
-  std::string structType = "!llvm.struct<(f32, f32, f32, f32)>";
   std::vector<std::string> cur = acc;
   for (int ks = 0; ks < 2; ++ks) {
     std::vector<std::vector<std::string>> aFrag, bFrag;
@@ -281,21 +227,13 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
         const auto &af = aFrag[mt];
         const auto &bf = bFrag[nt / 2];
         int b0 = (nt % 2) * 2;
-        std::string c0 = cur[accIndex(mt, nt, 0)], c1 = cur[accIndex(mt, nt, 1)],
-                    c2 = cur[accIndex(mt, nt, 2)], c3 = cur[accIndex(mt, nt, 3)];
-        std::string d = k.def(
-            "nvvm.mma.sync A[" + af[0] + ", " + af[1] + ", " + af[2] + ", " +
-            af[3] + "] B[" + bf[b0] + ", " + bf[b0 + 1] + "] C[" + c0 + ", " +
-            c1 + ", " + c2 + ", " + c3 +
-            "] {layoutA = #nvvm.mma_layout<row>, layoutB = "
-            "#nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<" +
-            t + ">, multiplicandBPtxType = #nvvm.mma_type<" + t +
-            ">, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (" +
-            operandType + ", " + operandType + ", f32) -> " + structType);
+        std::vector<std::string> c;
         for (int i = 0; i < 4; ++i)
-          cur[accIndex(mt, nt, i)] = k.def("llvm.extractvalue " + d + "[" +
-                                           std::to_string(i) + "] : " +
-                                           structType);
+          c.push_back(cur[accIndex(mt, nt, i)]);
+        std::array<std::string, 4> d =
+            mmaSync(k, t, af, {bf[b0], bf[b0 + 1]}, c);
+        for (int i = 0; i < 4; ++i)
+          cur[accIndex(mt, nt, i)] = d[i];
       }
   }
   std::string yields;

@@ -1,0 +1,372 @@
+//===- FlashAttentionKernel.cpp - Tensor-core attention prefill -----------===//
+//
+// FlashAttention-2 on mma.sync: a block of 4 warps owns 64 queries of one
+// (batch, query head); each warp 16 of them, its Q fragments held in
+// registers for the whole pass. The block walks 64-key tiles of its kv head
+// between the first and last visible key of its queries (causal, window and
+// kv_len bounds skip whole tiles), computing S = Q K^T on the tensor cores,
+// masking per element, keeping an online softmax in the exp2 domain
+// (running max per row, per-thread partial sums), and O += P V with P
+// re-packed from the S accumulators into A fragments without touching
+// shared memory. K and V tiles go through XOR-swizzled shared memory by
+// cp.async, the next tile's K load overlapping this tile's P V and the
+// next V load overlapping the next S. Query tiles run in reverse so that
+// the longest causal rows start first.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FlashAttentionKernel.h"
+
+#include "MmaText.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kopt::gpu {
+namespace {
+
+constexpr int64_t kThreads = FlashAttentionShape::threads;
+constexpr int64_t kTileQ = FlashAttentionShape::tileQ, kTileKv = kTileQ;
+
+} // namespace
+
+bool flashAttentionApplies(const GpuTarget &target, llvm::StringRef t,
+                           int64_t d) {
+  return target.hasCpAsync && (t == "f16" || t == "bf16") &&
+         (d == 64 || d == 128);
+}
+
+FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
+                                            const std::string &t,
+                                            const std::string &lt, int64_t hq,
+                                            int64_t hkv, int64_t d,
+                                            double scale) {
+  KernelText k(kThreads);
+  IndexOps x{k};
+  std::string out = k.buffer("out", t), q = k.buffer("q", t),
+              kk = k.buffer("k", t), v = k.buffer("v", t);
+  std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
+  std::string status = k.buffer("status", "i64");
+  std::string sq = k.index("sq"), skv = k.index("skv");
+  std::string tile = std::to_string(kTileQ) + "x" + std::to_string(d) + "x" + t;
+  std::string qs = k.shared("qs", tile), ks = k.shared("ks", tile),
+              vs = k.shared("vs", tile);
+  std::string sType = "memref<" + tile + ", #gpu.address_space<workgroup>>";
+  std::string gType = "memref<?x" + t + ">";
+  int64_t chunksPerRow = d / 8, kSteps = d / 16, dTiles = d / 8;
+
+  std::string tilesQ = k.def("arith.ceildivui " + sq + ", " + k.c(kTileQ) +
+                             " : index");
+  std::string qTile = x.bin("arith.subi",
+                            x.bin("arith.subi", tilesQ, k.c(1)), k.bid('x'));
+  std::string h = k.bid('y'), b = k.bid('z');
+  std::string kvh = x.div(h, hq / hkv);
+  std::string q0 = x.mul(qTile, k.c(kTileQ));
+  std::string tid = k.tid();
+  std::string lane = x.rem(tid, 32), warp = x.div(tid, 32);
+  std::string l8 = x.rem(lane, 8), l16 = x.rem(lane, 16), hi = x.div(lane, 16);
+  std::string mid = x.rem(x.div(lane, 8), 2);
+
+  // L = kv_len[b] clamped to [0, Skv] (out-of-range lengths are reported).
+  std::string skv64 = k.def("arith.index_cast " + skv + " : index to i64");
+  std::string len64 = skv64;
+  if (op.getKvLen()) {
+    std::string raw = k.convert(
+        k.def("memref.load " + kvLen + "[" + b + "] : memref<?x" + lt + ">"),
+        lt, "i64");
+    std::string bad = k.def(
+        "arith.ori " +
+        k.def("arith.cmpi slt, " + raw + ", " + k.ci(0, "i64") + " : i64") +
+        ", " + k.def("arith.cmpi sgt, " + raw + ", " + skv64 + " : i64") +
+        " : i1");
+    k.line("scf.if " + bad + " {");
+    k.report(status, 1, e.nodeOf(op), raw, skv64);
+    k.line("}");
+    len64 = k.def("arith.minsi " +
+                  k.def("arith.maxsi " + raw + ", " + k.ci(0, "i64") + " : i64") +
+                  ", " + skv64 + " : i64");
+  }
+  std::string sq64 = k.def("arith.index_cast " + sq + " : index to i64");
+  std::string shift = k.def("arith.subi " + len64 + ", " + sq64 + " : i64");
+  auto position = [&](const std::string &row) { // p_i = L - Sq + i (i64)
+    return k.def("arith.addi " + shift + ", " +
+                 k.def("arith.index_cast " + row + " : index to i64") + " : i64");
+  };
+  // Visible keys of query row i: [lo_i, hi_i).
+  auto bounds = [&](const std::string &p) -> std::pair<std::string, std::string> {
+    std::string hiB = len64, loB = k.ci(0, "i64");
+    if (op.getCausal())
+      hiB = k.def("arith.minsi " + hiB + ", " +
+                  k.def("arith.addi " + p + ", " + k.ci(1, "i64") + " : i64") +
+                  " : i64");
+    if (op.getWindow() > 0)
+      loB = k.def("arith.maxsi " +
+                  k.def("arith.subi " + p + ", " +
+                        k.ci(op.getWindow() - 1, "i64") + " : i64") +
+                  ", " + k.ci(0, "i64") + " : i64");
+    return {loB, hiB};
+  };
+  // The block's key range: from its first query's lo to its last's hi.
+  std::string lastRow = k.def(
+      "arith.minui " + x.add(q0, k.c(kTileQ - 1)) + ", " +
+      x.bin("arith.subi", sq, k.c(1)) + " : index");
+  std::string blockLo = bounds(position(q0)).first;
+  std::string blockHi = bounds(position(lastRow)).second;
+  std::string blockHiSafe =
+      k.def("arith.maxsi " + blockHi + ", " + blockLo + " : i64");
+  std::string firstTile = k.def(
+      "arith.index_cast " +
+      k.def("arith.divsi " + blockLo + ", " + k.ci(kTileKv, "i64") + " : i64") +
+      " : i64 to index");
+  std::string endTile = k.def(
+      "arith.index_cast " +
+      k.def("arith.ceildivsi " + blockHiSafe + ", " + k.ci(kTileKv, "i64") +
+            " : i64") +
+      " : i64 to index");
+
+  // cp.async of a 64 x D tile: rows of `src` at ((b * S + row) * H + head)
+  // * D. Thread t copies chunk t % (D / 8) of rows t / (D / 8) + r * step:
+  // the same swizzled column for every r (step is a multiple of 8).
+  int64_t rowStep = kThreads / chunksPerRow;
+  std::string copyRow = x.div(tid, chunksPerRow);
+  std::string copyChunk = x.rem(tid, chunksPerRow);
+  std::string copyColumn = x.swizzle128(copyRow, copyChunk);
+  auto loadTile = [&](const std::string &src, const std::string &dst,
+                      const std::string &first, const std::string &seq,
+                      int64_t heads, const std::string &head) {
+    std::string firstRow = x.add(first, copyRow);
+    std::string base = x.add(
+        x.mul(x.add(x.mul(x.add(x.mul(b, seq), firstRow), k.c(heads)), head),
+              k.c(d)),
+        x.mul(copyChunk, k.c(8)));
+    for (int64_t r = 0; r < kTileQ / rowStep; ++r) {
+      std::string ok = x.lt(x.add(firstRow, k.c(r * rowStep)), seq);
+      std::string at = x.add(base, k.c(r * rowStep * heads * d));
+      std::string safe = x.select(ok, at, k.c(0));
+      std::string count = x.select(ok, k.c(8), k.c(0));
+      k.def("nvgpu.device_async_copy " + src + "[" + safe + "], " + dst + "[" +
+            x.add(copyRow, k.c(r * rowStep)) + ", " + copyColumn + "], 8, " +
+            count + " {bypassL1} : " + gType + " to " + sType);
+    }
+    k.line("nvvm.cp.async.commit.group");
+  };
+  auto kvFirst = [&](const std::string &tileIndex) {
+    return x.mul(tileIndex, k.c(kTileKv));
+  };
+
+  // Q fragments of this warp's 16 rows, kept in registers.
+  loadTile(q, qs, q0, sq, hq, h);
+  loadTile(kk, ks, kvFirst(firstTile), skv, hkv, kvh);
+  loadTile(v, vs, kvFirst(firstTile), skv, hkv, kvh);
+  k.line("nvvm.cp.async.wait.group 2");
+  k.line("gpu.barrier");
+  std::string fragType = "vector<4x2x" + t + ">";
+  std::string warpRow = x.mul(warp, k.c(16));
+  std::vector<std::vector<std::string>> qFrag;
+  for (int64_t s = 0; s < kSteps; ++s)
+    qFrag.push_back(mmaOperands(
+        k,
+        k.def("nvgpu.ldmatrix " + qs + "[" + x.add(warpRow, l16) + ", " +
+              x.swizzle128(l16, x.add(k.c(2 * s), hi)) +
+              "] {numTiles = 4 : i32, transpose = false} : " + sType + " -> " +
+              fragType),
+        t));
+
+  // This thread's two query rows and their visible key ranges.
+  std::string rowA = x.add(q0, x.add(warpRow, x.div(lane, 4)));
+  std::string rowB = x.add(rowA, k.c(8));
+  auto [loA, hiA] = bounds(position(rowA));
+  auto [loB, hiB] = bounds(position(rowB));
+  std::string quadCol = x.mul(x.rem(lane, 4), k.c(2));
+  double log2e = 1.4426950408889634;
+  std::string qkScale = k.f(scale * log2e);
+  std::string negInf = k.f(-INFINITY);
+
+  // Loop state: m (2 rows), l (2 per-thread partial sums), O [dTiles][4].
+  std::vector<std::string> state, init;
+  auto addState = [&](const std::string &value) {
+    state.push_back(k.fresh());
+    init.push_back(value);
+  };
+  addState(negInf);
+  addState(negInf);
+  addState(k.f(0.0));
+  addState(k.f(0.0));
+  for (int64_t i = 0; i < dTiles * 4; ++i)
+    addState(k.f(0.0));
+  std::string types, iter;
+  for (size_t i = 0; i < state.size(); ++i) {
+    types += std::string(i ? ", " : "") + "f32";
+    iter += (i ? ", " : "") + state[i] + " = " + init[i];
+  }
+  std::string jt = k.fresh(), result = k.fresh();
+  k.line(result + ":" + std::to_string(state.size()) + " = scf.for " + jt +
+         " = " + firstTile + " to " + endTile + " step " + k.c(1) +
+         " iter_args(" + iter + ") -> (" + types + ") {");
+  k.line("nvvm.cp.async.wait.group 1");
+  k.line("gpu.barrier");
+  // S = Q K^T: 8 n-tiles of 8 keys.
+  std::vector<std::array<std::string, 4>> sAcc(kTileKv / 8);
+  for (auto &tileAcc : sAcc)
+    for (auto &value : tileAcc)
+      value = k.f(0.0);
+  for (int64_t s = 0; s < kSteps; ++s)
+    for (int64_t np = 0; np < kTileKv / 16; ++np) {
+      std::string key = x.add(k.c(16 * np), x.add(l8, x.mul(hi, k.c(8))));
+      std::vector<std::string> kf = mmaOperands(
+          k,
+          k.def("nvgpu.ldmatrix " + ks + "[" + key + ", " +
+                x.swizzle128(l8, x.add(k.c(2 * s), mid)) +
+                "] {numTiles = 4 : i32, transpose = false} : " + sType +
+                " -> " + fragType),
+          t);
+      for (int64_t half = 0; half < 2; ++half) {
+        std::array<std::string, 4> &c = sAcc[2 * np + half];
+        c = mmaSync(k, t, qFrag[s], {kf[2 * half], kf[2 * half + 1]},
+                    {c[0], c[1], c[2], c[3]});
+      }
+    }
+  k.line("gpu.barrier");
+  std::string next = x.add(jt, k.c(1));
+  loadTile(kk, ks, kvFirst(next), skv, hkv, kvh);
+
+  // Mask, scale into the exp2 domain, row maxima.
+  std::string keyBase = x.add(kvFirst(jt), quadCol);
+  std::string rowMax[2] = {negInf, negInf};
+  for (int64_t nt = 0; nt < kTileKv / 8; ++nt)
+    for (int64_t i = 0; i < 4; ++i) {
+      int64_t r = i / 2;
+      std::string key = k.def(
+          "arith.index_cast " + x.add(keyBase, k.c(8 * nt + i % 2)) +
+          " : index to i64");
+      std::string lo = r ? loB : loA, hiR = r ? hiB : hiA;
+      std::string visible = k.def(
+          "arith.andi " +
+          k.def("arith.cmpi sge, " + key + ", " + lo + " : i64") + ", " +
+          k.def("arith.cmpi slt, " + key + ", " + hiR + " : i64") + " : i1");
+      std::string scaled =
+          k.def("arith.mulf " + sAcc[nt][i] + ", " + qkScale + " : f32");
+      sAcc[nt][i] = k.def("arith.select " + visible + ", " + scaled + ", " +
+                          negInf + " : f32");
+      rowMax[r] =
+          k.def("arith.maximumf " + rowMax[r] + ", " + sAcc[nt][i] + " : f32");
+    }
+  std::string alpha[2], mSafe[2], mNew[2];
+  for (int r = 0; r < 2; ++r) {
+    for (int offset = 1; offset <= 2; offset *= 2) {
+      std::string other = k.fresh();
+      k.line(other + ", " + k.fresh() + " = gpu.shuffle xor " + rowMax[r] +
+             ", " + k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
+      rowMax[r] = k.def("arith.maximumf " + rowMax[r] + ", " + other + " : f32");
+    }
+    mNew[r] = k.def("arith.maximumf " + state[r] + ", " + rowMax[r] + " : f32");
+    // A row with nothing visible yet keeps exponents finite (exp2(-inf) = 0).
+    std::string none =
+        k.def("arith.cmpf oeq, " + mNew[r] + ", " + negInf + " : f32");
+    mSafe[r] = k.def("arith.select " + none + ", " + k.f(0.0) + ", " + mNew[r] +
+                     " : f32");
+    alpha[r] = k.def("math.exp2 " +
+                     k.def("arith.subf " + state[r] + ", " + mSafe[r] + " : f32") +
+                     " : f32");
+  }
+  std::string rowSum[2] = {k.f(0.0), k.f(0.0)};
+  for (int64_t nt = 0; nt < kTileKv / 8; ++nt)
+    for (int64_t i = 0; i < 4; ++i) {
+      int64_t r = i / 2;
+      sAcc[nt][i] = k.def(
+          "math.exp2 " +
+          k.def("arith.subf " + sAcc[nt][i] + ", " + mSafe[r] + " : f32") +
+          " : f32");
+      rowSum[r] = k.def("arith.addf " + rowSum[r] + ", " + sAcc[nt][i] + " : f32");
+    }
+  std::vector<std::string> yields = {mNew[0], mNew[1]};
+  for (int r = 0; r < 2; ++r)
+    yields.push_back(k.def(
+        "math.fma " + state[2 + r] + ", " + alpha[r] + ", " + rowSum[r] +
+        " : f32"));
+  std::vector<std::string> o(dTiles * 4);
+  for (int64_t i = 0; i < dTiles * 4; ++i)
+    o[i] = k.def("arith.mulf " + state[4 + i] + ", " + alpha[(i % 4) / 2] +
+                 " : f32");
+
+  // O += P V.
+  k.line("nvvm.cp.async.wait.group 1");
+  k.line("gpu.barrier");
+  for (int64_t kt = 0; kt < kTileKv / 16; ++kt) {
+    const auto &c0 = sAcc[2 * kt], &c1 = sAcc[2 * kt + 1];
+    std::vector<std::string> p = {
+        mmaPack(k, c0[0], c0[1], t), mmaPack(k, c0[2], c0[3], t),
+        mmaPack(k, c1[0], c1[1], t), mmaPack(k, c1[2], c1[3], t)};
+    std::string krow = x.add(k.c(16 * kt), x.add(x.mul(mid, k.c(8)), l8));
+    for (int64_t dp = 0; dp < d / 16; ++dp) {
+      std::vector<std::string> vf = mmaOperands(
+          k,
+          k.def("nvgpu.ldmatrix " + vs + "[" + krow + ", " +
+                x.swizzle128(l8, x.add(k.c(2 * dp), hi)) +
+                "] {numTiles = 4 : i32, transpose = true} : " + sType + " -> " +
+                fragType),
+          t);
+      for (int64_t half = 0; half < 2; ++half) {
+        int64_t nt = 2 * dp + half;
+        std::array<std::string, 4> r =
+            mmaSync(k, t, p, {vf[2 * half], vf[2 * half + 1]},
+                    {o[4 * nt], o[4 * nt + 1], o[4 * nt + 2], o[4 * nt + 3]});
+        for (int i = 0; i < 4; ++i)
+          o[4 * nt + i] = r[i];
+      }
+    }
+  }
+  k.line("gpu.barrier");
+  loadTile(v, vs, kvFirst(next), skv, hkv, kvh);
+  std::string yieldText;
+  for (const std::string &value : yields)
+    yieldText += (yieldText.empty() ? "" : ", ") + value;
+  for (const std::string &value : o)
+    yieldText += ", " + value;
+  k.line("scf.yield " + yieldText + " : " + types);
+  k.line("}");
+  k.line("nvvm.cp.async.wait.group 0");
+
+  // out = O / l over the quad's partial sums; rows with nothing visible
+  // (l == 0) write zeros.
+  std::string denom[2];
+  for (int r = 0; r < 2; ++r) {
+    std::string l = result + "#" + std::to_string(2 + r);
+    for (int offset = 1; offset <= 2; offset *= 2) {
+      std::string other = k.fresh();
+      k.line(other + ", " + k.fresh() + " = gpu.shuffle xor " + l + ", " +
+             k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
+      l = k.def("arith.addf " + l + ", " + other + " : f32");
+    }
+    std::string empty = k.def("arith.cmpf oeq, " + l + ", " + k.f(0.0) + " : f32");
+    denom[r] = k.def("arith.select " + empty + ", " + k.f(1.0) + ", " + l +
+                     " : f32");
+  }
+  std::string align = "4";
+  for (int r = 0; r < 2; ++r) {
+    std::string row = r ? rowB : rowA;
+    k.line("scf.if " + x.lt(row, sq) + " {");
+    std::string base = x.add(
+        x.mul(x.add(x.mul(x.add(x.mul(b, sq), row), k.c(hq)), h), k.c(d)),
+        quadCol);
+    for (int64_t nt = 0; nt < dTiles; ++nt) {
+      std::string v0 = k.def("arith.divf " + result + "#" +
+                             std::to_string(4 + 4 * nt + 2 * r) + ", " +
+                             denom[r] + " : f32");
+      std::string v1 = k.def("arith.divf " + result + "#" +
+                             std::to_string(4 + 4 * nt + 2 * r + 1) + ", " +
+                             denom[r] + " : f32");
+      std::string pair = k.def("vector.from_elements " + k.convert(v0, "f32", t) +
+                               ", " + k.convert(v1, "f32", t) + " : vector<2x" +
+                               t + ">");
+      k.line("vector.store " + pair + ", " + out + "[" +
+             x.add(base, k.c(8 * nt)) + "] {alignment = " + align +
+             " : i64} : " + gType + ", vector<2x" + t + ">");
+    }
+    k.line("}");
+  }
+  return e.kernel("flash_attention", k.str("KERNEL"), op->getLoc());
+}
+
+} // namespace kopt::gpu

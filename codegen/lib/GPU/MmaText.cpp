@@ -1,0 +1,58 @@
+//===- MmaText.cpp - Tensor-core building blocks for KernelText -----------===//
+
+#include "MmaText.h"
+
+namespace kopt::gpu {
+
+std::vector<std::string> mmaOperands(KernelText &k, const std::string &frag,
+                                     const std::string &t) {
+  std::vector<std::string> regs;
+  for (int i = 0; i < 4; ++i) {
+    std::string row = k.def("vector.extract " + frag + "[" +
+                            std::to_string(i) + "] : vector<2x" + t +
+                            "> from vector<4x2x" + t + ">");
+    if (t == "bf16") {
+      std::string word = k.def("vector.bitcast " + row +
+                               " : vector<2xbf16> to vector<1xi32>");
+      row = k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
+    }
+    regs.push_back(row);
+  }
+  return regs;
+}
+
+std::string mmaPack(KernelText &k, const std::string &lo, const std::string &hi,
+                    const std::string &t) {
+  std::string pair = k.def("vector.from_elements " + k.convert(lo, "f32", t) +
+                           ", " + k.convert(hi, "f32", t) + " : vector<2x" + t +
+                           ">");
+  if (t != "bf16")
+    return pair;
+  std::string word =
+      k.def("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
+  return k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
+}
+
+std::array<std::string, 4> mmaSync(KernelText &k, const std::string &t,
+                                   llvm::ArrayRef<std::string> a,
+                                   llvm::ArrayRef<std::string> b,
+                                   llvm::ArrayRef<std::string> c) {
+  std::string operand = t == "bf16" ? "i32" : "vector<2x" + t + ">";
+  std::string result = "!llvm.struct<(f32, f32, f32, f32)>";
+  std::string d = k.def(
+      "nvvm.mma.sync A[" + a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] +
+      "] B[" + b[0] + ", " + b[1] + "] C[" + c[0] + ", " + c[1] + ", " + c[2] +
+      ", " + c[3] +
+      "] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, "
+      "multiplicandAPtxType = #nvvm.mma_type<" + t +
+      ">, multiplicandBPtxType = #nvvm.mma_type<" + t +
+      ">, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (" + operand + ", " +
+      operand + ", f32) -> " + result);
+  std::array<std::string, 4> out;
+  for (int i = 0; i < 4; ++i)
+    out[i] = k.def("llvm.extractvalue " + d + "[" + std::to_string(i) +
+                   "] : " + result);
+  return out;
+}
+
+} // namespace kopt::gpu
