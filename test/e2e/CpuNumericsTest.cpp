@@ -814,6 +814,27 @@ std::vector<Case> attentionCases() {
           {{2, 150, 2, 128}, {2, 200, 1, 128}, {2, 200, 1, 128}, {2}}},
          2.0});
   }
+  // Split-KV decode: 700 keys in three 256-key splits, kv_len leaving
+  // some splits (or whole rows) empty; and without kv_len or causality.
+  cases.push_back(
+      {"attention_decode_splits",
+       fn("(%q: tensor<2x?x4x64xbf16>, %k: tensor<2x700x2x64xbf16>, %v: tensor<2x700x2x64xbf16>, %l: tensor<2xi32>) -> tensor<2x?x4x64xbf16>",
+          "  %o = kopt.attention %q, %k, %v, %l {causal = true} : (tensor<2x?x4x64xbf16>, tensor<2x700x2x64xbf16>, tensor<2x700x2x64xbf16>, tensor<2xi32>) -> tensor<2x?x4x64xbf16>\n"
+          "  return %o : tensor<2x?x4x64xbf16>"),
+       {f(KOPT_DTYPE_BF16, -2, 2), f(KOPT_DTYPE_BF16, -2, 2), f(KOPT_DTYPE_BF16),
+        ints(0, 701)},
+       {{{2, 1, 4, 64}, {2, 700, 2, 64}, {2, 700, 2, 64}, {2}},
+        {{2, 3, 4, 64}, {2, 700, 2, 64}, {2, 700, 2, 64}, {2}},
+        {{2, 15, 4, 64}, {2, 700, 2, 64}, {2, 700, 2, 64}, {2}}},
+       2.0});
+  cases.push_back(
+      {"attention_decode_splits_plain",
+       fn("(%q: tensor<1x?x3x40xf32>, %k: tensor<1x?x3x40xf32>, %v: tensor<1x?x3x40xf32>) -> tensor<1x?x3x40xf32>",
+          "  %o = kopt.attention %q, %k, %v : (tensor<1x?x3x40xf32>, tensor<1x?x3x40xf32>, tensor<1x?x3x40xf32>) -> tensor<1x?x3x40xf32>\n"
+          "  return %o : tensor<1x?x3x40xf32>"),
+       {f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -2, 2), f()},
+       {{{1, 2, 3, 40}, {1, 600, 3, 40}, {1, 600, 3, 40}},
+        {{1, 1, 3, 40}, {1, 257, 3, 40}, {1, 257, 3, 40}}}});
   // Decode over a cache: kv_len picks the visible prefix.
   cases.push_back({"attention_kv_len",
                    fn("(%q: tensor<1x?x2x4xf16>, %k: tensor<1x16x1x4xf16>, %v: tensor<1x16x1x4xf16>, %l: tensor<1xi32>) -> tensor<1x?x2x4xf16>",

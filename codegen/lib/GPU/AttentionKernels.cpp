@@ -1,14 +1,16 @@
 //===- AttentionKernels.cpp - attention on the GPU ------------------------===//
 //
-// One warp per (batch, query head, query): each lane owns D/32 dims of the
-// query and of the output accumulator; the warp walks only the visible keys
-// (kv_len, causal and sliding-window bounds become loop bounds, so
-// out-of-window blocks cost nothing), computing each score with a shuffle
-// reduction and keeping an online softmax (running max and sum) in f32.
-// GQA: query head h reads kv head h / (Hq / Hkv). A row with no visible key
-// writes zeros. This kernel serves decode (few queries) and the shapes the
-// tensor-core FlashAttention kernel (FlashAttentionKernel.h) does not take;
-// launch guards on Sq pick between them.
+// Decode (fewer than 16 queries): split-KV. One warp per (batch, query head,
+// query, 256-key slice): each lane owns D/32 dims of the query and of the
+// accumulator; the warp walks only the visible keys of its slice (kv_len,
+// causal and sliding-window bounds become loop bounds, so out-of-window
+// slices cost nothing), computing each score with a shuffle reduction and
+// keeping an online softmax (running max and sum) in f32; a combine kernel
+// rescales the slices to the global max. GQA: query head h reads kv head
+// h / (Hq / Hkv). A row with no visible key writes zeros.
+// Prefill: the tensor-core FlashAttention kernel (FlashAttentionKernel.h)
+// where it applies, else the same warp kernel over all keys. Launch guards
+// on Sq pick the path at run time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +25,78 @@
 using namespace mlir;
 
 namespace kopt::gpu {
+
+namespace {
+
+/// Keys per split of the decode kernel.
+constexpr int64_t kSplitKeys = 256;
+/// Query counts from which prefill kernels run (below: split-KV decode).
+constexpr int64_t kLongQueries = FlashAttentionShape::minQueries;
+
+/// out[row, d] from the splits' (max, sum, accumulator): a thread per
+/// output element rescales every split to the global max.
+FailureOr<std::string> combineKernel(FunctionEmitter &e, AttentionOp op,
+                                     const std::string &t, int64_t d) {
+  KernelText k(128);
+  std::string out = k.buffer("out", t), partMax = k.buffer("part_max", "f32"),
+              partSum = k.buffer("part_sum", "f32"),
+              partAcc = k.buffer("part_acc", "f32");
+  std::string total = k.index("total"), splits = k.index("splits");
+  std::string g = k.globalId();
+  k.line("scf.if " + k.def("arith.cmpi ult, " + g + ", " + total + " : index") +
+         " {");
+  std::string row = k.def("arith.divui " + g + ", " + k.c(d) + " : index");
+  std::string dim = k.def("arith.remui " + g + ", " + k.c(d) + " : index");
+  std::string first = k.def("arith.muli " + row + ", " + splits + " : index");
+  std::string s = k.fresh(), m = k.fresh(), maxV = k.fresh();
+  k.line(maxV + " = scf.for " + s + " = " + k.c(0) + " to " + splits +
+         " step " + k.c(1) + " iter_args(" + m + " = " + k.f(-INFINITY) +
+         ") -> (f32) {");
+  std::string at = k.def("arith.addi " + first + ", " + s + " : index");
+  k.line("scf.yield " +
+         k.def("arith.maximumf " + m + ", " +
+               k.def("memref.load " + partMax + "[" + at + "] : memref<?xf32>") +
+               " : f32") +
+         " : f32");
+  k.line("}");
+  std::string none = k.def("arith.cmpf oeq, " + maxV + ", " + k.f(-INFINITY) +
+                           " : f32");
+  std::string safe = k.def("arith.select " + none + ", " + k.f(0.0) + ", " +
+                           maxV + " : f32");
+  std::string s2 = k.fresh(), l = k.fresh(), acc = k.fresh(), sums = k.fresh();
+  k.line(sums + ":2 = scf.for " + s2 + " = " + k.c(0) + " to " + splits +
+         " step " + k.c(1) + " iter_args(" + l + " = " + k.f(0.0) + ", " + acc +
+         " = " + k.f(0.0) + ") -> (f32, f32) {");
+  std::string at2 = k.def("arith.addi " + first + ", " + s2 + " : index");
+  std::string w = k.def(
+      "math.exp " +
+      k.def("arith.subf " +
+            k.def("memref.load " + partMax + "[" + at2 + "] : memref<?xf32>") +
+            ", " + safe + " : f32") +
+      " : f32");
+  std::string ps =
+      k.def("memref.load " + partSum + "[" + at2 + "] : memref<?xf32>");
+  std::string accAt = k.def(
+      "arith.addi " + k.def("arith.muli " + at2 + ", " + k.c(d) + " : index") +
+      ", " + dim + " : index");
+  std::string pa =
+      k.def("memref.load " + partAcc + "[" + accAt + "] : memref<?xf32>");
+  k.line("scf.yield " + k.def("math.fma " + ps + ", " + w + ", " + l + " : f32") +
+         ", " + k.def("math.fma " + pa + ", " + w + ", " + acc + " : f32") +
+         " : f32, f32");
+  k.line("}");
+  std::string empty = k.def("arith.cmpf oeq, " + sums + "#0, " + k.f(0.0) +
+                            " : f32");
+  std::string denom = k.def("arith.select " + empty + ", " + k.f(1.0) + ", " +
+                            sums + "#0 : f32");
+  std::string value = k.def("arith.divf " + sums + "#1, " + denom + " : f32");
+  k.line("memref.store " + k.convert(value, "f32", t) + ", " + out + "[" + g +
+         "] : memref<?x" + t + ">");
+  k.line("}");
+  return e.kernel("attention_combine", k.str("KERNEL"), op->getLoc());
+}
+
+} // namespace
 
 LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   auto op = cast<AttentionOp>(o);
@@ -39,19 +113,36 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
                                       .getElementType())
                        : "i32";
   constexpr int64_t warps = 4;
+  // split: each warp walks one kSplitKeys-slice of the keys and writes its
+  // unnormalised (max, sum, accumulator) to f32 scratch for the combine
+  // kernel; else it walks all keys and writes the output.
+  auto warpKernel = [&](bool split) -> FailureOr<std::string> {
   KernelText k(warps * 32);
-  std::string out = k.buffer("out", t), q = k.buffer("q", t),
-              kk = k.buffer("k", t), v = k.buffer("v", t);
+  std::string out, partMax, partSum, partAcc;
+  if (split) {
+    partMax = k.buffer("part_max", "f32");
+    partSum = k.buffer("part_sum", "f32");
+    partAcc = k.buffer("part_acc", "f32");
+  } else {
+    out = k.buffer("out", t);
+  }
+  std::string q = k.buffer("q", t), kk = k.buffer("k", t), v = k.buffer("v", t);
   std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
   std::string status = k.buffer("status", "i64");
   std::string rows = k.index("rows"), sq = k.index("sq"), skv = k.index("skv");
+  std::string splits = split ? k.index("splits") : "";
   std::string lane = k.def("arith.remui " + k.tid() + ", " + k.c(32) +
                            " : index");
   std::string warp = k.def("arith.divui " + k.tid() + ", " + k.c(32) +
                            " : index");
   std::string wb = k.def("arith.muli " + k.bid('x') + ", " + k.c(warps) +
                          " : index");
-  std::string row = k.def("arith.addi " + wb + ", " + warp + " : index");
+  std::string gw = k.def("arith.addi " + wb + ", " + warp + " : index");
+  std::string row = gw, part;
+  if (split) {
+    row = k.def("arith.divui " + gw + ", " + splits + " : index");
+    part = k.def("arith.remui " + gw + ", " + splits + " : index");
+  }
   std::string ok = k.def("arith.cmpi ult, " + row + ", " + rows + " : index");
   k.line("scf.if " + ok + " {");
   // row = ((b * Sq) + i) * Hq + h
@@ -101,6 +192,15 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   std::string lo = k.def("arith.index_cast " + lo64 + " : i64 to index");
   std::string hi = k.def("arith.index_cast " + hiClamped + " : i64 to index");
 
+  if (split) {
+    std::string first = k.def("arith.muli " + part + ", " + k.c(kSplitKeys) +
+                              " : index");
+    std::string last = k.def("arith.addi " + first + ", " + k.c(kSplitKeys) +
+                             " : index");
+    lo = k.def("arith.maxui " + lo + ", " + first + " : index");
+    hi = k.def("arith.minui " + hi + ", " + last + " : index");
+    hi = k.def("arith.maxui " + hi + ", " + lo + " : index");
+  }
   // Query slice of this lane, pre-scaled.
   std::string qBase = k.def("arith.muli " + row + ", " + k.c(d) + " : index");
   SmallVector<std::string> qv, dimOk;
@@ -167,6 +267,29 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   }
   k.line("scf.yield " + yields + " : " + types);
   k.line("}");
+  if (split) {
+    std::string leader =
+        k.def("arith.cmpi eq, " + lane + ", " + k.c(0) + " : index");
+    k.line("scf.if " + leader + " {");
+    k.line("memref.store " + res + "#0, " + partMax + "[" + gw +
+           "] : memref<?xf32>");
+    k.line("memref.store " + res + "#1, " + partSum + "[" + gw +
+           "] : memref<?xf32>");
+    k.line("}");
+    std::string accBase = k.def("arith.muli " + gw + ", " + k.c(d) + " : index");
+    for (int64_t x = 0; x < perLane; ++x) {
+      std::string at = k.def("arith.addi " + accBase + ", " + dims[x] + " : index");
+      std::string st = "memref.store " + res + "#" + std::to_string(2 + x) +
+                       ", " + partAcc + "[" + at + "] : memref<?xf32>";
+      if (!dimOk[x].empty())
+        k.line("scf.if " + dimOk[x] + " {");
+      k.line(st);
+      if (!dimOk[x].empty())
+        k.line("}");
+    }
+    k.line("}");
+    return e.kernel("attention_split", k.str("KERNEL"), op->getLoc());
+  }
   // out = acc / l, or 0 when no key was visible (l == 0).
   std::string lFinal = res + "#1";
   std::string empty =
@@ -189,16 +312,54 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   }
   k.line("}");
 
-  FailureOr<std::string> name =
-      e.kernel("attention", k.str("KERNEL"), op->getLoc());
-  if (failed(name))
-    return failure();
+  return e.kernel("attention", k.str("KERNEL"), op->getLoc());
+  };
   int64_t outBuffer = e.define(op.getResult());
   SmallVector<AffineExpr> qDims = e.dims(op.getQuery()),
                        kDims = e.dims(op.getKey());
   AffineExpr rowsExpr = qDims[0] * qDims[1] * hq;
-  bool flash = flashAttentionApplies(e.target(), t, d);
-  if (flash) {
+  auto addOperands = [&](Launch &l) {
+    l.buffer(e.bufferOf(op.getQuery()))
+        .buffer(e.bufferOf(op.getKey()))
+        .buffer(e.bufferOf(op.getValue()));
+    if (op.getKvLen())
+      l.buffer(e.bufferOf(op.getKvLen()));
+    l.buffer(e.status());
+  };
+  // Decode (Sq < kLongQueries): split-KV warps, then the combine kernel.
+  std::optional<int64_t> staticSq;
+  if (auto c = dyn_cast<AffineConstantExpr>(qDims[1]))
+    staticSq = c.getValue();
+  if (!staticSq || *staticSq < kLongQueries) {
+    FailureOr<std::string> splitName = warpKernel(/*split=*/true);
+    FailureOr<std::string> combineName = combineKernel(e, op, t, d);
+    if (failed(splitName) || failed(combineName))
+      return failure();
+    AffineExpr splits = ceilDiv(kDims[1], kSplitKeys);
+    // Scratch for at most kLongQueries - 1 queries (it is sized whatever
+    // the guard decides at launch).
+    AffineExpr decodeRows =
+        qDims[0] * (staticSq ? *staticSq : kLongQueries - 1) * hq;
+    Type f32 = Float32Type::get(e.context());
+    int64_t partMax = e.scratch(f32, {decodeRows, splits});
+    int64_t partSum = e.scratch(f32, {decodeRows, splits});
+    int64_t partAcc = e.scratch(f32, {decodeRows, splits, e.constant(d)});
+    Launch &l = e.launch(*splitName, op, ceilDiv(rowsExpr * splits, warps),
+                         warps * 32);
+    l.buffer(partMax).buffer(partSum).buffer(partAcc);
+    addOperands(l);
+    l.index(rowsExpr).index(qDims[1]).index(kDims[1]).index(splits);
+    l.guard = qDims[1];
+    l.guardMax = kLongQueries - 1;
+    Launch &c = e.launch(*combineName, op, ceilDiv(rowsExpr * d, 128), 128);
+    c.buffer(outBuffer).buffer(partMax).buffer(partSum).buffer(partAcc)
+        .index(rowsExpr * d).index(splits);
+    c.guard = qDims[1];
+    c.guardMax = kLongQueries - 1;
+  }
+  if (staticSq && *staticSq < kLongQueries)
+    return success();
+  if (flashAttentionApplies(e.target(), t, d)) {
     using F = FlashAttentionShape;
     FailureOr<std::string> flashName =
         flashAttentionKernel(e, op, t, lt, hq, hkv, d, scale);
@@ -208,28 +369,22 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
                          F::threads);
     l.grid[1] = e.constant(hq);
     l.grid[2] = qDims[0];
-    l.buffer(outBuffer)
-        .buffer(e.bufferOf(op.getQuery()))
-        .buffer(e.bufferOf(op.getKey()))
-        .buffer(e.bufferOf(op.getValue()));
-    if (op.getKvLen())
-      l.buffer(e.bufferOf(op.getKvLen()));
-    l.buffer(e.status()).index(qDims[1]).index(kDims[1]);
+    l.buffer(outBuffer);
+    addOperands(l);
+    l.index(qDims[1]).index(kDims[1]);
     l.guard = qDims[1];
-    l.guardMin = F::minQueries;
+    l.guardMin = kLongQueries;
+    return success();
   }
-  Launch &launch = e.launch(*name, op, ceilDiv(rowsExpr, warps), warps * 32);
-  if (flash) {
-    launch.guard = qDims[1];
-    launch.guardMax = FlashAttentionShape::minQueries - 1;
-  }
-  launch.buffer(outBuffer)
-      .buffer(e.bufferOf(op.getQuery()))
-      .buffer(e.bufferOf(op.getKey()))
-      .buffer(e.bufferOf(op.getValue()));
-  if (op.getKvLen())
-    launch.buffer(e.bufferOf(op.getKvLen()));
-  launch.buffer(e.status()).index(rowsExpr).index(qDims[1]).index(kDims[1]);
+  FailureOr<std::string> name = warpKernel(/*split=*/false);
+  if (failed(name))
+    return failure();
+  Launch &l = e.launch(*name, op, ceilDiv(rowsExpr, warps), warps * 32);
+  l.buffer(outBuffer);
+  addOperands(l);
+  l.index(rowsExpr).index(qDims[1]).index(kDims[1]);
+  l.guard = qDims[1];
+  l.guardMin = kLongQueries;
   return success();
 }
 
