@@ -164,6 +164,16 @@ HostTensor makeInput(const InputSpec &spec, const std::vector<int64_t> &shape,
   return t;
 }
 
+/// The inputs of run `shapes` of `c`, drawn from `rng`.
+std::vector<HostTensor> makeInputs(const Case &c,
+                                   const std::vector<std::vector<int64_t>> &shapes,
+                                   std::mt19937_64 &rng) {
+  std::vector<HostTensor> inputs;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    inputs.push_back(makeInput(c.inputs[i], shapes[i], rng));
+  return inputs;
+}
+
 class CpuNumerics : public ::testing::TestWithParam<Case> {
 protected:
   static void SetUpTestSuite() {
@@ -222,9 +232,7 @@ void compareWithReference(const Case &c, const std::string &graphJson,
   ASSERT_TRUE(graph.isOk()) << graph.status().message();
   std::mt19937_64 rng(std::hash<std::string>{}(c.name));
   for (const auto &shapes : c.runs) {
-    std::vector<HostTensor> inputs;
-    for (size_t i = 0; i < c.inputs.size(); ++i)
-      inputs.push_back(makeInput(c.inputs[i], shapes[i], rng));
+    std::vector<HostTensor> inputs = makeInputs(c, shapes, rng);
     std::vector<const HostTensor *> pointers;
     for (const HostTensor &t : inputs)
       pointers.push_back(&t);
@@ -308,9 +316,7 @@ void exportCase(const Case &c, const std::string &ptx,
   std::mt19937_64 rng(std::hash<std::string>{}(c.name));
   std::ofstream list(dir / "cases.txt", std::ios::app);
   for (size_t run = 0; run < c.runs.size(); ++run) {
-    std::vector<HostTensor> inputs;
-    for (size_t i = 0; i < c.inputs.size(); ++i)
-      inputs.push_back(makeInput(c.inputs[i], c.runs[run][i], rng));
+    std::vector<HostTensor> inputs = makeInputs(c, c.runs[run], rng);
     auto expected = kopt::rt::reference::evaluate(*graph, "f", inputs, nullptr);
     ASSERT_TRUE(expected.isOk()) << expected.status().message();
     std::string stem = c.name + ".r" + std::to_string(run);

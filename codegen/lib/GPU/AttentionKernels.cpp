@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionBounds.h"
 #include "Families.h"
 #include "FlashAttentionKernel.h"
 #include "KernelText.h"
@@ -152,41 +153,14 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   std::string b = k.def("arith.divui " + bi + ", " + sq + " : index");
   std::string kvh = k.def("arith.divui " + h + ", " + k.c(hq / hkv) +
                           " : index");
-  // L = kv_len[b] clamped to [0, Skv] (out-of-range lengths are reported).
-  std::string len = skv;
-  if (op.getKvLen()) {
-    std::string raw = k.convert(
-        k.def("memref.load " + kvLen + "[" + b + "] : memref<?x" + lt + ">"),
-        lt, "i64");
-    std::string skv64 = k.def("arith.index_cast " + skv + " : index to i64");
-    std::string neg =
-        k.def("arith.cmpi slt, " + raw + ", " + k.ci(0, "i64") + " : i64");
-    std::string big = k.def("arith.cmpi sgt, " + raw + ", " + skv64 + " : i64");
-    std::string bad = k.def("arith.ori " + neg + ", " + big + " : i1");
-    k.line("scf.if " + bad + " {");
-    k.report(status, 1, e.nodeOf(op), raw, skv64);
-    k.line("}");
-    std::string lo = k.def("arith.maxsi " + raw + ", " + k.ci(0, "i64") +
-                           " : i64");
-    std::string clamped = k.def("arith.minsi " + lo + ", " + skv64 + " : i64");
-    len = k.def("arith.index_cast " + clamped + " : i64 to index");
-  }
+  std::string len64 = visibleLength(k, e, op, kvLen, lt, b, skv, status);
   // p = L - Sq + i (may be negative: then no key is visible when causal).
-  std::string len64 = k.def("arith.index_cast " + len + " : index to i64");
   std::string sq64 = k.def("arith.index_cast " + sq + " : index to i64");
   std::string i64v = k.def("arith.index_cast " + i + " : index to i64");
-  std::string p0 = k.def("arith.subi " + len64 + ", " + sq64 + " : i64");
-  std::string p = k.def("arith.addi " + p0 + ", " + i64v + " : i64");
-  std::string hi64 = len64, lo64 = k.ci(0, "i64");
-  if (op.getCausal()) {
-    std::string p1 = k.def("arith.addi " + p + ", " + k.ci(1, "i64") + " : i64");
-    hi64 = k.def("arith.minsi " + hi64 + ", " + p1 + " : i64");
-  }
-  if (op.getWindow() > 0) {
-    std::string w0 = k.def("arith.subi " + p + ", " +
-                           k.ci(op.getWindow() - 1, "i64") + " : i64");
-    lo64 = k.def("arith.maxsi " + w0 + ", " + k.ci(0, "i64") + " : i64");
-  }
+  std::string p = k.def("arith.addi " +
+                        k.def("arith.subi " + len64 + ", " + sq64 + " : i64") +
+                        ", " + i64v + " : i64");
+  auto [lo64, hi64] = visibleKeys(k, op, len64, p);
   std::string hiClamped =
       k.def("arith.maxsi " + hi64 + ", " + lo64 + " : i64");
   std::string lo = k.def("arith.index_cast " + lo64 + " : i64 to index");
@@ -327,9 +301,7 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
     l.buffer(e.status());
   };
   // Decode (Sq < kLongQueries): split-KV warps, then the combine kernel.
-  std::optional<int64_t> staticSq;
-  if (auto c = dyn_cast<AffineConstantExpr>(qDims[1]))
-    staticSq = c.getValue();
+  std::optional<int64_t> staticSq = staticValue(qDims[1]);
   if (!staticSq || *staticSq < kLongQueries) {
     FailureOr<std::string> splitName = warpKernel(/*split=*/true);
     FailureOr<std::string> combineName = combineKernel(e, op, t, d);

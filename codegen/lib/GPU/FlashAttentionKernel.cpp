@@ -17,6 +17,7 @@
 
 #include "FlashAttentionKernel.h"
 
+#include "AttentionBounds.h"
 #include "MmaText.h"
 
 #include <cmath>
@@ -68,44 +69,15 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string l8 = x.rem(lane, 8), l16 = x.rem(lane, 16), hi = x.div(lane, 16);
   std::string mid = x.rem(x.div(lane, 8), 2);
 
-  // L = kv_len[b] clamped to [0, Skv] (out-of-range lengths are reported).
-  std::string skv64 = k.def("arith.index_cast " + skv + " : index to i64");
-  std::string len64 = skv64;
-  if (op.getKvLen()) {
-    std::string raw = k.convert(
-        k.def("memref.load " + kvLen + "[" + b + "] : memref<?x" + lt + ">"),
-        lt, "i64");
-    std::string bad = k.def(
-        "arith.ori " +
-        k.def("arith.cmpi slt, " + raw + ", " + k.ci(0, "i64") + " : i64") +
-        ", " + k.def("arith.cmpi sgt, " + raw + ", " + skv64 + " : i64") +
-        " : i1");
-    k.line("scf.if " + bad + " {");
-    k.report(status, 1, e.nodeOf(op), raw, skv64);
-    k.line("}");
-    len64 = k.def("arith.minsi " +
-                  k.def("arith.maxsi " + raw + ", " + k.ci(0, "i64") + " : i64") +
-                  ", " + skv64 + " : i64");
-  }
+  std::string len64 = visibleLength(k, e, op, kvLen, lt, b, skv, status);
   std::string sq64 = k.def("arith.index_cast " + sq + " : index to i64");
   std::string shift = k.def("arith.subi " + len64 + ", " + sq64 + " : i64");
   auto position = [&](const std::string &row) { // p_i = L - Sq + i (i64)
     return k.def("arith.addi " + shift + ", " +
                  k.def("arith.index_cast " + row + " : index to i64") + " : i64");
   };
-  // Visible keys of query row i: [lo_i, hi_i).
-  auto bounds = [&](const std::string &p) -> std::pair<std::string, std::string> {
-    std::string hiB = len64, loB = k.ci(0, "i64");
-    if (op.getCausal())
-      hiB = k.def("arith.minsi " + hiB + ", " +
-                  k.def("arith.addi " + p + ", " + k.ci(1, "i64") + " : i64") +
-                  " : i64");
-    if (op.getWindow() > 0)
-      loB = k.def("arith.maxsi " +
-                  k.def("arith.subi " + p + ", " +
-                        k.ci(op.getWindow() - 1, "i64") + " : i64") +
-                  ", " + k.ci(0, "i64") + " : i64");
-    return {loB, hiB};
+  auto bounds = [&](const std::string &p) {
+    return visibleKeys(k, op, len64, p);
   };
   // The block's key range: from its first query's lo to its last's hi.
   std::string lastRow = k.def(
@@ -255,10 +227,8 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string alpha[2], mSafe[2], mNew[2];
   for (int r = 0; r < 2; ++r) {
     for (int offset = 1; offset <= 2; offset *= 2) {
-      std::string other = k.fresh();
-      k.line(other + ", " + k.fresh() + " = gpu.shuffle xor " + rowMax[r] +
-             ", " + k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
-      rowMax[r] = k.def("arith.maximumf " + rowMax[r] + ", " + other + " : f32");
+      rowMax[r] = k.def("arith.maximumf " + rowMax[r] + ", " +
+                        k.shuffleXor(rowMax[r], offset) + " : f32");
     }
     mNew[r] = k.def("arith.maximumf " + state[r] + ", " + rowMax[r] + " : f32");
     // A row with nothing visible yet keeps exponents finite (exp2(-inf) = 0).
@@ -334,16 +304,12 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   for (int r = 0; r < 2; ++r) {
     std::string l = result + "#" + std::to_string(2 + r);
     for (int offset = 1; offset <= 2; offset *= 2) {
-      std::string other = k.fresh();
-      k.line(other + ", " + k.fresh() + " = gpu.shuffle xor " + l + ", " +
-             k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : f32");
-      l = k.def("arith.addf " + l + ", " + other + " : f32");
+      l = k.def("arith.addf " + l + ", " + k.shuffleXor(l, offset) + " : f32");
     }
     std::string empty = k.def("arith.cmpf oeq, " + l + ", " + k.f(0.0) + " : f32");
     denom[r] = k.def("arith.select " + empty + ", " + k.f(1.0) + ", " + l +
                      " : f32");
   }
-  std::string align = "4";
   for (int r = 0; r < 2; ++r) {
     std::string row = r ? rowB : rowA;
     k.line("scf.if " + x.lt(row, sq) + " {");
@@ -361,8 +327,7 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
                                ", " + k.convert(v1, "f32", t) + " : vector<2x" +
                                t + ">");
       k.line("vector.store " + pair + ", " + out + "[" +
-             x.add(base, k.c(8 * nt)) + "] {alignment = " + align +
-             " : i64} : " + gType + ", vector<2x" + t + ">");
+             x.add(base, k.c(8 * nt)) + "] {alignment = 4 : i64} : " + gType + ", vector<2x" + t + ">");
     }
     k.line("}");
   }

@@ -139,6 +139,12 @@ private:
 };
 
 /// ceil(a / b) for a constant b > 0.
+/// The value of `expr` when it is a constant.
+inline std::optional<int64_t> staticValue(mlir::AffineExpr expr) {
+  if (auto c = mlir::dyn_cast<mlir::AffineConstantExpr>(expr))
+    return c.getValue();
+  return std::nullopt;
+}
 inline mlir::AffineExpr ceilDiv(mlir::AffineExpr a, int64_t b) {
   return a.ceilDiv(b);
 }

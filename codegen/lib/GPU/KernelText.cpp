@@ -127,15 +127,19 @@ std::string KernelText::globalId() {
   return def("arith.addi " + base + ", " + tid() + " : index");
 }
 
+std::string KernelText::shuffleXor(const std::string &value, int offset,
+                                   llvm::StringRef type) {
+  std::string result = fresh();
+  line(result + ", " + fresh() + " = gpu.shuffle xor " + value + ", " +
+       ci(offset, "i32") + ", " + ci(32, "i32") + " : " + type);
+  return result;
+}
+
 std::string KernelText::warpReduce(const std::string &value,
                                    llvm::StringRef combine) {
   std::string v = value;
-  for (int offset = 16; offset >= 1; offset /= 2) {
-    std::string shuffled = fresh();
-    line(shuffled + ", " + fresh() + " = gpu.shuffle xor " + v + ", " +
-         ci(offset, "i32") + ", " + ci(32, "i32") + " : f32");
-    v = def(combine + " " + v + ", " + shuffled + " : f32");
-  }
+  for (int offset = 16; offset >= 1; offset /= 2)
+    v = def(combine + " " + v + ", " + shuffleXor(v, offset) + " : f32");
   return v;
 }
 
@@ -164,6 +168,21 @@ std::string KernelText::rankedBefore(const std::string &a,
   std::string lower = def("arith.cmpi ult, " + ai + ", " + bi + " : index");
   std::string tie = def("arith.andi " + equal + ", " + lower + " : i1");
   return def("arith.ori " + valueBefore + ", " + tie + " : i1");
+}
+
+std::string KernelText::selectionTakes(
+    const std::string &v, const std::string &i, const std::string &best,
+    const std::string &bestIndex, const std::string &found,
+    const std::string &prev, const std::string &prevIndex,
+    const std::string &hasPrev, llvm::StringRef type) {
+  std::string trueV = ci(1, "i1");
+  std::string after =
+      def("arith.ori " + def("arith.xori " + hasPrev + ", " + trueV + " : i1") +
+          ", " + rankedBefore(prev, prevIndex, v, i, type) + " : i1");
+  std::string beats =
+      def("arith.ori " + def("arith.xori " + found + ", " + trueV + " : i1") +
+          ", " + rankedBefore(v, i, best, bestIndex, type) + " : i1");
+  return def("arith.andi " + after + ", " + beats + " : i1");
 }
 
 std::string KernelText::loadOr(const std::string &mem, const std::string &at,

@@ -62,6 +62,10 @@ public:
   /// blockIdx.x * threads + threadIdx.x.
   std::string globalId();
 
+  /// `value` (of `type`) from lane `lane ^ offset` of the warp.
+  std::string shuffleXor(const std::string &value, int offset,
+                         llvm::StringRef type = "f32");
+
   /// The f32 `value` combined (`arith.addf` / `arith.maximumf`) across the
   /// 32 lanes of the warp with xor shuffles; every lane gets the result.
   std::string warpReduce(const std::string &value, llvm::StringRef combine);
@@ -90,6 +94,17 @@ public:
                            const std::string &b, const std::string &bi,
                            llvm::StringRef type);
 
+  /// One step of a selection scan (topk passes): whether candidate (`v`,
+  /// `i`) becomes the best (`best`, `bestIndex`, valid if `found`) of the
+  /// elements ranking after the previous pick (`prev`, `prevIndex`; any
+  /// element when `hasPrev` is false).
+  std::string selectionTakes(const std::string &v, const std::string &i,
+                             const std::string &best,
+                             const std::string &bestIndex,
+                             const std::string &found, const std::string &prev,
+                             const std::string &prevIndex,
+                             const std::string &hasPrev, llvm::StringRef type);
+
   /// Converts `value` of type `from` to `to` (float <-> float, int <-> int,
   /// int <-> float); a no-op when equal.
   std::string convert(const std::string &value, llvm::StringRef from,
@@ -105,6 +120,50 @@ private:
   llvm::StringMap<std::string> constants_;
   std::string tid_, bidx_, bidy_, bidz_;
   unsigned next_ = 0;
+};
+
+/// Index arithmetic on `index` values.
+struct IndexOps {
+  KernelText &k;
+  std::string bin(llvm::StringRef op, const std::string &a,
+                  const std::string &b) {
+    return k.def(op + " " + a + ", " + b + " : index");
+  }
+  std::string add(const std::string &a, const std::string &b) {
+    return bin("arith.addi", a, b);
+  }
+  std::string mul(const std::string &a, const std::string &b) {
+    return bin("arith.muli", a, b);
+  }
+  std::string div(const std::string &a, int64_t b) {
+    return bin("arith.divui", a, k.c(b));
+  }
+  std::string rem(const std::string &a, int64_t b) {
+    return bin("arith.remui", a, k.c(b));
+  }
+  std::string xorc(const std::string &a, const std::string &b) {
+    return bin("arith.xori", a, b);
+  }
+  std::string lt(const std::string &a, const std::string &b) {
+    return k.def("arith.cmpi ult, " + a + ", " + b + " : index");
+  }
+  std::string both(const std::string &a, const std::string &b) {
+    return k.def("arith.andi " + a + ", " + b + " : i1");
+  }
+  std::string select(const std::string &c, const std::string &a,
+                     const std::string &b) {
+    return k.def("arith.select " + c + ", " + a + ", " + b + " : index");
+  }
+  /// Element column of 16-byte `chunk` in a row of 64 bytes:
+  /// chunk ^ ((row >> 1) & 3).
+  std::string swizzle64(const std::string &row, const std::string &chunk) {
+    return mul(xorc(chunk, rem(div(row, 2), 4)), k.c(8));
+  }
+  /// Element column of 16-byte `chunk` in a row of 128 bytes or more:
+  /// chunk ^ (row & 7).
+  std::string swizzle128(const std::string &row, const std::string &chunk) {
+    return mul(xorc(chunk, rem(row, 8)), k.c(8));
+  }
 };
 
 /// Float types compute in f32; integers in themselves.

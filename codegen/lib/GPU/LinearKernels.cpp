@@ -265,12 +265,6 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   return e.kernel("gemm", k.str("KERNEL"), op->getLoc());
 }
 
-std::optional<int64_t> staticValue(AffineExpr expr) {
-  if (auto c = dyn_cast<AffineConstantExpr>(expr))
-    return c.getValue();
-  return std::nullopt;
-}
-
 /// A launch (without arguments) of the best GEMM kernel for the problem:
 /// the tensor-core kernel where it applies, else the SIMT one.
 FailureOr<Launch *> launchGemm(FunctionEmitter &e, Operation *op,

@@ -1,8 +1,7 @@
 //===- MmaText.h - Tensor-core building blocks for KernelText ---*- C++ -*-===//
 //
-// Shared by the tensor-core kernels: index arithmetic in one-liners, the
-// XOR swizzles of their shared-memory tiles, and m16n8k16 mma.sync on
-// ldmatrix fragments (f16 operands as vector<2xf16>, bf16 as packed i32).
+// Shared by the tensor-core kernels: m16n8k16 mma.sync on ldmatrix
+// fragments (f16 operands as vector<2xf16>, bf16 as packed i32).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,50 +14,6 @@
 #include <vector>
 
 namespace kopt::gpu {
-
-/// Index arithmetic on `index` values.
-struct IndexOps {
-  KernelText &k;
-  std::string bin(llvm::StringRef op, const std::string &a,
-                  const std::string &b) {
-    return k.def(op + " " + a + ", " + b + " : index");
-  }
-  std::string add(const std::string &a, const std::string &b) {
-    return bin("arith.addi", a, b);
-  }
-  std::string mul(const std::string &a, const std::string &b) {
-    return bin("arith.muli", a, b);
-  }
-  std::string div(const std::string &a, int64_t b) {
-    return bin("arith.divui", a, k.c(b));
-  }
-  std::string rem(const std::string &a, int64_t b) {
-    return bin("arith.remui", a, k.c(b));
-  }
-  std::string xorc(const std::string &a, const std::string &b) {
-    return bin("arith.xori", a, b);
-  }
-  std::string lt(const std::string &a, const std::string &b) {
-    return k.def("arith.cmpi ult, " + a + ", " + b + " : index");
-  }
-  std::string both(const std::string &a, const std::string &b) {
-    return k.def("arith.andi " + a + ", " + b + " : i1");
-  }
-  std::string select(const std::string &c, const std::string &a,
-                     const std::string &b) {
-    return k.def("arith.select " + c + ", " + a + ", " + b + " : index");
-  }
-  /// Element column of 16-byte `chunk` in a row of 64 bytes:
-  /// chunk ^ ((row >> 1) & 3).
-  std::string swizzle64(const std::string &row, const std::string &chunk) {
-    return mul(xorc(chunk, rem(div(row, 2), 4)), k.c(8));
-  }
-  /// Element column of 16-byte `chunk` in a row of 128 bytes or more:
-  /// chunk ^ (row & 7).
-  std::string swizzle128(const std::string &row, const std::string &chunk) {
-    return mul(xorc(chunk, rem(row, 8)), k.c(8));
-  }
-};
 
 /// The 4 registers of an ldmatrix.x4 fragment (`vector<4x2xT>`) as mma.sync
 /// operands.

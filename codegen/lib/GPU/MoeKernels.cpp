@@ -63,38 +63,32 @@ std::string warpDot(KernelText &k, const std::string &lane,
   return k.warpReduce(sum, "arith.addf");
 }
 
-std::string mul(KernelText &k, const std::string &a, const std::string &b) {
-  return k.def("arith.muli " + a + ", " + b + " : index");
-}
-std::string add(KernelText &k, const std::string &a, const std::string &b) {
-  return k.def("arith.addi " + a + ", " + b + " : index");
-}
-
 FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
                                    const std::string &t, int64_t hidden,
                                    int64_t experts, int64_t topK,
                                    bool normalize) {
   KernelText k(kWarps * 32);
+  IndexOps ix{k};
   std::string weights = k.buffer("weights", "f32"),
               chosen = k.buffer("experts", "i32"),
               logits = k.buffer("logits", "f32"), x = k.buffer("x", t),
               router = k.buffer("router", t);
   std::string tokens = k.index("tokens");
   Warp w = warpOf(k);
-  std::string token = add(k, mul(k, k.bid('x'), k.c(kWarps)), w.warp);
+  std::string token = ix.add(ix.mul(k.bid('x'), k.c(kWarps)), w.warp);
   k.line("scf.if " + k.def("arith.cmpi ult, " + token + ", " + tokens +
                            " : index") + " {");
-  std::string xBase = mul(k, token, k.c(hidden));
-  std::string lBase = mul(k, token, k.c(experts));
+  std::string xBase = ix.mul(token, k.c(hidden));
+  std::string lBase = ix.mul(token, k.c(experts));
   std::string leader = k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
                              " : index");
   std::string ex = k.fresh();
   k.line("scf.for " + ex + " = " + k.c(0) + " to " + k.c(experts) + " step " +
          k.c(1) + " {");
   std::string logit = warpDot(k, w.lane, x, t, xBase, router, t,
-                              mul(k, ex, k.c(hidden)), hidden);
+                              ix.mul(ex, k.c(hidden)), hidden);
   k.line("scf.if " + leader + " {");
-  k.line("memref.store " + logit + ", " + logits + "[" + add(k, lBase, ex) +
+  k.line("memref.store " + logit + ", " + logits + "[" + ix.add(lBase, ex) +
          "] : memref<?xf32>");
   k.line("}");
   k.line("}");
@@ -102,7 +96,7 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
   // Lane 0: softmax statistics, then top_k passes over the logits.
   k.line("scf.if " + leader + " {");
   auto logitAt = [&](const std::string &at) {
-    return k.def("memref.load " + logits + "[" + add(k, lBase, at) +
+    return k.def("memref.load " + logits + "[" + ix.add(lBase, at) +
                  "] : memref<?xf32>");
   };
   std::string j = k.fresh(), m = k.fresh(), maxV = k.fresh();
@@ -121,7 +115,7 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
   k.line("scf.yield " + k.def("arith.addf " + s + ", " + ez + " : f32") + " : f32");
   k.line("}");
   std::string trueV = k.ci(1, "i1"), falseV = k.ci(0, "i1");
-  std::string slotBase = mul(k, token, k.c(topK));
+  std::string slotBase = ix.mul(token, k.c(topK));
   std::string r = k.fresh(), pv = k.fresh(), pi = k.fresh(), has = k.fresh(),
               sel = k.fresh(), picks = k.fresh();
   k.line(picks + ":4 = scf.for " + r + " = " + k.c(0) + " to " + k.c(topK) +
@@ -135,13 +129,7 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
          " = " + k.c(0) + ", " + bok + " = " + falseV +
          ") -> (f32, index, i1) {");
   std::string v = logitAt(q);
-  std::string after = k.def(
-      "arith.ori " + k.def("arith.xori " + has + ", " + trueV + " : i1") + ", " +
-      k.rankedBefore(pv, pi, v, q, "f32") + " : i1");
-  std::string beats = k.def(
-      "arith.ori " + k.def("arith.xori " + bok + ", " + trueV + " : i1") + ", " +
-      k.rankedBefore(v, q, bv, bi, "f32") + " : i1");
-  std::string take = k.def("arith.andi " + after + ", " + beats + " : i1");
+  std::string take = k.selectionTakes(v, q, bv, bi, bok, pv, pi, has, "f32");
   k.line("scf.yield " + k.def("arith.select " + take + ", " + v + ", " + bv +
                               " : f32") +
          ", " + k.def("arith.select " + take + ", " + q + ", " + bi + " : index") +
@@ -153,7 +141,7 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
       k.def("math.exp " + k.def("arith.subf " + best + "#0, " + maxV + " : f32") +
             " : f32") +
       ", " + total + " : f32");
-  std::string slot = add(k, slotBase, r);
+  std::string slot = ix.add(slotBase, r);
   k.line("memref.store " + p + ", " + weights + "[" + slot + "] : memref<?xf32>");
   k.line("memref.store " + k.def("arith.index_cast " + best + "#1 : index to i32") +
          ", " + chosen + "[" + slot + "] : memref<?xi32>");
@@ -165,7 +153,7 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
     std::string r2 = k.fresh();
     k.line("scf.for " + r2 + " = " + k.c(0) + " to " + k.c(topK) + " step " +
            k.c(1) + " {");
-    std::string at = add(k, slotBase, r2);
+    std::string at = ix.add(slotBase, r2);
     std::string wv = k.def("memref.load " + weights + "[" + at +
                            "] : memref<?xf32>");
     k.line("memref.store " + k.def("arith.divf " + wv + ", " + picks + "#3 : f32") +
@@ -181,11 +169,12 @@ FailureOr<std::string> upKernel(FunctionEmitter &e, MoEOp op,
                                 const std::string &t, int64_t hidden,
                                 int64_t ffn, int64_t topK) {
   KernelText k(kWarps * 32);
+  IndexOps ix{k};
   std::string h = k.buffer("h", "f32"), x = k.buffer("x", t),
               gate = k.buffer("gate", t), up = k.buffer("up", t),
               chosen = k.buffer("experts", "i32");
   Warp w = warpOf(k);
-  std::string unit = add(k, mul(k, k.bid('y'), k.c(kWarps)), w.warp);
+  std::string unit = ix.add(ix.mul(k.bid('y'), k.c(kWarps)), w.warp);
   std::string slot = k.bid('x');
   k.line("scf.if " + k.def("arith.cmpi ult, " + unit + ", " + k.c(ffn) +
                            " : index") + " {");
@@ -194,9 +183,9 @@ FailureOr<std::string> upKernel(FunctionEmitter &e, MoEOp op,
       "arith.index_cast " +
       k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
       " : i32 to index");
-  std::string xBase = mul(k, token, k.c(hidden));
-  std::string row = add(k, mul(k, expert, k.c(ffn)), unit);
-  std::string wBase = mul(k, row, k.c(hidden));
+  std::string xBase = ix.mul(token, k.c(hidden));
+  std::string row = ix.add(ix.mul(expert, k.c(ffn)), unit);
+  std::string wBase = ix.mul(row, k.c(hidden));
   std::string g = warpDot(k, w.lane, x, t, xBase, gate, t, wBase, hidden);
   std::string u = warpDot(k, w.lane, x, t, xBase, up, t, wBase, hidden);
   // silu(g) * u = g / (1 + exp(-g)) * u.
@@ -210,7 +199,7 @@ FailureOr<std::string> upKernel(FunctionEmitter &e, MoEOp op,
   k.line("scf.if " + k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
                            " : index") + " {");
   k.line("memref.store " + act + ", " + h + "[" +
-         add(k, mul(k, slot, k.c(ffn)), unit) + "] : memref<?xf32>");
+         ix.add(ix.mul(slot, k.c(ffn)), unit) + "] : memref<?xf32>");
   k.line("}");
   k.line("}");
   return e.kernel("moe_up", k.str("KERNEL"), op->getLoc());
@@ -220,11 +209,12 @@ FailureOr<std::string> downKernel(FunctionEmitter &e, MoEOp op,
                                   const std::string &t, const std::string &ot,
                                   int64_t hidden, int64_t ffn, int64_t topK) {
   KernelText k(kWarps * 32);
+  IndexOps ix{k};
   std::string out = k.buffer("out", ot), h = k.buffer("h", "f32"),
               down = k.buffer("down", t), weights = k.buffer("weights", "f32"),
               chosen = k.buffer("experts", "i32");
   Warp w = warpOf(k);
-  std::string unit = add(k, mul(k, k.bid('y'), k.c(kWarps)), w.warp);
+  std::string unit = ix.add(ix.mul(k.bid('y'), k.c(kWarps)), w.warp);
   std::string token = k.bid('x');
   k.line("scf.if " + k.def("arith.cmpi ult, " + unit + ", " + k.c(hidden) +
                            " : index") + " {");
@@ -232,14 +222,14 @@ FailureOr<std::string> downKernel(FunctionEmitter &e, MoEOp op,
   k.line(sum + " = scf.for " + r + " = " + k.c(0) + " to " + k.c(topK) +
          " step " + k.c(1) + " iter_args(" + acc + " = " + k.f(0.0) +
          ") -> (f32) {");
-  std::string slot = add(k, mul(k, token, k.c(topK)), r);
+  std::string slot = ix.add(ix.mul(token, k.c(topK)), r);
   std::string expert = k.def(
       "arith.index_cast " +
       k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
       " : i32 to index");
-  std::string row = add(k, mul(k, expert, k.c(hidden)), unit);
-  std::string dot = warpDot(k, w.lane, h, "f32", mul(k, slot, k.c(ffn)), down,
-                            t, mul(k, row, k.c(ffn)), ffn);
+  std::string row = ix.add(ix.mul(expert, k.c(hidden)), unit);
+  std::string dot = warpDot(k, w.lane, h, "f32", ix.mul(slot, k.c(ffn)), down,
+                            t, ix.mul(row, k.c(ffn)), ffn);
   std::string weight =
       k.def("memref.load " + weights + "[" + slot + "] : memref<?xf32>");
   k.line("scf.yield " + k.def("math.fma " + weight + ", " + dot + ", " + acc +
@@ -248,7 +238,7 @@ FailureOr<std::string> downKernel(FunctionEmitter &e, MoEOp op,
   k.line("scf.if " + k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
                            " : index") + " {");
   k.line("memref.store " + k.convert(sum, "f32", ot) + ", " + out + "[" +
-         add(k, mul(k, token, k.c(hidden)), unit) + "] : memref<?x" + ot + ">");
+         ix.add(ix.mul(token, k.c(hidden)), unit) + "] : memref<?x" + ot + ">");
   k.line("}");
   k.line("}");
   return e.kernel("moe_down", k.str("KERNEL"), op->getLoc());
@@ -258,16 +248,14 @@ FailureOr<std::string> downKernel(FunctionEmitter &e, MoEOp op,
 
 LogicalResult emitMoE(MoEOp op, FunctionEmitter &e) {
   auto xType = cast<RankedTensorType>(op.getInput().getType());
-  auto gateType = dyn_cast<RankedTensorType>(op.getWGate().getType());
+  auto gateType = cast<RankedTensorType>(op.getWGate().getType());
   std::string t = typeText(xType.getElementType());
+  // The verifier already ties the weights' element types to the input's,
+  // and compressed weights stop at the plan; the kernels need static shapes.
   for (Value w : std::initializer_list<Value>{op.getRouter(), op.getWGate(),
-                                              op.getWUp(), op.getWDown()}) {
-    auto type = dyn_cast<RankedTensorType>(w.getType());
-    if (!type || typeText(type.getElementType()) != t || !type.hasStaticShape())
-      return op.emitError("moe on the GPU needs static weights of the input's "
-                          "element type (compressed experts have no GPU "
-                          "kernel yet)");
-  }
+                                              op.getWUp(), op.getWDown()})
+    if (!cast<RankedTensorType>(w.getType()).hasStaticShape())
+      return op.emitError("moe on the GPU needs static expert weight shapes");
   int64_t experts = gateType.getDimSize(0), ffn = gateType.getDimSize(1),
           hidden = gateType.getDimSize(2);
   int64_t topK = static_cast<int64_t>(op.getTopK());

@@ -30,15 +30,6 @@ std::string compareType(const std::string &t) {
   return t == "i64" ? "i64" : "i32";
 }
 
-/// `value` (of `type`) from lane `lane ^ offset`.
-std::string shuffle(KernelText &k, const std::string &value,
-                    const std::string &type, int offset) {
-  std::string result = k.fresh();
-  k.line(result + ", " + k.fresh() + " = gpu.shuffle xor " + value + ", " +
-         k.ci(offset, "i32") + ", " + k.ci(32, "i32") + " : " + type);
-  return result;
-}
-
 } // namespace
 
 LogicalResult emitTopK(TopKOp op, FunctionEmitter &e) {
@@ -110,13 +101,7 @@ LogicalResult emitTopK(TopKOp op, FunctionEmitter &e) {
       k.def("arith.muli " + r + ", " + nInner + " : index") + " : index");
   std::string v = k.convert(
       k.def("memref.load " + in + "[" + at + "] : memref<?x" + t + ">"), t, ct);
-  std::string notHas = k.def("arith.xori " + has + ", " + trueV + " : i1");
-  std::string after = k.def("arith.ori " + notHas + ", " +
-                            k.rankedBefore(pv, pi, v, r, ct) + " : i1");
-  std::string noBest = k.def("arith.xori " + bok + ", " + trueV + " : i1");
-  std::string beats = k.def("arith.ori " + noBest + ", " +
-                            k.rankedBefore(v, r, bv, bi, ct) + " : i1");
-  std::string take = k.def("arith.andi " + after + ", " + beats + " : i1");
+  std::string take = k.selectionTakes(v, r, bv, bi, bok, pv, pi, has, ct);
   k.line("scf.yield " +
          k.def("arith.select " + take + ", " + v + ", " + bv + " : " + ct) +
          ", " + k.def("arith.select " + take + ", " + r + ", " + bi + " : index") +
@@ -126,15 +111,16 @@ LogicalResult emitTopK(TopKOp op, FunctionEmitter &e) {
   // Combine across the warp: every lane ends with the warp's best.
   std::string wv = scan + "#0", wi = scan + "#1", wok = scan + "#2";
   for (int offset = 16; offset >= 1; offset /= 2) {
-    std::string ov = shuffle(k, wv, ct, offset);
+    std::string ov = k.shuffleXor(wv, offset, ct);
     std::string oi = k.def("arith.index_cast " +
-                           shuffle(k, k.def("arith.index_cast " + wi +
-                                            " : index to i32"),
-                                   "i32", offset) +
+                           k.shuffleXor(k.def("arith.index_cast " + wi +
+                                              " : index to i32"),
+                                        offset, "i32") +
                            " : i32 to index");
     std::string ook = k.def(
         "arith.trunci " +
-        shuffle(k, k.def("arith.extui " + wok + " : i1 to i32"), "i32", offset) +
+        k.shuffleXor(k.def("arith.extui " + wok + " : i1 to i32"), offset,
+                     "i32") +
         " : i32 to i1");
     std::string mineMissing = k.def("arith.xori " + wok + ", " + trueV + " : i1");
     std::string better = k.def("arith.ori " + mineMissing + ", " +

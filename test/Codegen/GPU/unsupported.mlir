@@ -15,3 +15,11 @@ func.func @g(%x: tensor<2x?x8xf32>) -> tensor<2x?x4xf32> {
   %y = kopt.linear %x, %w : (tensor<2x?x8xf32>, !kopt.quantized<4x8xi4, group_size = 8, scale = f16>) -> tensor<2x?x4xf32>
   return %y : tensor<2x?x4xf32>
 }
+
+// -----
+
+func.func @h(%x: tensor<?x8xf32>, %r: tensor<4x8xf32>, %g: tensor<?x6x8xf32>, %u: tensor<4x6x8xf32>, %d: tensor<4x8x6xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{moe on the GPU needs static expert weight shapes}}
+  %y = kopt.moe %x, %r, %g, %u, %d {top_k = 2 : i64} : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<?x6x8xf32>, tensor<4x6x8xf32>, tensor<4x8x6xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}

@@ -1,0 +1,45 @@
+//===- AttentionBounds.cpp - Which keys a query sees ----------------------===//
+
+#include "AttentionBounds.h"
+
+namespace kopt::gpu {
+
+std::string visibleLength(KernelText &k, FunctionEmitter &e, AttentionOp op,
+                          const std::string &kvLen, const std::string &lt,
+                          const std::string &b, const std::string &skv,
+                          const std::string &status) {
+  std::string skv64 = k.def("arith.index_cast " + skv + " : index to i64");
+  if (kvLen.empty())
+    return skv64;
+  std::string raw = k.convert(
+      k.def("memref.load " + kvLen + "[" + b + "] : memref<?x" + lt + ">"), lt,
+      "i64");
+  std::string bad = k.def(
+      "arith.ori " +
+      k.def("arith.cmpi slt, " + raw + ", " + k.ci(0, "i64") + " : i64") + ", " +
+      k.def("arith.cmpi sgt, " + raw + ", " + skv64 + " : i64") + " : i1");
+  k.line("scf.if " + bad + " {");
+  k.report(status, 1, e.nodeOf(op), raw, skv64);
+  k.line("}");
+  return k.def("arith.minsi " +
+               k.def("arith.maxsi " + raw + ", " + k.ci(0, "i64") + " : i64") +
+               ", " + skv64 + " : i64");
+}
+
+std::pair<std::string, std::string> visibleKeys(KernelText &k, AttentionOp op,
+                                                const std::string &len,
+                                                const std::string &p) {
+  std::string hi = len, lo = k.ci(0, "i64");
+  if (op.getCausal())
+    hi = k.def("arith.minsi " + hi + ", " +
+               k.def("arith.addi " + p + ", " + k.ci(1, "i64") + " : i64") +
+               " : i64");
+  if (op.getWindow() > 0)
+    lo = k.def("arith.maxsi " +
+               k.def("arith.subi " + p + ", " +
+                     k.ci(op.getWindow() - 1, "i64") + " : i64") +
+               ", " + k.ci(0, "i64") + " : i64");
+  return {lo, hi};
+}
+
+} // namespace kopt::gpu

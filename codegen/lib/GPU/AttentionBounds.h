@@ -1,0 +1,36 @@
+//===- AttentionBounds.h - Which keys a query sees --------------*- C++ -*-===//
+//
+// The visibility rules of kopt.attention (shared/spec/DIALECT.md) as kernel
+// text, shared by the attention kernels: the kv length L of a batch row and
+// the key range [lo, hi) of the query at position p = L - Sq + i.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_ATTENTIONBOUNDS_H
+#define KOPT_CODEGEN_GPU_ATTENTIONBOUNDS_H
+
+#include "GpuEmitter.h"
+#include "KernelText.h"
+
+#include "kopt/Dialect/Kopt/KoptOps.h"
+
+namespace kopt::gpu {
+
+/// L (i64) of batch row `b`: `kvLen[b]` (element type `lt`) clamped to
+/// [0, Skv], an out-of-range length reported to `status`; Skv without
+/// kv_len (`kvLen` empty).
+std::string visibleLength(KernelText &k, FunctionEmitter &e, AttentionOp op,
+                          const std::string &kvLen, const std::string &lt,
+                          const std::string &b, const std::string &skv,
+                          const std::string &status);
+
+/// [lo, hi) (i64, lo >= 0, hi possibly below lo) of the keys visible to the
+/// query at position `p` (i64) given `len` (i64): j < L, causal j <= p,
+/// window p - j < W.
+std::pair<std::string, std::string> visibleKeys(KernelText &k, AttentionOp op,
+                                                const std::string &len,
+                                                const std::string &p);
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_ATTENTIONBOUNDS_H
