@@ -411,7 +411,8 @@ StatusOr<std::shared_ptr<GpuModule>> GpuModule::load(const std::string &artifact
       if (!found.isOk())
         return dataLoss("plan names kernel '" + launch.kernel +
                         "', which is not in '" + artifactPath + "'");
-      if (launch.sharedBytes > 48 * 1024)
+      // Static and dynamic shared memory above 48 KB need the opt-in.
+      if (launch.sharedBytes > 0)
         KOPT_RETURN_IF_ERROR(check(
             s.d->cuFuncSetAttribute(launch.function,
                                     cuda::kFuncAttrMaxDynamicSharedBytes,

@@ -841,6 +841,39 @@ std::vector<Case> attentionCases() {
        {f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -2, 2), f()},
        {{{1, 2, 3, 40}, {1, 600, 3, 40}, {1, 600, 3, 40}},
         {{1, 1, 3, 40}, {1, 257, 3, 40}, {1, 257, 3, 40}}}});
+  // The grouped-head decode kernel at its edges: 8 query heads per kv head
+  // with kv_len and a window over three 512-key splits; 16 heads per kv
+  // head (two row groups per query) with a 12-chunk head dim (lanes left
+  // idle); a 256-wide head (one key per warp step); one key.
+  cases.push_back(
+      {"attention_decode_gqa8",
+       fn("(%q: tensor<1x?x16x128xbf16>, %k: tensor<1x1100x2x128xbf16>, %v: tensor<1x1100x2x128xbf16>, %l: tensor<1xi32>) -> tensor<1x?x16x128xbf16>",
+          "  %o = kopt.attention %q, %k, %v, %l {causal = true, window = 600 : i64} : (tensor<1x?x16x128xbf16>, tensor<1x1100x2x128xbf16>, tensor<1x1100x2x128xbf16>, tensor<1xi32>) -> tensor<1x?x16x128xbf16>\n"
+          "  return %o : tensor<1x?x16x128xbf16>"),
+       {f(KOPT_DTYPE_BF16, -2, 2), f(KOPT_DTYPE_BF16, -2, 2), f(KOPT_DTYPE_BF16),
+        ints(0, 1101)},
+       {{{1, 1, 16, 128}, {1, 1100, 2, 128}, {1, 1100, 2, 128}, {1}},
+        {{1, 2, 16, 128}, {1, 1100, 2, 128}, {1, 1100, 2, 128}, {1}},
+        {{1, 15, 16, 128}, {1, 1100, 2, 128}, {1, 1100, 2, 128}, {1}}},
+       2.0});
+  cases.push_back(
+      {"attention_decode_gqa16_d96",
+       fn("(%q: tensor<2x?x16x96xf16>, %k: tensor<2x?x1x96xf16>, %v: tensor<2x?x1x96xf16>) -> tensor<2x?x16x96xf16>",
+          "  %o = kopt.attention %q, %k, %v : (tensor<2x?x16x96xf16>, tensor<2x?x1x96xf16>, tensor<2x?x1x96xf16>) -> tensor<2x?x16x96xf16>\n"
+          "  return %o : tensor<2x?x16x96xf16>"),
+       {f(KOPT_DTYPE_F16, -2, 2), f(KOPT_DTYPE_F16, -2, 2), f(KOPT_DTYPE_F16)},
+       {{{2, 1, 16, 96}, {2, 513, 1, 96}, {2, 513, 1, 96}},
+        {{2, 5, 16, 96}, {2, 1, 1, 96}, {2, 1, 1, 96}}},
+       2.0});
+  cases.push_back(
+      {"attention_decode_d256",
+       fn("(%q: tensor<1x?x2x256xf16>, %k: tensor<1x?x2x256xf16>, %v: tensor<1x?x2x256xf16>) -> tensor<1x?x2x256xf16>",
+          "  %o = kopt.attention %q, %k, %v {causal = true} : (tensor<1x?x2x256xf16>, tensor<1x?x2x256xf16>, tensor<1x?x2x256xf16>) -> tensor<1x?x2x256xf16>\n"
+          "  return %o : tensor<1x?x2x256xf16>"),
+       {f(KOPT_DTYPE_F16, -2, 2), f(KOPT_DTYPE_F16, -2, 2), f(KOPT_DTYPE_F16)},
+       {{{1, 1, 2, 256}, {1, 300, 2, 256}, {1, 300, 2, 256}},
+        {{1, 4, 2, 256}, {1, 4, 2, 256}, {1, 4, 2, 256}}},
+       2.0});
   // Decode over a cache: kv_len picks the visible prefix.
   cases.push_back({"attention_kv_len",
                    fn("(%q: tensor<1x?x2x4xf16>, %k: tensor<1x16x1x4xf16>, %v: tensor<1x16x1x4xf16>, %l: tensor<1xi32>) -> tensor<1x?x2x4xf16>",

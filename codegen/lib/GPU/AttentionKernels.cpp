@@ -1,8 +1,9 @@
 //===- AttentionKernels.cpp - attention on the GPU ------------------------===//
 //
-// Decode (fewer than 16 queries): split-KV. One warp per (batch, query head,
-// query, 256-key slice): each lane owns D/32 dims of the query and of the
-// accumulator; the warp walks only the visible keys of its slice (kv_len,
+// Decode (fewer than 16 queries): split-KV. Where the head dim splits into
+// 16-byte chunks, the grouped-head kernel of DecodeAttentionKernel.h; else
+// one warp per (batch, query head, query, 256-key slice): each lane owns
+// D/32 dims of the query and of the accumulator; the warp walks only the visible keys of its slice (kv_len,
 // causal and sliding-window bounds become loop bounds, so out-of-window
 // slices cost nothing), computing each score with a shuffle reduction and
 // keeping an online softmax (running max and sum) in f32; a combine kernel
@@ -15,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionBounds.h"
+#include "DecodeAttentionKernel.h"
 #include "Families.h"
 #include "FlashAttentionKernel.h"
 #include "KernelText.h"
@@ -300,14 +302,20 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
       l.buffer(e.bufferOf(op.getKvLen()));
     l.buffer(e.status());
   };
-  // Decode (Sq < kLongQueries): split-KV warps, then the combine kernel.
+  // Decode (Sq < kLongQueries): split-KV blocks (or warps), then the
+  // combine kernel.
   std::optional<int64_t> staticSq = staticValue(qDims[1]);
   if (!staticSq || *staticSq < kLongQueries) {
-    FailureOr<std::string> splitName = warpKernel(/*split=*/true);
+    bool grouped = decodeAttentionApplies(t, d);
+    using D = DecodeAttentionShape;
+    FailureOr<std::string> splitName =
+        grouped ? decodeAttentionKernel(e, op, t, lt, hq, hkv, d, scale)
+                : warpKernel(/*split=*/true);
     FailureOr<std::string> combineName = combineKernel(e, op, t, d);
     if (failed(splitName) || failed(combineName))
       return failure();
-    AffineExpr splits = ceilDiv(kDims[1], kSplitKeys);
+    AffineExpr splits =
+        ceilDiv(kDims[1], grouped ? D::splitKeys : kSplitKeys);
     // Scratch for at most kLongQueries - 1 queries (it is sized whatever
     // the guard decides at launch).
     AffineExpr decodeRows =
@@ -316,11 +324,21 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
     int64_t partMax = e.scratch(f32, {decodeRows, splits});
     int64_t partSum = e.scratch(f32, {decodeRows, splits});
     int64_t partAcc = e.scratch(f32, {decodeRows, splits, e.constant(d)});
-    Launch &l = e.launch(*splitName, op, ceilDiv(rowsExpr * splits, warps),
-                         warps * 32);
+    Launch &l =
+        grouped ? e.launch(*splitName, op, splits, D::threads)
+                : e.launch(*splitName, op, ceilDiv(rowsExpr * splits, warps),
+                           warps * 32);
+    if (grouped) {
+      l.sharedBytes = D::sharedBytes;
+      l.grid[1] = ceilDiv(qDims[1] * (hq / hkv), D::rows(hq / hkv));
+      l.grid[2] = qDims[0] * hkv;
+    }
     l.buffer(partMax).buffer(partSum).buffer(partAcc);
     addOperands(l);
-    l.index(rowsExpr).index(qDims[1]).index(kDims[1]).index(splits);
+    if (grouped)
+      l.index(qDims[1]).index(kDims[1]).index(splits);
+    else
+      l.index(rowsExpr).index(qDims[1]).index(kDims[1]).index(splits);
     l.guard = qDims[1];
     l.guardMax = kLongQueries - 1;
     Launch &c = e.launch(*combineName, op, ceilDiv(rowsExpr * d, 128), 128);

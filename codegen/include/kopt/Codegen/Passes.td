@@ -129,6 +129,26 @@ def KoptSerializeCpuPass : Pass<"kopt-serialize-cpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def KoptExternDynamicSharedPass
+    : Pass<"kopt-extern-dynamic-shared", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Declare the dynamic shared memory symbol as the PTX extern "
+                "array";
+  let description = [{
+    convert-gpu-to-nvvm lowers `gpu.dynamic_shared_memory` to an internal
+    zero-sized `llvm.mlir.global` in address space 3, which the NVPTX
+    backend prints as a one-byte static variable: its address then points
+    into the static shared memory rather than the dynamic allocation. This
+    pass gives such globals external linkage (PTX
+    `.extern .shared .b8 NAME[]`, which starts the dynamic allocation) and
+    at least `alignment` bytes of alignment.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"alignment", "alignment", "unsigned", "1024",
+           "Minimum alignment of the dynamic shared memory, in bytes">
+  ];
+}
+
 def KoptSerializePtxPass : Pass<"kopt-serialize-ptx", "::mlir::ModuleOp"> {
   let summary = "Write the serialized gpu.binary as model.ptx and its plan";
   let description = [{

@@ -1,0 +1,408 @@
+//===- DecodeAttentionKernel.cpp - Split-KV decode attention --------------===//
+//
+// Decode reads every cached key and value once and does little arithmetic
+// with each, so the kernel is built for bandwidth: a block owns a split of
+// the keys of one (batch, kv head) and up to 8 query rows that share that
+// kv head (GQA: the grouped heads of every query), so each key and value is
+// read once for all of them. A key row is split into 16-byte chunks, a lane
+// per chunk (lanes per key rounded up to a power of two), so one load per
+// lane fetches a key and a warp covers 32 / lanes keys per step; an
+// iteration takes four steps, its keys and values copied by cp.async into
+// the warp's shared-memory stages three iterations ahead. Scores reduce over the key's lanes with
+// xor shuffles; each lane keeps an online softmax per row (exp2 domain) for
+// the keys of its slot. At the end the slots of a warp merge through
+// shuffles, the warps of the block through shared memory, and the block
+// writes its split's (max, sum, accumulator) for the combine kernel. Key
+// bounds (kv_len, causal, window) become loop bounds per block and masks
+// per row, so a split outside every row's range costs one bounds check.
+//
+//===----------------------------------------------------------------------===//
+
+#include "DecodeAttentionKernel.h"
+
+#include "AttentionBounds.h"
+#include "KernelText.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kopt::gpu {
+namespace {
+
+using S = DecodeAttentionShape;
+constexpr int64_t kUnroll = S::steps;
+/// Shared-memory stages per warp (iterations in flight + the one in use).
+constexpr int64_t kStages = S::stages;
+
+int64_t chunkElements(llvm::StringRef t) { return t == "f32" ? 4 : 8; }
+
+} // namespace
+
+bool decodeAttentionApplies(llvm::StringRef t, int64_t d) {
+  if (t != "f32" && t != "f16" && t != "bf16")
+    return false;
+  int64_t vec = chunkElements(t);
+  return d % vec == 0 && d / vec <= 32;
+}
+
+FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
+                                             AttentionOp op,
+                                             const std::string &t,
+                                             const std::string &lt, int64_t hq,
+                                             int64_t hkv, int64_t d,
+                                             double scale) {
+  KernelText k(S::threads);
+  IndexOps x{k};
+  const int64_t vec = chunkElements(t), chunks = d / vec;
+  const int64_t lanesPerKey = llvm::PowerOf2Ceil(chunks);
+  const int64_t keysPerStep = 32 / lanesPerKey;
+  const int64_t group = hq / hkv, rows = S::rows(group);
+  const std::string vt = "vector<" + std::to_string(vec) + "x" + t + ">";
+  const std::string vf = "vector<" + std::to_string(vec) + "xf32>";
+  const std::string gType = "memref<?x" + t + ">";
+  const std::string align = "{alignment = 16 : i64}";
+
+  std::string partMax = k.buffer("part_max", "f32"),
+              partSum = k.buffer("part_sum", "f32"),
+              partAcc = k.buffer("part_acc", "f32");
+  std::string q = k.buffer("q", t), kk = k.buffer("k", t), v = k.buffer("v", t);
+  std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
+  std::string status = k.buffer("status", "i64");
+  std::string sq = k.index("sq"), skv = k.index("skv"),
+              splits = k.index("splits");
+  std::string rowsText = std::to_string(rows);
+  std::string ms = k.shared("ms", std::to_string(S::warps) + "x" + rowsText +
+                                      "xf32");
+  std::string ls = k.shared("ls", std::to_string(S::warps) + "x" + rowsText +
+                                      "xf32");
+  std::string accs = k.shared("accs", std::to_string(S::warps) + "x" +
+                                          rowsText + "x" + std::to_string(d) +
+                                          "xf32");
+  std::string sharedRows = "memref<" + std::to_string(S::warps) + "x" +
+                           rowsText + "xf32, #gpu.address_space<workgroup>>";
+  std::string sharedAcc = "memref<" + std::to_string(S::warps) + "x" +
+                          rowsText + "x" + std::to_string(d) +
+                          "xf32, #gpu.address_space<workgroup>>";
+
+  std::string split = k.bid('x'), rowGroup = k.bid('y'), bkv = k.bid('z');
+  std::string b = x.div(bkv, hkv), kvh = x.rem(bkv, hkv);
+  std::string tid = k.tid();
+  std::string lane = x.rem(tid, 32), warp = x.div(tid, 32);
+  std::string slot = x.div(lane, lanesPerKey), chunk = x.rem(lane, lanesPerKey);
+  std::string chunkOk = chunks == lanesPerKey
+                            ? k.def("arith.constant true")
+                            : x.lt(chunk, k.c(chunks));
+  std::string dOff = x.mul(x.select(chunkOk, chunk, k.c(0)), k.c(vec));
+
+  std::string len64 = visibleLength(k, e, op, kvLen, lt, b, skv, status);
+  std::string sq64 = k.def("arith.index_cast " + sq + " : index to i64");
+  std::string shift = k.def("arith.subi " + len64 + ", " + sq64 + " : i64");
+  std::string totalRows = x.mul(sq, k.c(group));
+  std::string firstRow = x.mul(rowGroup, k.c(rows));
+
+  // The output row ((b * Sq + i) * Hq + h) of block row `r` (index), with
+  // whether it exists.
+  auto outputRow = [&](const std::string &r) {
+    std::string rr = x.add(firstRow, r);
+    std::string ok = x.lt(rr, totalRows);
+    std::string safe = x.select(ok, rr, k.c(0));
+    std::string i = x.div(safe, group);
+    std::string h = x.add(x.mul(kvh, k.c(group)), x.rem(safe, group));
+    std::string row = x.add(x.mul(x.add(x.mul(b, sq), i), k.c(hq)), h);
+    return std::make_tuple(row, ok, i);
+  };
+
+  // Per row: visible keys [lo, hi) (empty rows: [big, 0)) and the lane's
+  // query chunk, pre-scaled into the exp2 domain.
+  double log2e = 1.4426950408889634;
+  std::string qScale = k.def("vector.broadcast " + k.f(scale * log2e) +
+                             " : f32 to " + vf);
+  std::string zeroVec = k.def("arith.constant dense<0.0> : " + vf);
+  SmallVector<std::string> rowLo, rowHi;
+  SmallVector<SmallVector<std::string>> qs(rows);
+  std::string blockLo, blockHi;
+  for (int64_t r = 0; r < rows; ++r) {
+    auto [row, ok, i] = outputRow(k.c(r));
+    std::string p = k.def(
+        "arith.addi " + shift + ", " +
+        k.def("arith.index_cast " + i + " : index to i64") + " : i64");
+    auto [lo64, hi64] = visibleKeys(k, op, len64, p);
+    std::string empty = k.def(
+        "arith.ori " +
+        k.def("arith.xori " + ok + ", " + k.def("arith.constant true") +
+              " : i1") +
+        ", " + k.def("arith.cmpi sle, " + hi64 + ", " + lo64 + " : i64") +
+        " : i1");
+    std::string lo = k.def("arith.index_cast " +
+                           k.def("arith.select " + empty + ", " +
+                                 k.ci(int64_t(1) << 40, "i64") + ", " + lo64 +
+                                 " : i64") +
+                           " : i64 to index");
+    std::string hi = k.def(
+        "arith.index_cast " +
+        k.def("arith.select " + empty + ", " + k.ci(0, "i64") + ", " + hi64 +
+              " : i64") +
+        " : i64 to index");
+    rowLo.push_back(lo);
+    rowHi.push_back(hi);
+    blockLo = r == 0 ? lo : x.bin("arith.minui", blockLo, lo);
+    blockHi = r == 0 ? hi : x.bin("arith.maxui", blockHi, hi);
+    std::string qv = k.def("vector.load " + q + "[" +
+                           x.add(x.mul(row, k.c(d)), dOff) + "] " + align +
+                           " : " + gType + ", " + vt);
+    if (t != "f32")
+      qv = k.def("arith.extf " + qv + " : " + vt + " to " + vf);
+    qv = k.def("arith.mulf " + qv + ", " + qScale + " : " + vf);
+    qv = k.def("arith.select " + x.both(ok, chunkOk) + ", " + qv + ", " +
+               zeroVec + " : " + vf);
+    for (int64_t c = 0; c < vec; ++c)
+      qs[r].push_back(k.def("vector.extract " + qv + "[" + std::to_string(c) +
+                            "] : f32 from " + vf));
+  }
+
+  // This warp's keys: its slice of the split, within the rows' union.
+  std::string sliceLo = x.add(x.mul(split, k.c(S::splitKeys)),
+                              x.mul(warp, k.c(S::warpKeys)));
+  std::string sliceHi = x.add(sliceLo, k.c(S::warpKeys));
+  std::string lo = x.bin("arith.maxui", blockLo, sliceLo);
+  std::string hi = x.bin("arith.minui", blockHi, sliceHi);
+  hi = x.bin("arith.maxui", hi, lo);
+  // Element offset of key j: (b * Skv + j) * Hkv * D + kvh * D + dOff.
+  std::string keyStride = k.c(hkv * d);
+  std::string base = x.add(
+      x.add(x.mul(x.mul(b, skv), keyStride), x.mul(kvh, k.c(d))), dOff);
+
+  // Loop state per row: running max, sum, and the lane's accumulator chunk.
+  std::string j = k.fresh(), res = k.fresh();
+  SmallVector<std::string> m(rows), l(rows);
+  SmallVector<SmallVector<std::string>> acc(rows);
+  std::string iter, types;
+  auto addIter = [&](std::string &name, const std::string &init) {
+    name = k.fresh();
+    iter += (iter.empty() ? "" : ", ") + name + " = " + init;
+    types += types.empty() ? "f32" : ", f32";
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    addIter(m[r], k.f(-INFINITY));
+    addIter(l[r], k.f(0.0));
+    acc[r].resize(vec);
+    for (int64_t c = 0; c < vec; ++c)
+      addIter(acc[r][c], k.f(0.0));
+  }
+  int64_t stateSize = rows * (2 + vec);
+  // Keys and values travel by cp.async through per-warp stages of shared
+  // memory, kStages - 1 iterations ahead of their use. Each lane reads back
+  // only the chunks it copied, so a cp.async wait (no barrier) orders them.
+  // Keys past hi are zero-filled without a read, and masked.
+  const std::string stageType =
+      "memref<" + std::to_string(kStages) + "x" + std::to_string(S::warps) +
+      "x" + std::to_string(kUnroll) + "x32x" + std::to_string(vec) + "x" + t +
+      ", #gpu.address_space<workgroup>>";
+  const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
+  std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
+  std::string kStage = k.def("memref.view " + dynamic + "[" + k.c(0) +
+                             "][] : " + bytesType + " to " + stageType);
+  std::string vStage =
+      k.def("memref.view " + dynamic + "[" + k.c(S::sharedBytes / 2) +
+            "][] : " + bytesType + " to " + stageType);
+  const int64_t stepKeys = keysPerStep * kUnroll;
+  auto keyOf = [&](const std::string &start, int64_t u) {
+    return x.add(x.add(start, k.c(u * keysPerStep)), slot);
+  };
+  auto issueCopies = [&](const std::string &start, const std::string &stage) {
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      std::string key = keyOf(start, u);
+      std::string ok = x.lt(key, hi);
+      std::string at =
+          x.add(base, x.mul(x.select(ok, key, k.c(0)), keyStride));
+      std::string count = x.select(ok, k.c(vec), k.c(0));
+      for (auto [src, dst] : {std::pair(kk, kStage), std::pair(v, vStage)})
+        k.def("nvgpu.device_async_copy " + src + "[" + at + "], " + dst + "[" +
+              stage + ", " + warp + ", " + k.c(u) + ", " + lane + ", " +
+              k.c(0) + "], " + std::to_string(vec) + ", " + count +
+              " {bypassL1} : " + gType + " to " + stageType);
+    }
+    k.line("nvvm.cp.async.commit.group");
+  };
+  for (int64_t s = 0; s + 1 < kStages; ++s)
+    issueCopies(x.add(lo, k.c(s * stepKeys)), k.c(s));
+  k.line(res + ":" + std::to_string(stateSize) + " = scf.for " + j + " = " +
+         lo + " to " + hi + " step " + k.c(stepKeys) + " iter_args(" + iter +
+         ") -> (" + types + ") {");
+  std::string it = x.div(x.bin("arith.subi", j, lo), stepKeys);
+  issueCopies(x.add(j, k.c((kStages - 1) * stepKeys)),
+              x.rem(x.add(it, k.c(kStages - 1)), kStages));
+  k.line("nvvm.cp.async.wait.group " + std::to_string(kStages - 1));
+  std::string stage = x.rem(it, kStages);
+  SmallVector<std::string> key(kUnroll), valid(kUnroll);
+  SmallVector<SmallVector<std::string>> ke(kUnroll), ve(kUnroll);
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    key[u] = keyOf(j, u);
+    valid[u] = x.lt(key[u], hi);
+    std::string at = "[" + stage + ", " + warp + ", " + k.c(u) + ", " + lane +
+                     ", " + k.c(0) + "] : " + stageType + ", " + vt;
+    std::string kf = k.def("vector.load " + kStage + at);
+    std::string vfv = k.def("vector.load " + vStage + at);
+    if (t != "f32") {
+      kf = k.def("arith.extf " + kf + " : " + vt + " to " + vf);
+      vfv = k.def("arith.extf " + vfv + " : " + vt + " to " + vf);
+    }
+    for (int64_t c = 0; c < vec; ++c) {
+      std::string pos = "[" + std::to_string(c) + "] : f32 from " + vf;
+      ke[u].push_back(k.def("vector.extract " + kf + pos));
+      ve[u].push_back(k.def("vector.extract " + vfv + pos));
+    }
+  }
+  std::string minusInf = k.f(-INFINITY);
+  SmallVector<std::string> yields;
+  for (int64_t r = 0; r < rows; ++r) {
+    SmallVector<std::string> s(kUnroll);
+    std::string mNew = m[r];
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      std::string dot = k.f(0.0);
+      for (int64_t c = 0; c < vec; ++c)
+        dot = k.def("math.fma " + qs[r][c] + ", " + ke[u][c] + ", " + dot +
+                    " : f32");
+      for (int64_t off = 1; off < lanesPerKey; off *= 2)
+        dot = k.def("arith.addf " + dot + ", " + k.shuffleXor(dot, off) +
+                    " : f32");
+      std::string seen = x.both(
+          valid[u], x.both(k.def("arith.cmpi uge, " + key[u] + ", " +
+                                 rowLo[r] + " : index"),
+                           x.lt(key[u], rowHi[r])));
+      s[u] = k.def("arith.select " + seen + ", " + dot + ", " + minusInf +
+                   " : f32");
+      mNew = k.def("arith.maximumf " + mNew + ", " + s[u] + " : f32");
+    }
+    // A row with nothing visible yet keeps exponents finite (exp2(-inf) = 0).
+    std::string safe = k.def(
+        "arith.select " +
+        k.def("arith.cmpf oeq, " + mNew + ", " + minusInf + " : f32") + ", " +
+        k.f(0.0) + ", " + mNew + " : f32");
+    auto exp2 = [&](const std::string &a) {
+      return k.def("math.exp2 " +
+                   k.def("arith.subf " + a + ", " + safe + " : f32") +
+                   " : f32");
+    };
+    std::string corr = exp2(m[r]);
+    SmallVector<std::string> p(kUnroll);
+    std::string lNew = k.def("arith.mulf " + l[r] + ", " + corr + " : f32");
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      p[u] = exp2(s[u]);
+      lNew = k.def("arith.addf " + lNew + ", " + p[u] + " : f32");
+    }
+    yields.push_back(mNew);
+    yields.push_back(lNew);
+    for (int64_t c = 0; c < vec; ++c) {
+      std::string a = k.def("arith.mulf " + acc[r][c] + ", " + corr + " : f32");
+      for (int64_t u = 0; u < kUnroll; ++u)
+        a = k.def("math.fma " + p[u] + ", " + ve[u][c] + ", " + a + " : f32");
+      yields.push_back(a);
+    }
+  }
+  k.line("scf.yield " + llvm::join(yields, ", ") + " : " + types);
+  k.line("}");
+  k.line("nvvm.cp.async.wait.group 0");
+
+  // Merge the key slots of the warp, then publish the warp's state.
+  std::string leader = k.def("arith.cmpi eq, " + lane + ", " + k.c(0) +
+                             " : index");
+  std::string publishesAcc = x.both(x.lt(lane, k.c(lanesPerKey)), chunkOk);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t at = r * (2 + vec);
+    std::string mr = res + "#" + std::to_string(at);
+    std::string lr = res + "#" + std::to_string(at + 1);
+    SmallVector<std::string> ar;
+    for (int64_t c = 0; c < vec; ++c)
+      ar.push_back(res + "#" + std::to_string(at + 2 + c));
+    if (keysPerStep > 1) {
+      std::string top = mr;
+      for (int64_t off = lanesPerKey; off < 32; off *= 2)
+        top = k.def("arith.maximumf " + top + ", " + k.shuffleXor(top, off) +
+                    " : f32");
+      std::string safe = k.def(
+          "arith.select " +
+          k.def("arith.cmpf oeq, " + top + ", " + minusInf + " : f32") + ", " +
+          k.f(0.0) + ", " + top + " : f32");
+      std::string w = k.def(
+          "math.exp2 " + k.def("arith.subf " + mr + ", " + safe + " : f32") +
+          " : f32");
+      lr = k.def("arith.mulf " + lr + ", " + w + " : f32");
+      for (auto &a : ar)
+        a = k.def("arith.mulf " + a + ", " + w + " : f32");
+      for (int64_t off = lanesPerKey; off < 32; off *= 2) {
+        lr = k.def("arith.addf " + lr + ", " + k.shuffleXor(lr, off) + " : f32");
+        for (auto &a : ar)
+          a = k.def("arith.addf " + a + ", " + k.shuffleXor(a, off) + " : f32");
+      }
+      mr = top;
+    }
+    std::string rc = k.c(r);
+    k.line("scf.if " + leader + " {");
+    k.line("memref.store " + mr + ", " + ms + "[" + warp + ", " + rc + "] : " +
+           sharedRows);
+    k.line("memref.store " + lr + ", " + ls + "[" + warp + ", " + rc + "] : " +
+           sharedRows);
+    k.line("}");
+    k.line("scf.if " + publishesAcc + " {");
+    for (int64_t c = 0; c < vec; ++c)
+      k.line("memref.store " + ar[c] + ", " + accs + "[" + warp + ", " + rc +
+             ", " + x.add(dOff, k.c(c)) + "] : " + sharedAcc);
+    k.line("}");
+  }
+  k.line("gpu.barrier");
+
+  // Merge the warps: a thread per (row, dim); the split's max is stored in
+  // the natural-log domain of the combine kernel (x ln 2).
+  std::string idx = k.fresh();
+  k.line("scf.for " + idx + " = " + tid + " to " + k.c(rows * d) + " step " +
+         k.c(S::threads) + " {");
+  std::string r = x.div(idx, d), dim = x.rem(idx, d);
+  auto [row, ok, i] = outputRow(r);
+  (void)i;
+  k.line("scf.if " + ok + " {");
+  SmallVector<std::string> wm(S::warps);
+  std::string top = minusInf;
+  for (int64_t w = 0; w < S::warps; ++w) {
+    wm[w] = k.def("memref.load " + ms + "[" + k.c(w) + ", " + r + "] : " +
+                  sharedRows);
+    top = k.def("arith.maximumf " + top + ", " + wm[w] + " : f32");
+  }
+  std::string safe = k.def(
+      "arith.select " +
+      k.def("arith.cmpf oeq, " + top + ", " + minusInf + " : f32") + ", " +
+      k.f(0.0) + ", " + top + " : f32");
+  std::string sum = k.f(0.0), total = k.f(0.0);
+  for (int64_t w = 0; w < S::warps; ++w) {
+    std::string weight = k.def(
+        "math.exp2 " + k.def("arith.subf " + wm[w] + ", " + safe + " : f32") +
+        " : f32");
+    std::string lw = k.def("memref.load " + ls + "[" + k.c(w) + ", " + r +
+                           "] : " + sharedRows);
+    std::string aw = k.def("memref.load " + accs + "[" + k.c(w) + ", " + r +
+                           ", " + dim + "] : " + sharedAcc);
+    sum = k.def("math.fma " + lw + ", " + weight + ", " + sum + " : f32");
+    total = k.def("math.fma " + aw + ", " + weight + ", " + total + " : f32");
+  }
+  std::string part = x.add(x.mul(row, splits), split);
+  k.line("memref.store " + total + ", " + partAcc + "[" +
+         x.add(x.mul(part, k.c(d)), dim) + "] : memref<?xf32>");
+  k.line("scf.if " + k.def("arith.cmpi eq, " + dim + ", " + k.c(0) +
+                           " : index") +
+         " {");
+  k.line("memref.store " +
+         k.def("arith.mulf " + top + ", " + k.f(std::log(2.0)) + " : f32") +
+         ", " + partMax + "[" + part + "] : memref<?xf32>");
+  k.line("memref.store " + sum + ", " + partSum + "[" + part +
+         "] : memref<?xf32>");
+  k.line("}");
+  k.line("}");
+  k.line("}");
+  return e.kernel("attention_decode", k.str("KERNEL"), op->getLoc());
+}
+
+} // namespace kopt::gpu
