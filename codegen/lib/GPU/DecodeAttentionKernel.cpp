@@ -122,11 +122,12 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   std::string qScale = k.def("vector.broadcast " + k.f(scale * log2e) +
                              " : f32 to " + vf);
   std::string zeroVec = k.def("arith.constant dense<0.0> : " + vf);
-  SmallVector<std::string> rowLo, rowHi;
-  SmallVector<SmallVector<std::string>> qs(rows);
-  std::string blockLo, blockHi;
-  for (int64_t r = 0; r < rows; ++r) {
-    auto [row, ok, i] = outputRow(k.c(r));
+  // Visible keys [lo, hi) of block row `r` (index; empty, or a row that
+  // does not exist or `exists` (i1) denies: [big, 0)), with its output row.
+  auto rowBounds = [&](const std::string &r, const std::string &exists) {
+    auto [row, ok, i] = outputRow(r);
+    if (!exists.empty())
+      ok = x.both(ok, exists);
     std::string p = k.def(
         "arith.addi " + shift + ", " +
         k.def("arith.index_cast " + i + " : index to i64") + " : i64");
@@ -147,8 +148,12 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
         k.def("arith.select " + empty + ", " + k.ci(0, "i64") + ", " + hi64 +
               " : i64") +
         " : i64 to index");
-    rowLo.push_back(lo);
-    rowHi.push_back(hi);
+    return std::make_tuple(lo, hi, row, ok);
+  };
+  SmallVector<SmallVector<std::string>> qs(rows);
+  std::string blockLo, blockHi;
+  for (int64_t r = 0; r < rows; ++r) {
+    auto [lo, hi, row, ok] = rowBounds(k.c(r), "");
     blockLo = r == 0 ? lo : x.bin("arith.minui", blockLo, lo);
     blockHi = r == 0 ? hi : x.bin("arith.maxui", blockHi, hi);
     std::string qv = k.def("vector.load " + q + "[" +
@@ -176,9 +181,66 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   std::string base = x.add(
       x.add(x.mul(x.mul(b, skv), keyStride), x.mul(kvh, k.c(d))), dOff);
 
-  // Loop state per row: running max, sum, and the lane's accumulator chunk.
+  // Scores: every lane holds partial dots of all (row, step) pairs; a
+  // transposed butterfly over the key's lanes (each exchange sends half the
+  // values) leaves each lane `owned` complete scores, pair
+  // base + o for o < owned. Owners keep the online softmax of their pairs
+  // (the steps of a row share one running max), and shuffle each pair's
+  // probability to the lanes that accumulate values.
+  const int64_t pairs = rows * kUnroll;
+  const int64_t paddedPairs = llvm::PowerOf2Ceil(pairs);
+  const int64_t owned = std::max<int64_t>(paddedPairs / lanesPerKey, 1);
+  // log2 of pairs per lane before the reduction over lanes per key
+  // (negative: several lanes own one pair).
+  const int64_t ownedShift =
+      int64_t(llvm::Log2_64(paddedPairs)) - int64_t(llvm::Log2_64(lanesPerKey));
+  const int64_t stepBits = llvm::Log2_64(kUnroll);
+  // The lane within the key group owning pair `pair` (its register: pair %
+  // owned).
+  auto ownerOf = [&](int64_t pair) {
+    return ownedShift >= 0 ? pair / owned : pair << -ownedShift;
+  };
+  std::string pairBase =
+      ownedShift >= 0 ? x.mul(chunk, k.c(owned)) : x.div(chunk, int64_t(1) << -ownedShift);
+  std::string groupLane0 = x.mul(slot, k.c(lanesPerKey));
+  SmallVector<std::string> ownStep(owned), ownLo(owned), ownHi(owned);
+  for (int64_t o = 0; o < owned; ++o) {
+    std::string pair = x.add(pairBase, k.c(o));
+    ownStep[o] = x.rem(pair, kUnroll);
+    auto [lo, hi, row, ok] =
+        rowBounds(x.div(pair, kUnroll), x.lt(pair, k.c(pairs)));
+    (void)row;
+    (void)ok;
+    ownLo[o] = lo;
+    ownHi[o] = hi;
+  }
+  // Whether the lane is the upper half of each butterfly exchange.
+  SmallVector<std::string> upper(lanesPerKey);
+  for (int64_t off = lanesPerKey / 2; off >= 1; off /= 2)
+    upper[off] = k.def("arith.cmpi ne, " +
+                       x.bin("arith.andi", lane, k.c(off)) + ", " + k.c(0) +
+                       " : index");
+  // Combines each owned value over the steps of its row (`combine`:
+  // arith.maximumf / arith.addf): registers, then lanes.
+  auto overSteps = [&](SmallVector<std::string> values,
+                       llvm::StringRef combine) {
+    for (int64_t bit = 0; bit < stepBits; ++bit) {
+      SmallVector<std::string> next(values.size());
+      for (int64_t o = 0; o < owned; ++o) {
+        std::string other =
+            bit < ownedShift
+                ? values[o ^ (int64_t(1) << bit)]
+                : k.shuffleXor(values[o], int(int64_t(1) << (bit - ownedShift)));
+        next[o] = k.def(combine + " " + values[o] + ", " + other + " : f32");
+      }
+      values = next;
+    }
+    return values;
+  };
+
+  // Loop state: running max and sum per owned pair, accumulator chunks.
   std::string j = k.fresh(), res = k.fresh();
-  SmallVector<std::string> m(rows), l(rows);
+  SmallVector<std::string> m(owned), l(owned);
   SmallVector<SmallVector<std::string>> acc(rows);
   std::string iter, types;
   auto addIter = [&](std::string &name, const std::string &init) {
@@ -186,14 +248,16 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
     iter += (iter.empty() ? "" : ", ") + name + " = " + init;
     types += types.empty() ? "f32" : ", f32";
   };
+  for (int64_t o = 0; o < owned; ++o) {
+    addIter(m[o], k.f(-INFINITY));
+    addIter(l[o], k.f(0.0));
+  }
   for (int64_t r = 0; r < rows; ++r) {
-    addIter(m[r], k.f(-INFINITY));
-    addIter(l[r], k.f(0.0));
     acc[r].resize(vec);
     for (int64_t c = 0; c < vec; ++c)
       addIter(acc[r][c], k.f(0.0));
   }
-  int64_t stateSize = rows * (2 + vec);
+  int64_t stateSize = 2 * owned + rows * vec;
   // Keys and values travel by cp.async through per-warp stages of shared
   // memory, kStages - 1 iterations ahead of their use. Each lane reads back
   // only the chunks it copied, so a cp.async wait (no barrier) orders them.
@@ -258,26 +322,54 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
     }
   }
   std::string minusInf = k.f(-INFINITY);
-  SmallVector<std::string> yields;
-  for (int64_t r = 0; r < rows; ++r) {
-    SmallVector<std::string> s(kUnroll);
-    std::string mNew = m[r];
-    for (int64_t u = 0; u < kUnroll; ++u) {
-      std::string dot = k.f(0.0);
+  // Partial dots of every pair, then the transposed butterfly.
+  SmallVector<std::string> vals;
+  for (int64_t pair = 0; pair < paddedPairs; ++pair) {
+    std::string dot = k.f(0.0);
+    if (pair < pairs)
       for (int64_t c = 0; c < vec; ++c)
-        dot = k.def("math.fma " + qs[r][c] + ", " + ke[u][c] + ", " + dot +
-                    " : f32");
-      for (int64_t off = 1; off < lanesPerKey; off *= 2)
-        dot = k.def("arith.addf " + dot + ", " + k.shuffleXor(dot, off) +
-                    " : f32");
-      std::string seen = x.both(
-          valid[u], x.both(k.def("arith.cmpi uge, " + key[u] + ", " +
-                                 rowLo[r] + " : index"),
-                           x.lt(key[u], rowHi[r])));
-      s[u] = k.def("arith.select " + seen + ", " + dot + ", " + minusInf +
-                   " : f32");
-      mNew = k.def("arith.maximumf " + mNew + ", " + s[u] + " : f32");
+        dot = k.def("math.fma " + qs[pair / kUnroll][c] + ", " +
+                    ke[pair % kUnroll][c] + ", " + dot + " : f32");
+    vals.push_back(dot);
+  }
+  for (int64_t off = lanesPerKey / 2; off >= 1; off /= 2) {
+    if (vals.size() == 1) {
+      vals[0] = k.def("arith.addf " + vals[0] + ", " +
+                      k.shuffleXor(vals[0], off) + " : f32");
+      continue;
     }
+    size_t half = vals.size() / 2;
+    SmallVector<std::string> next(half);
+    for (size_t v = 0; v < half; ++v) {
+      auto pick = [&](const std::string &a, const std::string &b) {
+        return k.def("arith.select " + upper[off] + ", " + a + ", " + b +
+                     " : f32");
+      };
+      std::string send = pick(vals[v], vals[v + half]);
+      std::string keep = pick(vals[v + half], vals[v]);
+      next[v] = k.def("arith.addf " + keep + ", " + k.shuffleXor(send, off) +
+                      " : f32");
+    }
+    vals = next;
+  }
+  // Owners: mask, running max over the row's steps, probabilities.
+  SmallVector<std::string> score(owned);
+  for (int64_t o = 0; o < owned; ++o) {
+    std::string key = x.add(x.add(j, x.mul(ownStep[o], k.c(keysPerStep))),
+                            slot);
+    std::string seen = x.both(
+        x.lt(key, hi),
+        x.both(k.def("arith.cmpi uge, " + key + ", " + ownLo[o] + " : index"),
+               x.lt(key, ownHi[o])));
+    score[o] = k.def("arith.select " + seen + ", " + vals[o] + ", " +
+                     minusInf + " : f32");
+  }
+  SmallVector<std::string> rowTop = overSteps(score, "arith.maximumf");
+  SmallVector<std::string> yields, prob(owned), corr(owned);
+  SmallVector<std::string> lNew(owned);
+  for (int64_t o = 0; o < owned; ++o) {
+    std::string mNew = k.def("arith.maximumf " + m[o] + ", " + rowTop[o] +
+                             " : f32");
     // A row with nothing visible yet keeps exponents finite (exp2(-inf) = 0).
     std::string safe = k.def(
         "arith.select " +
@@ -288,17 +380,26 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
                    k.def("arith.subf " + a + ", " + safe + " : f32") +
                    " : f32");
     };
-    std::string corr = exp2(m[r]);
-    SmallVector<std::string> p(kUnroll);
-    std::string lNew = k.def("arith.mulf " + l[r] + ", " + corr + " : f32");
-    for (int64_t u = 0; u < kUnroll; ++u) {
-      p[u] = exp2(s[u]);
-      lNew = k.def("arith.addf " + lNew + ", " + p[u] + " : f32");
-    }
+    corr[o] = exp2(m[o]);
+    prob[o] = exp2(score[o]);
+    lNew[o] = k.def("math.fma " + l[o] + ", " + corr[o] + ", " + prob[o] +
+                    " : f32");
     yields.push_back(mNew);
-    yields.push_back(lNew);
+    yields.push_back(lNew[o]);
+  }
+  // Every lane: the rows' probabilities and corrections from their owners.
+  auto fromOwner = [&](const SmallVector<std::string> &values, int64_t pair) {
+    return k.shuffleIdx(values[pair % owned],
+                        x.add(groupLane0, k.c(ownerOf(pair))));
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    std::string rowCorr = fromOwner(corr, r * kUnroll);
+    SmallVector<std::string> p(kUnroll);
+    for (int64_t u = 0; u < kUnroll; ++u)
+      p[u] = fromOwner(prob, r * kUnroll + u);
     for (int64_t c = 0; c < vec; ++c) {
-      std::string a = k.def("arith.mulf " + acc[r][c] + ", " + corr + " : f32");
+      std::string a =
+          k.def("arith.mulf " + acc[r][c] + ", " + rowCorr + " : f32");
       for (int64_t u = 0; u < kUnroll; ++u)
         a = k.def("math.fma " + p[u] + ", " + ve[u][c] + ", " + a + " : f32");
       yields.push_back(a);
@@ -312,13 +413,19 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   std::string leader = k.def("arith.cmpi eq, " + lane + ", " + k.c(0) +
                              " : index");
   std::string publishesAcc = x.both(x.lt(lane, k.c(lanesPerKey)), chunkOk);
+  SmallVector<std::string> mOwn, lOwn;
+  for (int64_t o = 0; o < owned; ++o) {
+    mOwn.push_back(res + "#" + std::to_string(2 * o));
+    lOwn.push_back(res + "#" + std::to_string(2 * o + 1));
+  }
+  lOwn = overSteps(lOwn, "arith.addf");
   for (int64_t r = 0; r < rows; ++r) {
-    int64_t at = r * (2 + vec);
-    std::string mr = res + "#" + std::to_string(at);
-    std::string lr = res + "#" + std::to_string(at + 1);
+    std::string mr = fromOwner(mOwn, r * kUnroll);
+    std::string lr = fromOwner(lOwn, r * kUnroll);
     SmallVector<std::string> ar;
     for (int64_t c = 0; c < vec; ++c)
-      ar.push_back(res + "#" + std::to_string(at + 2 + c));
+      ar.push_back(res + "#" +
+                   std::to_string(2 * owned + r * vec + c));
     if (keysPerStep > 1) {
       std::string top = mr;
       for (int64_t off = lanesPerKey; off < 32; off *= 2)

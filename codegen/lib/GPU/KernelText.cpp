@@ -135,6 +135,16 @@ std::string KernelText::shuffleXor(const std::string &value, int offset,
   return result;
 }
 
+std::string KernelText::shuffleIdx(const std::string &value,
+                                   const std::string &lane,
+                                   llvm::StringRef type) {
+  std::string result = fresh();
+  line(result + ", " + fresh() + " = gpu.shuffle idx " + value + ", " +
+       def("arith.index_cast " + lane + " : index to i32") + ", " +
+       ci(32, "i32") + " : " + type);
+  return result;
+}
+
 std::string KernelText::warpReduce(const std::string &value,
                                    llvm::StringRef combine) {
   std::string v = value;

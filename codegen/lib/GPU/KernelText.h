@@ -66,6 +66,10 @@ public:
   std::string shuffleXor(const std::string &value, int offset,
                          llvm::StringRef type = "f32");
 
+  /// `value` (of `type`) from lane `lane` (an index) of the warp.
+  std::string shuffleIdx(const std::string &value, const std::string &lane,
+                         llvm::StringRef type = "f32");
+
   /// The f32 `value` combined (`arith.addf` / `arith.maximumf`) across the
   /// 32 lanes of the warp with xor shuffles; every lane gets the result.
   std::string warpReduce(const std::string &value, llvm::StringRef combine);
