@@ -47,3 +47,19 @@ $K/kopt-run tl.ptx --device=reference --weights=tlw.safetensors \
 $K/kopt-run te.ptx --device=reference --weights=tew.safetensors \
   --input=@te_ids.npy --input=@te_pos.npy --input=@te_len.npy \
   --input=@te_mask.npy --output=@te_ref.npy
+# tiny_llama over a KV cache: prefill (13 tokens into empty caches), then
+# one decode step on the caches the prefill returned, both by the reference.
+$py - <<'PY'
+import numpy as np
+np.save('tl_zero_cache.npy', np.zeros((1, 256, 2, 32), np.float32))
+np.save('tl_next_id.npy', np.array([[7]], np.int32))
+np.save('tl_next_pos.npy', np.array([[13]], np.int32))
+PY
+cache="--input=@tl_zero_cache.npy --input=@tl_zero_cache.npy --input=@tl_zero_cache.npy --input=@tl_zero_cache.npy"
+$K/kopt-run tl.ptx --device=reference --weights=tlw.safetensors --function=forward_cached \
+  --input=@tl_ids.npy --input=@tl_pos.npy --input=1xi32=0 --input=1xi32=13 $cache \
+  --output=@tlp_logits.npy --output=@tlp_k0.npy --output=@tlp_v0.npy --output=@tlp_k1.npy --output=@tlp_v1.npy
+$K/kopt-run tl.ptx --device=reference --weights=tlw.safetensors --function=forward_cached \
+  --input=@tl_next_id.npy --input=@tl_next_pos.npy --input=1xi32=13 --input=1xi32=14 \
+  --input=@tlp_k0.npy --input=@tlp_v0.npy --input=@tlp_k1.npy --input=@tlp_v1.npy \
+  --output=@tld_logits.npy --output=@tld_k0.npy --output=@tld_v0.npy --output=@tld_k1.npy --output=@tld_v1.npy

@@ -27,6 +27,18 @@ fi
 
 echo "== tiny_llama forward S=13 vs reference"
 $R tl.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy --expected_output=@tl_ref.npy --tolerance=1e-3,1e-3 --poison_outputs --output=@$O/tl_gpu.npy; echo rc=$?
+echo "== tiny_llama forward_cached: prefill S=13 into empty caches, then one decode step, vs reference"
+cache="--input=@tl_zero_cache.npy --input=@tl_zero_cache.npy --input=@tl_zero_cache.npy --input=@tl_zero_cache.npy"
+$R tl.ptx --weights=tlw.safetensors --function=forward_cached --input=@tl_ids.npy --input=@tl_pos.npy --input=1xi32=0 --input=1xi32=13 $cache \
+  --expected_output=@tlp_logits.npy --expected_output=@tlp_k0.npy --expected_output=@tlp_v0.npy --expected_output=@tlp_k1.npy --expected_output=@tlp_v1.npy \
+  --tolerance=1e-3,1e-3 --poison_outputs --quiet; echo rc=$?
+$R tl.ptx --weights=tlw.safetensors --function=forward_cached --input=@tl_next_id.npy --input=@tl_next_pos.npy --input=1xi32=13 --input=1xi32=14 \
+  --input=@tlp_k0.npy --input=@tlp_v0.npy --input=@tlp_k1.npy --input=@tlp_v1.npy \
+  --expected_output=@tld_logits.npy --expected_output=@tld_k0.npy --expected_output=@tld_v0.npy --expected_output=@tld_k1.npy --expected_output=@tld_v1.npy \
+  --tolerance=1e-3,1e-3 --poison_outputs --quiet; echo rc=$?
+echo "== tiny_llama decode step (launches per call, CUDA graph replay)"
+$R tl.ptx --weights=tlw.safetensors --function=forward_cached --input=@tl_next_id.npy --input=@tl_next_pos.npy --input=1xi32=13 --input=1xi32=14 \
+  --input=@tlp_k0.npy --input=@tlp_v0.npy --input=@tlp_k1.npy --input=@tlp_v1.npy --benchmark=200 --quiet
 echo "== tiny_embed ragged batch vs reference"
 $R te.ptx --weights=tew.safetensors --input=@te_ids.npy --input=@te_pos.npy --input=@te_len.npy --input=@te_mask.npy --expected_output=@te_ref.npy --tolerance=1e-3,1e-3 --poison_outputs; echo rc=$?
 

@@ -303,49 +303,58 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
     l.buffer(e.status());
   };
   // Decode (Sq < kLongQueries): split-KV blocks (or warps), then the
-  // combine kernel.
+  // combine kernel; grouped blocks over a single split write the output.
   std::optional<int64_t> staticSq = staticValue(qDims[1]);
   if (!staticSq || *staticSq < kLongQueries) {
-    bool grouped = decodeAttentionApplies(t, d);
     using D = DecodeAttentionShape;
-    FailureOr<std::string> splitName =
-        grouped ? decodeAttentionKernel(e, op, t, lt, hq, hkv, d, scale)
-                : warpKernel(/*split=*/true);
-    FailureOr<std::string> combineName = combineKernel(e, op, t, d);
-    if (failed(splitName) || failed(combineName))
-      return failure();
+    bool grouped = decodeAttentionApplies(t, d);
     AffineExpr splits =
         ceilDiv(kDims[1], grouped ? D::splitKeys : kSplitKeys);
-    // Scratch for at most kLongQueries - 1 queries (it is sized whatever
-    // the guard decides at launch).
-    AffineExpr decodeRows =
-        qDims[0] * (staticSq ? *staticSq : kLongQueries - 1) * hq;
-    Type f32 = Float32Type::get(e.context());
-    int64_t partMax = e.scratch(f32, {decodeRows, splits});
-    int64_t partSum = e.scratch(f32, {decodeRows, splits});
-    int64_t partAcc = e.scratch(f32, {decodeRows, splits, e.constant(d)});
+    bool direct = grouped && staticValue(splits) == 1;
+    FailureOr<std::string> splitName =
+        grouped ? decodeAttentionKernel(e, op, t, lt, hq, hkv, d, scale,
+                                        direct)
+                : warpKernel(/*split=*/true);
+    if (failed(splitName))
+      return failure();
     Launch &l =
         grouped ? e.launch(*splitName, op, splits, D::threads)
                 : e.launch(*splitName, op, ceilDiv(rowsExpr * splits, warps),
                            warps * 32);
+    l.guard = qDims[1];
+    l.guardMax = kLongQueries - 1;
     if (grouped) {
       l.sharedBytes = D::sharedBytes;
       l.grid[1] = ceilDiv(qDims[1] * (hq / hkv), D::rows(hq / hkv));
       l.grid[2] = qDims[0] * hkv;
     }
-    l.buffer(partMax).buffer(partSum).buffer(partAcc);
-    addOperands(l);
-    if (grouped)
+    if (direct) {
+      l.buffer(outBuffer);
+      addOperands(l);
       l.index(qDims[1]).index(kDims[1]).index(splits);
-    else
-      l.index(rowsExpr).index(qDims[1]).index(kDims[1]).index(splits);
-    l.guard = qDims[1];
-    l.guardMax = kLongQueries - 1;
-    Launch &c = e.launch(*combineName, op, ceilDiv(rowsExpr * d, 128), 128);
-    c.buffer(outBuffer).buffer(partMax).buffer(partSum).buffer(partAcc)
-        .index(rowsExpr * d).index(splits);
-    c.guard = qDims[1];
-    c.guardMax = kLongQueries - 1;
+    } else {
+      FailureOr<std::string> combineName = combineKernel(e, op, t, d);
+      if (failed(combineName))
+        return failure();
+      // Scratch for at most kLongQueries - 1 queries (it is sized whatever
+      // the guard decides at launch).
+      AffineExpr decodeRows =
+          qDims[0] * (staticSq ? *staticSq : kLongQueries - 1) * hq;
+      Type f32 = Float32Type::get(e.context());
+      int64_t partMax = e.scratch(f32, {decodeRows, splits});
+      int64_t partSum = e.scratch(f32, {decodeRows, splits});
+      int64_t partAcc = e.scratch(f32, {decodeRows, splits, e.constant(d)});
+      l.buffer(partMax).buffer(partSum).buffer(partAcc);
+      addOperands(l);
+      if (!grouped)
+        l.index(rowsExpr);
+      l.index(qDims[1]).index(kDims[1]).index(splits);
+      Launch &c = e.launch(*combineName, op, ceilDiv(rowsExpr * d, 128), 128);
+      c.buffer(outBuffer).buffer(partMax).buffer(partSum).buffer(partAcc)
+          .index(rowsExpr * d).index(splits);
+      c.guard = qDims[1];
+      c.guardMax = kLongQueries - 1;
+    }
   }
   if (staticSq && *staticSq < kLongQueries)
     return success();

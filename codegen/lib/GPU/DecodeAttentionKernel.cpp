@@ -54,7 +54,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
                                              const std::string &t,
                                              const std::string &lt, int64_t hq,
                                              int64_t hkv, int64_t d,
-                                             double scale) {
+                                             double scale, bool direct) {
   KernelText k(S::threads);
   IndexOps x{k};
   const int64_t vec = chunkElements(t), chunks = d / vec;
@@ -66,9 +66,14 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   const std::string gType = "memref<?x" + t + ">";
   const std::string align = "{alignment = 16 : i64}";
 
-  std::string partMax = k.buffer("part_max", "f32"),
-              partSum = k.buffer("part_sum", "f32"),
-              partAcc = k.buffer("part_acc", "f32");
+  std::string out, partMax, partSum, partAcc;
+  if (direct) {
+    out = k.buffer("out", t);
+  } else {
+    partMax = k.buffer("part_max", "f32");
+    partSum = k.buffer("part_sum", "f32");
+    partAcc = k.buffer("part_acc", "f32");
+  }
   std::string q = k.buffer("q", t), kk = k.buffer("k", t), v = k.buffer("v", t);
   std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
   std::string status = k.buffer("status", "i64");
@@ -494,6 +499,19 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
                            ", " + dim + "] : " + sharedAcc);
     sum = k.def("math.fma " + lw + ", " + weight + ", " + sum + " : f32");
     total = k.def("math.fma " + aw + ", " + weight + ", " + total + " : f32");
+  }
+  if (direct) {
+    // out = acc / sum, or 0 when no key was visible.
+    std::string denom = k.def(
+        "arith.select " +
+        k.def("arith.cmpf oeq, " + sum + ", " + k.f(0.0) + " : f32") + ", " +
+        k.f(1.0) + ", " + sum + " : f32");
+    std::string value = k.def("arith.divf " + total + ", " + denom + " : f32");
+    k.line("memref.store " + k.convert(value, "f32", t) + ", " + out + "[" +
+           x.add(x.mul(row, k.c(d)), dim) + "] : " + gType);
+    k.line("}");
+    k.line("}");
+    return e.kernel("attention_decode", k.str("KERNEL"), op->getLoc());
   }
   std::string part = x.add(x.mul(row, splits), split);
   k.line("memref.store " + total + ", " + partAcc + "[" +

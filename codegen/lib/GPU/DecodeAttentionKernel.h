@@ -43,7 +43,7 @@ bool decodeAttentionApplies(llvm::StringRef t, int64_t d);
 mlir::FailureOr<std::string>
 decodeAttentionKernel(FunctionEmitter &e, kopt::AttentionOp op,
                       const std::string &t, const std::string &lt, int64_t hq,
-                      int64_t hkv, int64_t d, double scale);
+                      int64_t hkv, int64_t d, double scale, bool direct);
 
 } // namespace kopt::gpu
 
