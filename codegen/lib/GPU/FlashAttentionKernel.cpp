@@ -20,6 +20,8 @@
 #include "AttentionBounds.h"
 #include "MmaText.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -203,39 +205,85 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string next = x.add(jt, k.c(1));
   loadTile(kk, ks, kvFirst(next), skv, hkv, kvh);
 
-  // Mask, scale into the exp2 domain, row maxima.
+  // Mask, row maxima. With a positive scale the maxima are taken on the
+  // raw scores and the scale is folded into the exponent's fma; a tile
+  // every key of which both rows of the thread see skips the mask.
+  const bool foldScale = scale > 0;
   std::string keyBase = x.add(kvFirst(jt), quadCol);
-  std::string rowMax[2] = {negInf, negInf};
+  std::string tileLo = k.def("arith.index_cast " + kvFirst(jt) +
+                             " : index to i64");
+  std::string tileHi = k.def("arith.addi " + tileLo + ", " +
+                             k.ci(kTileKv, "i64") + " : i64");
+  std::string interior = k.def(
+      "arith.andi " +
+      k.def("arith.cmpi sge, " + tileLo + ", " +
+            k.def("arith.maxsi " + loA + ", " + loB + " : i64") + " : i64") +
+      ", " +
+      k.def("arith.cmpi sle, " + tileHi + ", " +
+            k.def("arith.minsi " + hiA + ", " + hiB + " : i64") + " : i64") +
+      " : i1");
+  std::string scoreTypes;
+  for (int64_t v = 0; v < kTileKv / 8 * 4 + 2; ++v)
+    scoreTypes += (v ? ", " : "") + std::string("f32");
+  auto scores = [&](bool masked) {
+    std::string rowMax[2] = {negInf, negInf};
+    std::vector<std::string> values;
+    for (int64_t nt = 0; nt < kTileKv / 8; ++nt)
+      for (int64_t i = 0; i < 4; ++i) {
+        int64_t r = i / 2;
+        std::string value =
+            foldScale ? sAcc[nt][i]
+                      : k.def("arith.mulf " + sAcc[nt][i] + ", " + qkScale +
+                              " : f32");
+        if (masked) {
+          std::string key = k.def(
+              "arith.index_cast " + x.add(keyBase, k.c(8 * nt + i % 2)) +
+              " : index to i64");
+          std::string lo = r ? loB : loA, hiR = r ? hiB : hiA;
+          std::string visible = k.def(
+              "arith.andi " +
+              k.def("arith.cmpi sge, " + key + ", " + lo + " : i64") + ", " +
+              k.def("arith.cmpi slt, " + key + ", " + hiR + " : i64") +
+              " : i1");
+          value = k.def("arith.select " + visible + ", " + value + ", " +
+                        negInf + " : f32");
+        }
+        values.push_back(value);
+        rowMax[r] =
+            k.def("arith.maximumf " + rowMax[r] + ", " + value + " : f32");
+      }
+    values.push_back(rowMax[0]);
+    values.push_back(rowMax[1]);
+    k.line("scf.yield " + llvm::join(values, ", ") + " : " + scoreTypes);
+  };
+  std::string masked = k.fresh();
+  k.line(masked + ":" + std::to_string(kTileKv / 8 * 4 + 2) + " = scf.if " +
+         interior + " -> (" + scoreTypes + ") {");
+  scores(false);
+  k.line("} else {");
+  scores(true);
+  k.line("}");
   for (int64_t nt = 0; nt < kTileKv / 8; ++nt)
-    for (int64_t i = 0; i < 4; ++i) {
-      int64_t r = i / 2;
-      std::string key = k.def(
-          "arith.index_cast " + x.add(keyBase, k.c(8 * nt + i % 2)) +
-          " : index to i64");
-      std::string lo = r ? loB : loA, hiR = r ? hiB : hiA;
-      std::string visible = k.def(
-          "arith.andi " +
-          k.def("arith.cmpi sge, " + key + ", " + lo + " : i64") + ", " +
-          k.def("arith.cmpi slt, " + key + ", " + hiR + " : i64") + " : i1");
-      std::string scaled =
-          k.def("arith.mulf " + sAcc[nt][i] + ", " + qkScale + " : f32");
-      sAcc[nt][i] = k.def("arith.select " + visible + ", " + scaled + ", " +
-                          negInf + " : f32");
-      rowMax[r] =
-          k.def("arith.maximumf " + rowMax[r] + ", " + sAcc[nt][i] + " : f32");
-    }
-  std::string alpha[2], mSafe[2], mNew[2];
+    for (int64_t i = 0; i < 4; ++i)
+      sAcc[nt][i] = masked + "#" + std::to_string(nt * 4 + i);
+  std::string rowMax[2] = {
+      masked + "#" + std::to_string(kTileKv / 8 * 4),
+      masked + "#" + std::to_string(kTileKv / 8 * 4 + 1)};
+  std::string alpha[2], mSafe[2], mNew[2], negM[2];
   for (int r = 0; r < 2; ++r) {
     for (int offset = 1; offset <= 2; offset *= 2) {
       rowMax[r] = k.def("arith.maximumf " + rowMax[r] + ", " +
                         k.shuffleXor(rowMax[r], offset) + " : f32");
     }
+    if (foldScale)
+      rowMax[r] = k.def("arith.mulf " + rowMax[r] + ", " + qkScale + " : f32");
     mNew[r] = k.def("arith.maximumf " + state[r] + ", " + rowMax[r] + " : f32");
     // A row with nothing visible yet keeps exponents finite (exp2(-inf) = 0).
     std::string none =
         k.def("arith.cmpf oeq, " + mNew[r] + ", " + negInf + " : f32");
     mSafe[r] = k.def("arith.select " + none + ", " + k.f(0.0) + ", " + mNew[r] +
                      " : f32");
+    negM[r] = k.def("arith.negf " + mSafe[r] + " : f32");
     alpha[r] = k.def("math.exp2 " +
                      k.def("arith.subf " + state[r] + ", " + mSafe[r] + " : f32") +
                      " : f32");
@@ -246,7 +294,8 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
       int64_t r = i / 2;
       sAcc[nt][i] = k.def(
           "math.exp2 " +
-          k.def("arith.subf " + sAcc[nt][i] + ", " + mSafe[r] + " : f32") +
+          k.def("math.fma " + sAcc[nt][i] + ", " +
+                (foldScale ? qkScale : k.f(1.0)) + ", " + negM[r] + " : f32") +
           " : f32");
       rowSum[r] = k.def("arith.addf " + rowSum[r] + ", " + sAcc[nt][i] + " : f32");
     }
