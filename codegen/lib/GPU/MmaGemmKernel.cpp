@@ -13,6 +13,7 @@
 
 #include "MmaGemmKernel.h"
 
+#include "GemmTiles.h"
 #include "MmaText.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -54,12 +55,10 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   using S = MmaGemmShape;
   KernelText k(S::threads);
   IndexOps x{k};
-  std::string out = k.buffer("out", ot), a = k.buffer("a", t),
-              b = k.buffer("b", t);
-  std::string bb = bias ? k.buffer("bias", t) : "";
-  std::string M = k.index("m"), N = k.index("n"), K = k.index("k"),
-              aBatch = k.index("a_batch"), bBatch = k.index("b_batch"),
-              aMod = k.index("a_mod"), bMod = k.index("b_mod");
+  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, S::tileN, kGroupM);
+  const std::string &a = g.a, &b = g.b, &M = g.m, &N = g.n, &K = g.k;
+  const std::string &row0 = g.row0, &col0 = g.col0;
+  const std::string &aOff = g.aOffset, &bOff = g.bOffset;
   std::string stage = std::to_string(kStages);
   std::string aShape = stage + "x128x32x" + t;
   std::string bShape = bNK ? aShape : stage + "x32x128x" + t;
@@ -67,28 +66,6 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   std::string wg = ", #gpu.address_space<workgroup>>";
   std::string aType = "memref<" + aShape + wg, bType = "memref<" + bShape + wg;
   std::string gType = "memref<?x" + t + ">";
-
-  // Grouped rasterisation of the 1-D grid into (tile m, tile n).
-  std::string tilesM = k.def("arith.ceildivui " + M + ", " + k.c(S::tileM) +
-                             " : index");
-  std::string tilesN = k.def("arith.ceildivui " + N + ", " + k.c(S::tileN) +
-                             " : index");
-  std::string pid = k.bid('x');
-  std::string inGroup = x.mul(k.c(kGroupM), tilesN);
-  std::string group = x.bin("arith.divui", pid, inGroup);
-  std::string firstM = x.mul(group, k.c(kGroupM));
-  std::string restM = x.bin("arith.subi", tilesM, firstM);
-  std::string groupM = x.bin("arith.minui", restM, k.c(kGroupM));
-  std::string local = x.bin("arith.remui", pid, inGroup);
-  std::string pidM = x.add(firstM, x.bin("arith.remui", local, groupM));
-  std::string pidN = x.bin("arith.divui", local, groupM);
-  std::string row0 = x.mul(pidM, k.c(S::tileM));
-  std::string col0 = x.mul(pidN, k.c(S::tileN));
-
-  std::string batch = k.bid('z');
-  std::string aOff = x.mul(x.bin("arith.remui", batch, aMod), aBatch);
-  std::string bOff = x.mul(x.bin("arith.remui", batch, bMod), bBatch);
-  std::string cOff = x.mul(batch, x.mul(M, N));
 
   std::string tid = k.tid();
   std::string lane = x.rem(tid, 32), warp = x.div(tid, 32);
@@ -250,49 +227,14 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   std::string rowBase = x.add(row0, x.add(wmBase, quadRow));
   std::string colBase =
       x.add(col0, x.add(x.mul(wn, k.c(kWarpTileN)), quadCol));
-  std::string oType = "memref<?x" + ot + ">";
-  std::string pairAlign = ot == "f64" ? "16" : ot == "f32" ? "8" : "4";
-  auto biased = [&](const std::string &v, const std::string &col) {
-    if (!bias)
-      return v;
-    std::string bv = k.convert(
-        k.def("memref.load " + bb + "[" + col + "] : " + gType), t, "f32");
-    return k.def("arith.addf " + v + ", " + bv + " : f32");
-  };
   for (int mt = 0; mt < kMmaTilesM; ++mt)
     for (int half = 0; half < 2; ++half) {
       std::string row = x.add(rowBase, k.c(16 * mt + 8 * half));
-      std::string rowOk = x.lt(row, M);
-      std::string rowAt = x.add(x.mul(row, N), cOff);
-      for (int nt = 0; nt < kMmaTilesN; ++nt) {
-        std::string col = x.add(colBase, k.c(8 * nt));
-        std::string v0 = result + "#" + std::to_string(accIndex(mt, nt, 2 * half));
-        std::string v1 =
-            result + "#" + std::to_string(accIndex(mt, nt, 2 * half + 1));
-        if (nEven) {
-          std::string ok = x.both(rowOk, x.lt(col, N));
-          k.line("scf.if " + ok + " {");
-          std::string col1 = x.add(col, k.c(1));
-          std::string o0 = k.convert(biased(v0, col), "f32", ot);
-          std::string o1 = k.convert(biased(v1, col1), "f32", ot);
-          std::string pair = k.def("vector.from_elements " + o0 + ", " + o1 +
-                                   " : vector<2x" + ot + ">");
-          k.line("vector.store " + pair + ", " + out + "[" + x.add(rowAt, col) +
-                 "] {alignment = " + pairAlign + " : i64} : " + oType +
-                 ", vector<2x" + ot + ">");
-          k.line("}");
-          continue;
-        }
-        for (int j = 0; j < 2; ++j) {
-          std::string c = x.add(col, k.c(j));
-          std::string ok = x.both(rowOk, x.lt(c, N));
-          k.line("scf.if " + ok + " {");
-          std::string o = k.convert(biased(j ? v1 : v0, c), "f32", ot);
-          k.line("memref.store " + o + ", " + out + "[" + x.add(rowAt, c) +
-                 "] : " + oType);
-          k.line("}");
-        }
-      }
+      for (int nt = 0; nt < kMmaTilesN; ++nt)
+        storeAccumulatorPair(
+            k, g, t, ot, nEven, row, x.add(colBase, k.c(8 * nt)),
+            result + "#" + std::to_string(accIndex(mt, nt, 2 * half)),
+            result + "#" + std::to_string(accIndex(mt, nt, 2 * half + 1)));
     }
   return e.kernel("mma_gemm", k.str("KERNEL"), op->getLoc());
 }
