@@ -339,7 +339,7 @@ void exportCase(const Case &c, const std::string &ptx,
   }
 }
 
-/// The same cases compiled to PTX: ptxas (sm_90) must accept every kernel;
+/// The same cases compiled to PTX: ptxas (sm_90a) must accept every kernel;
 /// with a GPU, results must match the reference (ctest -L cuda).
 class GpuNumerics : public CpuNumerics {};
 
@@ -349,7 +349,7 @@ TEST_P(GpuNumerics, MatchesReference) {
   std::string error = compile(c.mlir, ptx, /*gpu=*/true);
   ASSERT_EQ(error, "") << c.mlir;
   if (std::system("command -v ptxas >/dev/null 2>&1") == 0) {
-    std::string command = "ptxas -arch=sm_90 '" + ptx + "' -o /dev/null";
+    std::string command = "ptxas -arch=sm_90a '" + ptx + "' -o /dev/null";
     ASSERT_EQ(std::system(command.c_str()), 0) << "ptxas rejected " << ptx;
   }
   if (const char *dir = std::getenv("KOPT_EXPORT_GPU_CASES")) {

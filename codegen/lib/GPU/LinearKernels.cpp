@@ -18,6 +18,7 @@
 #include "Families.h"
 #include "KernelText.h"
 #include "MmaGemmKernel.h"
+#include "WgmmaGemmKernel.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
 
@@ -273,9 +274,22 @@ FailureOr<Launch *> launchGemm(FunctionEmitter &e, Operation *op,
                                  AffineExpr n, AffineExpr kDim,
                                  AffineExpr batch) {
   std::optional<int64_t> staticN = staticValue(n);
+  bool nEven = staticN && *staticN % 2 == 0;
+  if (wgmmaGemmApplies(e.target(), t, staticValue(kDim), bNK)) {
+    FailureOr<std::string> kernel = wgmmaGemmKernel(e, op, t, ot, bias, nEven);
+    if (failed(kernel))
+      return failure();
+    using S = WgmmaGemmShape;
+    Launch &l = e.launch(*kernel, op,
+                         ceilDiv(m, S::tileM) * ceilDiv(n, S::tileN),
+                         S::threads);
+    l.grid[2] = batch;
+    l.sharedBytes = S::sharedBytes;
+    return &l;
+  }
   if (mmaGemmApplies(e.target(), t, staticValue(kDim), staticN, bNK)) {
     FailureOr<std::string> kernel = mmaGemmKernel(
-        e, op, t, ot, bNK, bias, /*nEven=*/staticN && *staticN % 2 == 0);
+        e, op, t, ot, bNK, bias, nEven);
     if (failed(kernel))
       return failure();
     using S = MmaGemmShape;

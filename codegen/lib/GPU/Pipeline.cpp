@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kopt/Codegen/Passes.h"
+#include "kopt/Codegen/Target/GpuTarget.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -38,7 +39,11 @@ void buildGpuCodegenPipeline(OpPassManager &pm,
   kernels.addPass(createReconcileUnrealizedCastsPass());
 
   GpuNVVMAttachTargetOptions attach;
-  attach.chip = options.target;
+  // Hopper kernels use wgmma, which needs the architecture-specific
+  // sm_90a (it runs on sm_90 parts only).
+  std::optional<GpuTarget> target = lookupGpuTarget(options.target);
+  attach.chip = target && target->hasWgmma ? options.target + "a"
+                                           : options.target;
   // PTX 8.0 (CUDA 12.0) covers sm_90 and everything kopt emits.
   attach.features = "+ptx80";
   attach.optLevel = 3;

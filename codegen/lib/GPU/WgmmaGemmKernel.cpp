@@ -1,0 +1,183 @@
+//===- WgmmaGemmKernel.cpp - Hopper tensor-core GEMM (wgmma) --------------===//
+//
+// Shared memory, per stage: the A tile [128 m][64 k] then the B tile
+// [128 n][64 k], rows of 128 bytes whose 16-byte chunk c sits at c ^ (row %
+// 8): the canonical K-major 128-byte-swizzled layout, so a matrix
+// descriptor (start, stride 1024 bytes between 8-row groups, swizzle mode
+// 128B) covers a 64-row slab and advancing 16 elements of K adds 32 bytes
+// to its start. Dynamic shared memory is 1024-byte aligned
+// (kopt-extern-dynamic-shared) and stages are multiples of it.
+//
+// Pipeline per K slice: wait for this slice's copies, make them visible to
+// the async proxy, barrier, issue the copies of the slice `stages - 1`
+// ahead (into the stage the previous slice's wgmma, now complete, read),
+// then four m64n128k16 wgmma per warpgroup, committed and awaited.
+//
+// Accumulators (m64n128, f32): 64 per thread; value i of warp w, lane l is
+// row 16 w + l / 4 + 8 ((i % 4) / 2), column 8 (i / 4) + 2 (l % 4) + i % 2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "WgmmaGemmKernel.h"
+
+#include "GemmTiles.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+
+namespace kopt::gpu {
+namespace {
+
+using S = WgmmaGemmShape;
+constexpr int64_t kGroupM = 8;
+constexpr int64_t kAccumulators = 64; // m64n128 f32 over 128 threads
+constexpr int64_t kChunksPerRow = S::tileK / 8;
+
+} // namespace
+
+bool wgmmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
+                      std::optional<int64_t> k, bool bNK) {
+  return target.hasWgmma && bNK && (t == "f16" || t == "bf16") && k &&
+         *k % 8 == 0;
+}
+
+FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
+                                       const std::string &t,
+                                       const std::string &ot, bool bias,
+                                       bool nEven) {
+  KernelText k(S::threads);
+  IndexOps x{k};
+  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, S::tileN, kGroupM);
+  const std::string gType = "memref<?x" + t + ">";
+  const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
+  const std::string tilesType =
+      "memref<" + std::to_string(S::stages) + "x2x128x64x" + t +
+      ", #gpu.address_space<workgroup>>";
+  std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
+  // [stage][operand: 0 = A, 1 = B][row][k]
+  std::string tiles = k.def("memref.view " + dynamic + "[" + k.c(0) +
+                            "][] : " + bytesType + " to " + tilesType);
+
+  std::string tid = k.tid();
+  std::string warpgroup = x.div(tid, 128);
+  std::string lane = x.rem(tid, 32), warp = x.rem(x.div(tid, 32), 4);
+
+  // Copies: 2 x 128 rows x 8 chunks per stage, 8 per thread, each thread
+  // the same chunk column of rows tid / 8 + 32 r.
+  std::string copyRow = x.div(tid, kChunksPerRow);
+  std::string copyChunk = x.rem(tid, kChunksPerRow);
+  std::string copyColumn = x.swizzle128(copyRow, copyChunk);
+  constexpr int64_t rowStep = S::threads / kChunksPerRow;
+  auto issueCopies = [&](const std::string &stage, const std::string &slice) {
+    std::string k0 =
+        x.add(x.mul(slice, k.c(S::tileK)), x.mul(copyChunk, k.c(8)));
+    std::string kOk = x.lt(k0, g.k);
+    for (int64_t operand = 0; operand < 2; ++operand) {
+      const std::string &src = operand ? g.b : g.a;
+      const std::string &bound = operand ? g.n : g.m;
+      const std::string &first = operand ? g.col0 : g.row0;
+      const std::string &offset = operand ? g.bOffset : g.aOffset;
+      for (int64_t r = 0; r < 128 / rowStep; ++r) {
+        std::string tileRow = x.add(copyRow, k.c(r * rowStep));
+        std::string outer = x.add(first, tileRow);
+        std::string ok = x.both(x.lt(outer, bound), kOk);
+        std::string at = x.add(x.add(x.mul(outer, g.k), k0), offset);
+        k.def("nvgpu.device_async_copy " + src + "[" +
+              x.select(ok, at, k.c(0)) + "], " + tiles + "[" + stage + ", " +
+              k.c(operand) + ", " + tileRow + ", " + copyColumn + "], 8, " +
+              x.select(ok, k.c(8), k.c(0)) + " {bypassL1} : " + gType +
+              " to " + tilesType);
+      }
+    }
+    k.line("nvvm.cp.async.commit.group");
+  };
+
+  // Matrix descriptors: bits 0-13 start address >> 4, 16-29 leading byte
+  // offset >> 4 (unused by swizzled K-major layouts: 1), 32-45 stride byte
+  // offset >> 4 (1024 bytes between 8-row groups), 62-63 swizzle (1: 128B).
+  std::string base = k.def(
+      "arith.index_cast " +
+      k.def("memref.extract_aligned_pointer_as_index " + tiles + " : " +
+            tilesType + " -> index") +
+      " : index to i64");
+  std::string fields =
+      k.ci((int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) | (int64_t(1) << 62),
+           "i64");
+  std::string baseDescriptor = k.def(
+      "arith.ori " +
+      k.def("arith.shrui " +
+            k.def("arith.andi " + base + ", " + k.ci(0x3FFFF, "i64") +
+                  " : i64") +
+            ", " + k.ci(4, "i64") + " : i64") +
+      ", " + fields + " : i64");
+  // This warpgroup's A slab starts 64 rows (8 KB) into the A tile.
+  std::string wgOffset = k.def(
+      "arith.index_cast " + x.mul(warpgroup, k.c(64 * 128 >> 4)) +
+      " : index to i64");
+  auto descriptor = [&](const std::string &stageOffset, int64_t operand,
+                        int64_t kStep) {
+    int64_t fixed = (operand * S::tileM * S::tileK * 2 + kStep * 32) >> 4;
+    std::string d = k.def("arith.addi " + baseDescriptor + ", " +
+                          stageOffset + " : i64");
+    if (operand == 0)
+      d = k.def("arith.addi " + d + ", " + wgOffset + " : i64");
+    return k.def("arith.addi " + d + ", " + k.ci(fixed, "i64") + " : i64");
+  };
+
+  std::string accType = "!llvm.struct<(";
+  for (int64_t i = 0; i < kAccumulators; ++i)
+    accType += i ? ", f32" : "f32";
+  accType += ")>";
+
+  std::string slices = k.def("arith.ceildivui " + g.k + ", " +
+                             k.c(S::tileK) + " : index");
+  for (int64_t s = 0; s + 1 < S::stages; ++s)
+    issueCopies(k.c(s), k.c(s));
+  std::string kt = k.fresh(), accIn = k.fresh(), result = k.fresh();
+  k.line(result + " = scf.for " + kt + " = " + k.c(0) + " to " + slices +
+         " step " + k.c(1) + " iter_args(" + accIn + " = " +
+         k.def("llvm.mlir.zero : " + accType) + ") -> (" + accType + ") {");
+  k.line("nvvm.cp.async.wait.group " + std::to_string(S::stages - 2));
+  k.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
+         "#nvvm.shared_space<cta>}");
+  k.line("gpu.barrier");
+  std::string ahead = x.add(kt, k.c(S::stages - 1));
+  issueCopies(x.rem(ahead, S::stages), ahead);
+  std::string stage = x.rem(kt, S::stages);
+  std::string stageOffset = k.def(
+      "arith.index_cast " + x.mul(stage, k.c(S::stageBytes >> 4)) +
+      " : index to i64");
+  k.line("nvvm.wgmma.fence.aligned");
+  std::string acc = accIn;
+  for (int64_t kStep = 0; kStep < S::tileK / 16; ++kStep)
+    acc = k.def("nvvm.wgmma.mma_async " + descriptor(stageOffset, 0, kStep) +
+                ", " + descriptor(stageOffset, 1, kStep) + ", " + acc +
+                ", #nvvm.shape<m = 64, n = 128, k = 16>, D[<f32>, <one>, "
+                "<wrapped>], A[<" + t + ">, <one>, <row>], B[<" + t +
+                ">, <one>, <col>] : " + accType + " -> " + accType);
+  k.line("nvvm.wgmma.commit.group.sync.aligned");
+  k.line("nvvm.wgmma.wait.group.sync.aligned 0");
+  k.line("scf.yield " + acc + " : " + accType);
+  k.line("}");
+  k.line("nvvm.cp.async.wait.group 0");
+
+  std::string rowBase =
+      x.add(x.add(g.row0, x.mul(warpgroup, k.c(64))),
+            x.add(x.mul(warp, k.c(16)), x.div(lane, 4)));
+  std::string colBase = x.add(g.col0, x.mul(x.rem(lane, 4), k.c(2)));
+  auto value = [&](int64_t i) {
+    return k.def("llvm.extractvalue " + result + "[" + std::to_string(i) +
+                 "] : " + accType);
+  };
+  for (int64_t nt = 0; nt < 16; ++nt)
+    for (int64_t half = 0; half < 2; ++half)
+      storeAccumulatorPair(k, g, t, ot, nEven,
+                           x.add(rowBase, k.c(8 * half)),
+                           x.add(colBase, k.c(8 * nt)),
+                           value(4 * nt + 2 * half),
+                           value(4 * nt + 2 * half + 1));
+  return e.kernel("wgmma_gemm", k.str("KERNEL"), op->getLoc());
+}
+
+} // namespace kopt::gpu

@@ -1,0 +1,42 @@
+//===- WgmmaGemmKernel.h - Hopper tensor-core GEMM (wgmma) ------*- C++ -*-===//
+//
+// C[batch, m, n] = sum_k A[batch, m, k] B[batch, n, k] (+ bias[n]) on sm_90a
+// with warpgroup MMA: 128 x 128 output tiles per block of two warpgroups
+// (64 x 128 each, wgmma m64n128k16 reading both operands from shared
+// memory through matrix descriptors), 64-wide K slices staged by a
+// multi-stage cp.async pipeline in dynamic shared memory, laid out in the
+// 128-byte swizzle wgmma reads. The kernel ABI and grid are those of the
+// other GEMMs (GemmTiles.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_WGMMAGEMMKERNEL_H
+#define KOPT_CODEGEN_GPU_WGMMAGEMMKERNEL_H
+
+#include "GpuEmitter.h"
+
+namespace kopt::gpu {
+
+struct WgmmaGemmShape {
+  static constexpr int64_t tileM = 128, tileN = 128, tileK = 64;
+  static constexpr int64_t threads = 256, stages = 4;
+  /// One stage: an A and a B tile of tileK 16-bit elements per row.
+  static constexpr int64_t stageBytes = (tileM + tileN) * tileK * 2;
+  static constexpr int64_t sharedBytes = stages * stageBytes;
+};
+
+/// Whether the wgmma GEMM takes operands of type `t` with B stored [n, k]
+/// (K-major, as wgmma reads it without a transpose) and a static `k` that
+/// 16-byte copies divide.
+bool wgmmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
+                      std::optional<int64_t> k, bool bNK);
+
+mlir::FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e,
+                                             mlir::Operation *op,
+                                             const std::string &t,
+                                             const std::string &ot, bool bias,
+                                             bool nEven);
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_WGMMAGEMMKERNEL_H
