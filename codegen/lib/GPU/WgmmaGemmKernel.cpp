@@ -9,9 +9,10 @@
 // (kopt-extern-dynamic-shared) and stages are multiples of it.
 //
 // Pipeline per K slice: wait for this slice's copies, make them visible to
-// the async proxy, barrier, issue the copies of the slice `stages - 1`
-// ahead (into the stage the previous slice's wgmma, now complete, read),
-// then four m64n128k16 wgmma per warpgroup, committed and awaited.
+// the async proxy, barrier, issue the copies of a later slice (into the
+// stage of a slice whose wgmma has completed), then four m64n128k16 wgmma
+// per warpgroup, committed; the previous slice's group is awaited, this
+// one stays in flight over the next slice's wait and barrier.
 //
 // Accumulators (m64n128, f32): 64 per thread; value i of warp w, lane l is
 // row 16 w + l / 4 + 8 ((i % 4) / 2), column 8 (i / 4) + 2 (l % 4) + i % 2.
@@ -132,18 +133,23 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
 
   std::string slices = k.def("arith.ceildivui " + g.k + ", " +
                              k.c(S::tileK) + " : index");
-  for (int64_t s = 0; s + 1 < S::stages; ++s)
+  // Copies run `ahead` slices ahead; the stage they overwrite was read by
+  // the wgmma of slice kt - 1 - mmasInFlight, complete in every warpgroup
+  // once past the barrier.
+  constexpr int64_t ahead = S::stages - 1 - S::mmasInFlight;
+  static_assert(ahead >= 1, "too few stages");
+  for (int64_t s = 0; s < ahead; ++s)
     issueCopies(k.c(s), k.c(s));
   std::string kt = k.fresh(), accIn = k.fresh(), result = k.fresh();
   k.line(result + " = scf.for " + kt + " = " + k.c(0) + " to " + slices +
          " step " + k.c(1) + " iter_args(" + accIn + " = " +
          k.def("llvm.mlir.zero : " + accType) + ") -> (" + accType + ") {");
-  k.line("nvvm.cp.async.wait.group " + std::to_string(S::stages - 2));
+  k.line("nvvm.cp.async.wait.group " + std::to_string(ahead - 1));
   k.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
          "#nvvm.shared_space<cta>}");
   k.line("gpu.barrier");
-  std::string ahead = x.add(kt, k.c(S::stages - 1));
-  issueCopies(x.rem(ahead, S::stages), ahead);
+  std::string next = x.add(kt, k.c(ahead));
+  issueCopies(x.rem(next, S::stages), next);
   std::string stage = x.rem(kt, S::stages);
   std::string stageOffset = k.def(
       "arith.index_cast " + x.mul(stage, k.c(S::stageBytes >> 4)) +
@@ -157,9 +163,11 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
                 "<wrapped>], A[<" + t + ">, <one>, <row>], B[<" + t +
                 ">, <one>, <col>] : " + accType + " -> " + accType);
   k.line("nvvm.wgmma.commit.group.sync.aligned");
-  k.line("nvvm.wgmma.wait.group.sync.aligned 0");
+  k.line("nvvm.wgmma.wait.group.sync.aligned " +
+         std::to_string(S::mmasInFlight));
   k.line("scf.yield " + acc + " : " + accType);
   k.line("}");
+  k.line("nvvm.wgmma.wait.group.sync.aligned 0");
   k.line("nvvm.cp.async.wait.group 0");
 
   std::string rowBase =

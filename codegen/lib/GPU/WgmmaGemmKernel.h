@@ -20,6 +20,8 @@ namespace kopt::gpu {
 struct WgmmaGemmShape {
   static constexpr int64_t tileM = 128, tileN = 128, tileK = 64;
   static constexpr int64_t threads = 256, stages = 4;
+  /// wgmma groups left in flight while the next slice is prepared.
+  static constexpr int64_t mmasInFlight = 1;
   /// One stage: an A and a B tile of tileK 16-bit elements per row.
   static constexpr int64_t stageBytes = (tileM + tileN) * tileK * 2;
   static constexpr int64_t sharedBytes = stages * stageBytes;
