@@ -1,7 +1,7 @@
 //===- WgmmaGemmKernel.cpp - Hopper tensor-core GEMM (wgmma) --------------===//
 //
 // Shared memory, per stage: the A tile [128 m][64 k] then the B tile
-// [128 n][64 k], rows of 128 bytes whose 16-byte chunk c sits at c ^ (row %
+// [256 n][64 k], rows of 128 bytes whose 16-byte chunk c sits at c ^ (row %
 // 8): the canonical K-major 128-byte-swizzled layout, so a matrix
 // descriptor (start, stride 1024 bytes between 8-row groups, swizzle mode
 // 128B) covers a 64-row slab and advancing 16 elements of K adds 32 bytes
@@ -14,7 +14,7 @@
 // per warpgroup, committed; the previous slice's group is awaited, this
 // one stays in flight over the next slice's wait and barrier.
 //
-// Accumulators (m64n128, f32): 64 per thread; value i of warp w, lane l is
+// Accumulators (m64n256, f32): 128 per thread; value i of warp w, lane l is
 // row 16 w + l / 4 + 8 ((i % 4) / 2), column 8 (i / 4) + 2 (l % 4) + i % 2.
 //
 //===----------------------------------------------------------------------===//
@@ -32,7 +32,7 @@ namespace {
 
 using S = WgmmaGemmShape;
 constexpr int64_t kGroupM = 8;
-constexpr int64_t kAccumulators = 64; // m64n128 f32 over 128 threads
+constexpr int64_t kAccumulators = S::tileN / 2; // m64 x tileN f32 / 128
 constexpr int64_t kChunksPerRow = S::tileK / 8;
 
 } // namespace
@@ -53,10 +53,11 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   const std::string gType = "memref<?x" + t + ">";
   const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
   const std::string tilesType =
-      "memref<" + std::to_string(S::stages) + "x2x128x64x" + t +
-      ", #gpu.address_space<workgroup>>";
+      "memref<" + std::to_string(S::stages) + "x" +
+      std::to_string(S::tileM + S::tileN) + "x" + std::to_string(S::tileK) +
+      "x" + t + ", #gpu.address_space<workgroup>>";
   std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
-  // [stage][operand: 0 = A, 1 = B][row][k]
+  // [stage][row: A's tileM, then B's tileN][k]
   std::string tiles = k.def("memref.view " + dynamic + "[" + k.c(0) +
                             "][] : " + bytesType + " to " + tilesType);
 
@@ -64,8 +65,8 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   std::string warpgroup = x.div(tid, 128);
   std::string lane = x.rem(tid, 32), warp = x.rem(x.div(tid, 32), 4);
 
-  // Copies: 2 x 128 rows x 8 chunks per stage, 8 per thread, each thread
-  // the same chunk column of rows tid / 8 + 32 r.
+  // Copies: (tileM + tileN) rows x 8 chunks per stage, each thread the
+  // same chunk column of rows tid / 8 + 32 r.
   std::string copyRow = x.div(tid, kChunksPerRow);
   std::string copyChunk = x.rem(tid, kChunksPerRow);
   std::string copyColumn = x.swizzle128(copyRow, copyChunk);
@@ -79,14 +80,16 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
       const std::string &bound = operand ? g.n : g.m;
       const std::string &first = operand ? g.col0 : g.row0;
       const std::string &offset = operand ? g.bOffset : g.aOffset;
-      for (int64_t r = 0; r < 128 / rowStep; ++r) {
+      int64_t rows = operand ? S::tileN : S::tileM;
+      for (int64_t r = 0; r < rows / rowStep; ++r) {
         std::string tileRow = x.add(copyRow, k.c(r * rowStep));
         std::string outer = x.add(first, tileRow);
         std::string ok = x.both(x.lt(outer, bound), kOk);
         std::string at = x.add(x.add(x.mul(outer, g.k), k0), offset);
         k.def("nvgpu.device_async_copy " + src + "[" +
               x.select(ok, at, k.c(0)) + "], " + tiles + "[" + stage + ", " +
-              k.c(operand) + ", " + tileRow + ", " + copyColumn + "], 8, " +
+              (operand ? x.add(tileRow, k.c(S::tileM)) : tileRow) + ", " +
+              copyColumn + "], 8, " +
               x.select(ok, k.c(8), k.c(0)) + " {bypassL1} : " + gType +
               " to " + tilesType);
       }
@@ -119,6 +122,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   auto descriptor = [&](const std::string &stageOffset, int64_t operand,
                         int64_t kStep) {
     int64_t fixed = (operand * S::tileM * S::tileK * 2 + kStep * 32) >> 4;
+    static_assert(S::tileM * S::tileK * 2 % 1024 == 0, "B tile alignment");
     std::string d = k.def("arith.addi " + baseDescriptor + ", " +
                           stageOffset + " : i64");
     if (operand == 0)
@@ -159,7 +163,8 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   for (int64_t kStep = 0; kStep < S::tileK / 16; ++kStep)
     acc = k.def("nvvm.wgmma.mma_async " + descriptor(stageOffset, 0, kStep) +
                 ", " + descriptor(stageOffset, 1, kStep) + ", " + acc +
-                ", #nvvm.shape<m = 64, n = 128, k = 16>, D[<f32>, <one>, "
+                ", #nvvm.shape<m = 64, n = " + std::to_string(S::tileN) +
+                ", k = 16>, D[<f32>, <one>, "
                 "<wrapped>], A[<" + t + ">, <one>, <row>], B[<" + t +
                 ">, <one>, <col>] : " + accType + " -> " + accType);
   k.line("nvvm.wgmma.commit.group.sync.aligned");
@@ -178,7 +183,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
     return k.def("llvm.extractvalue " + result + "[" + std::to_string(i) +
                  "] : " + accType);
   };
-  for (int64_t nt = 0; nt < 16; ++nt)
+  for (int64_t nt = 0; nt < S::tileN / 8; ++nt)
     for (int64_t half = 0; half < 2; ++half)
       storeAccumulatorPair(k, g, t, ot, nEven,
                            x.add(rowBase, k.c(8 * half)),

@@ -1,8 +1,8 @@
 //===- WgmmaGemmKernel.h - Hopper tensor-core GEMM (wgmma) ------*- C++ -*-===//
 //
 // C[batch, m, n] = sum_k A[batch, m, k] B[batch, n, k] (+ bias[n]) on sm_90a
-// with warpgroup MMA: 128 x 128 output tiles per block of two warpgroups
-// (64 x 128 each, wgmma m64n128k16 reading both operands from shared
+// with warpgroup MMA: 128 x 256 output tiles per block of two warpgroups
+// (64 x 256 each, wgmma m64n256k16 reading both operands from shared
 // memory through matrix descriptors), 64-wide K slices staged by a
 // multi-stage cp.async pipeline in dynamic shared memory, laid out in the
 // 128-byte swizzle wgmma reads. The kernel ABI and grid are those of the
@@ -18,7 +18,7 @@
 namespace kopt::gpu {
 
 struct WgmmaGemmShape {
-  static constexpr int64_t tileM = 128, tileN = 128, tileK = 64;
+  static constexpr int64_t tileM = 128, tileN = 256, tileK = 64;
   static constexpr int64_t threads = 256, stages = 4;
   /// wgmma groups left in flight while the next slice is prepared.
   static constexpr int64_t mmasInFlight = 1;
