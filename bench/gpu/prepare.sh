@@ -22,6 +22,11 @@ $K/kopt "$root/bench/gpu/attention_f16.mlir" -o attention.ptx
 for m in attention_bf16 attention_window_bf16 attention_decode_bf16; do
   $K/kopt "$root/bench/gpu/$m.mlir" -o $m.ptx
 done
+# Runtime error paths (run.sh expects each bad call to fail with its message).
+mkdir -p errors
+for f in "$root"/bench/gpu/errors/*.mlir; do
+  $K/kopt "$f" -o errors/$(basename "$f" .mlir).ptx
+done
 $K/kopt "$root/models/tiny_llama.mlir" -o tl.ptx
 $K/kopt "$root/models/tiny_embed.mlir" -o te.ptx
 $K/kopt-weights "$root/models/tiny_llama.mlir" --random --seed=1 -o tlw.safetensors

@@ -23,6 +23,22 @@ if [ -n "${SANITIZE:-}" ]; then
   done
 fi
 
+echo "== runtime errors reported by the kernels (status buffer -> message)"
+expect_error() { # message, then the kopt-run arguments
+  local want=$1; shift
+  local got; got=$(cd errors && $R "$@" --quiet 2>&1); local rc=$?
+  if [ $rc -eq 1 ] && [[ "$got" == *"$want"* ]]; then echo "ok: $want";
+  else echo "FAIL (rc=$rc): wanted '$want', got: $got"; fi
+}
+kv="--input=1x100x2x64xbf16=0.5 --input=1x100x2x64xbf16=1"
+expect_error "kopt.attention: kv_len 150 is outside [0, 100]" attention_kv_len.ptx --input=1x1x4x64xbf16=1 $kv --input=1xi32=150
+expect_error "kopt.attention: kv_len -1 is outside [0, 100]" attention_kv_len.ptx --input=1x3x4x64xbf16=1 $kv --input=1xi32=-1
+expect_error "kopt.attention: kv_len 101 is outside [0, 100]" attention_kv_len.ptx --input=1x16x4x64xbf16=1 $kv --input=1xi32=101
+(cd errors && $R attention_kv_len.ptx --input=1x16x4x64xbf16=1 $kv --input=1xi32=100 --quiet) && echo "ok: kv_len = Skv runs"
+expect_error "kopt.topk: k = 5 exceeds the dim size 3" topk_k.ptx --input=2x3xf32=1
+expect_error "kopt.embedding: id 12 is outside [0, 10)" embedding_id.ptx --input=10x8xf32=1 "--input=1x3xi32=[1 12 3]"
+expect_error "KV cache overflow: the write ends at position 9, outside the cache of length 8" cache_overflow.ptx --input=1x8x1x4xf32=0 --input=1x3x1x4xf32=1 --input=1xi32=6
+
 [ -n "${NUMERICS_ONLY:-}" ] && exit 0
 
 echo "== tiny_llama forward S=13 vs reference"

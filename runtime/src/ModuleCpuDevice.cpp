@@ -125,6 +125,9 @@ Status statusFromBuffer(const int64_t status[kStatusBufferSize],
                         ", past the dim size " + b + at);
     if (op == "kopt.topk")
       return outOfRange(who + ": k = " + v + " exceeds the dim size " + b + at);
+    if (op == "kopt.attention")
+      return outOfRange(who + ": kv_len " + v + " is outside [0, " + b + "]" +
+                        at);
     return outOfRange(who + ": index " + v + " is outside [0, " + b + ")" + at);
   case 2:
     return outOfRange(who + ": KV cache overflow: the write ends at position " +

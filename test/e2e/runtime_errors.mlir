@@ -39,3 +39,15 @@ func.func @divide(%a: tensor<3xi32>, %b: tensor<3xi32>) -> tensor<3xi32> {
   %r = kopt.div %a, %b : (tensor<3xi32>, tensor<3xi32>) -> tensor<3xi32>
   return %r : tensor<3xi32>
 }
+
+// kv_len outside [0, Skv] is an error (Skv itself is the full cache).
+// RUN: not kopt-run %t.so --function=attend '--input=1x1x2x4xf32=1' '--input=1x6x1x4xf32=1' '--input=1x6x1x4xf32=1' '--input=1xi32=7' 2>&1 | FileCheck %s --check-prefix=KVLEN
+// KVLEN: kopt-run: error: kopt.attention: kv_len 7 is outside [0, 6] (at {{.*}}runtime_errors.mlir:[[@LINE+6]]:{{[0-9]+}})
+// RUN: not kopt-run %t.so --function=attend '--input=1x1x2x4xf32=1' '--input=1x6x1x4xf32=1' '--input=1x6x1x4xf32=1' '--input=1xi32=-2' 2>&1 | FileCheck %s --check-prefix=KVLEN-NEG
+// KVLEN-NEG: kopt-run: error: kopt.attention: kv_len -2 is outside [0, 6]
+// RUN: kopt-run %t.so --function=attend '--input=1x1x2x4xf32=1' '--input=1x6x1x4xf32=1' '--input=1x6x1x4xf32=1' '--input=1xi32=6' | FileCheck %s --check-prefix=FULL
+// FULL: result[0]: 1x1x2x4xf32=[{{\[}}[1 1 1 1][1 1 1 1]]]
+func.func @attend(%q: tensor<1x?x2x4xf32>, %k: tensor<1x6x1x4xf32>, %v: tensor<1x6x1x4xf32>, %l: tensor<1xi32>) -> tensor<1x?x2x4xf32> {
+  %o = kopt.attention %q, %k, %v, %l {causal = true} : (tensor<1x?x2x4xf32>, tensor<1x6x1x4xf32>, tensor<1x6x1x4xf32>, tensor<1xi32>) -> tensor<1x?x2x4xf32>
+  return %o : tensor<1x?x2x4xf32>
+}

@@ -373,6 +373,11 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     OpFoldResult skv = rewriter.createOrFold<tensor::DimOp>(loc, k, 1);
     if (auto constant = getConstantIntValue(skv))
       skv = rewriter.getIndexAttr(*constant);
+    // kv_len outside [0, Skv] is reported (and clamped by the heads).
+    if (kvLen)
+      checkIndicesInRange(rewriter, loc, op, kvLen,
+                          getValueOrCreateConstantIndexOp(rewriter, loc, skv),
+                          /*inclusive=*/true);
     Value out = createEmpty(rewriter, loc, resultType, *dims);
     auto headType = [&](RankedTensorType type, int64_t length) {
       return RankedTensorType::get({1, length, 1, headDim},

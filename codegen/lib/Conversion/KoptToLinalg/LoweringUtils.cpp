@@ -302,7 +302,7 @@ void reportRuntimeError(OpBuilder &b, Location loc, Operation *op,
 }
 
 void checkIndicesInRange(OpBuilder &b, Location loc, Operation *op,
-                         Value indices, Value bound) {
+                         Value indices, Value bound, bool inclusive) {
   if (!getStatusBuffer(op))
     return;
   auto type = tensorTypeOf(indices);
@@ -328,8 +328,10 @@ void checkIndicesInRange(OpBuilder &b, Location loc, Operation *op,
         Value zero = arith::ConstantOp::create(nested, l, nested.getI64IntegerAttr(0));
         Value below = arith::CmpIOp::create(nested, l, arith::CmpIPredicate::slt,
                                             id, zero);
-        Value above = arith::CmpIOp::create(nested, l, arith::CmpIPredicate::sge,
-                                            id, bound64);
+        Value above = arith::CmpIOp::create(
+            nested, l,
+            inclusive ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::sge,
+            id, bound64);
         Value bad = arith::OrIOp::create(nested, l, below, above);
         Value take = arith::AndIOp::create(
             nested, l, bad,

@@ -140,10 +140,11 @@ void reportRuntimeError(mlir::OpBuilder &b, mlir::Location loc,
                         RuntimeError code, mlir::Value value, mlir::Value bound);
 
 /// Checks every element of integer tensor `indices` against [0, bound)
-/// (bound: index value) and reports the first one outside it.
+/// (bound: index value; [0, bound] when `inclusive`) and reports the first
+/// one outside it.
 void checkIndicesInRange(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::Operation *op, mlir::Value indices,
-                         mlir::Value bound);
+                         mlir::Value bound, bool inclusive = false);
 
 /// Reports DivisionByZero when integer tensor `divisors` holds a zero.
 void checkNoZeroDivisor(mlir::OpBuilder &b, mlir::Location loc,
