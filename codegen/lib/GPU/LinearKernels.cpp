@@ -65,36 +65,55 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
          " {");
   std::string xBase = k.def("arith.muli " + m + ", " + k.c(kDim) + " : index");
   std::string zero = k.def("arith.constant dense<0.0> : " + vf);
-  std::string kk = k.fresh(), acc = k.fresh(), sum = k.fresh();
-  k.line(sum + " = scf.for " + kk + " = " + start + " to " + k.c(kDim) +
-         " step " + k.c(32 * width) + " iter_args(" + acc + " = " + zero +
-         ") -> (" + vf + ") {");
-  std::string wAt = k.def("arith.addi " + wBase + ", " + kk + " : index");
-  std::string xAt = k.def("arith.addi " + xBase + ", " + kk + " : index");
   std::string align = std::to_string(width * (t == "f32" ? 4 : 2));
-  std::string wv, xv;
-  if (vectorized) {
-    wv = k.def("vector.load " + w + "[" + wAt + "] {alignment = " + align +
-               " : i64} : memref<?x" + t + ">, " + vt);
-    xv = k.def("vector.load " + x + "[" + xAt + "] {alignment = " + align +
-               " : i64} : memref<?x" + t + ">, " + vt);
-    if (t != "f32") {
-      wv = k.def("arith.extf " + wv + " : " + vt + " to " + vf);
-      xv = k.def("arith.extf " + xv + " : " + vt + " to " + vf);
+  // acc + w[at..] * x[at..] over `width` elements from element kk.
+  auto step = [&](const std::string &kk, const std::string &acc) {
+    std::string wAt = k.def("arith.addi " + wBase + ", " + kk + " : index");
+    std::string xAt = k.def("arith.addi " + xBase + ", " + kk + " : index");
+    std::string wv, xv;
+    if (vectorized) {
+      wv = k.def("vector.load " + w + "[" + wAt + "] {alignment = " + align +
+                 " : i64} : memref<?x" + t + ">, " + vt);
+      xv = k.def("vector.load " + x + "[" + xAt + "] {alignment = " + align +
+                 " : i64} : memref<?x" + t + ">, " + vt);
+      if (t != "f32") {
+        wv = k.def("arith.extf " + wv + " : " + vt + " to " + vf);
+        xv = k.def("arith.extf " + xv + " : " + vt + " to " + vf);
+      }
+    } else {
+      std::string ws = k.convert(
+          k.def("memref.load " + w + "[" + wAt + "] : memref<?x" + t + ">"), t,
+          "f32");
+      std::string xs = k.convert(
+          k.def("memref.load " + x + "[" + xAt + "] : memref<?x" + t + ">"), t,
+          "f32");
+      wv = k.def("vector.broadcast " + ws + " : f32 to " + vf);
+      xv = k.def("vector.broadcast " + xs + " : f32 to " + vf);
     }
-  } else {
-    std::string ws = k.convert(
-        k.def("memref.load " + w + "[" + wAt + "] : memref<?x" + t + ">"), t,
-        "f32");
-    std::string xs = k.convert(
-        k.def("memref.load " + x + "[" + xAt + "] : memref<?x" + t + ">"), t,
-        "f32");
-    wv = k.def("vector.broadcast " + ws + " : f32 to " + vf);
-    xv = k.def("vector.broadcast " + xs + " : f32 to " + vf);
-  }
-  std::string fma =
-      k.def("vector.fma " + wv + ", " + xv + ", " + acc + " : " + vf);
-  k.line("scf.yield " + fma + " : " + vf);
+    return k.def("vector.fma " + wv + ", " + xv + ", " + acc + " : " + vf);
+  };
+  // Main loop: kUnroll warp-wide steps per iteration, their loads issued
+  // together; then the remaining steps one at a time.
+  constexpr int64_t kUnroll = 4;
+  int64_t warpStep = 32 * width, mainEnd = kDim / (warpStep * kUnroll) *
+                                               (warpStep * kUnroll);
+  std::string kk = k.fresh(), acc = k.fresh(), mainSum = k.fresh();
+  k.line(mainSum + " = scf.for " + kk + " = " + start + " to " + k.c(mainEnd) +
+         " step " + k.c(warpStep * kUnroll) + " iter_args(" + acc + " = " +
+         zero + ") -> (" + vf + ") {");
+  std::string body = acc;
+  for (int64_t u = 0; u < kUnroll; ++u)
+    body = step(k.def("arith.addi " + kk + ", " + k.c(u * warpStep) +
+                      " : index"),
+                body);
+  k.line("scf.yield " + body + " : " + vf);
+  k.line("}");
+  std::string rest = k.fresh(), acc2 = k.fresh(), sum = k.fresh();
+  k.line(sum + " = scf.for " + rest + " = " +
+         k.def("arith.addi " + start + ", " + k.c(mainEnd) + " : index") +
+         " to " + k.c(kDim) + " step " + k.c(warpStep) + " iter_args(" + acc2 +
+         " = " + mainSum + ") -> (" + vf + ") {");
+  k.line("scf.yield " + step(rest, acc2) + " : " + vf);
   k.line("}");
   std::string partial =
       k.def("vector.reduction <add>, " + sum + " : " + vf + " into f32");
