@@ -1,0 +1,26 @@
+// The 16-bit GEMM picks the target's tensor-core instructions: wgmma on
+// sm_90 (PTX for sm_90a, with its dynamic shared memory as the extern
+// array), mma.sync on sm_80; either way ptxas accepts the PTX.
+// RUN: kopt %s --target=sm_90 -o %t.90.ptx
+// RUN: FileCheck %s --check-prefix=HOPPER < %t.90.ptx
+// RUN: FileCheck %s --check-prefix=PLAN < %t.90.plan.json
+// RUN: kopt %s --target=sm_80 -o %t.80.ptx
+// RUN: FileCheck %s --check-prefix=AMPERE < %t.80.ptx
+// RUN: %if ptxas %{ ptxas -arch=sm_90a %t.90.ptx -o /dev/null %}
+// RUN: %if ptxas %{ ptxas -arch=sm_80 %t.80.ptx -o /dev/null %}
+
+// HOPPER: .target sm_90a
+// HOPPER: .extern .shared .align 1024 .b8 __dynamic_shmem__0[];
+// HOPPER-LABEL: .entry wgmma_gemm
+// HOPPER: fence.proxy.async.shared::cta
+// HOPPER: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
+// HOPPER: wgmma.commit_group.sync.aligned
+// PLAN: "kernel": "wgmma_gemm
+// PLAN: "shared_bytes": 196608
+// AMPERE: .target sm_80
+// AMPERE-NOT: wgmma
+// AMPERE: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+func.func @f(%x: tensor<?x512xbf16>, %w: tensor<384x512xbf16>) -> tensor<?x384xbf16> {
+  %y = kopt.linear %x, %w : (tensor<?x512xbf16>, tensor<384x512xbf16>) -> tensor<?x384xbf16>
+  return %y : tensor<?x384xbf16>
+}
