@@ -285,30 +285,48 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   return e.kernel("gemm", k.str("KERNEL"), op->getLoc());
 }
 
-/// A launch (without arguments) of the best GEMM kernel for the problem:
-/// the tensor-core kernel where it applies, else the SIMT one.
-FailureOr<Launch *> launchGemm(FunctionEmitter &e, Operation *op,
-                                 const std::string &t, const std::string &ot,
-                                 bool bNK, bool bias, AffineExpr m,
-                                 AffineExpr n, AffineExpr kDim,
-                                 AffineExpr batch) {
-  std::optional<int64_t> staticN = staticValue(n);
+/// Launches of the best GEMM kernel for the problem, each given its
+/// arguments by `addArguments` and run when M is in [minRows, inf): the
+/// wgmma kernel where it applies (256-wide tiles, 128-wide up to 128 rows
+/// so that skinny products still spread over the SMs), else the mma.sync
+/// one, else the SIMT one.
+LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
+                         const std::string &t, const std::string &ot, bool bNK,
+                         bool bias, AffineExpr m, AffineExpr n,
+                         AffineExpr kDim, AffineExpr batch, int64_t minRows,
+                         llvm::function_ref<void(Launch &)> addArguments) {
+  std::optional<int64_t> staticN = staticValue(n), staticM = staticValue(m);
   bool nEven = staticN && *staticN % 2 == 0;
+  auto guarded = [&](Launch &l, int64_t lo, int64_t hi) {
+    addArguments(l);
+    l.guard = m;
+    l.guardMin = lo;
+    l.guardMax = hi;
+  };
   if (wgmmaGemmApplies(e.target(), t, staticValue(kDim), bNK)) {
-    FailureOr<std::string> kernel = wgmmaGemmKernel(e, op, t, ot, bias, nEven);
-    if (failed(kernel))
-      return failure();
     using S = WgmmaGemmShape;
-    Launch &l = e.launch(*kernel, op,
-                         ceilDiv(m, S::tileM) * ceilDiv(n, S::tileN),
-                         S::threads);
-    l.grid[2] = batch;
-    l.sharedBytes = S::sharedBytes;
-    return &l;
+    for (int64_t tileN : {S::narrowTileN, S::wideTileN}) {
+      bool narrow = tileN == S::narrowTileN;
+      int64_t lo = narrow ? minRows : S::narrowMaxRows + 1;
+      int64_t hi = narrow ? S::narrowMaxRows : INT64_MAX;
+      if (lo > hi || (staticM && (*staticM < lo || *staticM > hi)))
+        continue;
+      FailureOr<std::string> kernel =
+          wgmmaGemmKernel(e, op, t, ot, bias, nEven, tileN);
+      if (failed(kernel))
+        return failure();
+      Launch &l = e.launch(*kernel, op,
+                           ceilDiv(m, S::tileM) * ceilDiv(n, tileN),
+                           S::threads);
+      l.grid[2] = batch;
+      l.sharedBytes = S::sharedBytes(tileN);
+      guarded(l, lo, hi);
+    }
+    return success();
   }
   if (mmaGemmApplies(e.target(), t, staticValue(kDim), staticN, bNK)) {
-    FailureOr<std::string> kernel = mmaGemmKernel(
-        e, op, t, ot, bNK, bias, nEven);
+    FailureOr<std::string> kernel =
+        mmaGemmKernel(e, op, t, ot, bNK, bias, nEven);
     if (failed(kernel))
       return failure();
     using S = MmaGemmShape;
@@ -316,7 +334,8 @@ FailureOr<Launch *> launchGemm(FunctionEmitter &e, Operation *op,
                          ceilDiv(m, S::tileM) * ceilDiv(n, S::tileN),
                          S::threads);
     l.grid[2] = batch;
-    return &l;
+    guarded(l, minRows, INT64_MAX);
+    return success();
   }
   FailureOr<std::string> kernel = gemmKernel(e, op, t, ot, bNK, bias);
   if (failed(kernel))
@@ -324,7 +343,8 @@ FailureOr<Launch *> launchGemm(FunctionEmitter &e, Operation *op,
   Launch &l = e.launch(*kernel, op, ceilDiv(n, 64), 256);
   l.grid[1] = ceilDiv(m, 64);
   l.grid[2] = batch;
-  return &l;
+  guarded(l, minRows, INT64_MAX);
+  return success();
 }
 
 LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
@@ -348,22 +368,17 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   small.guardMin = 1;
   small.guardMax = kGemvMaxRows;
 
-  FailureOr<Launch *> gemm = launchGemm(e, op, t, ot, /*bNK=*/true,
-                                          bias, rows, e.constant(n),
-                                          e.constant(kDim), e.constant(1));
-  if (failed(gemm))
-    return failure();
-  Launch &large = **gemm;
-  large.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
-      .buffer(e.bufferOf(op.getWeight()));
-  if (bias)
-    large.buffer(e.bufferOf(op.getBias()));
-  large.index(rows).index(e.constant(n)).index(e.constant(kDim))
-      .index(e.constant(0)).index(e.constant(0)).index(e.constant(1))
-      .index(e.constant(1));
-  large.guard = rows;
-  large.guardMin = kGemvMaxRows + 1;
-  return success();
+  return launchGemm(
+      e, op, t, ot, /*bNK=*/true, bias, rows, e.constant(n), e.constant(kDim),
+      e.constant(1), kGemvMaxRows + 1, [&](Launch &large) {
+        large.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
+            .buffer(e.bufferOf(op.getWeight()));
+        if (bias)
+          large.buffer(e.bufferOf(op.getBias()));
+        large.index(rows).index(e.constant(n)).index(e.constant(kDim))
+            .index(e.constant(0)).index(e.constant(0)).index(e.constant(1))
+            .index(e.constant(1));
+      });
 }
 
 LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
@@ -404,17 +419,15 @@ LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
     return op.emitError("matmul with size-1 batch dims broadcast between "
                         "others has no GPU kernel yet");
   std::string t = elemType(op.getLhs()), ot = elemType(op.getResult());
-  FailureOr<Launch *> gemm =
-      launchGemm(e, op, t, ot, bNK, /*bias=*/false, M, N, K, batch);
-  if (failed(gemm))
-    return failure();
   int64_t outBuffer = e.define(op.getResult());
-  Launch &l = **gemm;
-  l.buffer(outBuffer).buffer(e.bufferOf(op.getLhs()))
-      .buffer(e.bufferOf(op.getRhs()))
-      .index(M).index(N).index(K).index(aLayout->stride)
-      .index(bLayout->stride).index(aLayout->mod).index(bLayout->mod);
-  return success();
+  return launchGemm(e, op, t, ot, bNK, /*bias=*/false, M, N, K, batch,
+                    /*minRows=*/0, [&](Launch &l) {
+                      l.buffer(outBuffer).buffer(e.bufferOf(op.getLhs()))
+                          .buffer(e.bufferOf(op.getRhs()))
+                          .index(M).index(N).index(K).index(aLayout->stride)
+                          .index(bLayout->stride).index(aLayout->mod)
+                          .index(bLayout->mod);
+                    });
 }
 
 } // namespace

@@ -32,7 +32,6 @@ namespace {
 
 using S = WgmmaGemmShape;
 constexpr int64_t kGroupM = 8;
-constexpr int64_t kAccumulators = S::tileN / 2; // m64 x tileN f32 / 128
 constexpr int64_t kChunksPerRow = S::tileK / 8;
 
 } // namespace
@@ -46,15 +45,17 @@ bool wgmmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
 FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
                                        const std::string &t,
                                        const std::string &ot, bool bias,
-                                       bool nEven) {
+                                       bool nEven, int64_t tileN) {
+  const int64_t accumulators = tileN / 2; // m64 x tileN f32 over 128 threads
+  const int64_t stageBytes = S::stageBytes(tileN);
   KernelText k(S::threads);
   IndexOps x{k};
-  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, S::tileN, kGroupM);
+  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, tileN, kGroupM);
   const std::string gType = "memref<?x" + t + ">";
   const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
   const std::string tilesType =
       "memref<" + std::to_string(S::stages) + "x" +
-      std::to_string(S::tileM + S::tileN) + "x" + std::to_string(S::tileK) +
+      std::to_string(S::tileM + tileN) + "x" + std::to_string(S::tileK) +
       "x" + t + ", #gpu.address_space<workgroup>>";
   std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
   // [stage][row: A's tileM, then B's tileN][k]
@@ -80,7 +81,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
       const std::string &bound = operand ? g.n : g.m;
       const std::string &first = operand ? g.col0 : g.row0;
       const std::string &offset = operand ? g.bOffset : g.aOffset;
-      int64_t rows = operand ? S::tileN : S::tileM;
+      int64_t rows = operand ? tileN : S::tileM;
       for (int64_t r = 0; r < rows / rowStep; ++r) {
         std::string tileRow = x.add(copyRow, k.c(r * rowStep));
         std::string outer = x.add(first, tileRow);
@@ -131,7 +132,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   };
 
   std::string accType = "!llvm.struct<(";
-  for (int64_t i = 0; i < kAccumulators; ++i)
+  for (int64_t i = 0; i < accumulators; ++i)
     accType += i ? ", f32" : "f32";
   accType += ")>";
 
@@ -156,14 +157,14 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   issueCopies(x.rem(next, S::stages), next);
   std::string stage = x.rem(kt, S::stages);
   std::string stageOffset = k.def(
-      "arith.index_cast " + x.mul(stage, k.c(S::stageBytes >> 4)) +
+      "arith.index_cast " + x.mul(stage, k.c(stageBytes >> 4)) +
       " : index to i64");
   k.line("nvvm.wgmma.fence.aligned");
   std::string acc = accIn;
   for (int64_t kStep = 0; kStep < S::tileK / 16; ++kStep)
     acc = k.def("nvvm.wgmma.mma_async " + descriptor(stageOffset, 0, kStep) +
                 ", " + descriptor(stageOffset, 1, kStep) + ", " + acc +
-                ", #nvvm.shape<m = 64, n = " + std::to_string(S::tileN) +
+                ", #nvvm.shape<m = 64, n = " + std::to_string(tileN) +
                 ", k = 16>, D[<f32>, <one>, "
                 "<wrapped>], A[<" + t + ">, <one>, <row>], B[<" + t +
                 ">, <one>, <col>] : " + accType + " -> " + accType);
@@ -183,7 +184,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
     return k.def("llvm.extractvalue " + result + "[" + std::to_string(i) +
                  "] : " + accType);
   };
-  for (int64_t nt = 0; nt < S::tileN / 8; ++nt)
+  for (int64_t nt = 0; nt < tileN / 8; ++nt)
     for (int64_t half = 0; half < 2; ++half)
       storeAccumulatorPair(k, g, t, ot, nEven,
                            x.add(rowBase, k.c(8 * half)),

@@ -1,9 +1,9 @@
 //===- WgmmaGemmKernel.h - Hopper tensor-core GEMM (wgmma) ------*- C++ -*-===//
 //
 // C[batch, m, n] = sum_k A[batch, m, k] B[batch, n, k] (+ bias[n]) on sm_90a
-// with warpgroup MMA: 128 x 256 output tiles per block of two warpgroups
-// (64 x 256 each, wgmma m64n256k16 reading both operands from shared
-// memory through matrix descriptors), 64-wide K slices staged by a
+// with warpgroup MMA: 128 x 256 (or 128 x 128) output tiles per block of
+// two warpgroups (64 rows each, wgmma m64nNk16 reading both operands from
+// shared memory through matrix descriptors), 64-wide K slices staged by a
 // multi-stage cp.async pipeline in dynamic shared memory, laid out in the
 // 128-byte swizzle wgmma reads. The kernel ABI and grid are those of the
 // other GEMMs (GemmTiles.h).
@@ -18,13 +18,21 @@
 namespace kopt::gpu {
 
 struct WgmmaGemmShape {
-  static constexpr int64_t tileM = 128, tileN = 256, tileK = 64;
+  static constexpr int64_t tileM = 128, tileK = 64;
+  /// Output tile widths: wide from narrowMaxRows + 1 rows, narrow below
+  /// (twice the blocks for skinny products).
+  static constexpr int64_t wideTileN = 256, narrowTileN = 128;
+  static constexpr int64_t narrowMaxRows = 128;
   static constexpr int64_t threads = 256, stages = 4;
   /// wgmma groups left in flight while the next slice is prepared.
   static constexpr int64_t mmasInFlight = 1;
   /// One stage: an A and a B tile of tileK 16-bit elements per row.
-  static constexpr int64_t stageBytes = (tileM + tileN) * tileK * 2;
-  static constexpr int64_t sharedBytes = stages * stageBytes;
+  static constexpr int64_t stageBytes(int64_t tileN) {
+    return (tileM + tileN) * tileK * 2;
+  }
+  static constexpr int64_t sharedBytes(int64_t tileN) {
+    return stages * stageBytes(tileN);
+  }
 };
 
 /// Whether the wgmma GEMM takes operands of type `t` with B stored [n, k]
@@ -33,11 +41,12 @@ struct WgmmaGemmShape {
 bool wgmmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
                       std::optional<int64_t> k, bool bNK);
 
+/// The kernel for `tileN`-wide output tiles (wideTileN or narrowTileN).
 mlir::FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e,
                                              mlir::Operation *op,
                                              const std::string &t,
                                              const std::string &ot, bool bias,
-                                             bool nEven);
+                                             bool nEven, int64_t tileN);
 
 } // namespace kopt::gpu
 

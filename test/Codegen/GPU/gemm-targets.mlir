@@ -11,10 +11,18 @@
 
 // HOPPER: .target sm_90a
 // HOPPER: .extern .shared .align 1024 .b8 __dynamic_shmem__0[];
+// Up to 128 rows 128-wide tiles, then 256-wide ones, picked by a guard on M.
 // HOPPER-LABEL: .entry wgmma_gemm
 // HOPPER: fence.proxy.async.shared::cta
-// HOPPER: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
+// HOPPER: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
 // HOPPER: wgmma.commit_group.sync.aligned
+// HOPPER-LABEL: .entry wgmma_gemm
+// HOPPER: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
+// PLAN: "max": 128,
+// PLAN-NEXT: "min": 9,
+// PLAN: "kernel": "wgmma_gemm
+// PLAN: "shared_bytes": 131072
+// PLAN: "min": 129,
 // PLAN: "kernel": "wgmma_gemm
 // PLAN: "shared_bytes": 196608
 // AMPERE: .target sm_80
