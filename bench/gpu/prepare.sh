@@ -19,7 +19,7 @@ $K/kopt "$root/bench/gpu/linear_f16.mlir" -o linear.ptx
 $K/kopt "$root/bench/gpu/linear_bf16.mlir" -o linear_bf16.ptx
 $K/kopt "$root/bench/gpu/gemm_bf16_4096.mlir" -o gemm_bf16_4096.ptx
 $K/kopt "$root/bench/gpu/attention_f16.mlir" -o attention.ptx
-for m in attention_bf16 attention_window_bf16 attention_decode_bf16; do
+for m in attention_bf16 attention_window_bf16 attention_decode_bf16 attention_decode_mha_bf16; do
   $K/kopt "$root/bench/gpu/$m.mlir" -o $m.ptx
 done
 # Runtime error paths (run.sh expects each bad call to fail with its message).

@@ -90,6 +90,14 @@ echo "== kopt attention bf16 causal B=4 H=32 S=4096 D=128"; $R attention_bf16.pt
 echo "== kopt attention bf16 sliding window W=1024 B=4 H=32 S=8192 D=128"; $R attention_window_bf16.ptx --input=@qb8192.npy --input=@kb8192.npy --input=@vb8192.npy --benchmark=10 --output=@$O/aw8192.npy 2>&1 | grep -v rounding
 echo "== kopt decode attention bf16 B=4 Hq=32 Hkv=8 kv_len=8192 D=128"; $R attention_decode_bf16.ptx --input=@qd.npy --input=@kd.npy --input=@vd.npy --input=@lend.npy --benchmark=20 --output=@$O/ad.npy 2>&1 | grep -v rounding
 python3 - <<'PY'
+import numpy as np
+r=np.random.default_rng(3)
+np.save('qm.npy', r.standard_normal((8,1,32,128)).astype(np.float32))
+for n in 'kv': np.save(f'{n}m.npy', r.standard_normal((8,16384,32,128), dtype=np.float32))
+np.save('lenm.npy', np.full(8, 16384, np.int32))
+PY
+echo "== kopt decode attention bf16 MHA B=8 H=32 kv_len=16384 D=128 (ANCHORS shape)"; $R attention_decode_mha_bf16.ptx --input=@qm.npy --input=@km.npy --input=@vm.npy --input=@lenm.npy --benchmark=20 --output=@$O/am.npy 2>&1 | grep -v rounding
+python3 - <<'PY'
 import os, numpy as np, torch, torch.nn.functional as F, triton.testing as tt
 out=os.environ.get('OUT','/tmp')
 bench=lambda f: tt.do_bench(f, warmup=25, rep=200, return_mode="median")*1e3
@@ -122,6 +130,12 @@ del ref, q, k, v
 q=torch.tensor(np.load('qd.npy')).cuda().bfloat16().transpose(1,2); k,v=ld('kd.npy'),ld('vd.npy')
 ref=F.scaled_dot_product_attention(q.float(),k.float(),v.float(),enable_gqa=True).transpose(1,2)
 check('decode attention kv 8192', f'{out}/ad.npy', ref, bench(lambda: F.scaled_dot_product_attention(q,k,v,enable_gqa=True)))
+del q, k, v, ref
+q=torch.tensor(np.load('qm.npy')).cuda().bfloat16().transpose(1,2); k,v=ld('km.npy'),ld('vm.npy')
+ref=F.scaled_dot_product_attention(q[:1].float(),k[:1].float(),v[:1].float()).transpose(1,2)
+got=torch.tensor(np.load(f'{out}/am.npy'))[:1].cuda().float()
+print(f'decode attention MHA kv 16384 (batch 0): rel err {((got-ref).norm()/ref.norm()).item():.2e}, peer {bench(lambda: F.scaled_dot_product_attention(q,k,v)):.1f} us')
+del q, k, v, ref
 a=torch.empty(2**30,dtype=torch.uint8,device='cuda'); b=torch.empty_like(a)
 t=bench(lambda: b.copy_(a)); print(f'copy bandwidth {2*2**30/t/1e6:.2f} TB/s')
 PY
