@@ -190,17 +190,13 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
         return bad(where, std::string("refers to a missing ") + what);
       return index;
     };
-    if (source.rfind("input:", 0) == 0) {
-      buffer.source = ScheduleBuffer::Source::Input;
+    bool input = source.rfind("input:", 0) == 0;
+    if (input || source.rfind("weight:", 0) == 0) {
+      buffer.source = input ? ScheduleBuffer::Source::Input
+                            : ScheduleBuffer::Source::Weight;
       StatusOr<size_t> index =
-          indexAfter(6, planFunction.inputs.size(), "input");
-      if (!index.isOk())
-        return index.status();
-      buffer.index = *index;
-    } else if (source.rfind("weight:", 0) == 0) {
-      buffer.source = ScheduleBuffer::Source::Weight;
-      StatusOr<size_t> index =
-          indexAfter(7, planFunction.weights.size(), "weight");
+          input ? indexAfter(6, planFunction.inputs.size(), "input")
+                : indexAfter(7, planFunction.weights.size(), "weight");
       if (!index.isOk())
         return index.status();
       buffer.index = *index;

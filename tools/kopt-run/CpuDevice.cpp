@@ -38,12 +38,10 @@ openCpuDevice(const std::string &artifact, const std::string &function,
   auto module = rt::CompiledModule::load(artifact);
   if (!module.isOk())
     return module.status();
-  if (weights) {
-    rt::Status bound = (*module)->bindWeights(rt::WeightSource::fromWeightSet(
-        std::move(weights), "'" + weightsPath + "'"));
-    if (!bound.isOk())
-      return bound;
-  }
+  rt::Status bound =
+      bindWeightsIfGiven(**module, std::move(weights), weightsPath);
+  if (!bound.isOk())
+    return bound;
   return std::unique_ptr<Device>(
       new CpuDevice(std::move(*module), function, poisonOutputs));
 }

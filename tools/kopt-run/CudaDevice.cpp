@@ -60,12 +60,10 @@ openCudaDevice(const std::string &artifact, int ordinal,
   auto module = rt::GpuModule::load(artifact, ordinal);
   if (!module.isOk())
     return module.status();
-  if (weights) {
-    rt::Status bound = (*module)->bindWeights(rt::WeightSource::fromWeightSet(
-        std::move(weights), "'" + weightsPath + "'"));
-    if (!bound.isOk())
-      return bound;
-  }
+  rt::Status bound =
+      bindWeightsIfGiven(**module, std::move(weights), weightsPath);
+  if (!bound.isOk())
+    return bound;
   return std::unique_ptr<Device>(
       new CudaDevice(std::move(*module), function, poisonOutputs));
 }

@@ -9,6 +9,7 @@
 #ifndef KOPT_TOOLS_KOPT_RUN_DEVICES_H
 #define KOPT_TOOLS_KOPT_RUN_DEVICES_H
 
+#include "kopt/runtime/CompiledModule.h"
 #include "kopt/runtime/Npy.h"
 #include "kopt/runtime/Plan.h"
 #include "kopt/runtime/Safetensors.h"
@@ -32,6 +33,18 @@ public:
     return rt::unimplemented("host-timed device");
   }
 };
+
+/// Binds `weights` (read from `weightsPath`; nothing when null) to a loaded
+/// CPU or GPU module.
+template <typename Module>
+rt::Status bindWeightsIfGiven(Module &module,
+                              std::shared_ptr<const rt::WeightSet> weights,
+                              const std::string &weightsPath) {
+  if (!weights)
+    return rt::Status::ok();
+  return module.bindWeights(rt::WeightSource::fromWeightSet(
+      std::move(weights), "'" + weightsPath + "'"));
+}
 
 /// The compiled shared object at `artifact`, with `weights` (may be null
 /// when no function reads weights) bound.

@@ -327,6 +327,13 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
     }
   }
   std::string minusInf = k.f(-INFINITY);
+  // A running max that is still -inf (nothing visible) as 0, so that
+  // exponents stay finite (exp2(-inf - 0) = 0).
+  auto finiteOrZero = [&](const std::string &m) {
+    return k.def("arith.select " +
+                 k.def("arith.cmpf oeq, " + m + ", " + minusInf + " : f32") +
+                 ", " + k.f(0.0) + ", " + m + " : f32");
+  };
   // Partial dots of every pair, then the transposed butterfly.
   SmallVector<std::string> vals;
   for (int64_t pair = 0; pair < paddedPairs; ++pair) {
@@ -375,11 +382,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   for (int64_t o = 0; o < owned; ++o) {
     std::string mNew = k.def("arith.maximumf " + m[o] + ", " + rowTop[o] +
                              " : f32");
-    // A row with nothing visible yet keeps exponents finite (exp2(-inf) = 0).
-    std::string safe = k.def(
-        "arith.select " +
-        k.def("arith.cmpf oeq, " + mNew + ", " + minusInf + " : f32") + ", " +
-        k.f(0.0) + ", " + mNew + " : f32");
+    std::string safe = finiteOrZero(mNew);
     auto exp2 = [&](const std::string &a) {
       return k.def("math.exp2 " +
                    k.def("arith.subf " + a + ", " + safe + " : f32") +
@@ -436,10 +439,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
       for (int64_t off = lanesPerKey; off < 32; off *= 2)
         top = k.def("arith.maximumf " + top + ", " + k.shuffleXor(top, off) +
                     " : f32");
-      std::string safe = k.def(
-          "arith.select " +
-          k.def("arith.cmpf oeq, " + top + ", " + minusInf + " : f32") + ", " +
-          k.f(0.0) + ", " + top + " : f32");
+      std::string safe = finiteOrZero(top);
       std::string w = k.def(
           "math.exp2 " + k.def("arith.subf " + mr + ", " + safe + " : f32") +
           " : f32");
@@ -484,10 +484,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
                   sharedRows);
     top = k.def("arith.maximumf " + top + ", " + wm[w] + " : f32");
   }
-  std::string safe = k.def(
-      "arith.select " +
-      k.def("arith.cmpf oeq, " + top + ", " + minusInf + " : f32") + ", " +
-      k.f(0.0) + ", " + top + " : f32");
+  std::string safe = finiteOrZero(top);
   std::string sum = k.f(0.0), total = k.f(0.0);
   for (int64_t w = 0; w < S::warps; ++w) {
     std::string weight = k.def(

@@ -33,6 +33,8 @@ namespace {
 using S = WgmmaGemmShape;
 constexpr int64_t kGroupM = 8;
 constexpr int64_t kChunksPerRow = S::tileK / 8;
+// The B tile follows the A tile; descriptors need 1024-byte-aligned tiles.
+static_assert(S::tileM * S::tileK * 2 % 1024 == 0, "B tile alignment");
 
 } // namespace
 
@@ -123,7 +125,6 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   auto descriptor = [&](const std::string &stageOffset, int64_t operand,
                         int64_t kStep) {
     int64_t fixed = (operand * S::tileM * S::tileK * 2 + kStep * 32) >> 4;
-    static_assert(S::tileM * S::tileK * 2 % 1024 == 0, "B tile alignment");
     std::string d = k.def("arith.addi " + baseDescriptor + ", " +
                           stageOffset + " : i64");
     if (operand == 0)
