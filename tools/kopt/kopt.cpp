@@ -169,6 +169,12 @@ int main(int argc, char **argv) {
   mlir::MlirOptMainConfig::registerCLOptions(registry);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  // Diagnostics point at the model's source; the whole module MLIR appends
+  // to errors from deep in code generation buries them
+  // (--mlir-print-op-on-diagnostic brings it back).
+  if (cl::Option *printOp =
+          cl::getRegisteredOptions().lookup("mlir-print-op-on-diagnostic"))
+    static_cast<cl::opt<bool> *>(printOp)->setInitialValue(false);
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv,

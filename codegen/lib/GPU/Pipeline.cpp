@@ -16,9 +16,22 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 
 namespace kopt {
+namespace {
+
+/// The CUDA toolkit whose libdevice the kernels link: $CUDA_HOME when set,
+/// else the toolkit found when kopt was built.
+std::string cudaToolkitPath() {
+  if (const char *home = std::getenv("CUDA_HOME"); home && *home)
+    return home;
+  return KOPT_CUDA_TOOLKIT_DIR;
+}
+
+} // namespace
 
 void buildGpuCodegenPipeline(OpPassManager &pm,
                              const GpuCodegenOptions &options) {
@@ -50,6 +63,7 @@ void buildGpuCodegenPipeline(OpPassManager &pm,
   pm.addPass(createGpuNVVMAttachTarget(attach));
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
+  binary.toolkitPath = cudaToolkitPath();
   pm.addPass(createGpuModuleToBinaryPass(binary));
 
   KoptSerializePtxPassOptions serialize;

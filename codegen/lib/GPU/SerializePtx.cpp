@@ -40,6 +40,19 @@ struct KoptSerializePtxPass
       emitError(loc) << "no PTX: run gpu-module-to-binary{format=isa} first";
       return signalPassFailure();
     }
+    // A math function libdevice should have defined: the PTX would not load.
+    if (size_t at = ptx.find(".extern .func"); at != StringRef::npos) {
+      // ".extern .func (RETURN) NAME(PARAMS)" or ".extern .func NAME(...)".
+      StringRef rest = ptx.substr(at).drop_front(StringRef(".extern .func").size()).ltrim();
+      if (rest.starts_with("("))
+        rest = rest.drop_until([](char c) { return c == ')'; }).drop_front().ltrim();
+      StringRef name = rest.take_until(
+          [](char c) { return c == '(' || c == '\n' || c == ' '; });
+      emitError(loc) << "the kernels call '" << name
+                     << "', which no library defined: kopt found no CUDA "
+                        "libdevice (set CUDA_HOME to a CUDA toolkit)";
+      return signalPassFailure();
+    }
     std::string error;
     auto file = openOutputFile(output, &error);
     if (!file) {
