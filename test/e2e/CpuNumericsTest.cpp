@@ -820,6 +820,29 @@ std::vector<Case> attentionCases() {
           {{2, 150, 2, 128}, {2, 200, 1, 128}, {2, 200, 1, 128}, {2}}},
          2.0});
   }
+  // The sm_90a wgmma kernel's 128-query, 128-key tiles: counts around them,
+  // more keys than queries (positions shifted), a window that skips whole
+  // key tiles, D = 128, two query heads per kv head.
+  for (auto [dt, attrs] :
+       {std::pair{KOPT_DTYPE_F16, "{causal = true}"},
+        std::pair{KOPT_DTYPE_BF16, "{causal = true}"},
+        std::pair{KOPT_DTYPE_BF16, "{causal = true, window = 150 : i64}"},
+        std::pair{KOPT_DTYPE_BF16, ""}}) {
+    std::string t = typeName(dt);
+    std::string q = "tensor<1x?x2x128x" + t + ">",
+                kv = "tensor<1x?x1x128x" + t + ">";
+    cases.push_back(
+        {"attention_wgmma_" + t + "_" + std::to_string(std::strlen(attrs)),
+         fn("(%q: " + q + ", %k: " + kv + ", %v: " + kv + ") -> " + q,
+            "  %o = kopt.attention %q, %k, %v " + std::string(attrs) + " : (" +
+                q + ", " + kv + ", " + kv + ") -> " + q + "\n  return %o : " + q),
+         {f(dt, -2, 2), f(dt, -2, 2), f(dt)},
+         {{{1, 127, 2, 128}, {1, 127, 1, 128}, {1, 127, 1, 128}},
+          {{1, 129, 2, 128}, {1, 129, 1, 128}, {1, 129, 1, 128}},
+          {{1, 257, 2, 128}, {1, 257, 1, 128}, {1, 257, 1, 128}},
+          {{1, 45, 2, 128}, {1, 389, 1, 128}, {1, 389, 1, 128}}},
+         2.0});
+  }
   // Split-KV decode: 700 keys in three 256-key splits, kv_len leaving
   // some splits (or whole rows) empty; and without kv_len or causality.
   cases.push_back(

@@ -42,4 +42,41 @@ std::pair<std::string, std::string> visibleKeys(KernelText &k, AttentionOp op,
   return {lo, hi};
 }
 
+std::pair<std::string, std::string>
+QueryBlockKeys::visible(const std::string &row) const {
+  std::string p = k->def(
+      "arith.addi " + shift + ", " +
+      k->def("arith.index_cast " + row + " : index to i64") + " : i64");
+  return visibleKeys(*k, op, len, p);
+}
+
+QueryBlockKeys queryBlockKeys(KernelText &k, FunctionEmitter &e, AttentionOp op,
+                              const std::string &kvLen, const std::string &lt,
+                              const std::string &b, const std::string &sq,
+                              const std::string &skv, const std::string &status,
+                              const std::string &q0, int64_t tileQ,
+                              int64_t tileKv) {
+  IndexOps x{k};
+  QueryBlockKeys keys{&k, op, visibleLength(k, e, op, kvLen, lt, b, skv, status),
+                      "", "", ""};
+  std::string sq64 = k.def("arith.index_cast " + sq + " : index to i64");
+  keys.shift = k.def("arith.subi " + keys.len + ", " + sq64 + " : i64");
+  // From the first query's lo to the last's hi.
+  std::string lastRow = k.def(
+      "arith.minui " + x.add(q0, k.c(tileQ - 1)) + ", " +
+      x.bin("arith.subi", sq, k.c(1)) + " : index");
+  std::string lo = keys.visible(q0).first;
+  std::string hi = keys.visible(lastRow).second;
+  std::string hiSafe = k.def("arith.maxsi " + hi + ", " + lo + " : i64");
+  std::string width = k.ci(tileKv, "i64");
+  keys.firstTile = k.def(
+      "arith.index_cast " +
+      k.def("arith.divsi " + lo + ", " + width + " : i64") + " : i64 to index");
+  keys.endTile = k.def(
+      "arith.index_cast " +
+      k.def("arith.ceildivsi " + hiSafe + ", " + width + " : i64") +
+      " : i64 to index");
+  return keys;
+}
+
 } // namespace kopt::gpu

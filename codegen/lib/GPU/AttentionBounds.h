@@ -31,6 +31,26 @@ std::pair<std::string, std::string> visibleKeys(KernelText &k, AttentionOp op,
                                                 const std::string &len,
                                                 const std::string &p);
 
+/// The keys of a block of queries [q0, q0 + tileQ) of batch row `b`, for
+/// kernels that walk key tiles of `tileKv`.
+struct QueryBlockKeys {
+  KernelText *k;
+  AttentionOp op;
+  /// L and L - Sq (i64).
+  std::string len, shift;
+  /// The key tiles (index) holding a key any query of the block sees:
+  /// [firstTile, endTile), empty when none does.
+  std::string firstTile, endTile;
+  /// visibleKeys of query row `row` (index).
+  std::pair<std::string, std::string> visible(const std::string &row) const;
+};
+QueryBlockKeys queryBlockKeys(KernelText &k, FunctionEmitter &e, AttentionOp op,
+                              const std::string &kvLen, const std::string &lt,
+                              const std::string &b, const std::string &sq,
+                              const std::string &skv, const std::string &status,
+                              const std::string &q0, int64_t tileQ,
+                              int64_t tileKv);
+
 } // namespace kopt::gpu
 
 #endif // KOPT_CODEGEN_GPU_ATTENTIONBOUNDS_H

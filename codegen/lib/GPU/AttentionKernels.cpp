@@ -9,8 +9,10 @@
 // keeping an online softmax (running max and sum) in f32; a combine kernel
 // rescales the slices to the global max. GQA: query head h reads kv head
 // h / (Hq / Hkv). A row with no visible key writes zeros.
-// Prefill: the tensor-core FlashAttention kernel (FlashAttentionKernel.h)
-// where it applies, else the same warp kernel over all keys. Launch guards
+// Prefill: on sm_90a the wgmma FlashAttention kernel
+// (WgmmaAttentionKernel.h), on sm_80/89 the mma.sync one
+// (FlashAttentionKernel.h), where they apply; else the same warp kernel
+// over all keys. Launch guards
 // on Sq pick the path at run time.
 //
 //===----------------------------------------------------------------------===//
@@ -19,6 +21,7 @@
 #include "DecodeAttentionKernel.h"
 #include "Families.h"
 #include "FlashAttentionKernel.h"
+#include "WgmmaAttentionKernel.h"
 #include "KernelText.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
@@ -358,6 +361,23 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   }
   if (staticSq && *staticSq < kLongQueries)
     return success();
+  if (wgmmaAttentionApplies(e.target(), t, d)) {
+    using W = WgmmaAttentionShape;
+    FailureOr<std::string> name =
+        wgmmaAttentionKernel(e, op, t, lt, hq, hkv, d, scale);
+    if (failed(name))
+      return failure();
+    Launch &l = e.launch(*name, op, ceilDiv(qDims[1], W::tileQ), W::threads);
+    l.grid[1] = e.constant(hq);
+    l.grid[2] = qDims[0];
+    l.sharedBytes = W::sharedBytes(d);
+    l.buffer(outBuffer);
+    addOperands(l);
+    l.index(qDims[1]).index(kDims[1]);
+    l.guard = qDims[1];
+    l.guardMin = kLongQueries;
+    return success();
+  }
   if (flashAttentionApplies(e.target(), t, d)) {
     using F = FlashAttentionShape;
     FailureOr<std::string> flashName =

@@ -19,6 +19,7 @@
 
 #include "AttentionBounds.h"
 #include "MmaText.h"
+#include "OnlineSoftmax.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -71,33 +72,9 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string l8 = x.rem(lane, 8), l16 = x.rem(lane, 16), hi = x.div(lane, 16);
   std::string mid = x.rem(x.div(lane, 8), 2);
 
-  std::string len64 = visibleLength(k, e, op, kvLen, lt, b, skv, status);
-  std::string sq64 = k.def("arith.index_cast " + sq + " : index to i64");
-  std::string shift = k.def("arith.subi " + len64 + ", " + sq64 + " : i64");
-  auto position = [&](const std::string &row) { // p_i = L - Sq + i (i64)
-    return k.def("arith.addi " + shift + ", " +
-                 k.def("arith.index_cast " + row + " : index to i64") + " : i64");
-  };
-  auto bounds = [&](const std::string &p) {
-    return visibleKeys(k, op, len64, p);
-  };
-  // The block's key range: from its first query's lo to its last's hi.
-  std::string lastRow = k.def(
-      "arith.minui " + x.add(q0, k.c(kTileQ - 1)) + ", " +
-      x.bin("arith.subi", sq, k.c(1)) + " : index");
-  std::string blockLo = bounds(position(q0)).first;
-  std::string blockHi = bounds(position(lastRow)).second;
-  std::string blockHiSafe =
-      k.def("arith.maxsi " + blockHi + ", " + blockLo + " : i64");
-  std::string firstTile = k.def(
-      "arith.index_cast " +
-      k.def("arith.divsi " + blockLo + ", " + k.ci(kTileKv, "i64") + " : i64") +
-      " : i64 to index");
-  std::string endTile = k.def(
-      "arith.index_cast " +
-      k.def("arith.ceildivsi " + blockHiSafe + ", " + k.ci(kTileKv, "i64") +
-            " : i64") +
-      " : i64 to index");
+  QueryBlockKeys keys = queryBlockKeys(k, e, op, kvLen, lt, b, sq, skv, status,
+                                       q0, kTileQ, kTileKv);
+  const std::string &firstTile = keys.firstTile, &endTile = keys.endTile;
 
   // cp.async of a 64 x D tile: rows of `src` at ((b * S + row) * H + head)
   // * D. Thread t copies chunk t % (D / 8) of rows t / (D / 8) + r * step:
@@ -150,11 +127,9 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   // This thread's two query rows and their visible key ranges.
   std::string rowA = x.add(q0, x.add(warpRow, x.div(lane, 4)));
   std::string rowB = x.add(rowA, k.c(8));
-  auto [loA, hiA] = bounds(position(rowA));
-  auto [loB, hiB] = bounds(position(rowB));
+  auto [loA, hiA] = keys.visible(rowA);
+  auto [loB, hiB] = keys.visible(rowB);
   std::string quadCol = x.mul(x.rem(lane, 4), k.c(2));
-  double log2e = 1.4426950408889634;
-  std::string qkScale = k.f(scale * log2e);
   std::string negInf = k.f(-INFINITY);
 
   // Loop state: m (2 rows), l (2 per-thread partial sums), O [dTiles][4].
@@ -181,7 +156,7 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   k.line("nvvm.cp.async.wait.group 1");
   k.line("gpu.barrier");
   // S = Q K^T: 8 n-tiles of 8 keys.
-  std::vector<std::array<std::string, 4>> sAcc(kTileKv / 8);
+  ScoreTile sAcc(kTileKv / 8);
   for (auto &tileAcc : sAcc)
     for (auto &value : tileAcc)
       value = k.f(0.0);
@@ -205,105 +180,12 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string next = x.add(jt, k.c(1));
   loadTile(kk, ks, kvFirst(next), skv, hkv, kvh);
 
-  // Mask, row maxima. With a positive scale the maxima are taken on the
-  // raw scores and the scale is folded into the exponent's fma; a tile
-  // every key of which both rows of the thread see skips the mask.
-  const bool foldScale = scale > 0;
-  std::string keyBase = x.add(kvFirst(jt), quadCol);
-  std::string tileLo = k.def("arith.index_cast " + kvFirst(jt) +
-                             " : index to i64");
-  std::string tileHi = k.def("arith.addi " + tileLo + ", " +
-                             k.ci(kTileKv, "i64") + " : i64");
-  std::string interior = k.def(
-      "arith.andi " +
-      k.def("arith.cmpi sge, " + tileLo + ", " +
-            k.def("arith.maxsi " + loA + ", " + loB + " : i64") + " : i64") +
-      ", " +
-      k.def("arith.cmpi sle, " + tileHi + ", " +
-            k.def("arith.minsi " + hiA + ", " + hiB + " : i64") + " : i64") +
-      " : i1");
-  std::string scoreTypes;
-  for (int64_t v = 0; v < kTileKv / 8 * 4 + 2; ++v)
-    scoreTypes += (v ? ", " : "") + std::string("f32");
-  auto scores = [&](bool masked) {
-    std::string rowMax[2] = {negInf, negInf};
-    std::vector<std::string> values;
-    for (int64_t nt = 0; nt < kTileKv / 8; ++nt)
-      for (int64_t i = 0; i < 4; ++i) {
-        int64_t r = i / 2;
-        std::string value =
-            foldScale ? sAcc[nt][i]
-                      : k.def("arith.mulf " + sAcc[nt][i] + ", " + qkScale +
-                              " : f32");
-        if (masked) {
-          std::string key = k.def(
-              "arith.index_cast " + x.add(keyBase, k.c(8 * nt + i % 2)) +
-              " : index to i64");
-          std::string lo = r ? loB : loA, hiR = r ? hiB : hiA;
-          std::string visible = k.def(
-              "arith.andi " +
-              k.def("arith.cmpi sge, " + key + ", " + lo + " : i64") + ", " +
-              k.def("arith.cmpi slt, " + key + ", " + hiR + " : i64") +
-              " : i1");
-          value = k.def("arith.select " + visible + ", " + value + ", " +
-                        negInf + " : f32");
-        }
-        values.push_back(value);
-        rowMax[r] =
-            k.def("arith.maximumf " + rowMax[r] + ", " + value + " : f32");
-      }
-    values.push_back(rowMax[0]);
-    values.push_back(rowMax[1]);
-    k.line("scf.yield " + llvm::join(values, ", ") + " : " + scoreTypes);
-  };
-  std::string masked = k.fresh();
-  k.line(masked + ":" + std::to_string(kTileKv / 8 * 4 + 2) + " = scf.if " +
-         interior + " -> (" + scoreTypes + ") {");
-  scores(false);
-  k.line("} else {");
-  scores(true);
-  k.line("}");
-  for (int64_t nt = 0; nt < kTileKv / 8; ++nt)
-    for (int64_t i = 0; i < 4; ++i)
-      sAcc[nt][i] = masked + "#" + std::to_string(nt * 4 + i);
-  std::string rowMax[2] = {
-      masked + "#" + std::to_string(kTileKv / 8 * 4),
-      masked + "#" + std::to_string(kTileKv / 8 * 4 + 1)};
-  std::string alpha[2], mSafe[2], mNew[2], negM[2];
-  for (int r = 0; r < 2; ++r) {
-    for (int offset = 1; offset <= 2; offset *= 2) {
-      rowMax[r] = k.def("arith.maximumf " + rowMax[r] + ", " +
-                        k.shuffleXor(rowMax[r], offset) + " : f32");
-    }
-    if (foldScale)
-      rowMax[r] = k.def("arith.mulf " + rowMax[r] + ", " + qkScale + " : f32");
-    mNew[r] = k.def("arith.maximumf " + state[r] + ", " + rowMax[r] + " : f32");
-    // A row with nothing visible yet keeps exponents finite (exp2(-inf) = 0).
-    std::string none =
-        k.def("arith.cmpf oeq, " + mNew[r] + ", " + negInf + " : f32");
-    mSafe[r] = k.def("arith.select " + none + ", " + k.f(0.0) + ", " + mNew[r] +
-                     " : f32");
-    negM[r] = k.def("arith.negf " + mSafe[r] + " : f32");
-    alpha[r] = k.def("math.exp2 " +
-                     k.def("arith.subf " + state[r] + ", " + mSafe[r] + " : f32") +
-                     " : f32");
-  }
-  std::string rowSum[2] = {k.f(0.0), k.f(0.0)};
-  for (int64_t nt = 0; nt < kTileKv / 8; ++nt)
-    for (int64_t i = 0; i < 4; ++i) {
-      int64_t r = i / 2;
-      sAcc[nt][i] = k.def(
-          "math.exp2 " +
-          k.def("math.fma " + sAcc[nt][i] + ", " +
-                (foldScale ? qkScale : k.f(1.0)) + ", " + negM[r] + " : f32") +
-          " : f32");
-      rowSum[r] = k.def("arith.addf " + rowSum[r] + ", " + sAcc[nt][i] + " : f32");
-    }
-  std::vector<std::string> yields = {mNew[0], mNew[1]};
-  for (int r = 0; r < 2; ++r)
-    yields.push_back(k.def(
-        "math.fma " + state[2 + r] + ", " + alpha[r] + ", " + rowSum[r] +
-        " : f32"));
+  SoftmaxStep step = onlineSoftmaxStep(
+      k, sAcc, kvFirst(jt), quadCol, {loA, loB}, {hiA, hiB},
+      {{{state[0], state[1]}}, {{state[2], state[3]}}}, scale);
+  const auto &alpha = step.alpha;
+  std::vector<std::string> yields = {step.state.max[0], step.state.max[1],
+                                     step.state.sum[0], step.state.sum[1]};
   std::vector<std::string> o(dTiles * 4);
   for (int64_t i = 0; i < dTiles * 4; ++i)
     o[i] = k.def("arith.mulf " + state[4 + i] + ", " + alpha[(i % 4) / 2] +
@@ -349,37 +231,13 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
 
   // out = O / l over the quad's partial sums; rows with nothing visible
   // (l == 0) write zeros.
-  std::string denom[2];
-  for (int r = 0; r < 2; ++r) {
-    std::string l = result + "#" + std::to_string(2 + r);
-    for (int offset = 1; offset <= 2; offset *= 2) {
-      l = k.def("arith.addf " + l + ", " + k.shuffleXor(l, offset) + " : f32");
-    }
-    std::string empty = k.def("arith.cmpf oeq, " + l + ", " + k.f(0.0) + " : f32");
-    denom[r] = k.def("arith.select " + empty + ", " + k.f(1.0) + ", " + l +
-                     " : f32");
-  }
-  for (int r = 0; r < 2; ++r) {
-    std::string row = r ? rowB : rowA;
-    k.line("scf.if " + x.lt(row, sq) + " {");
-    std::string base = x.add(
-        x.mul(x.add(x.mul(x.add(x.mul(b, sq), row), k.c(hq)), h), k.c(d)),
-        quadCol);
-    for (int64_t nt = 0; nt < dTiles; ++nt) {
-      std::string v0 = k.def("arith.divf " + result + "#" +
-                             std::to_string(4 + 4 * nt + 2 * r) + ", " +
-                             denom[r] + " : f32");
-      std::string v1 = k.def("arith.divf " + result + "#" +
-                             std::to_string(4 + 4 * nt + 2 * r + 1) + ", " +
-                             denom[r] + " : f32");
-      std::string pair = k.def("vector.from_elements " + k.convert(v0, "f32", t) +
-                               ", " + k.convert(v1, "f32", t) + " : vector<2x" +
-                               t + ">");
-      k.line("vector.store " + pair + ", " + out + "[" +
-             x.add(base, k.c(8 * nt)) + "] {alignment = 4 : i64} : " + gType + ", vector<2x" + t + ">");
-    }
-    k.line("}");
-  }
+  std::array<std::string, 2> denom =
+      softmaxDenominators(k, {result + "#2", result + "#3"});
+  std::vector<std::string> outputs(dTiles * 4);
+  for (int64_t i = 0; i < dTiles * 4; ++i)
+    outputs[i] = result + "#" + std::to_string(4 + i);
+  storeNormalisedRows(k, out, t, outputs, denom, {rowA, rowB}, sq, b, h, hq, d,
+                      quadCol);
   return e.kernel("flash_attention", k.str("KERNEL"), op->getLoc());
 }
 
