@@ -879,6 +879,17 @@ std::vector<Case> attentionCases() {
         {{1, 2, 16, 128}, {1, 1100, 2, 128}, {1, 1100, 2, 128}, {1}},
         {{1, 15, 16, 128}, {1, 1100, 2, 128}, {1, 1100, 2, 128}, {1}}},
        2.0});
+  // The tensor-core decode path in f16 with a run-time key count (so a
+  // run-time number of 1024-key splits for the combine kernel).
+  cases.push_back(
+      {"attention_decode_mma_f16",
+       fn("(%q: tensor<2x?x8x64xf16>, %k: tensor<2x?x2x64xf16>, %v: tensor<2x?x2x64xf16>) -> tensor<2x?x8x64xf16>",
+          "  %o = kopt.attention %q, %k, %v {causal = true} : (tensor<2x?x8x64xf16>, tensor<2x?x2x64xf16>, tensor<2x?x2x64xf16>) -> tensor<2x?x8x64xf16>\n"
+          "  return %o : tensor<2x?x8x64xf16>"),
+       {f(KOPT_DTYPE_F16, -2, 2), f(KOPT_DTYPE_F16, -2, 2), f(KOPT_DTYPE_F16)},
+       {{{2, 1, 8, 64}, {2, 2100, 2, 64}, {2, 2100, 2, 64}},
+        {{2, 3, 8, 64}, {2, 37, 2, 64}, {2, 37, 2, 64}}},
+       2.0});
   cases.push_back(
       {"attention_decode_gqa16_d96",
        fn("(%q: tensor<2x?x16x96xf16>, %k: tensor<2x?x1x96xf16>, %v: tensor<2x?x1x96xf16>) -> tensor<2x?x16x96xf16>",

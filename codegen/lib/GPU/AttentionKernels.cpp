@@ -42,7 +42,8 @@ constexpr int64_t kLongQueries = FlashAttentionShape::minQueries;
 /// out[row, d] from the splits' (max, sum, accumulator): a thread per
 /// output element rescales every split to the global max.
 FailureOr<std::string> combineKernel(FunctionEmitter &e, AttentionOp op,
-                                     const std::string &t, int64_t d) {
+                                     const std::string &t, int64_t d,
+                                     std::optional<int64_t> staticSplits) {
   KernelText k(128);
   std::string out = k.buffer("out", t), partMax = k.buffer("part_max", "f32"),
               partSum = k.buffer("part_sum", "f32"),
@@ -54,48 +55,80 @@ FailureOr<std::string> combineKernel(FunctionEmitter &e, AttentionOp op,
   std::string row = k.def("arith.divui " + g + ", " + k.c(d) + " : index");
   std::string dim = k.def("arith.remui " + g + ", " + k.c(d) + " : index");
   std::string first = k.def("arith.muli " + row + ", " + splits + " : index");
-  std::string s = k.fresh(), m = k.fresh(), maxV = k.fresh();
-  k.line(maxV + " = scf.for " + s + " = " + k.c(0) + " to " + splits +
-         " step " + k.c(1) + " iter_args(" + m + " = " + k.f(-INFINITY) +
-         ") -> (f32) {");
-  std::string at = k.def("arith.addi " + first + ", " + s + " : index");
-  k.line("scf.yield " +
-         k.def("arith.maximumf " + m + ", " +
-               k.def("memref.load " + partMax + "[" + at + "] : memref<?xf32>") +
-               " : f32") +
-         " : f32");
-  k.line("}");
-  std::string none = k.def("arith.cmpf oeq, " + maxV + ", " + k.f(-INFINITY) +
-                           " : f32");
-  std::string safe = k.def("arith.select " + none + ", " + k.f(0.0) + ", " +
-                           maxV + " : f32");
-  std::string s2 = k.fresh(), l = k.fresh(), acc = k.fresh(), sums = k.fresh();
-  k.line(sums + ":2 = scf.for " + s2 + " = " + k.c(0) + " to " + splits +
-         " step " + k.c(1) + " iter_args(" + l + " = " + k.f(0.0) + ", " + acc +
-         " = " + k.f(0.0) + ") -> (f32, f32) {");
-  std::string at2 = k.def("arith.addi " + first + ", " + s2 + " : index");
-  std::string w = k.def(
-      "math.exp " +
-      k.def("arith.subf " +
-            k.def("memref.load " + partMax + "[" + at2 + "] : memref<?xf32>") +
-            ", " + safe + " : f32") +
-      " : f32");
-  std::string ps =
-      k.def("memref.load " + partSum + "[" + at2 + "] : memref<?xf32>");
-  std::string accAt = k.def(
-      "arith.addi " + k.def("arith.muli " + at2 + ", " + k.c(d) + " : index") +
-      ", " + dim + " : index");
-  std::string pa =
-      k.def("memref.load " + partAcc + "[" + accAt + "] : memref<?xf32>");
-  k.line("scf.yield " + k.def("math.fma " + ps + ", " + w + ", " + l + " : f32") +
-         ", " + k.def("math.fma " + pa + ", " + w + ", " + acc + " : f32") +
-         " : f32, f32");
-  k.line("}");
-  std::string empty = k.def("arith.cmpf oeq, " + sums + "#0, " + k.f(0.0) +
-                            " : f32");
+  auto load = [&](const std::string &buffer, const std::string &split,
+                  bool acc) {
+    std::string at = k.def("arith.addi " + first + ", " + split + " : index");
+    if (acc)
+      at = k.def("arith.addi " +
+                 k.def("arith.muli " + at + ", " + k.c(d) + " : index") +
+                 ", " + dim + " : index");
+    return k.def("memref.load " + buffer + "[" + at + "] : memref<?xf32>");
+  };
+  auto safeMax = [&](const std::string &maxV) {
+    std::string none = k.def("arith.cmpf oeq, " + maxV + ", " +
+                             k.f(-INFINITY) + " : f32");
+    return k.def("arith.select " + none + ", " + k.f(0.0) + ", " + maxV +
+                 " : f32");
+  };
+  std::string sum, accumulated;
+  if (staticSplits && *staticSplits <= 64) {
+    // Few splits known at compile time: every load is issued up front.
+    std::vector<std::string> maxes, sums, accs;
+    std::string maxV = k.f(-INFINITY);
+    for (int64_t s = 0; s < *staticSplits; ++s) {
+      maxes.push_back(load(partMax, k.c(s), false));
+      sums.push_back(load(partSum, k.c(s), false));
+      accs.push_back(load(partAcc, k.c(s), true));
+      maxV = k.def("arith.maximumf " + maxV + ", " + maxes.back() + " : f32");
+    }
+    std::string safe = safeMax(maxV);
+    sum = k.f(0.0), accumulated = k.f(0.0);
+    for (int64_t s = 0; s < *staticSplits; ++s) {
+      std::string w = k.def(
+          "math.exp " +
+          k.def("arith.subf " + maxes[s] + ", " + safe + " : f32") + " : f32");
+      sum = k.def("math.fma " + sums[s] + ", " + w + ", " + sum + " : f32");
+      accumulated = k.def("math.fma " + accs[s] + ", " + w + ", " +
+                          accumulated + " : f32");
+    }
+  } else {
+    std::string s = k.fresh(), m = k.fresh(), maxV = k.fresh();
+    k.line(maxV + " = scf.for " + s + " = " + k.c(0) + " to " + splits +
+           " step " + k.c(1) + " iter_args(" + m + " = " + k.f(-INFINITY) +
+           ") -> (f32) {");
+    k.line("scf.yield " +
+           k.def("arith.maximumf " + m + ", " + load(partMax, s, false) +
+                 " : f32") +
+           " : f32");
+    k.line("}");
+    std::string safe = safeMax(maxV);
+    std::string s2 = k.fresh(), l = k.fresh(), acc = k.fresh(),
+                sums = k.fresh();
+    k.line(sums + ":2 = scf.for " + s2 + " = " + k.c(0) + " to " + splits +
+           " step " + k.c(1) + " iter_args(" + l + " = " + k.f(0.0) + ", " +
+           acc + " = " + k.f(0.0) + ") -> (f32, f32) {");
+    std::string w = k.def(
+        "math.exp " +
+        k.def("arith.subf " + load(partMax, s2, false) + ", " + safe +
+              " : f32") +
+        " : f32");
+    k.line("scf.yield " +
+           k.def("math.fma " + load(partSum, s2, false) + ", " + w + ", " + l +
+                 " : f32") +
+           ", " +
+           k.def("math.fma " + load(partAcc, s2, true) + ", " + w + ", " +
+                 acc + " : f32") +
+           " : f32, f32");
+    k.line("}");
+    sum = sums + "#0";
+    accumulated = sums + "#1";
+  }
+  std::string empty =
+      k.def("arith.cmpf oeq, " + sum + ", " + k.f(0.0) + " : f32");
   std::string denom = k.def("arith.select " + empty + ", " + k.f(1.0) + ", " +
-                            sums + "#0 : f32");
-  std::string value = k.def("arith.divf " + sums + "#1, " + denom + " : f32");
+                            sum + " : f32");
+  std::string value =
+      k.def("arith.divf " + accumulated + ", " + denom + " : f32");
   k.line("memref.store " + k.convert(value, "f32", t) + ", " + out + "[" + g +
          "] : memref<?x" + t + ">");
   k.line("}");
@@ -311,8 +344,9 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   if (!staticSq || *staticSq < kLongQueries) {
     using D = DecodeAttentionShape;
     bool grouped = decodeAttentionApplies(t, d);
+    bool mma = grouped && decodeAttentionUsesMma(e.target(), t, d, hq / hkv);
     AffineExpr splits =
-        ceilDiv(kDims[1], grouped ? D::splitKeys : kSplitKeys);
+        ceilDiv(kDims[1], grouped ? D::splitKeys(mma) : kSplitKeys);
     bool direct = grouped && staticValue(splits) == 1;
     FailureOr<std::string> splitName =
         grouped ? decodeAttentionKernel(e, op, t, lt, hq, hkv, d, scale,
@@ -327,7 +361,7 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
     l.guard = qDims[1];
     l.guardMax = kLongQueries - 1;
     if (grouped) {
-      l.sharedBytes = D::sharedBytes;
+      l.sharedBytes = D::sharedBytes(mma, d);
       l.grid[1] = ceilDiv(qDims[1] * (hq / hkv), D::rows(hq / hkv));
       l.grid[2] = qDims[0] * hkv;
     }
@@ -336,7 +370,7 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
       addOperands(l);
       l.index(qDims[1]).index(kDims[1]).index(splits);
     } else {
-      FailureOr<std::string> combineName = combineKernel(e, op, t, d);
+      FailureOr<std::string> combineName = combineKernel(e, op, t, d, staticValue(splits));
       if (failed(combineName))
         return failure();
       // Scratch for at most kLongQueries - 1 queries (it is sized whatever

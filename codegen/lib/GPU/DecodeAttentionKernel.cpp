@@ -8,13 +8,19 @@
 // per chunk (lanes per key rounded up to a power of two), so one load per
 // lane fetches a key and a warp covers 32 / lanes keys per step; an
 // iteration takes four steps, its keys and values copied by cp.async into
-// the warp's shared-memory stages three iterations ahead. Scores reduce over the key's lanes with
-// xor shuffles; each lane keeps an online softmax per row (exp2 domain) for
-// the keys of its slot. At the end the slots of a warp merge through
-// shuffles, the warps of the block through shared memory, and the block
+// the warp's shared-memory stages three iterations ahead. Scores reduce over
+// the key's lanes with xor shuffles; each lane keeps an online softmax per row
+// (exp2 domain) for the keys of its slot. At the end the slots of a warp merge
+// through shuffles, the warps of the block through shared memory, and the block
 // writes its split's (max, sum, accumulator) for the combine kernel. Key
 // bounds (kv_len, causal, window) become loop bounds per block and masks
 // per row, so a split outside every row's range costs one bounds check.
+//
+// With 16-bit K/V, D = 64 or 128 and several query heads per kv head, the
+// dot products run on the tensor cores instead (mmaLoopAndPublish): the
+// block's rows are the M of m16n8k16 products over 16-key steps, with the
+// FlashAttention online softmax on the accumulators; fewer instructions
+// per key let each warp walk 256 keys, so a split is 1024 keys.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +28,8 @@
 
 #include "AttentionBounds.h"
 #include "KernelText.h"
+#include "MmaText.h"
+#include "OnlineSoftmax.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MathExtras.h"
@@ -49,8 +57,13 @@ bool decodeAttentionApplies(llvm::StringRef t, int64_t d) {
   return d % vec == 0 && d / vec <= 32;
 }
 
-FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
-                                             AttentionOp op,
+bool decodeAttentionUsesMma(const GpuTarget &target, llvm::StringRef t,
+                            int64_t d, int64_t group) {
+  return target.hasCpAsync && (t == "f16" || t == "bf16") &&
+         (d == 64 || d == 128) && group > 1;
+}
+
+FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
                                              const std::string &t,
                                              const std::string &lt, int64_t hq,
                                              int64_t hkv, int64_t d,
@@ -61,6 +74,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   const int64_t lanesPerKey = llvm::PowerOf2Ceil(chunks);
   const int64_t keysPerStep = 32 / lanesPerKey;
   const int64_t group = hq / hkv, rows = S::rows(group);
+  const bool useMma = decodeAttentionUsesMma(e.target(), t, d, group);
   const std::string vt = "vector<" + std::to_string(vec) + "x" + t + ">";
   const std::string vf = "vector<" + std::to_string(vec) + "xf32>";
   const std::string gType = "memref<?x" + t + ">";
@@ -80,13 +94,13 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   std::string sq = k.index("sq"), skv = k.index("skv"),
               splits = k.index("splits");
   std::string rowsText = std::to_string(rows);
-  std::string ms = k.shared("ms", std::to_string(S::warps) + "x" + rowsText +
-                                      "xf32");
-  std::string ls = k.shared("ls", std::to_string(S::warps) + "x" + rowsText +
-                                      "xf32");
-  std::string accs = k.shared("accs", std::to_string(S::warps) + "x" +
-                                          rowsText + "x" + std::to_string(d) +
-                                          "xf32");
+  std::string ms =
+      k.shared("ms", std::to_string(S::warps) + "x" + rowsText + "xf32");
+  std::string ls =
+      k.shared("ls", std::to_string(S::warps) + "x" + rowsText + "xf32");
+  std::string accs =
+      k.shared("accs", std::to_string(S::warps) + "x" + rowsText + "x" +
+                           std::to_string(d) + "xf32");
   std::string sharedRows = "memref<" + std::to_string(S::warps) + "x" +
                            rowsText + "xf32, #gpu.address_space<workgroup>>";
   std::string sharedAcc = "memref<" + std::to_string(S::warps) + "x" +
@@ -98,9 +112,8 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   std::string tid = k.tid();
   std::string lane = x.rem(tid, 32), warp = x.div(tid, 32);
   std::string slot = x.div(lane, lanesPerKey), chunk = x.rem(lane, lanesPerKey);
-  std::string chunkOk = chunks == lanesPerKey
-                            ? k.def("arith.constant true")
-                            : x.lt(chunk, k.c(chunks));
+  std::string chunkOk = chunks == lanesPerKey ? k.def("arith.constant true")
+                                              : x.lt(chunk, k.c(chunks));
   std::string dOff = x.mul(x.select(chunkOk, chunk, k.c(0)), k.c(vec));
 
   std::string len64 = visibleLength(k, e, op, kvLen, lt, b, skv, status);
@@ -124,8 +137,8 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   // Per row: visible keys [lo, hi) (empty rows: [big, 0)) and the lane's
   // query chunk, pre-scaled into the exp2 domain.
   double log2e = 1.4426950408889634;
-  std::string qScale = k.def("vector.broadcast " + k.f(scale * log2e) +
-                             " : f32 to " + vf);
+  std::string qScale =
+      k.def("vector.broadcast " + k.f(scale * log2e) + " : f32 to " + vf);
   std::string zeroVec = k.def("arith.constant dense<0.0> : " + vf);
   // Visible keys [lo, hi) of block row `r` (index; empty, or a row that
   // does not exist or `exists` (i1) denies: [big, 0)), with its output row.
@@ -133,26 +146,25 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
     auto [row, ok, i] = outputRow(r);
     if (!exists.empty())
       ok = x.both(ok, exists);
-    std::string p = k.def(
-        "arith.addi " + shift + ", " +
-        k.def("arith.index_cast " + i + " : index to i64") + " : i64");
+    std::string p =
+        k.def("arith.addi " + shift + ", " +
+              k.def("arith.index_cast " + i + " : index to i64") + " : i64");
     auto [lo64, hi64] = visibleKeys(k, op, len64, p);
-    std::string empty = k.def(
-        "arith.ori " +
-        k.def("arith.xori " + ok + ", " + k.def("arith.constant true") +
-              " : i1") +
-        ", " + k.def("arith.cmpi sle, " + hi64 + ", " + lo64 + " : i64") +
-        " : i1");
-    std::string lo = k.def("arith.index_cast " +
+    std::string empty =
+        k.def("arith.ori " +
+              k.def("arith.xori " + ok + ", " + k.def("arith.constant true") +
+                    " : i1") +
+              ", " + k.def("arith.cmpi sle, " + hi64 + ", " + lo64 + " : i64") +
+              " : i1");
+    std::string lo =
+        k.def("arith.index_cast " +
+              k.def("arith.select " + empty + ", " +
+                    k.ci(int64_t(1) << 40, "i64") + ", " + lo64 + " : i64") +
+              " : i64 to index");
+    std::string hi = k.def("arith.index_cast " +
                            k.def("arith.select " + empty + ", " +
-                                 k.ci(int64_t(1) << 40, "i64") + ", " + lo64 +
-                                 " : i64") +
+                                 k.ci(0, "i64") + ", " + hi64 + " : i64") +
                            " : i64 to index");
-    std::string hi = k.def(
-        "arith.index_cast " +
-        k.def("arith.select " + empty + ", " + k.ci(0, "i64") + ", " + hi64 +
-              " : i64") +
-        " : i64 to index");
     return std::make_tuple(lo, hi, row, ok);
   };
   SmallVector<SmallVector<std::string>> qs(rows);
@@ -161,9 +173,9 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
     auto [lo, hi, row, ok] = rowBounds(k.c(r), "");
     blockLo = r == 0 ? lo : x.bin("arith.minui", blockLo, lo);
     blockHi = r == 0 ? hi : x.bin("arith.maxui", blockHi, hi);
-    std::string qv = k.def("vector.load " + q + "[" +
-                           x.add(x.mul(row, k.c(d)), dOff) + "] " + align +
-                           " : " + gType + ", " + vt);
+    std::string qv =
+        k.def("vector.load " + q + "[" + x.add(x.mul(row, k.c(d)), dOff) +
+              "] " + align + " : " + gType + ", " + vt);
     if (t != "f32")
       qv = k.def("arith.extf " + qv + " : " + vt + " to " + vf);
     qv = k.def("arith.mulf " + qv + ", " + qScale + " : " + vf);
@@ -175,157 +187,17 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   }
 
   // This warp's keys: its slice of the split, within the rows' union.
-  std::string sliceLo = x.add(x.mul(split, k.c(S::splitKeys)),
-                              x.mul(warp, k.c(S::warpKeys)));
-  std::string sliceHi = x.add(sliceLo, k.c(S::warpKeys));
+  std::string sliceLo = x.add(x.mul(split, k.c(S::splitKeys(useMma))),
+                              x.mul(warp, k.c(S::warpKeys(useMma))));
+  std::string sliceHi = x.add(sliceLo, k.c(S::warpKeys(useMma)));
   std::string lo = x.bin("arith.maxui", blockLo, sliceLo);
   std::string hi = x.bin("arith.minui", blockHi, sliceHi);
   hi = x.bin("arith.maxui", hi, lo);
   // Element offset of key j: (b * Skv + j) * Hkv * D + kvh * D + dOff.
   std::string keyStride = k.c(hkv * d);
-  std::string base = x.add(
-      x.add(x.mul(x.mul(b, skv), keyStride), x.mul(kvh, k.c(d))), dOff);
+  std::string base =
+      x.add(x.add(x.mul(x.mul(b, skv), keyStride), x.mul(kvh, k.c(d))), dOff);
 
-  // Scores: every lane holds partial dots of all (row, step) pairs; a
-  // transposed butterfly over the key's lanes (each exchange sends half the
-  // values) leaves each lane `owned` complete scores, pair
-  // base + o for o < owned. Owners keep the online softmax of their pairs
-  // (the steps of a row share one running max), and shuffle each pair's
-  // probability to the lanes that accumulate values.
-  const int64_t pairs = rows * kUnroll;
-  const int64_t paddedPairs = llvm::PowerOf2Ceil(pairs);
-  const int64_t owned = std::max<int64_t>(paddedPairs / lanesPerKey, 1);
-  // log2 of pairs per lane before the reduction over lanes per key
-  // (negative: several lanes own one pair).
-  const int64_t ownedShift =
-      int64_t(llvm::Log2_64(paddedPairs)) - int64_t(llvm::Log2_64(lanesPerKey));
-  const int64_t stepBits = llvm::Log2_64(kUnroll);
-  // The lane within the key group owning pair `pair` (its register: pair %
-  // owned).
-  auto ownerOf = [&](int64_t pair) {
-    return ownedShift >= 0 ? pair / owned : pair << -ownedShift;
-  };
-  std::string pairBase =
-      ownedShift >= 0 ? x.mul(chunk, k.c(owned)) : x.div(chunk, int64_t(1) << -ownedShift);
-  std::string groupLane0 = x.mul(slot, k.c(lanesPerKey));
-  SmallVector<std::string> ownStep(owned), ownLo(owned), ownHi(owned);
-  for (int64_t o = 0; o < owned; ++o) {
-    std::string pair = x.add(pairBase, k.c(o));
-    ownStep[o] = x.rem(pair, kUnroll);
-    auto [lo, hi, row, ok] =
-        rowBounds(x.div(pair, kUnroll), x.lt(pair, k.c(pairs)));
-    (void)row;
-    (void)ok;
-    ownLo[o] = lo;
-    ownHi[o] = hi;
-  }
-  // Whether the lane is the upper half of each butterfly exchange.
-  SmallVector<std::string> upper(lanesPerKey);
-  for (int64_t off = lanesPerKey / 2; off >= 1; off /= 2)
-    upper[off] = k.def("arith.cmpi ne, " +
-                       x.bin("arith.andi", lane, k.c(off)) + ", " + k.c(0) +
-                       " : index");
-  // Combines each owned value over the steps of its row (`combine`:
-  // arith.maximumf / arith.addf): registers, then lanes.
-  auto overSteps = [&](SmallVector<std::string> values,
-                       llvm::StringRef combine) {
-    for (int64_t bit = 0; bit < stepBits; ++bit) {
-      SmallVector<std::string> next(values.size());
-      for (int64_t o = 0; o < owned; ++o) {
-        std::string other =
-            bit < ownedShift
-                ? values[o ^ (int64_t(1) << bit)]
-                : k.shuffleXor(values[o], int(int64_t(1) << (bit - ownedShift)));
-        next[o] = k.def(combine + " " + values[o] + ", " + other + " : f32");
-      }
-      values = next;
-    }
-    return values;
-  };
-
-  // Loop state: running max and sum per owned pair, accumulator chunks.
-  std::string j = k.fresh(), res = k.fresh();
-  SmallVector<std::string> m(owned), l(owned);
-  SmallVector<SmallVector<std::string>> acc(rows);
-  std::string iter, types;
-  auto addIter = [&](std::string &name, const std::string &init) {
-    name = k.fresh();
-    iter += (iter.empty() ? "" : ", ") + name + " = " + init;
-    types += types.empty() ? "f32" : ", f32";
-  };
-  for (int64_t o = 0; o < owned; ++o) {
-    addIter(m[o], k.f(-INFINITY));
-    addIter(l[o], k.f(0.0));
-  }
-  for (int64_t r = 0; r < rows; ++r) {
-    acc[r].resize(vec);
-    for (int64_t c = 0; c < vec; ++c)
-      addIter(acc[r][c], k.f(0.0));
-  }
-  int64_t stateSize = 2 * owned + rows * vec;
-  // Keys and values travel by cp.async through per-warp stages of shared
-  // memory, kStages - 1 iterations ahead of their use. Each lane reads back
-  // only the chunks it copied, so a cp.async wait (no barrier) orders them.
-  // Keys past hi are zero-filled without a read, and masked.
-  const std::string stageType =
-      "memref<" + std::to_string(kStages) + "x" + std::to_string(S::warps) +
-      "x" + std::to_string(kUnroll) + "x32x" + std::to_string(vec) + "x" + t +
-      ", #gpu.address_space<workgroup>>";
-  const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
-  std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
-  std::string kStage = k.def("memref.view " + dynamic + "[" + k.c(0) +
-                             "][] : " + bytesType + " to " + stageType);
-  std::string vStage =
-      k.def("memref.view " + dynamic + "[" + k.c(S::sharedBytes / 2) +
-            "][] : " + bytesType + " to " + stageType);
-  const int64_t stepKeys = keysPerStep * kUnroll;
-  auto keyOf = [&](const std::string &start, int64_t u) {
-    return x.add(x.add(start, k.c(u * keysPerStep)), slot);
-  };
-  auto issueCopies = [&](const std::string &start, const std::string &stage) {
-    for (int64_t u = 0; u < kUnroll; ++u) {
-      std::string key = keyOf(start, u);
-      std::string ok = x.lt(key, hi);
-      std::string at =
-          x.add(base, x.mul(x.select(ok, key, k.c(0)), keyStride));
-      std::string count = x.select(ok, k.c(vec), k.c(0));
-      for (auto [src, dst] : {std::pair(kk, kStage), std::pair(v, vStage)})
-        k.def("nvgpu.device_async_copy " + src + "[" + at + "], " + dst + "[" +
-              stage + ", " + warp + ", " + k.c(u) + ", " + lane + ", " +
-              k.c(0) + "], " + std::to_string(vec) + ", " + count +
-              " {bypassL1} : " + gType + " to " + stageType);
-    }
-    k.line("nvvm.cp.async.commit.group");
-  };
-  for (int64_t s = 0; s + 1 < kStages; ++s)
-    issueCopies(x.add(lo, k.c(s * stepKeys)), k.c(s));
-  k.line(res + ":" + std::to_string(stateSize) + " = scf.for " + j + " = " +
-         lo + " to " + hi + " step " + k.c(stepKeys) + " iter_args(" + iter +
-         ") -> (" + types + ") {");
-  std::string it = x.div(x.bin("arith.subi", j, lo), stepKeys);
-  issueCopies(x.add(j, k.c((kStages - 1) * stepKeys)),
-              x.rem(x.add(it, k.c(kStages - 1)), kStages));
-  k.line("nvvm.cp.async.wait.group " + std::to_string(kStages - 1));
-  std::string stage = x.rem(it, kStages);
-  SmallVector<std::string> key(kUnroll), valid(kUnroll);
-  SmallVector<SmallVector<std::string>> ke(kUnroll), ve(kUnroll);
-  for (int64_t u = 0; u < kUnroll; ++u) {
-    key[u] = keyOf(j, u);
-    valid[u] = x.lt(key[u], hi);
-    std::string at = "[" + stage + ", " + warp + ", " + k.c(u) + ", " + lane +
-                     ", " + k.c(0) + "] : " + stageType + ", " + vt;
-    std::string kf = k.def("vector.load " + kStage + at);
-    std::string vfv = k.def("vector.load " + vStage + at);
-    if (t != "f32") {
-      kf = k.def("arith.extf " + kf + " : " + vt + " to " + vf);
-      vfv = k.def("arith.extf " + vfv + " : " + vt + " to " + vf);
-    }
-    for (int64_t c = 0; c < vec; ++c) {
-      std::string pos = "[" + std::to_string(c) + "] : f32 from " + vf;
-      ke[u].push_back(k.def("vector.extract " + kf + pos));
-      ve[u].push_back(k.def("vector.extract " + vfv + pos));
-    }
-  }
   std::string minusInf = k.f(-INFINITY);
   // A running max that is still -inf (nothing visible) as 0, so that
   // exponents stay finite (exp2(-inf - 0) = 0).
@@ -334,137 +206,484 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
                  k.def("arith.cmpf oeq, " + m + ", " + minusInf + " : f32") +
                  ", " + k.f(0.0) + ", " + m + " : f32");
   };
-  // Partial dots of every pair, then the transposed butterfly.
-  SmallVector<std::string> vals;
-  for (int64_t pair = 0; pair < paddedPairs; ++pair) {
-    std::string dot = k.f(0.0);
-    if (pair < pairs)
-      for (int64_t c = 0; c < vec; ++c)
-        dot = k.def("math.fma " + qs[pair / kUnroll][c] + ", " +
-                    ke[pair % kUnroll][c] + ", " + dot + " : f32");
-    vals.push_back(dot);
-  }
-  for (int64_t off = lanesPerKey / 2; off >= 1; off /= 2) {
-    if (vals.size() == 1) {
-      vals[0] = k.def("arith.addf " + vals[0] + ", " +
-                      k.shuffleXor(vals[0], off) + " : f32");
-      continue;
+  // Tensor-core dots: the block's rows, padded to 16, are the M of
+  // m16n8k16 products over 16-key steps, S = Q K^T with Q fragments held in
+  // registers and K read by ldmatrix, O += P V with P re-packed from the S
+  // accumulators and V read transposed; the FlashAttention online softmax
+  // (OnlineSoftmax.h) runs on the accumulators. Keys and values travel by
+  // cp.async through per-warp stages, rows of D in the 128-byte swizzle.
+  auto mmaLoopAndPublish = [&]() {
+    const int64_t keys = S::mmaKeys, stages = S::mmaStages;
+    const int64_t kSteps = d / 16, dTiles = d / 8, chunksPerRow = d / 8;
+    const int64_t keyStep = 32 / chunksPerRow;
+    std::string l8 = x.rem(lane, 8), hiHalf = x.div(lane, 16);
+    std::string mid = x.rem(x.div(lane, 8), 2);
+    std::string quadRow = x.div(lane, 4);
+    std::string quadCol = x.mul(x.rem(lane, 4), k.c(2));
+    std::string operandType = t == "bf16" ? "i32" : "vector<2x" + t + ">";
+    std::string pairType = "vector<2x" + t + ">";
+    std::string zeroPair = k.def("arith.constant dense<0.0> : " + pairType);
+    auto toI64 = [&](const std::string &value) {
+      return k.def("arith.index_cast " + value + " : index to i64");
+    };
+    // The thread's rows quadRow and quadRow + 8: visible keys within the
+    // warp's [lo, hi), and Q fragments (zero for padding rows).
+    std::array<std::string, 2> rowLo, rowHi, qAt, qOk;
+    for (int r = 0; r < 2; ++r) {
+      std::string blockRow = x.add(quadRow, k.c(8 * r));
+      auto [rLo, rHi, row, ok] = rowBounds(blockRow, x.lt(blockRow, k.c(rows)));
+      rowLo[r] = toI64(x.bin("arith.maxui", rLo, lo));
+      rowHi[r] = toI64(x.bin("arith.minui", rHi, hi));
+      qAt[r] = x.add(x.mul(row, k.c(d)), quadCol);
+      qOk[r] = ok;
     }
-    size_t half = vals.size() / 2;
-    SmallVector<std::string> next(half);
-    for (size_t v = 0; v < half; ++v) {
-      auto pick = [&](const std::string &a, const std::string &b) {
-        return k.def("arith.select " + upper[off] + ", " + a + ", " + b +
+    std::vector<std::vector<std::string>> qFrag(kSteps);
+    for (int64_t s = 0; s < kSteps; ++s)
+      for (int64_t half = 0; half < 2; ++half)
+        for (int r = 0; r < 2; ++r) {
+          std::string pair = k.def(
+              "vector.load " + q + "[" + x.add(qAt[r], k.c(16 * s + 8 * half)) +
+              "] {alignment = 4 : i64} : " + gType + ", " + pairType);
+          pair = k.def("arith.select " + qOk[r] + ", " + pair + ", " +
+                       zeroPair + " : " + pairType);
+          if (t == "bf16")
+            pair = k.def("vector.extract " +
+                         k.def("vector.bitcast " + pair +
+                               " : vector<2xbf16> to vector<1xi32>") +
+                         "[0] : i32 from vector<1xi32>");
+          qFrag[s].push_back(pair);
+        }
+
+    const std::string stageType =
+        "memref<" + std::to_string(stages) + "x" + std::to_string(S::warps) +
+        "x" + std::to_string(keys) + "x" + std::to_string(d) + "x" + t +
+        ", #gpu.address_space<workgroup>>";
+    const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
+    std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
+    std::string kStage = k.def("memref.view " + dynamic + "[" + k.c(0) +
+                               "][] : " + bytesType + " to " + stageType);
+    std::string vStage = k.def("memref.view " + dynamic + "[" +
+                               k.c(S::sharedBytes(true, d) / 2) +
+                               "][] : " + bytesType + " to " + stageType);
+    // Lane l copies chunk l % (D / 8) of keys l / (D / 8) + r * keyStep.
+    std::string copyKey = x.div(lane, chunksPerRow);
+    std::string copyChunk = x.rem(lane, chunksPerRow);
+    std::string kvBase =
+        x.add(x.add(x.mul(x.mul(b, skv), keyStride), x.mul(kvh, k.c(d))),
+              x.mul(copyChunk, k.c(8)));
+    auto issueCopies = [&](const std::string &start, const std::string &stage) {
+      for (int64_t r = 0; r < keys / keyStep; ++r) {
+        std::string tileKey = x.add(copyKey, k.c(r * keyStep));
+        std::string key = x.add(start, tileKey);
+        std::string ok = x.lt(key, hi);
+        std::string at =
+            x.add(kvBase, x.mul(x.select(ok, key, k.c(0)), keyStride));
+        std::string count = x.select(ok, k.c(8), k.c(0));
+        for (auto [src, dst] : {std::pair(kk, kStage), std::pair(v, vStage)})
+          k.def("nvgpu.device_async_copy " + src + "[" + at + "], " + dst +
+                "[" + stage + ", " + warp + ", " + tileKey + ", " +
+                x.swizzle128(tileKey, copyChunk) + "], 8, " + count +
+                " {bypassL1} : " + gType + " to " + stageType);
+      }
+      k.line("nvvm.cp.async.commit.group");
+    };
+
+    // Loop state: max and partial sum of the two rows, O [dTiles][4].
+    std::vector<std::string> state, init;
+    auto addState = [&](const std::string &value) {
+      state.push_back(k.fresh());
+      init.push_back(value);
+    };
+    for (int r = 0; r < 2; ++r)
+      addState(k.f(-INFINITY));
+    for (int r = 0; r < 2; ++r)
+      addState(k.f(0.0));
+    for (int64_t i = 0; i < dTiles * 4; ++i)
+      addState(k.f(0.0));
+    std::string types, iterArgs;
+    for (size_t i = 0; i < state.size(); ++i) {
+      types += std::string(i ? ", " : "") + "f32";
+      iterArgs += (i ? ", " : "") + state[i] + " = " + init[i];
+    }
+    for (int64_t s = 0; s + 1 < stages; ++s)
+      issueCopies(x.add(lo, k.c(s * keys)), k.c(s));
+    std::string jt = k.fresh(), result = k.fresh();
+    k.line(result + ":" + std::to_string(state.size()) + " = scf.for " + jt +
+           " = " + lo + " to " + hi + " step " + k.c(keys) + " iter_args(" +
+           iterArgs + ") -> (" + types + ") {");
+    std::string it = x.div(x.bin("arith.subi", jt, lo), keys);
+    // Every lane is done reading the stage the copies overwrite.
+    k.line("nvvm.bar.warp.sync " + k.ci(-1, "i32") + " : i32");
+    issueCopies(x.add(jt, k.c((stages - 1) * keys)),
+                x.rem(x.add(it, k.c(stages - 1)), stages));
+    k.line("nvvm.cp.async.wait.group " + std::to_string(stages - 1));
+    // ldmatrix reads chunks other lanes copied.
+    k.line("nvvm.bar.warp.sync " + k.ci(-1, "i32") + " : i32");
+    std::string stage = x.rem(it, stages);
+    std::string sType = "memref<" + std::to_string(stages) + "x" +
+                        std::to_string(S::warps) + "x" + std::to_string(keys) +
+                        "x" + std::to_string(d) + "x" + t +
+                        ", #gpu.address_space<workgroup>>";
+    std::string fragType = "vector<4x2x" + t + ">";
+    ScoreTile scores(2);
+    for (auto &tile : scores)
+      for (auto &value : tile)
+        value = k.f(0.0);
+    std::string key = x.add(l8, x.mul(hiHalf, k.c(8)));
+    for (int64_t s = 0; s < kSteps; ++s) {
+      std::vector<std::string> kf = mmaOperands(
+          k,
+          k.def("nvgpu.ldmatrix " + kStage + "[" + stage + ", " + warp + ", " +
+                key + ", " + x.swizzle128(l8, x.add(k.c(2 * s), mid)) +
+                "] {numTiles = 4 : i32, transpose = false} : " + sType +
+                " -> " + fragType),
+          t);
+      for (int64_t half = 0; half < 2; ++half) {
+        auto &c = scores[half];
+        c = mmaSync(k, t, qFrag[s], {kf[2 * half], kf[2 * half + 1]},
+                    {c[0], c[1], c[2], c[3]});
+      }
+    }
+    SoftmaxStep step = onlineSoftmaxStep(
+        k, scores, jt, quadCol, rowLo, rowHi,
+        {{{state[0], state[1]}}, {{state[2], state[3]}}}, scale);
+    std::vector<std::string> o(dTiles * 4);
+    for (int64_t i = 0; i < dTiles * 4; ++i)
+      o[i] = k.def("arith.mulf " + state[4 + i] + ", " +
+                   step.alpha[(i % 4) / 2] + " : f32");
+    std::vector<std::string> p = {mmaPack(k, scores[0][0], scores[0][1], t),
+                                  mmaPack(k, scores[0][2], scores[0][3], t),
+                                  mmaPack(k, scores[1][0], scores[1][1], t),
+                                  mmaPack(k, scores[1][2], scores[1][3], t)};
+    std::string valueRow = x.add(x.mul(mid, k.c(8)), l8);
+    for (int64_t dp = 0; dp < d / 16; ++dp) {
+      std::vector<std::string> vf = mmaOperands(
+          k,
+          k.def("nvgpu.ldmatrix " + vStage + "[" + stage + ", " + warp + ", " +
+                valueRow + ", " + x.swizzle128(l8, x.add(k.c(2 * dp), hiHalf)) +
+                "] {numTiles = 4 : i32, transpose = true} : " + sType + " -> " +
+                fragType),
+          t);
+      for (int64_t half = 0; half < 2; ++half) {
+        int64_t nt = 2 * dp + half;
+        std::array<std::string, 4> r =
+            mmaSync(k, t, p, {vf[2 * half], vf[2 * half + 1]},
+                    {o[4 * nt], o[4 * nt + 1], o[4 * nt + 2], o[4 * nt + 3]});
+        for (int i = 0; i < 4; ++i)
+          o[4 * nt + i] = r[i];
+      }
+    }
+    std::vector<std::string> yields = {step.state.max[0], step.state.max[1],
+                                       step.state.sum[0], step.state.sum[1]};
+    yields.insert(yields.end(), o.begin(), o.end());
+    k.line("scf.yield " + llvm::join(yields, ", ") + " : " + types);
+    k.line("}");
+    k.line("nvvm.cp.async.wait.group 0");
+
+    // Publish the warp's rows: max, the quad's summed partial sums, O.
+    std::string quadLeader =
+        k.def("arith.cmpi eq, " + x.rem(lane, 4) + ", " + k.c(0) + " : index");
+    for (int r = 0; r < 2; ++r) {
+      std::string sum = result + "#" + std::to_string(2 + r);
+      for (int offset = 1; offset <= 2; offset *= 2)
+        sum = k.def("arith.addf " + sum + ", " + k.shuffleXor(sum, offset) +
+                    " : f32");
+      std::string blockRow = x.add(quadRow, k.c(8 * r));
+      k.line("scf.if " + x.lt(blockRow, k.c(rows)) + " {");
+      k.line("scf.if " + quadLeader + " {");
+      k.line("memref.store " + result + "#" + std::to_string(r) + ", " + ms +
+             "[" + warp + ", " + blockRow + "] : " + sharedRows);
+      k.line("memref.store " + sum + ", " + ls + "[" + warp + ", " + blockRow +
+             "] : " + sharedRows);
+      k.line("}");
+      for (int64_t nt = 0; nt < dTiles; ++nt)
+        for (int64_t i = 0; i < 2; ++i)
+          k.line("memref.store " + result + "#" +
+                 std::to_string(4 + 4 * nt + 2 * r + i) + ", " + accs + "[" +
+                 warp + ", " + blockRow + ", " +
+                 x.add(quadCol, k.c(8 * nt + i)) + "] : " + sharedAcc);
+      k.line("}");
+    }
+  };
+
+  if (useMma) {
+    mmaLoopAndPublish();
+  } else {
+    // Scores: every lane holds partial dots of all (row, step) pairs; a
+    // transposed butterfly over the key's lanes (each exchange sends half the
+    // values) leaves each lane `owned` complete scores, pair
+    // base + o for o < owned. Owners keep the online softmax of their pairs
+    // (the steps of a row share one running max), and shuffle each pair's
+    // probability to the lanes that accumulate values.
+    const int64_t pairs = rows * kUnroll;
+    const int64_t paddedPairs = llvm::PowerOf2Ceil(pairs);
+    const int64_t owned = std::max<int64_t>(paddedPairs / lanesPerKey, 1);
+    // log2 of pairs per lane before the reduction over lanes per key
+    // (negative: several lanes own one pair).
+    const int64_t ownedShift = int64_t(llvm::Log2_64(paddedPairs)) -
+                               int64_t(llvm::Log2_64(lanesPerKey));
+    const int64_t stepBits = llvm::Log2_64(kUnroll);
+    // The lane within the key group owning pair `pair` (its register: pair %
+    // owned).
+    auto ownerOf = [&](int64_t pair) {
+      return ownedShift >= 0 ? pair / owned : pair << -ownedShift;
+    };
+    std::string pairBase = ownedShift >= 0
+                               ? x.mul(chunk, k.c(owned))
+                               : x.div(chunk, int64_t(1) << -ownedShift);
+    std::string groupLane0 = x.mul(slot, k.c(lanesPerKey));
+    SmallVector<std::string> ownStep(owned), ownLo(owned), ownHi(owned);
+    for (int64_t o = 0; o < owned; ++o) {
+      std::string pair = x.add(pairBase, k.c(o));
+      ownStep[o] = x.rem(pair, kUnroll);
+      auto [lo, hi, row, ok] =
+          rowBounds(x.div(pair, kUnroll), x.lt(pair, k.c(pairs)));
+      (void)row;
+      (void)ok;
+      ownLo[o] = lo;
+      ownHi[o] = hi;
+    }
+    // Whether the lane is the upper half of each butterfly exchange.
+    SmallVector<std::string> upper(lanesPerKey);
+    for (int64_t off = lanesPerKey / 2; off >= 1; off /= 2)
+      upper[off] =
+          k.def("arith.cmpi ne, " + x.bin("arith.andi", lane, k.c(off)) + ", " +
+                k.c(0) + " : index");
+    // Combines each owned value over the steps of its row (`combine`:
+    // arith.maximumf / arith.addf): registers, then lanes.
+    auto overSteps = [&](SmallVector<std::string> values,
+                         llvm::StringRef combine) {
+      for (int64_t bit = 0; bit < stepBits; ++bit) {
+        SmallVector<std::string> next(values.size());
+        for (int64_t o = 0; o < owned; ++o) {
+          std::string other =
+              bit < ownedShift
+                  ? values[o ^ (int64_t(1) << bit)]
+                  : k.shuffleXor(values[o],
+                                 int(int64_t(1) << (bit - ownedShift)));
+          next[o] = k.def(combine + " " + values[o] + ", " + other + " : f32");
+        }
+        values = next;
+      }
+      return values;
+    };
+
+    // Loop state: running max and sum per owned pair, accumulator chunks.
+    std::string j = k.fresh(), res = k.fresh();
+    SmallVector<std::string> m(owned), l(owned);
+    SmallVector<SmallVector<std::string>> acc(rows);
+    std::string iter, types;
+    auto addIter = [&](std::string &name, const std::string &init) {
+      name = k.fresh();
+      iter += (iter.empty() ? "" : ", ") + name + " = " + init;
+      types += types.empty() ? "f32" : ", f32";
+    };
+    for (int64_t o = 0; o < owned; ++o) {
+      addIter(m[o], k.f(-INFINITY));
+      addIter(l[o], k.f(0.0));
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      acc[r].resize(vec);
+      for (int64_t c = 0; c < vec; ++c)
+        addIter(acc[r][c], k.f(0.0));
+    }
+    int64_t stateSize = 2 * owned + rows * vec;
+    // Keys and values travel by cp.async through per-warp stages of shared
+    // memory, kStages - 1 iterations ahead of their use. Each lane reads back
+    // only the chunks it copied, so a cp.async wait (no barrier) orders them.
+    // Keys past hi are zero-filled without a read, and masked.
+    const std::string stageType =
+        "memref<" + std::to_string(kStages) + "x" + std::to_string(S::warps) +
+        "x" + std::to_string(kUnroll) + "x32x" + std::to_string(vec) + "x" + t +
+        ", #gpu.address_space<workgroup>>";
+    const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
+    std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
+    std::string kStage = k.def("memref.view " + dynamic + "[" + k.c(0) +
+                               "][] : " + bytesType + " to " + stageType);
+    std::string vStage = k.def("memref.view " + dynamic + "[" +
+                               k.c(S::sharedBytes(false, d) / 2) +
+                               "][] : " + bytesType + " to " + stageType);
+    const int64_t stepKeys = keysPerStep * kUnroll;
+    auto keyOf = [&](const std::string &start, int64_t u) {
+      return x.add(x.add(start, k.c(u * keysPerStep)), slot);
+    };
+    auto issueCopies = [&](const std::string &start, const std::string &stage) {
+      for (int64_t u = 0; u < kUnroll; ++u) {
+        std::string key = keyOf(start, u);
+        std::string ok = x.lt(key, hi);
+        std::string at =
+            x.add(base, x.mul(x.select(ok, key, k.c(0)), keyStride));
+        std::string count = x.select(ok, k.c(vec), k.c(0));
+        for (auto [src, dst] : {std::pair(kk, kStage), std::pair(v, vStage)})
+          k.def("nvgpu.device_async_copy " + src + "[" + at + "], " + dst +
+                "[" + stage + ", " + warp + ", " + k.c(u) + ", " + lane + ", " +
+                k.c(0) + "], " + std::to_string(vec) + ", " + count +
+                " {bypassL1} : " + gType + " to " + stageType);
+      }
+      k.line("nvvm.cp.async.commit.group");
+    };
+    for (int64_t s = 0; s + 1 < kStages; ++s)
+      issueCopies(x.add(lo, k.c(s * stepKeys)), k.c(s));
+    k.line(res + ":" + std::to_string(stateSize) + " = scf.for " + j + " = " +
+           lo + " to " + hi + " step " + k.c(stepKeys) + " iter_args(" + iter +
+           ") -> (" + types + ") {");
+    std::string it = x.div(x.bin("arith.subi", j, lo), stepKeys);
+    issueCopies(x.add(j, k.c((kStages - 1) * stepKeys)),
+                x.rem(x.add(it, k.c(kStages - 1)), kStages));
+    k.line("nvvm.cp.async.wait.group " + std::to_string(kStages - 1));
+    std::string stage = x.rem(it, kStages);
+    SmallVector<std::string> key(kUnroll), valid(kUnroll);
+    SmallVector<SmallVector<std::string>> ke(kUnroll), ve(kUnroll);
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      key[u] = keyOf(j, u);
+      valid[u] = x.lt(key[u], hi);
+      std::string at = "[" + stage + ", " + warp + ", " + k.c(u) + ", " + lane +
+                       ", " + k.c(0) + "] : " + stageType + ", " + vt;
+      std::string kf = k.def("vector.load " + kStage + at);
+      std::string vfv = k.def("vector.load " + vStage + at);
+      if (t != "f32") {
+        kf = k.def("arith.extf " + kf + " : " + vt + " to " + vf);
+        vfv = k.def("arith.extf " + vfv + " : " + vt + " to " + vf);
+      }
+      for (int64_t c = 0; c < vec; ++c) {
+        std::string pos = "[" + std::to_string(c) + "] : f32 from " + vf;
+        ke[u].push_back(k.def("vector.extract " + kf + pos));
+        ve[u].push_back(k.def("vector.extract " + vfv + pos));
+      }
+    }
+    // Partial dots of every pair, then the transposed butterfly.
+    SmallVector<std::string> vals;
+    for (int64_t pair = 0; pair < paddedPairs; ++pair) {
+      std::string dot = k.f(0.0);
+      if (pair < pairs)
+        for (int64_t c = 0; c < vec; ++c)
+          dot = k.def("math.fma " + qs[pair / kUnroll][c] + ", " +
+                      ke[pair % kUnroll][c] + ", " + dot + " : f32");
+      vals.push_back(dot);
+    }
+    for (int64_t off = lanesPerKey / 2; off >= 1; off /= 2) {
+      if (vals.size() == 1) {
+        vals[0] = k.def("arith.addf " + vals[0] + ", " +
+                        k.shuffleXor(vals[0], off) + " : f32");
+        continue;
+      }
+      size_t half = vals.size() / 2;
+      SmallVector<std::string> next(half);
+      for (size_t v = 0; v < half; ++v) {
+        auto pick = [&](const std::string &a, const std::string &b) {
+          return k.def("arith.select " + upper[off] + ", " + a + ", " + b +
+                       " : f32");
+        };
+        std::string send = pick(vals[v], vals[v + half]);
+        std::string keep = pick(vals[v + half], vals[v]);
+        next[v] = k.def("arith.addf " + keep + ", " + k.shuffleXor(send, off) +
+                        " : f32");
+      }
+      vals = next;
+    }
+    // Owners: mask, running max over the row's steps, probabilities.
+    SmallVector<std::string> score(owned);
+    for (int64_t o = 0; o < owned; ++o) {
+      std::string key =
+          x.add(x.add(j, x.mul(ownStep[o], k.c(keysPerStep))), slot);
+      std::string seen = x.both(
+          x.lt(key, hi),
+          x.both(k.def("arith.cmpi uge, " + key + ", " + ownLo[o] + " : index"),
+                 x.lt(key, ownHi[o])));
+      score[o] = k.def("arith.select " + seen + ", " + vals[o] + ", " +
+                       minusInf + " : f32");
+    }
+    SmallVector<std::string> rowTop = overSteps(score, "arith.maximumf");
+    SmallVector<std::string> yields, prob(owned), corr(owned);
+    SmallVector<std::string> lNew(owned);
+    for (int64_t o = 0; o < owned; ++o) {
+      std::string mNew =
+          k.def("arith.maximumf " + m[o] + ", " + rowTop[o] + " : f32");
+      std::string safe = finiteOrZero(mNew);
+      auto exp2 = [&](const std::string &a) {
+        return k.def("math.exp2 " +
+                     k.def("arith.subf " + a + ", " + safe + " : f32") +
                      " : f32");
       };
-      std::string send = pick(vals[v], vals[v + half]);
-      std::string keep = pick(vals[v + half], vals[v]);
-      next[v] = k.def("arith.addf " + keep + ", " + k.shuffleXor(send, off) +
+      corr[o] = exp2(m[o]);
+      prob[o] = exp2(score[o]);
+      lNew[o] = k.def("math.fma " + l[o] + ", " + corr[o] + ", " + prob[o] +
                       " : f32");
+      yields.push_back(mNew);
+      yields.push_back(lNew[o]);
     }
-    vals = next;
-  }
-  // Owners: mask, running max over the row's steps, probabilities.
-  SmallVector<std::string> score(owned);
-  for (int64_t o = 0; o < owned; ++o) {
-    std::string key = x.add(x.add(j, x.mul(ownStep[o], k.c(keysPerStep))),
-                            slot);
-    std::string seen = x.both(
-        x.lt(key, hi),
-        x.both(k.def("arith.cmpi uge, " + key + ", " + ownLo[o] + " : index"),
-               x.lt(key, ownHi[o])));
-    score[o] = k.def("arith.select " + seen + ", " + vals[o] + ", " +
-                     minusInf + " : f32");
-  }
-  SmallVector<std::string> rowTop = overSteps(score, "arith.maximumf");
-  SmallVector<std::string> yields, prob(owned), corr(owned);
-  SmallVector<std::string> lNew(owned);
-  for (int64_t o = 0; o < owned; ++o) {
-    std::string mNew = k.def("arith.maximumf " + m[o] + ", " + rowTop[o] +
-                             " : f32");
-    std::string safe = finiteOrZero(mNew);
-    auto exp2 = [&](const std::string &a) {
-      return k.def("math.exp2 " +
-                   k.def("arith.subf " + a + ", " + safe + " : f32") +
-                   " : f32");
+    // Every lane: the rows' probabilities and corrections from their owners.
+    auto fromOwner = [&](const SmallVector<std::string> &values, int64_t pair) {
+      return k.shuffleIdx(values[pair % owned],
+                          x.add(groupLane0, k.c(ownerOf(pair))));
     };
-    corr[o] = exp2(m[o]);
-    prob[o] = exp2(score[o]);
-    lNew[o] = k.def("math.fma " + l[o] + ", " + corr[o] + ", " + prob[o] +
-                    " : f32");
-    yields.push_back(mNew);
-    yields.push_back(lNew[o]);
-  }
-  // Every lane: the rows' probabilities and corrections from their owners.
-  auto fromOwner = [&](const SmallVector<std::string> &values, int64_t pair) {
-    return k.shuffleIdx(values[pair % owned],
-                        x.add(groupLane0, k.c(ownerOf(pair))));
-  };
-  for (int64_t r = 0; r < rows; ++r) {
-    std::string rowCorr = fromOwner(corr, r * kUnroll);
-    SmallVector<std::string> p(kUnroll);
-    for (int64_t u = 0; u < kUnroll; ++u)
-      p[u] = fromOwner(prob, r * kUnroll + u);
-    for (int64_t c = 0; c < vec; ++c) {
-      std::string a =
-          k.def("arith.mulf " + acc[r][c] + ", " + rowCorr + " : f32");
+    for (int64_t r = 0; r < rows; ++r) {
+      std::string rowCorr = fromOwner(corr, r * kUnroll);
+      SmallVector<std::string> p(kUnroll);
       for (int64_t u = 0; u < kUnroll; ++u)
-        a = k.def("math.fma " + p[u] + ", " + ve[u][c] + ", " + a + " : f32");
-      yields.push_back(a);
-    }
-  }
-  k.line("scf.yield " + llvm::join(yields, ", ") + " : " + types);
-  k.line("}");
-  k.line("nvvm.cp.async.wait.group 0");
-
-  // Merge the key slots of the warp, then publish the warp's state.
-  std::string leader = k.def("arith.cmpi eq, " + lane + ", " + k.c(0) +
-                             " : index");
-  std::string publishesAcc = x.both(x.lt(lane, k.c(lanesPerKey)), chunkOk);
-  SmallVector<std::string> mOwn, lOwn;
-  for (int64_t o = 0; o < owned; ++o) {
-    mOwn.push_back(res + "#" + std::to_string(2 * o));
-    lOwn.push_back(res + "#" + std::to_string(2 * o + 1));
-  }
-  lOwn = overSteps(lOwn, "arith.addf");
-  for (int64_t r = 0; r < rows; ++r) {
-    std::string mr = fromOwner(mOwn, r * kUnroll);
-    std::string lr = fromOwner(lOwn, r * kUnroll);
-    SmallVector<std::string> ar;
-    for (int64_t c = 0; c < vec; ++c)
-      ar.push_back(res + "#" +
-                   std::to_string(2 * owned + r * vec + c));
-    if (keysPerStep > 1) {
-      std::string top = mr;
-      for (int64_t off = lanesPerKey; off < 32; off *= 2)
-        top = k.def("arith.maximumf " + top + ", " + k.shuffleXor(top, off) +
-                    " : f32");
-      std::string safe = finiteOrZero(top);
-      std::string w = k.def(
-          "math.exp2 " + k.def("arith.subf " + mr + ", " + safe + " : f32") +
-          " : f32");
-      lr = k.def("arith.mulf " + lr + ", " + w + " : f32");
-      for (auto &a : ar)
-        a = k.def("arith.mulf " + a + ", " + w + " : f32");
-      for (int64_t off = lanesPerKey; off < 32; off *= 2) {
-        lr = k.def("arith.addf " + lr + ", " + k.shuffleXor(lr, off) + " : f32");
-        for (auto &a : ar)
-          a = k.def("arith.addf " + a + ", " + k.shuffleXor(a, off) + " : f32");
+        p[u] = fromOwner(prob, r * kUnroll + u);
+      for (int64_t c = 0; c < vec; ++c) {
+        std::string a =
+            k.def("arith.mulf " + acc[r][c] + ", " + rowCorr + " : f32");
+        for (int64_t u = 0; u < kUnroll; ++u)
+          a = k.def("math.fma " + p[u] + ", " + ve[u][c] + ", " + a + " : f32");
+        yields.push_back(a);
       }
-      mr = top;
     }
-    std::string rc = k.c(r);
-    k.line("scf.if " + leader + " {");
-    k.line("memref.store " + mr + ", " + ms + "[" + warp + ", " + rc + "] : " +
-           sharedRows);
-    k.line("memref.store " + lr + ", " + ls + "[" + warp + ", " + rc + "] : " +
-           sharedRows);
+    k.line("scf.yield " + llvm::join(yields, ", ") + " : " + types);
     k.line("}");
-    k.line("scf.if " + publishesAcc + " {");
-    for (int64_t c = 0; c < vec; ++c)
-      k.line("memref.store " + ar[c] + ", " + accs + "[" + warp + ", " + rc +
-             ", " + x.add(dOff, k.c(c)) + "] : " + sharedAcc);
-    k.line("}");
+    k.line("nvvm.cp.async.wait.group 0");
+
+    // Merge the key slots of the warp, then publish the warp's state.
+    std::string leader =
+        k.def("arith.cmpi eq, " + lane + ", " + k.c(0) + " : index");
+    std::string publishesAcc = x.both(x.lt(lane, k.c(lanesPerKey)), chunkOk);
+    SmallVector<std::string> mOwn, lOwn;
+    for (int64_t o = 0; o < owned; ++o) {
+      mOwn.push_back(res + "#" + std::to_string(2 * o));
+      lOwn.push_back(res + "#" + std::to_string(2 * o + 1));
+    }
+    lOwn = overSteps(lOwn, "arith.addf");
+    for (int64_t r = 0; r < rows; ++r) {
+      std::string mr = fromOwner(mOwn, r * kUnroll);
+      std::string lr = fromOwner(lOwn, r * kUnroll);
+      SmallVector<std::string> ar;
+      for (int64_t c = 0; c < vec; ++c)
+        ar.push_back(res + "#" + std::to_string(2 * owned + r * vec + c));
+      if (keysPerStep > 1) {
+        std::string top = mr;
+        for (int64_t off = lanesPerKey; off < 32; off *= 2)
+          top = k.def("arith.maximumf " + top + ", " + k.shuffleXor(top, off) +
+                      " : f32");
+        std::string safe = finiteOrZero(top);
+        std::string w = k.def(
+            "math.exp2 " + k.def("arith.subf " + mr + ", " + safe + " : f32") +
+            " : f32");
+        lr = k.def("arith.mulf " + lr + ", " + w + " : f32");
+        for (auto &a : ar)
+          a = k.def("arith.mulf " + a + ", " + w + " : f32");
+        for (int64_t off = lanesPerKey; off < 32; off *= 2) {
+          lr = k.def("arith.addf " + lr + ", " + k.shuffleXor(lr, off) +
+                     " : f32");
+          for (auto &a : ar)
+            a = k.def("arith.addf " + a + ", " + k.shuffleXor(a, off) +
+                      " : f32");
+        }
+        mr = top;
+      }
+      std::string rc = k.c(r);
+      k.line("scf.if " + leader + " {");
+      k.line("memref.store " + mr + ", " + ms + "[" + warp + ", " + rc +
+             "] : " + sharedRows);
+      k.line("memref.store " + lr + ", " + ls + "[" + warp + ", " + rc +
+             "] : " + sharedRows);
+      k.line("}");
+      k.line("scf.if " + publishesAcc + " {");
+      for (int64_t c = 0; c < vec; ++c)
+        k.line("memref.store " + ar[c] + ", " + accs + "[" + warp + ", " + rc +
+               ", " + x.add(dOff, k.c(c)) + "] : " + sharedAcc);
+      k.line("}");
+    }
   }
   k.line("gpu.barrier");
 
@@ -480,16 +699,16 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   SmallVector<std::string> wm(S::warps);
   std::string top = minusInf;
   for (int64_t w = 0; w < S::warps; ++w) {
-    wm[w] = k.def("memref.load " + ms + "[" + k.c(w) + ", " + r + "] : " +
-                  sharedRows);
+    wm[w] = k.def("memref.load " + ms + "[" + k.c(w) + ", " + r +
+                  "] : " + sharedRows);
     top = k.def("arith.maximumf " + top + ", " + wm[w] + " : f32");
   }
   std::string safe = finiteOrZero(top);
   std::string sum = k.f(0.0), total = k.f(0.0);
   for (int64_t w = 0; w < S::warps; ++w) {
-    std::string weight = k.def(
-        "math.exp2 " + k.def("arith.subf " + wm[w] + ", " + safe + " : f32") +
-        " : f32");
+    std::string weight =
+        k.def("math.exp2 " +
+              k.def("arith.subf " + wm[w] + ", " + safe + " : f32") + " : f32");
     std::string lw = k.def("memref.load " + ls + "[" + k.c(w) + ", " + r +
                            "] : " + sharedRows);
     std::string aw = k.def("memref.load " + accs + "[" + k.c(w) + ", " + r +
@@ -499,10 +718,10 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   }
   if (direct) {
     // out = acc / sum, or 0 when no key was visible.
-    std::string denom = k.def(
-        "arith.select " +
-        k.def("arith.cmpf oeq, " + sum + ", " + k.f(0.0) + " : f32") + ", " +
-        k.f(1.0) + ", " + sum + " : f32");
+    std::string denom =
+        k.def("arith.select " +
+              k.def("arith.cmpf oeq, " + sum + ", " + k.f(0.0) + " : f32") +
+              ", " + k.f(1.0) + ", " + sum + " : f32");
     std::string value = k.def("arith.divf " + total + ", " + denom + " : f32");
     k.line("memref.store " + k.convert(value, "f32", t) + ", " + out + "[" +
            x.add(x.mul(row, k.c(d)), dim) + "] : " + gType);
@@ -513,9 +732,8 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e,
   std::string part = x.add(x.mul(row, splits), split);
   k.line("memref.store " + total + ", " + partAcc + "[" +
          x.add(x.mul(part, k.c(d)), dim) + "] : memref<?xf32>");
-  k.line("scf.if " + k.def("arith.cmpi eq, " + dim + ", " + k.c(0) +
-                           " : index") +
-         " {");
+  k.line("scf.if " +
+         k.def("arith.cmpi eq, " + dim + ", " + k.c(0) + " : index") + " {");
   k.line("memref.store " +
          k.def("arith.mulf " + top + ", " + k.f(std::log(2.0)) + " : f32") +
          ", " + partMax + "[" + part + "] : memref<?xf32>");

@@ -24,21 +24,34 @@ namespace kopt::gpu {
 
 struct DecodeAttentionShape {
   static constexpr int64_t warps = 4, threads = warps * 32;
-  /// Keys each warp walks within its block's split.
-  static constexpr int64_t warpKeys = 128;
-  static constexpr int64_t splitKeys = warps * warpKeys;
+  /// Keys each warp walks within its block's split (the tensor-core
+  /// variant takes twice as many: its steps are cheaper to start).
+  static constexpr int64_t warpKeys(bool mma) { return mma ? 256 : 128; }
+  static constexpr int64_t splitKeys(bool mma) { return warps * warpKeys(mma); }
   /// Query rows (grouped heads x queries) one block computes.
   static int64_t rows(int64_t group) { return std::min<int64_t>(group, 8); }
   /// Key steps per loop iteration (a step: a 16-byte chunk per lane).
   static constexpr int64_t steps = 4;
   /// cp.async stages per warp, an iteration's keys and values each.
   static constexpr int64_t stages = 4;
+  /// The tensor-core variant: keys per step (an m16n8k16 pair of n tiles)
+  /// and stages per warp.
+  static constexpr int64_t mmaKeys = 16, mmaStages = 3;
   /// Dynamic shared memory of the kernel.
-  static constexpr int64_t sharedBytes = 2 * stages * warps * steps * 32 * 16;
+  static constexpr int64_t sharedBytes(bool mma, int64_t d) {
+    return mma ? 2 * mmaStages * warps * mmaKeys * d * 2
+               : 2 * stages * warps * steps * 32 * 16;
+  }
 };
 
 /// Whether the head dim splits into at most 32 16-byte chunks of `t`.
 bool decodeAttentionApplies(llvm::StringRef t, int64_t d);
+
+/// Whether the kernel computes its dot products on the tensor cores
+/// (mma.sync with the block's query rows as M): 16-bit, D a multiple of 16
+/// up to 128, and more than one query head per kv head to fill the rows.
+bool decodeAttentionUsesMma(const GpuTarget &target, llvm::StringRef t,
+                            int64_t d, int64_t group);
 
 mlir::FailureOr<std::string>
 decodeAttentionKernel(FunctionEmitter &e, kopt::AttentionOp op,
