@@ -395,39 +395,32 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
   }
   if (staticSq && *staticSq < kLongQueries)
     return success();
-  if (wgmmaAttentionApplies(e.target(), t, d)) {
-    using W = WgmmaAttentionShape;
-    FailureOr<std::string> name =
-        wgmmaAttentionKernel(e, op, t, lt, hq, hkv, d, scale);
+  // The tensor-core prefill kernels: grid (ceil(Sq / tileQ), Hq, B).
+  auto launchPrefill = [&](FailureOr<std::string> name, int64_t tileQ,
+                           int64_t threads,
+                           int64_t sharedBytes) -> LogicalResult {
     if (failed(name))
       return failure();
-    Launch &l = e.launch(*name, op, ceilDiv(qDims[1], W::tileQ), W::threads);
+    Launch &l = e.launch(*name, op, ceilDiv(qDims[1], tileQ), threads);
     l.grid[1] = e.constant(hq);
     l.grid[2] = qDims[0];
-    l.sharedBytes = W::sharedBytes(d);
+    l.sharedBytes = sharedBytes;
     l.buffer(outBuffer);
     addOperands(l);
     l.index(qDims[1]).index(kDims[1]);
     l.guard = qDims[1];
     l.guardMin = kLongQueries;
     return success();
+  };
+  if (wgmmaAttentionApplies(e.target(), t, d)) {
+    using W = WgmmaAttentionShape;
+    return launchPrefill(wgmmaAttentionKernel(e, op, t, lt, hq, hkv, d, scale),
+                         W::tileQ, W::threads, W::sharedBytes(d));
   }
   if (flashAttentionApplies(e.target(), t, d)) {
     using F = FlashAttentionShape;
-    FailureOr<std::string> flashName =
-        flashAttentionKernel(e, op, t, lt, hq, hkv, d, scale);
-    if (failed(flashName))
-      return failure();
-    Launch &l = e.launch(*flashName, op, ceilDiv(qDims[1], F::tileQ),
-                         F::threads);
-    l.grid[1] = e.constant(hq);
-    l.grid[2] = qDims[0];
-    l.buffer(outBuffer);
-    addOperands(l);
-    l.index(qDims[1]).index(kDims[1]);
-    l.guard = qDims[1];
-    l.guardMin = kLongQueries;
-    return success();
+    return launchPrefill(flashAttentionKernel(e, op, t, lt, hq, hkv, d, scale),
+                         F::tileQ, F::threads, 0);
   }
   FailureOr<std::string> name = warpKernel(/*split=*/false);
   if (failed(name))

@@ -206,6 +206,17 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
                  k.def("arith.cmpf oeq, " + m + ", " + minusInf + " : f32") +
                  ", " + k.f(0.0) + ", " + m + " : f32");
   };
+  // The key and value stages: the two halves of the dynamic shared memory
+  // as `stageType`.
+  auto stageViews = [&](const std::string &stageType) {
+    const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
+    std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
+    auto view = [&](int64_t offset) {
+      return k.def("memref.view " + dynamic + "[" + k.c(offset) +
+                   "][] : " + bytesType + " to " + stageType);
+    };
+    return std::make_pair(view(0), view(S::sharedBytes(useMma, d) / 2));
+  };
   // Tensor-core dots: the block's rows, padded to 16, are the M of
   // m16n8k16 products over 16-key steps, S = Q K^T with Q fragments held in
   // registers and K read by ldmatrix, O += P V with P re-packed from the S
@@ -258,13 +269,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
         "memref<" + std::to_string(stages) + "x" + std::to_string(S::warps) +
         "x" + std::to_string(keys) + "x" + std::to_string(d) + "x" + t +
         ", #gpu.address_space<workgroup>>";
-    const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
-    std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
-    std::string kStage = k.def("memref.view " + dynamic + "[" + k.c(0) +
-                               "][] : " + bytesType + " to " + stageType);
-    std::string vStage = k.def("memref.view " + dynamic + "[" +
-                               k.c(S::sharedBytes(true, d) / 2) +
-                               "][] : " + bytesType + " to " + stageType);
+    auto [kStage, vStage] = stageViews(stageType);
     // Lane l copies chunk l % (D / 8) of keys l / (D / 8) + r * keyStep.
     std::string copyKey = x.div(lane, chunksPerRow);
     std::string copyChunk = x.rem(lane, chunksPerRow);
@@ -356,23 +361,16 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
                                   mmaPack(k, scores[1][0], scores[1][1], t),
                                   mmaPack(k, scores[1][2], scores[1][3], t)};
     std::string valueRow = x.add(x.mul(mid, k.c(8)), l8);
-    for (int64_t dp = 0; dp < d / 16; ++dp) {
-      std::vector<std::string> vf = mmaOperands(
-          k,
-          k.def("nvgpu.ldmatrix " + vStage + "[" + stage + ", " + warp + ", " +
-                valueRow + ", " + x.swizzle128(l8, x.add(k.c(2 * dp), hiHalf)) +
-                "] {numTiles = 4 : i32, transpose = true} : " + sType + " -> " +
-                fragType),
-          t);
-      for (int64_t half = 0; half < 2; ++half) {
-        int64_t nt = 2 * dp + half;
-        std::array<std::string, 4> r =
-            mmaSync(k, t, p, {vf[2 * half], vf[2 * half + 1]},
-                    {o[4 * nt], o[4 * nt + 1], o[4 * nt + 2], o[4 * nt + 3]});
-        for (int i = 0; i < 4; ++i)
-          o[4 * nt + i] = r[i];
-      }
-    }
+    mmaAccumulatePV(
+        k, t, p, d,
+        [&](int64_t dp) {
+          return k.def("nvgpu.ldmatrix " + vStage + "[" + stage + ", " + warp +
+                       ", " + valueRow + ", " +
+                       x.swizzle128(l8, x.add(k.c(2 * dp), hiHalf)) +
+                       "] {numTiles = 4 : i32, transpose = true} : " + sType +
+                       " -> " + fragType);
+        },
+        o);
     std::vector<std::string> yields = {step.state.max[0], step.state.max[1],
                                        step.state.sum[0], step.state.sum[1]};
     yields.insert(yields.end(), o.begin(), o.end());
@@ -496,13 +494,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
         "memref<" + std::to_string(kStages) + "x" + std::to_string(S::warps) +
         "x" + std::to_string(kUnroll) + "x32x" + std::to_string(vec) + "x" + t +
         ", #gpu.address_space<workgroup>>";
-    const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
-    std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
-    std::string kStage = k.def("memref.view " + dynamic + "[" + k.c(0) +
-                               "][] : " + bytesType + " to " + stageType);
-    std::string vStage = k.def("memref.view " + dynamic + "[" +
-                               k.c(S::sharedBytes(false, d) / 2) +
-                               "][] : " + bytesType + " to " + stageType);
+    auto [kStage, vStage] = stageViews(stageType);
     const int64_t stepKeys = keysPerStep * kUnroll;
     auto keyOf = [&](const std::string &start, int64_t u) {
       return x.add(x.add(start, k.c(u * keysPerStep)), slot);

@@ -60,10 +60,10 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string gType = "memref<?x" + t + ">";
   int64_t chunksPerRow = d / 8, kSteps = d / 16, dTiles = d / 8;
 
-  std::string tilesQ = k.def("arith.ceildivui " + sq + ", " + k.c(kTileQ) +
-                             " : index");
-  std::string qTile = x.bin("arith.subi",
-                            x.bin("arith.subi", tilesQ, k.c(1)), k.bid('x'));
+  std::string tilesQ =
+      k.def("arith.ceildivui " + sq + ", " + k.c(kTileQ) + " : index");
+  std::string qTile =
+      x.bin("arith.subi", x.bin("arith.subi", tilesQ, k.c(1)), k.bid('x'));
   std::string h = k.bid('y'), b = k.bid('z');
   std::string kvh = x.div(h, hq / hkv);
   std::string q0 = x.mul(qTile, k.c(kTileQ));
@@ -200,23 +200,15 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
         mmaPack(k, c0[0], c0[1], t), mmaPack(k, c0[2], c0[3], t),
         mmaPack(k, c1[0], c1[1], t), mmaPack(k, c1[2], c1[3], t)};
     std::string krow = x.add(k.c(16 * kt), x.add(x.mul(mid, k.c(8)), l8));
-    for (int64_t dp = 0; dp < d / 16; ++dp) {
-      std::vector<std::string> vf = mmaOperands(
-          k,
-          k.def("nvgpu.ldmatrix " + vs + "[" + krow + ", " +
-                x.swizzle128(l8, x.add(k.c(2 * dp), hi)) +
-                "] {numTiles = 4 : i32, transpose = true} : " + sType + " -> " +
-                fragType),
-          t);
-      for (int64_t half = 0; half < 2; ++half) {
-        int64_t nt = 2 * dp + half;
-        std::array<std::string, 4> r =
-            mmaSync(k, t, p, {vf[2 * half], vf[2 * half + 1]},
-                    {o[4 * nt], o[4 * nt + 1], o[4 * nt + 2], o[4 * nt + 3]});
-        for (int i = 0; i < 4; ++i)
-          o[4 * nt + i] = r[i];
-      }
-    }
+    mmaAccumulatePV(
+        k, t, p, d,
+        [&](int64_t dp) {
+          return k.def("nvgpu.ldmatrix " + vs + "[" + krow + ", " +
+                       x.swizzle128(l8, x.add(k.c(2 * dp), hi)) +
+                       "] {numTiles = 4 : i32, transpose = true} : " + sType +
+                       " -> " + fragType);
+        },
+        o);
   }
   k.line("gpu.barrier");
   loadTile(v, vs, kvFirst(next), skv, hkv, kvh);

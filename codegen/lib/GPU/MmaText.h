@@ -10,6 +10,8 @@
 
 #include "KernelText.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <array>
 #include <vector>
 
@@ -28,6 +30,15 @@ std::array<std::string, 4> mmaSync(KernelText &k, const std::string &t,
                                    llvm::ArrayRef<std::string> a,
                                    llvm::ArrayRef<std::string> b,
                                    llvm::ArrayRef<std::string> c);
+
+/// O += P V for one 16-key step: `p` holds P's A fragment (4 registers),
+/// `vFragment(dp)` returns the ldmatrix.x4.trans fragment (`vector<4x2xT>`)
+/// of V's 16 keys x columns [16 dp, 16 dp + 16), and `o` the accumulators
+/// [D / 8 column tiles][4], updated in place.
+void mmaAccumulatePV(KernelText &k, const std::string &t,
+                     llvm::ArrayRef<std::string> p, int64_t d,
+                     llvm::function_ref<std::string(int64_t)> vFragment,
+                     std::vector<std::string> &o);
 
 } // namespace kopt::gpu
 
