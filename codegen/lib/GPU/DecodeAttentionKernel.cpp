@@ -325,10 +325,6 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
     // ldmatrix reads chunks other lanes copied.
     k.line("nvvm.bar.warp.sync " + k.ci(-1, "i32") + " : i32");
     std::string stage = x.rem(it, stages);
-    std::string sType = "memref<" + std::to_string(stages) + "x" +
-                        std::to_string(S::warps) + "x" + std::to_string(keys) +
-                        "x" + std::to_string(d) + "x" + t +
-                        ", #gpu.address_space<workgroup>>";
     std::string fragType = "vector<4x2x" + t + ">";
     ScoreTile scores(2);
     for (auto &tile : scores)
@@ -340,7 +336,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
           k,
           k.def("nvgpu.ldmatrix " + kStage + "[" + stage + ", " + warp + ", " +
                 key + ", " + x.swizzle128(l8, x.add(k.c(2 * s), mid)) +
-                "] {numTiles = 4 : i32, transpose = false} : " + sType +
+                "] {numTiles = 4 : i32, transpose = false} : " + stageType +
                 " -> " + fragType),
           t);
       for (int64_t half = 0; half < 2; ++half) {
@@ -364,11 +360,11 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
     mmaAccumulatePV(
         k, t, p, d,
         [&](int64_t dp) {
-          return k.def("nvgpu.ldmatrix " + vStage + "[" + stage + ", " + warp +
-                       ", " + valueRow + ", " +
-                       x.swizzle128(l8, x.add(k.c(2 * dp), hiHalf)) +
-                       "] {numTiles = 4 : i32, transpose = true} : " + sType +
-                       " -> " + fragType);
+          return k.def(
+              "nvgpu.ldmatrix " + vStage + "[" + stage + ", " + warp + ", " +
+              valueRow + ", " + x.swizzle128(l8, x.add(k.c(2 * dp), hiHalf)) +
+              "] {numTiles = 4 : i32, transpose = true} : " + stageType +
+              " -> " + fragType);
         },
         o);
     std::vector<std::string> yields = {step.state.max[0], step.state.max[1],

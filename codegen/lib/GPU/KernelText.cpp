@@ -122,8 +122,8 @@ std::string KernelText::bid(char dim) {
 }
 
 std::string KernelText::globalId() {
-  std::string base = def("arith.muli " + bid('x') + ", " + c(threads_) +
-                         " : index");
+  std::string base =
+      def("arith.muli " + bid('x') + ", " + c(threads_) + " : index");
   return def("arith.addi " + base + ", " + tid() + " : index");
 }
 
@@ -163,11 +163,11 @@ std::string KernelText::rankedBefore(const std::string &a,
     std::string aNan = def("arith.cmpf uno, " + a + ", " + a + " : f32");
     std::string bNan = def("arith.cmpf uno, " + b + ", " + b + " : f32");
     std::string greater = def("arith.cmpf ogt, " + a + ", " + b + " : f32");
-    std::string bNumber = def("arith.xori " + bNan + ", " + ci(1, "i1") +
-                              " : i1");
-    valueBefore = def("arith.andi " + bNumber + ", " +
-                      def("arith.ori " + aNan + ", " + greater + " : i1") +
-                      " : i1");
+    std::string bNumber =
+        def("arith.xori " + bNan + ", " + ci(1, "i1") + " : i1");
+    valueBefore =
+        def("arith.andi " + bNumber + ", " +
+            def("arith.ori " + aNan + ", " + greater + " : i1") + " : i1");
     std::string bothNan = def("arith.andi " + aNan + ", " + bNan + " : i1");
     equal = def("arith.ori " + bothNan + ", " +
                 def("arith.cmpf oeq, " + a + ", " + b + " : f32") + " : i1");
@@ -234,9 +234,8 @@ std::string KernelText::blockReduce(const std::string &value,
   std::string total = def("memref.load " + scratch + "[" + c(0) +
                           "] : memref<32xf32, #gpu.address_space<workgroup>>");
   for (int64_t w = 1; w < warps; ++w) {
-    std::string part =
-        def("memref.load " + scratch + "[" + c(w) +
-            "] : memref<32xf32, #gpu.address_space<workgroup>>");
+    std::string part = def("memref.load " + scratch + "[" + c(w) +
+                           "] : memref<32xf32, #gpu.address_space<workgroup>>");
     total = def(combine + " " + total + ", " + part + " : f32");
   }
   // The scratch buffer may be reused right after.
@@ -285,6 +284,17 @@ std::string KernelText::str(llvm::StringRef name) const {
           std::to_string(threads_) + ", 1, 1>} {\n";
   text += prologue_ + body_ + "    gpu.return\n  }\n";
   return text;
+}
+
+std::string repeatedTypes(int64_t n, llvm::StringRef type) {
+  std::string text;
+  for (int64_t i = 0; i < n; ++i)
+    text += (i ? ", " : "") + type.str();
+  return text;
+}
+
+std::string structType(int64_t n, llvm::StringRef type) {
+  return "!llvm.struct<(" + repeatedTypes(n, type) + ")>";
 }
 
 } // namespace kopt::gpu

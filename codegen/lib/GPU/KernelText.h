@@ -170,6 +170,11 @@ struct IndexOps {
   }
 };
 
+/// `n` copies of `type` separated by commas ("f32, f32").
+std::string repeatedTypes(int64_t n, llvm::StringRef type);
+/// `!llvm.struct<(T, ..., T)>` of `n` `type` members (MMA accumulators).
+std::string structType(int64_t n, llvm::StringRef type);
+
 /// Float types compute in f32; integers in themselves.
 inline bool isFloatText(llvm::StringRef type) {
   return type == "f32" || type == "f16" || type == "bf16" || type == "f64";

@@ -32,9 +32,7 @@ SoftmaxStep onlineSoftmaxStep(KernelText &k, ScoreTile &scores,
       k.def("arith.cmpi sle, " + tileHi + ", " +
             k.def("arith.minsi " + hi[0] + ", " + hi[1] + " : i64") + " : i64") +
       " : i1");
-  std::string scoreTypes;
-  for (int64_t v = 0; v < values + 2; ++v)
-    scoreTypes += (v ? ", " : "") + std::string("f32");
+  std::string scoreTypes = repeatedTypes(values + 2, "f32");
   auto yieldScores = [&](bool masked) {
     std::string rowMax[2] = {negInf, negInf};
     std::vector<std::string> out;

@@ -49,19 +49,12 @@ constexpr int64_t kRowBytes = 128; // a swizzle atom row: 64 16-bit values
 constexpr int64_t kHalfBytes = W::tileKv * kRowBytes;
 constexpr int64_t kKeySteps = W::tileKv / 16;
 
-std::string structOf(int64_t n, llvm::StringRef type) {
-  std::string text = "!llvm.struct<(";
-  for (int64_t i = 0; i < n; ++i)
-    text += (i ? ", " : "") + type.str();
-  return text + ")>";
-}
-
 std::vector<std::string> unpack(KernelText &k, const std::string &value,
                                 int64_t n, llvm::StringRef type = "f32") {
   std::vector<std::string> values;
   for (int64_t i = 0; i < n; ++i)
     values.push_back(k.def("llvm.extractvalue " + value + "[" +
-                           std::to_string(i) + "] : " + structOf(n, type)));
+                           std::to_string(i) + "] : " + structType(n, type)));
   return values;
 }
 
@@ -77,19 +70,20 @@ std::vector<std::string> pinned(KernelText &k,
     constraints += "," + std::to_string(i);
     types += (i ? ", f32" : "f32");
   }
-  return unpack(k,
-                k.def("llvm.inline_asm has_side_effects asm_dialect = att \"\", \"" +
-                      constraints + "\" " + llvm::join(values, ", ") + " : (" +
-                      types + ") -> " + structOf(n, "f32")),
-                n);
+  return unpack(
+      k,
+      k.def("llvm.inline_asm has_side_effects asm_dialect = att \"\", \"" +
+            constraints + "\" " + llvm::join(values, ", ") + " : (" + types +
+            ") -> " + structType(n, "f32")),
+      n);
 }
 
 /// Two f32 of one row as the 16-bit pair of an A fragment register (i32).
 std::string packPair(KernelText &k, const std::string &lo,
                      const std::string &hi, const std::string &t) {
-  std::string pair = k.def("vector.from_elements " + k.convert(lo, "f32", t) +
-                           ", " + k.convert(hi, "f32", t) + " : vector<2x" +
-                           t + ">");
+  std::string pair =
+      k.def("vector.from_elements " + k.convert(lo, "f32", t) + ", " +
+            k.convert(hi, "f32", t) + " : vector<2x" + t + ">");
   std::string word = k.def("vector.bitcast " + pair + " : vector<2x" + t +
                            "> to vector<1xi32>");
   return k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
@@ -121,19 +115,12 @@ std::vector<std::string> wgmmaRegisterA(KernelText &k, const std::string &t,
     constraints += "," + std::to_string(i);
     types += ", f32";
   }
-  std::string result = k.def(
-      "llvm.inline_asm has_side_effects asm_dialect = att \"" + text +
-      "\", \"" + constraints + "\" " + llvm::join(a, ", ") + ", " +
-      descriptor + ", " + llvm::join(acc, ", ") + " : (" + types + ") -> " +
-      structOf(values, "f32"));
+  std::string result =
+      k.def("llvm.inline_asm has_side_effects asm_dialect = att \"" + text +
+            "\", \"" + constraints + "\" " + llvm::join(a, ", ") + ", " +
+            descriptor + ", " + llvm::join(acc, ", ") + " : (" + types +
+            ") -> " + structType(values, "f32"));
   return unpack(k, result, values);
-}
-
-std::string joinTypes(int64_t n, llvm::StringRef type) {
-  std::string text;
-  for (int64_t i = 0; i < n; ++i)
-    text += (i ? ", " : "") + type.str();
-  return text;
 }
 
 } // namespace
@@ -167,10 +154,10 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string tiles = k.def("memref.view " + dynamic + "[" + k.c(0) +
                             "][] : " + bytesType + " to " + tilesType);
 
-  std::string tilesQ = k.def("arith.ceildivui " + sq + ", " + k.c(W::tileQ) +
-                             " : index");
-  std::string qTile = x.bin("arith.subi",
-                            x.bin("arith.subi", tilesQ, k.c(1)), k.bid('x'));
+  std::string tilesQ =
+      k.def("arith.ceildivui " + sq + ", " + k.c(W::tileQ) + " : index");
+  std::string qTile =
+      x.bin("arith.subi", x.bin("arith.subi", tilesQ, k.c(1)), k.bid('x'));
   std::string h = k.bid('y'), b = k.bid('z');
   std::string kvh = x.div(h, hq / hkv);
   std::string q0 = x.mul(qTile, k.c(W::tileQ));
@@ -199,11 +186,11 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
     for (int64_t r = 0; r < W::tileKv / rowStep; ++r) {
       std::string ok = x.lt(x.add(firstRow, k.c(r * rowStep)), seq);
       std::string at = x.add(base, k.c(r * rowStep * heads * d));
-      k.def("nvgpu.device_async_copy " + src + "[" +
-            x.select(ok, at, k.c(0)) + "], " + tiles + "[" + slot + ", " +
-            copyHalf + ", " + x.add(copyRow, k.c(r * rowStep)) + ", " +
-            copyColumn + "], 8, " + x.select(ok, k.c(8), k.c(0)) +
-            " {bypassL1} : " + gType + " to " + tilesType);
+      k.def("nvgpu.device_async_copy " + src + "[" + x.select(ok, at, k.c(0)) +
+            "], " + tiles + "[" + slot + ", " + copyHalf + ", " +
+            x.add(copyRow, k.c(r * rowStep)) + ", " + copyColumn + "], 8, " +
+            x.select(ok, k.c(8), k.c(0)) + " {bypassL1} : " + gType + " to " +
+            tilesType);
     }
   };
   auto kvFirst = [&](const std::string &tile) {
@@ -216,15 +203,15 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
 
   // Matrix descriptors: bits 0-13 start address >> 4, 16-29 leading byte
   // offset >> 4, 32-45 stride byte offset >> 4, 62-63 swizzle (1: 128B).
-  std::string address = k.def(
-      "arith.shrui " +
-      k.def("arith.andi " +
-            k.def("arith.index_cast " +
-                  k.def("memref.extract_aligned_pointer_as_index " + tiles +
-                        " : " + tilesType + " -> index") +
-                  " : index to i64") +
-            ", " + k.ci(0x3FFFF, "i64") + " : i64") +
-      ", " + k.ci(4, "i64") + " : i64");
+  std::string address =
+      k.def("arith.shrui " +
+            k.def("arith.andi " +
+                  k.def("arith.index_cast " +
+                        k.def("memref.extract_aligned_pointer_as_index " +
+                              tiles + " : " + tilesType + " -> index") +
+                        " : index to i64") +
+                  ", " + k.ci(0x3FFFF, "i64") + " : i64") +
+            ", " + k.ci(4, "i64") + " : i64");
   auto baseDescriptor = [&](int64_t leadingBytes) {
     return k.def("arith.ori " + address + ", " +
                  k.ci((leadingBytes >> 4 << 16) | (int64_t(1024 >> 4) << 32) |
@@ -235,24 +222,22 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string kMajor = baseDescriptor(16), mnMajor = baseDescriptor(kHalfBytes);
   auto descriptor = [&](const std::string &base, const std::string &slot,
                         int64_t bytes) {
-    std::string slotOffset = k.def(
-        "arith.index_cast " + x.mul(slot, k.c(tileBytes >> 4)) +
-        " : index to i64");
+    std::string slotOffset =
+        k.def("arith.index_cast " + x.mul(slot, k.c(tileBytes >> 4)) +
+              " : index to i64");
     return k.def("arith.addi " +
                  k.def("arith.addi " + base + ", " + slotOffset + " : i64") +
                  ", " + k.ci(bytes >> 4, "i64") + " : i64");
   };
   // This warpgroup's 64 query rows start 8 KB into each Q half.
-  std::string qBase = k.def(
-      "arith.addi " + kMajor + ", " +
-      k.def("arith.index_cast " +
-            x.mul(warpgroup, k.c(64 * kRowBytes >> 4)) + " : index to i64") +
-      " : i64");
+  std::string qBase = k.def("arith.addi " + kMajor + ", " +
+                            k.def("arith.index_cast " +
+                                  x.mul(warpgroup, k.c(64 * kRowBytes >> 4)) +
+                                  " : index to i64") +
+                            " : i64");
   // K step s of the head dim: half s / 4, 32 bytes per step within it.
-  auto headDimBytes = [](int64_t s) {
-    return s / 4 * kHalfBytes + s % 4 * 32;
-  };
-  std::string sType = structOf(sValues, "f32");
+  auto headDimBytes = [](int64_t s) { return s / 4 * kHalfBytes + s % 4 * 32; };
+  std::string sType = structType(sValues, "f32");
 
   // P V for the tile in V stage `slot`: A fragments from `p` (4 per k16
   // step of keys), accumulating into `o`.
@@ -269,29 +254,29 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   // s (mod 2) have landed, empty[s] when every thread finished iteration s
   // (mod 2) and with it the stages load group s + 2 overwrites.
   std::string bars = k.shared("bars", "4xi64");
-  std::string barBase = k.def(
-      "arith.index_cast " +
-      k.def("memref.extract_aligned_pointer_as_index " + bars +
-            " : memref<4xi64, #gpu.address_space<workgroup>> -> index") +
-      " : index to i64");
+  std::string barBase =
+      k.def("arith.index_cast " +
+            k.def("memref.extract_aligned_pointer_as_index " + bars +
+                  " : memref<4xi64, #gpu.address_space<workgroup>> -> index") +
+            " : index to i64");
   auto barrier = [&](int64_t kind, const std::string &index) {
-    std::string at = k.def(
-        "arith.index_cast " + x.mul(x.add(k.c(2 * kind), index), k.c(8)) +
-        " : index to i64");
+    std::string at =
+        k.def("arith.index_cast " + x.mul(x.add(k.c(2 * kind), index), k.c(8)) +
+              " : index to i64");
     return k.def("llvm.inttoptr " +
                  k.def("arith.addi " + barBase + ", " + at + " : i64") +
                  " : i64 to !llvm.ptr<3>");
   };
   auto waitPhase = [&](int64_t kind, const std::string &r) {
-    std::string parity = k.def("arith.index_cast " + x.rem(x.div(r, 2), 2) +
-                               " : index to i32");
+    std::string parity =
+        k.def("arith.index_cast " + x.rem(x.div(r, 2), 2) + " : index to i32");
     k.line("nvvm.mbarrier.try_wait.parity " + barrier(kind, x.rem(r, 2)) +
            ", " + parity + ", " + k.ci(10000000, "i32") +
            " : !llvm.ptr<3>, i32, i32");
   };
   constexpr int64_t kFull = 0, kEmpty = 1;
-  k.line("scf.if " + k.def("arith.cmpi eq, " + tid + ", " + k.c(0) +
-                           " : index") + " {");
+  k.line("scf.if " +
+         k.def("arith.cmpi eq, " + tid + ", " + k.c(0) + " : index") + " {");
   for (int64_t kind : {kFull, kEmpty})
     for (int64_t stage = 0; stage < 2; ++stage)
       k.line("nvvm.mbarrier.init " + barrier(kind, k.c(stage)) + ", " +
@@ -309,22 +294,21 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   // and 2): one's softmax runs while the other's products occupy the
   // tensor cores. The second goes second.
   std::string groupThreads = k.ci(W::threads, "i32");
-  std::string ownTurn = k.def(
-      "arith.index_cast " + x.add(warpgroup, k.c(1)) + " : index to i32");
-  std::string otherTurn = k.def(
-      "arith.index_cast " + x.bin("arith.subi", k.c(2), warpgroup) +
-      " : index to i32");
-  std::string second = k.def("arith.cmpi eq, " + warpgroup + ", " + k.c(1) +
-                             " : index");
+  std::string ownTurn =
+      k.def("arith.index_cast " + x.add(warpgroup, k.c(1)) + " : index to i32");
+  std::string otherTurn =
+      k.def("arith.index_cast " + x.bin("arith.subi", k.c(2), warpgroup) +
+            " : index to i32");
+  std::string second =
+      k.def("arith.cmpi eq, " + warpgroup + ", " + k.c(1) + " : index");
   k.line("scf.if " + second + " {");
-  k.line("nvvm.barrier.arrive id = " + otherTurn + " number_of_threads = " +
-         groupThreads);
+  k.line("nvvm.barrier.arrive id = " + otherTurn +
+         " number_of_threads = " + groupThreads);
   k.line("}");
 
   // This thread's two query rows and their visible key ranges.
-  std::string rowA =
-      x.add(x.add(q0, x.mul(warpgroup, k.c(64))),
-            x.add(x.mul(warp, k.c(16)), x.div(lane, 4)));
+  std::string rowA = x.add(x.add(q0, x.mul(warpgroup, k.c(64))),
+                           x.add(x.mul(warp, k.c(16)), x.div(lane, 4)));
   std::string rowB = x.add(rowA, k.c(8));
   auto [loA, hiA] = keys.visible(rowA);
   auto [loB, hiB] = keys.visible(rowB);
@@ -353,12 +337,10 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
     iter += (i ? ", " : "") + state[i] + " = " + init[i];
   auto slice = [](const std::vector<std::string> &v, int64_t from,
                   int64_t count) {
-    return std::vector<std::string>(v.begin() + from,
-                                    v.begin() + from + count);
+    return std::vector<std::string>(v.begin() + from, v.begin() + from + count);
   };
 
-  std::string tileCount =
-      x.bin("arith.subi", keys.endTile, keys.firstTile);
+  std::string tileCount = x.bin("arith.subi", keys.endTile, keys.firstTile);
   std::string rt = k.fresh(), result = k.fresh();
   k.line(result + ":" + std::to_string(state.size()) + " = scf.for " + rt +
          " = " + k.c(0) + " to " + tileCount + " step " + k.c(1) +
@@ -380,8 +362,8 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   loadTile(v, stageSlot(3, rt), kvFirst(jt), skv, hkv, kvh);
   k.line("nvvm.cp.async.mbarrier.arrive " + barrier(kFull, x.rem(next, 2)) +
          " {noinc = true} : !llvm.ptr<3>");
-  k.line("nvvm.barrier id = " + ownTurn + " number_of_threads = " +
-         groupThreads);
+  k.line("nvvm.barrier id = " + ownTurn +
+         " number_of_threads = " + groupThreads);
 
   // S_j = Q K_j^T.
   k.line("nvvm.wgmma.fence.aligned");
@@ -400,18 +382,18 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   // O += P_{j-1} V_{j-1}, from the second tile on.
   std::vector<std::string> o = slice(state, 4, oValues);
   std::vector<std::string> pPrev = slice(state, 4 + oValues, pWords);
-  std::string oTypes = joinTypes(oValues, "f32");
+  std::string oTypes = repeatedTypes(oValues, "f32");
   std::string accumulated = k.fresh();
-  k.line(accumulated + ":" + std::to_string(oValues) + " = scf.if " +
-         notFirst + " -> (" + oTypes + ") {");
+  k.line(accumulated + ":" + std::to_string(oValues) + " = scf.if " + notFirst +
+         " -> (" + oTypes + ") {");
   k.line("scf.yield " + llvm::join(pv(pPrev, stageSlot(3, previous), o), ", ") +
          " : " + oTypes);
   k.line("} else {");
   k.line("scf.yield " + llvm::join(o, ", ") + " : " + oTypes);
   k.line("}");
   k.line("nvvm.wgmma.commit.group.sync.aligned");
-  k.line("nvvm.barrier.arrive id = " + otherTurn + " number_of_threads = " +
-         groupThreads);
+  k.line("nvvm.barrier.arrive id = " + otherTurn +
+         " number_of_threads = " + groupThreads);
   for (int64_t i = 0; i < oValues; ++i)
     o[i] = accumulated + "#" + std::to_string(i);
 
@@ -428,14 +410,14 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::vector<std::string> p;
   for (int64_t nt = 0; nt < W::tileKv / 8; ++nt)
     for (int64_t half = 0; half < 2; ++half)
-      p.push_back(packPair(k, scores[nt][2 * half], scores[nt][2 * half + 1],
-                           t));
+      p.push_back(
+          packPair(k, scores[nt][2 * half], scores[nt][2 * half + 1], t));
 
   k.line("nvvm.wgmma.wait.group.sync.aligned 0");
   o = pinned(k, o);
   for (int64_t i = 0; i < oValues; ++i)
-    o[i] = k.def("arith.mulf " + o[i] + ", " + step.alpha[(i % 4) / 2] +
-                 " : f32");
+    o[i] =
+        k.def("arith.mulf " + o[i] + ", " + step.alpha[(i % 4) / 2] + " : f32");
   std::vector<std::string> yields = {step.state.max[0], step.state.max[1],
                                      step.state.sum[0], step.state.sum[1]};
   yields.insert(yields.end(), o.begin(), o.end());
@@ -445,10 +427,11 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   k.line("scf.yield " + llvm::join(yields, ", ") + " : " + types);
   k.line("}");
   // The first warpgroup takes the turn the second passed it last.
-  k.line("scf.if " + k.def("arith.cmpi eq, " + warpgroup + ", " + k.c(0) +
-                           " : index") + " {");
-  k.line("nvvm.barrier id = " + ownTurn + " number_of_threads = " +
-         groupThreads);
+  k.line("scf.if " +
+         k.def("arith.cmpi eq, " + warpgroup + ", " + k.c(0) + " : index") +
+         " {");
+  k.line("nvvm.barrier id = " + ownTurn +
+         " number_of_threads = " + groupThreads);
   k.line("}");
 
   // The last tile's P V, once its V stage (load group n) is complete.
@@ -465,8 +448,8 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
   for (int64_t i = 0; i < pWords; ++i)
     finalP.push_back(result + "#" + std::to_string(4 + oValues + i));
   k.line("nvvm.wgmma.fence.aligned");
-  std::vector<std::string> lastO = pv(
-      finalP, stageSlot(3, x.bin("arith.subi", tileCount, k.c(1))), finalO);
+  std::vector<std::string> lastO =
+      pv(finalP, stageSlot(3, x.bin("arith.subi", tileCount, k.c(1))), finalO);
   k.line("nvvm.wgmma.commit.group.sync.aligned");
   k.line("nvvm.wgmma.wait.group.sync.aligned 0");
   k.line("scf.yield " + llvm::join(pinned(k, lastO), ", ") + " : " + oTypes);

@@ -132,10 +132,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
     return k.def("arith.addi " + d + ", " + k.ci(fixed, "i64") + " : i64");
   };
 
-  std::string accType = "!llvm.struct<(";
-  for (int64_t i = 0; i < accumulators; ++i)
-    accType += i ? ", f32" : "f32";
-  accType += ")>";
+  std::string accType = structType(accumulators, "f32");
 
   std::string slices = k.def("arith.ceildivui " + g.k + ", " +
                              k.c(S::tileK) + " : index");
