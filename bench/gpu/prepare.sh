@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd); K=$root/build/bin; D=$root/.gpu-run
 mkdir -p "$D" && cd "$D"
-cp "$root/bench/gpu/run.sh" "$K/kopt-run" .
+cp "$root/bench/gpu/run.sh" "$K/kopt-run" "$root/bench/gpu/linear_attention_bf16.mlir" .
 cp "$root/../shared/bench/peers_h200.py" . 2>/dev/null || echo "no shared/bench/peers_h200.py: peers skipped"
 # Every e2e numerics case as PTX + inputs + reference outputs, checked on
 # the GPU by run.sh with kopt-run (cases/cases.txt lists the commands).
@@ -19,7 +19,8 @@ $K/kopt "$root/bench/gpu/linear_f16.mlir" -o linear.ptx
 $K/kopt "$root/bench/gpu/linear_bf16.mlir" -o linear_bf16.ptx
 $K/kopt "$root/bench/gpu/gemm_bf16_4096.mlir" -o gemm_bf16_4096.ptx
 $K/kopt "$root/bench/gpu/attention_f16.mlir" -o attention.ptx
-for m in attention_bf16 attention_window_bf16 attention_decode_bf16 attention_decode_mha_bf16; do
+for m in attention_bf16 attention_window_bf16 attention_decode_bf16 attention_decode_mha_bf16 \
+         linear_attention_bf16 moe_bf16; do
   $K/kopt "$root/bench/gpu/$m.mlir" -o $m.ptx
 done
 # Runtime error paths (run.sh expects each bad call to fail with its message).

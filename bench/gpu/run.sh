@@ -139,6 +139,71 @@ del q, k, v, ref
 a=torch.empty(2**30,dtype=torch.uint8,device='cuda'); b=torch.empty_like(a)
 t=bench(lambda: b.copy_(a)); print(f'copy bandwidth {2*2**30/t/1e6:.2f} TB/s')
 PY
+python3 - <<'PY'
+import numpy as np
+r=np.random.default_rng(4)
+for n in 'qkv': np.save(f'la_{n}.npy', (r.standard_normal((4,4096,32,128))*0.1).astype(np.float32))
+for t in (1,16,512): np.save(f'moe_x{t}.npy', r.standard_normal((t,4096)).astype(np.float32))
+np.save('moe_r.npy', (r.standard_normal((8,4096))*0.02).astype(np.float32))
+PY
+echo "== kopt linear attention bf16 B=4 S=4096 H=32 D=128 (per-head decay, f32 state)"
+$R linear_attention_bf16.ptx --input=@la_q.npy --input=@la_k.npy --input=@la_v.npy --benchmark=20 --output=@$O/la_o.npy --output=@$O/la_s.npy 2>&1 | grep -v rounding
+# Expert weights are constants (timing does not depend on them; routing
+# does, through x and the router).
+moe_w="--input=8x14336x4096xbf16=0.01 --input=8x14336x4096xbf16=0.01 --input=8x4096x14336xbf16=0.01"
+for t in 1 16 512; do
+  echo "== kopt MoE bf16 8 experts top-2 4096->14336, $t tokens"
+  $R moe_bf16.ptx --input=@moe_x$t.npy --input=@moe_r.npy $moe_w --benchmark=20 --output=@$O/moe$t.npy 2>&1 | grep -v rounding
+done
+python3 - <<'PY'
+import os, re, numpy as np, torch, torch.nn.functional as F, triton.testing as tt
+out=os.environ.get('OUT','/tmp')
+bench=lambda f: tt.do_bench(f, warmup=25, rep=200, return_mode="median")*1e3
+rel=lambda got, ref: ((got.float()-ref.float()).norm()/ref.float().norm()).item()
+# Linear attention: the chunked form in torch (f32 for the reference, bf16
+# eager as the peer), decay as in bench/gpu/linear_attention_bf16.mlir.
+src=open('linear_attention_bf16.mlir').read()
+g=torch.tensor([float(v) for v in re.search(r'array<f32: ([^>]*)>', src).group(1).split(',')]).cuda()
+def la(q,k,v,dt,C=64):
+  B,S,H,D=q.shape
+  q,k,v=[t.to(dt).permute(0,2,1,3).reshape(B,H,S//C,C,D) for t in (q,k,v)]
+  i=torch.arange(C,device='cuda').float(); lg=torch.log(g)[:,None]
+  diff=i[:,None]-i[None,:]
+  M=torch.where(diff>=0, torch.exp(lg[:,:,None]*diff.clamp(min=0)), 0.0).to(dt)
+  qdec=torch.exp(lg*(i+1)).to(dt)[:,:,None]; kdec=torch.exp(lg*(C-1-i)).to(dt)[:,:,None]
+  gC=torch.exp(lg*C)[:,:,None]
+  intra=((q@k.transpose(-1,-2))*M[None,:,None])@v
+  kv=(k*kdec[None,:,None]).transpose(-1,-2)@v
+  s=torch.zeros(B,H,D,D,device='cuda'); outs=[]
+  for c in range(S//C):
+    outs.append((q[:,:,c]*qdec[None])@s.to(dt)); s=s*gC[None]+kv[:,:,c].float()
+  return (intra+torch.stack(outs,2)).reshape(B,H,S,D).permute(0,2,1,3), s
+q,k,v=[torch.tensor(np.load(f'la_{n}.npy')).cuda().bfloat16() for n in 'qkv']
+o,s=la(q,k,v,torch.float32)
+print(f'linear attention: rel err out {rel(torch.tensor(np.load(f"{out}/la_o.npy")).cuda(), o):.2e}, '
+      f'state {rel(torch.tensor(np.load(f"{out}/la_s.npy")).cuda(), s):.2e}, '
+      f'peer (torch chunked, bf16 eager) {bench(lambda: la(q,k,v,torch.bfloat16)):.1f} us')
+del q,k,v,o,s
+# MoE: the HF Mixtral block's loop over experts (eager), same weights.
+E,Hd,Fd=8,4096,14336
+wg=torch.full((E,Fd,Hd),0.01,dtype=torch.bfloat16,device='cuda'); wu=wg.clone()
+wd=torch.full((E,Hd,Fd),0.01,dtype=torch.bfloat16,device='cuda')
+router=torch.tensor(np.load('moe_r.npy')).cuda().bfloat16()
+def moe(x, dt=torch.bfloat16):
+  p=torch.softmax((x.float()@router.float().T),-1); w,sel=torch.topk(p,2); w=(w/w.sum(-1,keepdim=True)).to(dt)
+  y=torch.zeros(x.shape,dtype=dt,device='cuda'); mask=F.one_hot(sel,E).permute(2,1,0)
+  for e in range(E):
+    idx,top=torch.where(mask[e])
+    if top.numel()==0: continue
+    xs=x[top].to(dt)
+    h=F.silu(xs@wg[e].to(dt).T)*(xs@wu[e].to(dt).T)
+    y.index_add_(0,top,(h@wd[e].to(dt).T)*w[top,idx,None])
+  return y
+for t in (1,16,512):
+  x=torch.tensor(np.load(f'moe_x{t}.npy')).cuda().bfloat16()
+  ref=moe(x, torch.float32)
+  print(f'MoE {t} tokens: rel err {rel(torch.tensor(np.load(f"{out}/moe{t}.npy")).cuda(), ref):.2e}, peer (HF-style eager) {bench(lambda: moe(x)):.1f} us')
+PY
 if [ -n "${PEERS:-}" ] && [ -f peers_h200.py ]; then
   echo "== peers_h200.py"; PEERS_JSON=$O/peers.json timeout 300 python3 peers_h200.py
 fi

@@ -963,6 +963,34 @@ std::vector<Case> attentionCases() {
                          {2, n, 3, 32}, {2, n, 3, 32}, {2, n, 3, 32}};
                    }),
                    4.0});
+  // The chunked tensor-core kernel (16-bit, D = 64 / 128): lengths around
+  // its 64-position chunks, decays 1, 0.9 and 0 (exact powers), an f32
+  // state in and out (keys split in two 16-bit parts for it), two blocks of
+  // state columns at D = 128; and a 16-bit state without decay.
+  cases.push_back(
+      {"linear_attention_chunked_bf16",
+       fn("(%q: tensor<2x?x3x128xbf16>, %k: tensor<2x?x3x128xbf16>, %v: tensor<2x?x3x128xbf16>, %s: tensor<2x3x128x128xf32>) -> (tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>)",
+          "  %o, %t = kopt.linear_attention %q, %k, %v, %s {decay = array<f32: 1.0, 0.9, 0.0>} : (tensor<2x?x3x128xbf16>, tensor<2x?x3x128xbf16>, tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>) -> (tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>)\n"
+          "  return %o, %t : tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>"),
+       {f(KOPT_DTYPE_BF16, -0.5, 0.5), f(KOPT_DTYPE_BF16, -0.5, 0.5),
+        f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_F32, -0.5, 0.5)},
+       sizes({1, 63, 65, 130}, [](int64_t n) {
+         return std::vector<std::vector<int64_t>>{
+             {2, n, 3, 128}, {2, n, 3, 128}, {2, n, 3, 128}, {2, 3, 128, 128}};
+       }),
+       4.0});
+  cases.push_back(
+      {"linear_attention_chunked_f16",
+       fn("(%q: tensor<1x?x2x64xf16>, %k: tensor<1x?x2x64xf16>, %v: tensor<1x?x2x64xf16>) -> (tensor<1x?x2x64xf16>, tensor<1x2x64x64xf16>)",
+          "  %o, %t = kopt.linear_attention %q, %k, %v : (tensor<1x?x2x64xf16>, tensor<1x?x2x64xf16>, tensor<1x?x2x64xf16>) -> (tensor<1x?x2x64xf16>, tensor<1x2x64x64xf16>)\n"
+          "  return %o, %t : tensor<1x?x2x64xf16>, tensor<1x2x64x64xf16>"),
+       {f(KOPT_DTYPE_F16, -0.3, 0.3), f(KOPT_DTYPE_F16, -0.3, 0.3),
+        f(KOPT_DTYPE_F16, -0.3, 0.3)},
+       sizes({64, 129, 67}, [](int64_t n) {
+         return std::vector<std::vector<int64_t>>{
+             {1, n, 2, 64}, {1, n, 2, 64}, {1, n, 2, 64}};
+       }),
+       4.0});
   cases.push_back({"moe_bf16_8x2",
                    fn("(%x: tensor<?x64xbf16>, %r: tensor<8x64xbf16>, %g: tensor<8x40x64xbf16>, %u: tensor<8x40x64xbf16>, %d: tensor<8x64x40xbf16>) -> tensor<?x64xbf16>",
                       "  %y = kopt.moe %x, %r, %g, %u, %d {top_k = 2 : i64} : (tensor<?x64xbf16>, tensor<8x64xbf16>, tensor<8x40x64xbf16>, tensor<8x40x64xbf16>, tensor<8x64x40xbf16>) -> tensor<?x64xbf16>\n"
@@ -972,6 +1000,21 @@ std::vector<Case> attentionCases() {
                    sizes({1, 3, 17}, [](int64_t n) {
                      return std::vector<std::vector<int64_t>>{
                          {n, 64}, {8, 64}, {8, 40, 64}, {8, 40, 64}, {8, 64, 40}};
+                   }),
+                   2.0});
+  // The grouped tensor-core path (from 2 tokens): 150 tokens x top 3 over
+  // 4 experts (several 64-row tiles per expert), a K tail (136 = 4 x 32 +
+  // 8), FFN and hidden units short of a block's 64 / 128; 1 token takes
+  // the GEMV kernels.
+  cases.push_back({"moe_grouped_f16",
+                   fn("(%x: tensor<?x136xf16>, %r: tensor<4x136xf16>, %g: tensor<4x72x136xf16>, %u: tensor<4x72x136xf16>, %d: tensor<4x136x72xf16>) -> tensor<?x136xf16>",
+                      "  %y = kopt.moe %x, %r, %g, %u, %d {top_k = 3 : i64} : (tensor<?x136xf16>, tensor<4x136xf16>, tensor<4x72x136xf16>, tensor<4x72x136xf16>, tensor<4x136x72xf16>) -> tensor<?x136xf16>\n"
+                      "  return %y : tensor<?x136xf16>"),
+                   {f(KOPT_DTYPE_F16), f(KOPT_DTYPE_F16), f(KOPT_DTYPE_F16, -0.3, 0.3),
+                    f(KOPT_DTYPE_F16, -0.3, 0.3), f(KOPT_DTYPE_F16, -0.3, 0.3)},
+                   sizes({2, 150, 1}, [](int64_t n) {
+                     return std::vector<std::vector<int64_t>>{
+                         {n, 136}, {4, 136}, {4, 72, 136}, {4, 72, 136}, {4, 136, 72}};
                    }),
                    2.0});
   cases.push_back({"moe",

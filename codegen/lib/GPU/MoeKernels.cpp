@@ -10,13 +10,16 @@
 //   3. down: a warp per (token, hidden unit) sums over the token's slots
 //      weight * (h Wd_e^T) and writes the result once (no atomics).
 // Only the selected experts' weights are read. Each slot streams its
-// expert's rows (GEMV-style), which is the decode shape; prefill with many
-// tokens per expert would want a grouped tensor-core GEMM instead.
+// expert's rows (GEMV-style): the decode shape. From two tokens on, 16-bit
+// MoE blocks run steps 2 and 3 as grouped tensor-core GEMMs over each
+// expert's routed rows instead (MoeGroupedGemmKernel), reading every
+// selected expert's weights once per 64 routed rows.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Families.h"
 #include "KernelText.h"
+#include "MoeGroupedGemmKernel.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
 
@@ -46,18 +49,18 @@ std::string warpDot(KernelText &k, const std::string &lane,
   std::string i = k.fresh(), acc = k.fresh(), sum = k.fresh();
   k.line(sum + " = scf.for " + i + " = " + lane + " to " + k.c(n) + " step " +
          k.c(32) + " iter_args(" + acc + " = " + k.f(0.0) + ") -> (f32) {");
-  std::string av = k.convert(
-      k.def("memref.load " + a + "[" +
-            k.def("arith.addi " + aBase + ", " + i + " : index") +
-            "] : memref<?x" + aType + ">"),
-      aType, "f32");
-  std::string bv = k.convert(
-      k.def("memref.load " + b + "[" +
-            k.def("arith.addi " + bBase + ", " + i + " : index") +
-            "] : memref<?x" + bType + ">"),
-      bType, "f32");
-  k.line("scf.yield " + k.def("math.fma " + av + ", " + bv + ", " + acc +
-                              " : f32") +
+  std::string av =
+      k.convert(k.def("memref.load " + a + "[" +
+                      k.def("arith.addi " + aBase + ", " + i + " : index") +
+                      "] : memref<?x" + aType + ">"),
+                aType, "f32");
+  std::string bv =
+      k.convert(k.def("memref.load " + b + "[" +
+                      k.def("arith.addi " + bBase + ", " + i + " : index") +
+                      "] : memref<?x" + bType + ">"),
+                bType, "f32");
+  k.line("scf.yield " +
+         k.def("math.fma " + av + ", " + bv + ", " + acc + " : f32") +
          " : f32");
   k.line("}");
   return k.warpReduce(sum, "arith.addf");
@@ -76,12 +79,12 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
   std::string tokens = k.index("tokens");
   Warp w = warpOf(k);
   std::string token = ix.add(ix.mul(k.bid('x'), k.c(kWarps)), w.warp);
-  k.line("scf.if " + k.def("arith.cmpi ult, " + token + ", " + tokens +
-                           " : index") + " {");
+  k.line("scf.if " +
+         k.def("arith.cmpi ult, " + token + ", " + tokens + " : index") + " {");
   std::string xBase = ix.mul(token, k.c(hidden));
   std::string lBase = ix.mul(token, k.c(experts));
-  std::string leader = k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
-                             " : index");
+  std::string leader =
+      k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) + " : index");
   std::string ex = k.fresh();
   k.line("scf.for " + ex + " = " + k.c(0) + " to " + k.c(experts) + " step " +
          k.c(1) + " {");
@@ -103,16 +106,19 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
   k.line(maxV + " = scf.for " + j + " = " + k.c(0) + " to " + k.c(experts) +
          " step " + k.c(1) + " iter_args(" + m + " = " + k.f(-INFINITY) +
          ") -> (f32) {");
-  k.line("scf.yield " + k.def("arith.maximumf " + m + ", " + logitAt(j) +
-                              " : f32") + " : f32");
+  k.line("scf.yield " +
+         k.def("arith.maximumf " + m + ", " + logitAt(j) + " : f32") +
+         " : f32");
   k.line("}");
   std::string j2 = k.fresh(), s = k.fresh(), total = k.fresh();
   k.line(total + " = scf.for " + j2 + " = " + k.c(0) + " to " + k.c(experts) +
          " step " + k.c(1) + " iter_args(" + s + " = " + k.f(0.0) +
          ") -> (f32) {");
-  std::string ez = k.def("math.exp " + k.def("arith.subf " + logitAt(j2) + ", " +
-                                             maxV + " : f32") + " : f32");
-  k.line("scf.yield " + k.def("arith.addf " + s + ", " + ez + " : f32") + " : f32");
+  std::string ez = k.def(
+      "math.exp " +
+      k.def("arith.subf " + logitAt(j2) + ", " + maxV + " : f32") + " : f32");
+  k.line("scf.yield " + k.def("arith.addf " + s + ", " + ez + " : f32") +
+         " : f32");
   k.line("}");
   std::string trueV = k.ci(1, "i1"), falseV = k.ci(0, "i1");
   std::string slotBase = ix.mul(token, k.c(topK));
@@ -130,21 +136,23 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
          ") -> (f32, index, i1) {");
   std::string v = logitAt(q);
   std::string take = k.selectionTakes(v, q, bv, bi, bok, pv, pi, has, "f32");
-  k.line("scf.yield " + k.def("arith.select " + take + ", " + v + ", " + bv +
-                              " : f32") +
-         ", " + k.def("arith.select " + take + ", " + q + ", " + bi + " : index") +
-         ", " + k.def("arith.ori " + take + ", " + bok + " : i1") +
-         " : f32, index, i1");
+  k.line(
+      "scf.yield " +
+      k.def("arith.select " + take + ", " + v + ", " + bv + " : f32") + ", " +
+      k.def("arith.select " + take + ", " + q + ", " + bi + " : index") + ", " +
+      k.def("arith.ori " + take + ", " + bok + " : i1") + " : f32, index, i1");
   k.line("}");
   std::string p = k.def(
       "arith.divf " +
-      k.def("math.exp " + k.def("arith.subf " + best + "#0, " + maxV + " : f32") +
-            " : f32") +
+      k.def("math.exp " +
+            k.def("arith.subf " + best + "#0, " + maxV + " : f32") + " : f32") +
       ", " + total + " : f32");
   std::string slot = ix.add(slotBase, r);
-  k.line("memref.store " + p + ", " + weights + "[" + slot + "] : memref<?xf32>");
-  k.line("memref.store " + k.def("arith.index_cast " + best + "#1 : index to i32") +
-         ", " + chosen + "[" + slot + "] : memref<?xi32>");
+  k.line("memref.store " + p + ", " + weights + "[" + slot +
+         "] : memref<?xf32>");
+  k.line("memref.store " +
+         k.def("arith.index_cast " + best + "#1 : index to i32") + ", " +
+         chosen + "[" + slot + "] : memref<?xi32>");
   k.line("scf.yield " + best + "#0, " + best + "#1, " + trueV + ", " +
          k.def("arith.addf " + sel + ", " + p + " : f32") +
          " : f32, index, i1, f32");
@@ -154,10 +162,11 @@ FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
     k.line("scf.for " + r2 + " = " + k.c(0) + " to " + k.c(topK) + " step " +
            k.c(1) + " {");
     std::string at = ix.add(slotBase, r2);
-    std::string wv = k.def("memref.load " + weights + "[" + at +
-                           "] : memref<?xf32>");
-    k.line("memref.store " + k.def("arith.divf " + wv + ", " + picks + "#3 : f32") +
-           ", " + weights + "[" + at + "] : memref<?xf32>");
+    std::string wv =
+        k.def("memref.load " + weights + "[" + at + "] : memref<?xf32>");
+    k.line("memref.store " +
+           k.def("arith.divf " + wv + ", " + picks + "#3 : f32") + ", " +
+           weights + "[" + at + "] : memref<?xf32>");
     k.line("}");
   }
   k.line("}"); // leader
@@ -176,13 +185,15 @@ FailureOr<std::string> upKernel(FunctionEmitter &e, MoEOp op,
   Warp w = warpOf(k);
   std::string unit = ix.add(ix.mul(k.bid('y'), k.c(kWarps)), w.warp);
   std::string slot = k.bid('x');
-  k.line("scf.if " + k.def("arith.cmpi ult, " + unit + ", " + k.c(ffn) +
-                           " : index") + " {");
-  std::string token = k.def("arith.divui " + slot + ", " + k.c(topK) + " : index");
-  std::string expert = k.def(
-      "arith.index_cast " +
-      k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
-      " : i32 to index");
+  k.line("scf.if " +
+         k.def("arith.cmpi ult, " + unit + ", " + k.c(ffn) + " : index") +
+         " {");
+  std::string token =
+      k.def("arith.divui " + slot + ", " + k.c(topK) + " : index");
+  std::string expert =
+      k.def("arith.index_cast " +
+            k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
+            " : i32 to index");
   std::string xBase = ix.mul(token, k.c(hidden));
   std::string row = ix.add(ix.mul(expert, k.c(ffn)), unit);
   std::string wBase = ix.mul(row, k.c(hidden));
@@ -193,11 +204,11 @@ FailureOr<std::string> upKernel(FunctionEmitter &e, MoEOp op,
       "arith.addf " + k.f(1.0) + ", " +
       k.def("math.exp " + k.def("arith.negf " + g + " : f32") + " : f32") +
       " : f32");
-  std::string act = k.def("arith.mulf " +
-                          k.def("arith.divf " + g + ", " + denom + " : f32") +
-                          ", " + u + " : f32");
-  k.line("scf.if " + k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
-                           " : index") + " {");
+  std::string act =
+      k.def("arith.mulf " + k.def("arith.divf " + g + ", " + denom + " : f32") +
+            ", " + u + " : f32");
+  k.line("scf.if " +
+         k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) + " : index") + " {");
   k.line("memref.store " + act + ", " + h + "[" +
          ix.add(ix.mul(slot, k.c(ffn)), unit) + "] : memref<?xf32>");
   k.line("}");
@@ -216,27 +227,29 @@ FailureOr<std::string> downKernel(FunctionEmitter &e, MoEOp op,
   Warp w = warpOf(k);
   std::string unit = ix.add(ix.mul(k.bid('y'), k.c(kWarps)), w.warp);
   std::string token = k.bid('x');
-  k.line("scf.if " + k.def("arith.cmpi ult, " + unit + ", " + k.c(hidden) +
-                           " : index") + " {");
+  k.line("scf.if " +
+         k.def("arith.cmpi ult, " + unit + ", " + k.c(hidden) + " : index") +
+         " {");
   std::string r = k.fresh(), acc = k.fresh(), sum = k.fresh();
   k.line(sum + " = scf.for " + r + " = " + k.c(0) + " to " + k.c(topK) +
          " step " + k.c(1) + " iter_args(" + acc + " = " + k.f(0.0) +
          ") -> (f32) {");
   std::string slot = ix.add(ix.mul(token, k.c(topK)), r);
-  std::string expert = k.def(
-      "arith.index_cast " +
-      k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
-      " : i32 to index");
+  std::string expert =
+      k.def("arith.index_cast " +
+            k.def("memref.load " + chosen + "[" + slot + "] : memref<?xi32>") +
+            " : i32 to index");
   std::string row = ix.add(ix.mul(expert, k.c(hidden)), unit);
   std::string dot = warpDot(k, w.lane, h, "f32", ix.mul(slot, k.c(ffn)), down,
                             t, ix.mul(row, k.c(ffn)), ffn);
   std::string weight =
       k.def("memref.load " + weights + "[" + slot + "] : memref<?xf32>");
-  k.line("scf.yield " + k.def("math.fma " + weight + ", " + dot + ", " + acc +
-                              " : f32") + " : f32");
+  k.line("scf.yield " +
+         k.def("math.fma " + weight + ", " + dot + ", " + acc + " : f32") +
+         " : f32");
   k.line("}");
-  k.line("scf.if " + k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) +
-                           " : index") + " {");
+  k.line("scf.if " +
+         k.def("arith.cmpi eq, " + w.lane + ", " + k.c(0) + " : index") + " {");
   k.line("memref.store " + k.convert(sum, "f32", ot) + ", " + out + "[" +
          ix.add(ix.mul(token, k.c(hidden)), unit) + "] : memref<?x" + ot + ">");
   k.line("}");
@@ -259,38 +272,117 @@ LogicalResult emitMoE(MoEOp op, FunctionEmitter &e) {
   int64_t experts = gateType.getDimSize(0), ffn = gateType.getDimSize(1),
           hidden = gateType.getDimSize(2);
   int64_t topK = static_cast<int64_t>(op.getTopK());
-  std::string ot =
-      typeText(cast<RankedTensorType>(op.getResult().getType()).getElementType());
+  std::string ot = typeText(
+      cast<RankedTensorType>(op.getResult().getType()).getElementType());
   AffineExpr tokens = e.dims(op.getInput())[0];
 
   FailureOr<std::string> route =
       routeKernel(e, op, t, hidden, experts, topK, op.getNormalizeTopk());
-  FailureOr<std::string> up = upKernel(e, op, t, hidden, ffn, topK);
-  FailureOr<std::string> down = downKernel(e, op, t, ot, hidden, ffn, topK);
-  if (failed(route) || failed(up) || failed(down))
+  if (failed(route))
     return failure();
-
   MLIRContext *ctx = e.context();
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  AffineExpr slots = tokens * topK;
   int64_t weights = e.scratch(f32, {tokens, e.constant(topK)});
   int64_t chosen = e.scratch(i32, {tokens, e.constant(topK)});
   int64_t logits = e.scratch(f32, {tokens, e.constant(experts)});
-  int64_t h = e.scratch(f32, {tokens * topK, e.constant(ffn)});
   int64_t x = e.bufferOf(op.getInput());
   int64_t gate = e.bufferOf(op.getWGate()), upW = e.bufferOf(op.getWUp()),
-          downW = e.bufferOf(op.getWDown()), router = e.bufferOf(op.getRouter());
+          downW = e.bufferOf(op.getWDown()),
+          router = e.bufferOf(op.getRouter());
   int64_t out = e.define(op.getResult());
-
   e.launch(*route, op, ceilDiv(tokens, kWarps), kWarps * 32)
-      .buffer(weights).buffer(chosen).buffer(logits).buffer(x).buffer(router)
+      .buffer(weights)
+      .buffer(chosen)
+      .buffer(logits)
+      .buffer(x)
+      .buffer(router)
       .index(tokens);
-  // Slots and tokens on x (up to 2^31 - 1 blocks), units on y.
-  Launch &upLaunch = e.launch(*up, op, tokens * topK, kWarps * 32);
-  upLaunch.grid[1] = e.constant((ffn + kWarps - 1) / kWarps);
-  upLaunch.buffer(h).buffer(x).buffer(gate).buffer(upW).buffer(chosen);
-  Launch &downLaunch = e.launch(*down, op, tokens, kWarps * 32);
-  downLaunch.grid[1] = e.constant((hidden + kWarps - 1) / kWarps);
-  downLaunch.buffer(out).buffer(h).buffer(downW).buffer(weights).buffer(chosen);
+
+  // Which path runs: decided here for a static token count, else by launch
+  // guards on it.
+  using G = MoeGemmShape;
+  auto staticTokens = dyn_cast<AffineConstantExpr>(tokens);
+  bool grouped = moeGroupedGemmApplies(e.target(), t, hidden, ffn);
+  bool needGemv =
+      !grouped || !staticTokens || staticTokens.getValue() < G::minTokens;
+  bool needGrouped =
+      grouped && (!staticTokens || staticTokens.getValue() >= G::minTokens);
+  auto guard = [&](Launch &l, bool groupedPath) {
+    if (!needGemv || !needGrouped)
+      return;
+    l.guard = tokens;
+    (groupedPath ? l.guardMin : l.guardMax) =
+        groupedPath ? G::minTokens : G::minTokens - 1;
+  };
+
+  if (needGemv) {
+    FailureOr<std::string> up = upKernel(e, op, t, hidden, ffn, topK);
+    FailureOr<std::string> down = downKernel(e, op, t, ot, hidden, ffn, topK);
+    if (failed(up) || failed(down))
+      return failure();
+    int64_t h = e.scratch(f32, {slots, e.constant(ffn)});
+    // Slots and tokens on x (up to 2^31 - 1 blocks), units on y.
+    Launch &upLaunch = e.launch(*up, op, slots, kWarps * 32);
+    upLaunch.grid[1] = e.constant((ffn + kWarps - 1) / kWarps);
+    upLaunch.buffer(h).buffer(x).buffer(gate).buffer(upW).buffer(chosen);
+    guard(upLaunch, false);
+    Launch &downLaunch = e.launch(*down, op, tokens, kWarps * 32);
+    downLaunch.grid[1] = e.constant((hidden + kWarps - 1) / kWarps);
+    downLaunch.buffer(out).buffer(h).buffer(downW).buffer(weights).buffer(
+        chosen);
+    guard(downLaunch, false);
+  }
+  if (!needGrouped)
+    return success();
+  FailureOr<std::string> group = moeGroupKernel(e, op, experts);
+  FailureOr<std::string> gateUp = moeGroupedGemmKernel(
+      e, op, MoeGemm::GateUp, t, hidden, ffn, experts, topK);
+  FailureOr<std::string> down =
+      moeGroupedGemmKernel(e, op, MoeGemm::Down, t, hidden, ffn, experts, topK);
+  FailureOr<std::string> combine = moeCombineKernel(e, op, ot, hidden, topK);
+  if (failed(group) || failed(gateUp) || failed(down) || failed(combine))
+    return failure();
+  int64_t sorted = e.scratch(i32, {slots});
+  int64_t expertOffsets = e.scratch(i32, {e.constant(experts + 1)});
+  int64_t tileOffsets = e.scratch(i32, {e.constant(experts + 1)});
+  int64_t h = e.scratch(xType.getElementType(), {slots, e.constant(ffn)});
+  int64_t y = e.scratch(f32, {slots, e.constant(hidden)});
+  Launch &groupLaunch = e.launch(*group, op, e.constant(1), G::groupThreads);
+  groupLaunch.buffer(sorted)
+      .buffer(expertOffsets)
+      .buffer(tileOffsets)
+      .buffer(chosen)
+      .index(slots);
+  guard(groupLaunch, true);
+  // Row tiles on x (at most one partial tile per expert beyond the full
+  // ones), output columns on y.
+  AffineExpr maxTiles = ceilDiv(slots + experts * (G::tileM - 1), G::tileM);
+  Launch &upLaunch = e.launch(*gateUp, op, maxTiles, G::threads);
+  upLaunch.grid[1] = e.constant((ffn + G::upColumns - 1) / G::upColumns);
+  upLaunch.buffer(h)
+      .buffer(x)
+      .buffer(gate)
+      .buffer(upW)
+      .buffer(sorted)
+      .buffer(expertOffsets)
+      .buffer(tileOffsets);
+  guard(upLaunch, true);
+  Launch &downLaunch = e.launch(*down, op, maxTiles, G::threads);
+  downLaunch.grid[1] =
+      e.constant((hidden + G::downColumns - 1) / G::downColumns);
+  downLaunch.buffer(y)
+      .buffer(h)
+      .buffer(downW)
+      .buffer(weights)
+      .buffer(sorted)
+      .buffer(expertOffsets)
+      .buffer(tileOffsets);
+  guard(downLaunch, true);
+  Launch &combineLaunch =
+      e.launch(*combine, op, ceilDiv(tokens * hidden, 256), 256);
+  combineLaunch.buffer(out).buffer(y).index(tokens * hidden);
+  guard(combineLaunch, true);
   return success();
 }
 
