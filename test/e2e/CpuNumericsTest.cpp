@@ -966,17 +966,18 @@ std::vector<Case> attentionCases() {
   // The chunked tensor-core kernel (16-bit, D = 64 / 128): lengths around
   // its 64-position chunks, decays 1, 0.9 and 0 (exact powers), an f32
   // state in and out (keys split in two 16-bit parts for it), two blocks of
-  // state columns at D = 128; and a 16-bit state without decay.
+  // state columns at D = 128 (B = 1 keeps the exported case small); and
+  // a 16-bit state without decay.
   cases.push_back(
       {"linear_attention_chunked_bf16",
-       fn("(%q: tensor<2x?x3x128xbf16>, %k: tensor<2x?x3x128xbf16>, %v: tensor<2x?x3x128xbf16>, %s: tensor<2x3x128x128xf32>) -> (tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>)",
-          "  %o, %t = kopt.linear_attention %q, %k, %v, %s {decay = array<f32: 1.0, 0.9, 0.0>} : (tensor<2x?x3x128xbf16>, tensor<2x?x3x128xbf16>, tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>) -> (tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>)\n"
-          "  return %o, %t : tensor<2x?x3x128xbf16>, tensor<2x3x128x128xf32>"),
+       fn("(%q: tensor<1x?x3x128xbf16>, %k: tensor<1x?x3x128xbf16>, %v: tensor<1x?x3x128xbf16>, %s: tensor<1x3x128x128xf32>) -> (tensor<1x?x3x128xbf16>, tensor<1x3x128x128xf32>)",
+          "  %o, %t = kopt.linear_attention %q, %k, %v, %s {decay = array<f32: 1.0, 0.9, 0.0>} : (tensor<1x?x3x128xbf16>, tensor<1x?x3x128xbf16>, tensor<1x?x3x128xbf16>, tensor<1x3x128x128xf32>) -> (tensor<1x?x3x128xbf16>, tensor<1x3x128x128xf32>)\n"
+          "  return %o, %t : tensor<1x?x3x128xbf16>, tensor<1x3x128x128xf32>"),
        {f(KOPT_DTYPE_BF16, -0.5, 0.5), f(KOPT_DTYPE_BF16, -0.5, 0.5),
         f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_F32, -0.5, 0.5)},
        sizes({1, 63, 65, 130}, [](int64_t n) {
          return std::vector<std::vector<int64_t>>{
-             {2, n, 3, 128}, {2, n, 3, 128}, {2, n, 3, 128}, {2, 3, 128, 128}};
+             {1, n, 3, 128}, {1, n, 3, 128}, {1, n, 3, 128}, {1, 3, 128, 128}};
        }),
        4.0});
   cases.push_back(

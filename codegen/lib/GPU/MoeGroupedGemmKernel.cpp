@@ -16,7 +16,7 @@
 // Each block reads its expert's weight tile once for up to 64 rows;
 // blocks of the same weight tile are adjacent in launch order (x is the
 // row tile) so they share it in L2. The GEMMs are the mma.sync pipeline of
-// MmaGemmKernel: 3 cp.async stages of 32-wide K slices in XOR-swizzled
+// MmaGemmKernel: 4 cp.async stages of 32-wide K slices in XOR-swizzled
 // shared memory, 8 warps of 32 x 32, m16n8k16 with f32 accumulation.
 //
 //===----------------------------------------------------------------------===//
@@ -31,7 +31,7 @@ namespace kopt::gpu {
 namespace {
 
 using S = MoeGemmShape;
-constexpr int64_t kStages = 3, kWarpTile = 32;
+constexpr int64_t kStages = 4, kWarpTile = 32;
 
 std::string asIndex(KernelText &k, const std::string &i32) {
   return k.def("arith.index_cast " + i32 + " : i32 to index");
@@ -250,8 +250,8 @@ FailureOr<std::string> moeGroupedGemmKernel(FunctionEmitter &e, MoEOp op,
     return (mt * nTiles + nt) * 4 + i;
   };
   std::string numK = k.c((K + S::tileK - 1) / S::tileK);
-  issueCopies(k.c(0), k.c(0));
-  issueCopies(k.c(1), k.c(1));
+  for (int64_t s = 0; s < kStages - 1; ++s)
+    issueCopies(k.c(s), k.c(s));
   std::string kt = k.fresh(), result = k.fresh();
   std::vector<std::string> acc(accs);
   std::string iter;
@@ -263,9 +263,10 @@ FailureOr<std::string> moeGroupedGemmKernel(FunctionEmitter &e, MoEOp op,
   k.line(result + ":" + std::to_string(accs) + " = scf.for " + kt + " = " +
          k.c(0) + " to " + numK + " step " + k.c(1) + " iter_args(" + iter +
          ") -> (" + f32s + ") {");
-  k.line("nvvm.cp.async.wait.group 1");
+  k.line("nvvm.cp.async.wait.group " + std::to_string(kStages - 2));
   k.line("gpu.barrier");
-  issueCopies(x.rem(x.add(kt, k.c(2)), kStages), x.add(kt, k.c(2)));
+  std::string ahead = x.add(kt, k.c(kStages - 1));
+  issueCopies(x.rem(ahead, kStages), ahead);
   std::string slot = x.rem(kt, kStages);
   std::vector<std::string> cur = acc;
   for (int64_t ks = 0; ks < S::tileK / 16; ++ks) {

@@ -39,31 +39,50 @@ Warp warpOf(KernelText &k) {
           k.def("arith.divui " + k.tid() + ", " + k.c(32) + " : index")};
 }
 
-/// sum_i a[aBase + i] * b[bBase + i] over i < n, lane-strided, reduced
-/// across the warp (every lane gets it). `aType`/`bType` are element types.
+/// sum_i a[aBase + i] * b[bBase + i] over i < n, reduced across the warp
+/// (every lane gets it). `aType`/`bType` are element types. When n and the
+/// bases are multiples of 8, each lane loads 8 consecutive elements per
+/// step (16-byte loads of 16-bit weights), else one.
 std::string warpDot(KernelText &k, const std::string &lane,
                     const std::string &a, const std::string &aType,
                     const std::string &aBase, const std::string &b,
                     const std::string &bType, const std::string &bBase,
                     int64_t n) {
+  const int64_t width = n % 8 == 0 ? 8 : 1;
+  IndexOps x{k};
+  std::string vf32 = "vector<" + std::to_string(width) + "xf32>";
+  auto load = [&](const std::string &mem, const std::string &type,
+                  const std::string &at) {
+    if (width == 1)
+      return k.convert(
+          k.def("memref.load " + mem + "[" + at + "] : memref<?x" + type + ">"),
+          type, "f32");
+    std::string vt = "vector<8x" + type + ">";
+    std::string align = type == "f32" ? "32" : "16";
+    std::string v =
+        k.def("vector.load " + mem + "[" + at + "] {alignment = " + align +
+              " : i64} : memref<?x" + type + ">, " + vt);
+    if (type == "f32")
+      return v;
+    return k.def("arith.extf " + v + " : " + vt + " to " + vf32);
+  };
+  std::string zero =
+      width == 1 ? k.f(0.0) : k.def("arith.constant dense<0.0> : " + vf32);
   std::string i = k.fresh(), acc = k.fresh(), sum = k.fresh();
-  k.line(sum + " = scf.for " + i + " = " + lane + " to " + k.c(n) + " step " +
-         k.c(32) + " iter_args(" + acc + " = " + k.f(0.0) + ") -> (f32) {");
-  std::string av =
-      k.convert(k.def("memref.load " + a + "[" +
-                      k.def("arith.addi " + aBase + ", " + i + " : index") +
-                      "] : memref<?x" + aType + ">"),
-                aType, "f32");
-  std::string bv =
-      k.convert(k.def("memref.load " + b + "[" +
-                      k.def("arith.addi " + bBase + ", " + i + " : index") +
-                      "] : memref<?x" + bType + ">"),
-                bType, "f32");
+  std::string type = width == 1 ? "f32" : vf32;
+  k.line(sum + " = scf.for " + i + " = " + x.mul(lane, k.c(width)) + " to " +
+         k.c(n) + " step " + k.c(32 * width) + " iter_args(" + acc + " = " +
+         zero + ") -> (" + type + ") {");
+  std::string av = load(a, aType, x.add(aBase, i));
+  std::string bv = load(b, bType, x.add(bBase, i));
   k.line("scf.yield " +
-         k.def("math.fma " + av + ", " + bv + ", " + acc + " : f32") +
-         " : f32");
+         k.def("math.fma " + av + ", " + bv + ", " + acc + " : " + type) +
+         " : " + type);
   k.line("}");
-  return k.warpReduce(sum, "arith.addf");
+  std::string total = width == 1 ? sum
+                                 : k.def("vector.reduction <add>, " + sum +
+                                         " : " + vf32 + " into f32");
+  return k.warpReduce(total, "arith.addf");
 }
 
 FailureOr<std::string> routeKernel(FunctionEmitter &e, MoEOp op,
