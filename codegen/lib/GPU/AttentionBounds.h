@@ -16,6 +16,14 @@
 
 namespace kopt::gpu {
 
+/// The parameters of the prefill kernels, in launch order: out, q, k, v
+/// (of `t`), [kv_len] (of `lt`, empty without one), status, Sq, Skv.
+struct PrefillParams {
+  std::string out, q, k, v, kvLen, status, sq, skv;
+};
+PrefillParams prefillParams(KernelText &k, AttentionOp op, const std::string &t,
+                            const std::string &lt);
+
 /// L (i64) of batch row `b`: `kvLen[b]` (element type `lt`) clamped to
 /// [0, Skv], an out-of-range length reported to `status`; Skv without
 /// kv_len (`kvLen` empty).

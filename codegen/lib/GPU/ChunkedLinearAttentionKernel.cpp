@@ -37,8 +37,7 @@ constexpr int64_t kChunk = Shape::chunk, kColumns = Shape::columns,
 
 bool chunkedLinearAttentionApplies(const GpuTarget &target, llvm::StringRef t,
                                    int64_t d) {
-  return target.hasCpAsync && (t == "f16" || t == "bf16") &&
-         (d == 64 || d == 128);
+  return target.hasCpAsync && tensorCoreHeadDim(t, d);
 }
 
 FailureOr<std::string> chunkedLinearAttentionKernel(FunctionEmitter &e,
@@ -169,11 +168,10 @@ FailureOr<std::string> chunkedLinearAttentionKernel(FunctionEmitter &e,
         x.mul(x.add(x.mul(x.add(x.mul(b, heads), h), k.c(d)), row), k.c(d)),
         x.add(col0, column));
   };
-  std::vector<std::string> state, init;
+  std::vector<std::string> init;
   for (int64_t mt = 0; mt < mTiles; ++mt)
     for (int64_t nt = 0; nt < nTiles; ++nt)
       for (int64_t i = 0; i < 4; ++i) {
-        state.push_back(k.fresh());
         if (!hasState) {
           init.push_back(k.f(0.0));
           continue;
@@ -184,18 +182,13 @@ FailureOr<std::string> chunkedLinearAttentionKernel(FunctionEmitter &e,
                                        "] : memref<?x" + st + ">"),
                                  st, "f32"));
       }
-  std::string types = repeatedTypes(static_cast<int64_t>(state.size()), "f32");
-  std::string iter;
-  for (size_t i = 0; i < state.size(); ++i)
-    iter += (i ? ", " : "") + state[i] + " = " + init[i];
 
   std::string chunks =
       k.def("arith.ceildivui " + seq + ", " + k.c(kChunk) + " : index");
   loadChunk(k.c(0), k.c(0));
-  std::string c = k.fresh(), result = k.fresh();
-  k.line(result + ":" + std::to_string(state.size()) + " = scf.for " + c +
-         " = " + k.c(0) + " to " + chunks + " step " + k.c(1) + " iter_args(" +
-         iter + ") -> (" + types + ") {");
+  CarriedLoop loop = openCarriedLoop(k, k.c(0), chunks, k.c(1), init);
+  const std::string &c = loop.iv;
+  const std::vector<std::string> &state = loop.carried;
   k.line("nvvm.cp.async.wait.group 0");
   k.line("gpu.barrier");
   std::string stage = x.rem(c, 2);
@@ -405,11 +398,7 @@ FailureOr<std::string> chunkedLinearAttentionKernel(FunctionEmitter &e,
       std::copy(acc.begin(), acc.end(), next.begin() + mt * nTiles * 4);
     }
   }
-  std::string yields;
-  for (const std::string &value : next)
-    yields += (yields.empty() ? "" : ", ") + value;
-  k.line("scf.yield " + yields + " : " + types);
-  k.line("}");
+  closeCarriedLoop(k, next);
   k.line("nvvm.cp.async.wait.group 0");
 
   // The final state, one pair of columns per store.
@@ -420,10 +409,8 @@ FailureOr<std::string> chunkedLinearAttentionKernel(FunctionEmitter &e,
       for (int64_t half = 0; half < 2; ++half) {
         int64_t at = (mt * nTiles + nt) * 4 + 2 * half;
         std::string pair = k.def(
-            "vector.from_elements " +
-            k.convert(result + "#" + std::to_string(at), "f32", st) + ", " +
-            k.convert(result + "#" + std::to_string(at + 1), "f32", st) +
-            " : " + stPair);
+            "vector.from_elements " + k.convert(loop.result(at), "f32", st) +
+            ", " + k.convert(loop.result(at + 1), "f32", st) + " : " + stPair);
         k.line("vector.store " + pair + ", " + stateOut + "[" +
                stateAt(stateRow(mt, 2 * half), x.add(quadCol, k.c(8 * nt))) +
                "] {alignment = " + std::to_string(2 * stBytes) +

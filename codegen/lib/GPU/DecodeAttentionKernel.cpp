@@ -59,8 +59,7 @@ bool decodeAttentionApplies(llvm::StringRef t, int64_t d) {
 
 bool decodeAttentionUsesMma(const GpuTarget &target, llvm::StringRef t,
                             int64_t d, int64_t group) {
-  return target.hasCpAsync && (t == "f16" || t == "bf16") &&
-         (d == 64 || d == 128) && group > 1;
+  return target.hasCpAsync && tensorCoreHeadDim(t, d) && group > 1;
 }
 
 FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
@@ -294,28 +293,13 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
     };
 
     // Loop state: max and partial sum of the two rows, O [dTiles][4].
-    std::vector<std::string> state, init;
-    auto addState = [&](const std::string &value) {
-      state.push_back(k.fresh());
-      init.push_back(value);
-    };
-    for (int r = 0; r < 2; ++r)
-      addState(k.f(-INFINITY));
-    for (int r = 0; r < 2; ++r)
-      addState(k.f(0.0));
-    for (int64_t i = 0; i < dTiles * 4; ++i)
-      addState(k.f(0.0));
-    std::string types, iterArgs;
-    for (size_t i = 0; i < state.size(); ++i) {
-      types += std::string(i ? ", " : "") + "f32";
-      iterArgs += (i ? ", " : "") + state[i] + " = " + init[i];
-    }
+    std::vector<std::string> init = {k.f(-INFINITY), k.f(-INFINITY)};
+    init.resize(4 + dTiles * 4, k.f(0.0));
     for (int64_t s = 0; s + 1 < stages; ++s)
       issueCopies(x.add(lo, k.c(s * keys)), k.c(s));
-    std::string jt = k.fresh(), result = k.fresh();
-    k.line(result + ":" + std::to_string(state.size()) + " = scf.for " + jt +
-           " = " + lo + " to " + hi + " step " + k.c(keys) + " iter_args(" +
-           iterArgs + ") -> (" + types + ") {");
+    CarriedLoop loop = openCarriedLoop(k, lo, hi, k.c(keys), init);
+    const std::string &jt = loop.iv;
+    const std::vector<std::string> &state = loop.carried;
     std::string it = x.div(x.bin("arith.subi", jt, lo), keys);
     // Every lane is done reading the stage the copies overwrite.
     k.line("nvvm.bar.warp.sync " + k.ci(-1, "i32") + " : i32");
@@ -370,31 +354,29 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
     std::vector<std::string> yields = {step.state.max[0], step.state.max[1],
                                        step.state.sum[0], step.state.sum[1]};
     yields.insert(yields.end(), o.begin(), o.end());
-    k.line("scf.yield " + llvm::join(yields, ", ") + " : " + types);
-    k.line("}");
+    closeCarriedLoop(k, yields);
     k.line("nvvm.cp.async.wait.group 0");
 
     // Publish the warp's rows: max, the quad's summed partial sums, O.
     std::string quadLeader =
         k.def("arith.cmpi eq, " + x.rem(lane, 4) + ", " + k.c(0) + " : index");
     for (int r = 0; r < 2; ++r) {
-      std::string sum = result + "#" + std::to_string(2 + r);
+      std::string sum = loop.result(2 + r);
       for (int offset = 1; offset <= 2; offset *= 2)
         sum = k.def("arith.addf " + sum + ", " + k.shuffleXor(sum, offset) +
                     " : f32");
       std::string blockRow = x.add(quadRow, k.c(8 * r));
       k.line("scf.if " + x.lt(blockRow, k.c(rows)) + " {");
       k.line("scf.if " + quadLeader + " {");
-      k.line("memref.store " + result + "#" + std::to_string(r) + ", " + ms +
-             "[" + warp + ", " + blockRow + "] : " + sharedRows);
+      k.line("memref.store " + loop.result(r) + ", " + ms + "[" + warp + ", " +
+             blockRow + "] : " + sharedRows);
       k.line("memref.store " + sum + ", " + ls + "[" + warp + ", " + blockRow +
              "] : " + sharedRows);
       k.line("}");
       for (int64_t nt = 0; nt < dTiles; ++nt)
         for (int64_t i = 0; i < 2; ++i)
-          k.line("memref.store " + result + "#" +
-                 std::to_string(4 + 4 * nt + 2 * r + i) + ", " + accs + "[" +
-                 warp + ", " + blockRow + ", " +
+          k.line("memref.store " + loop.result(4 + 4 * nt + 2 * r + i) + ", " +
+                 accs + "[" + warp + ", " + blockRow + ", " +
                  x.add(quadCol, k.c(8 * nt + i)) + "] : " + sharedAcc);
       k.line("}");
     }

@@ -37,8 +37,7 @@ constexpr int64_t kTileQ = FlashAttentionShape::tileQ, kTileKv = kTileQ;
 
 bool flashAttentionApplies(const GpuTarget &target, llvm::StringRef t,
                            int64_t d) {
-  return target.hasCpAsync && (t == "f16" || t == "bf16") &&
-         (d == 64 || d == 128);
+  return target.hasCpAsync && tensorCoreHeadDim(t, d);
 }
 
 FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
@@ -48,11 +47,11 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
                                             double scale) {
   KernelText k(kThreads);
   IndexOps x{k};
-  std::string out = k.buffer("out", t), q = k.buffer("q", t),
-              kk = k.buffer("k", t), v = k.buffer("v", t);
-  std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
-  std::string status = k.buffer("status", "i64");
-  std::string sq = k.index("sq"), skv = k.index("skv");
+  // (Named references, not structured bindings: lambdas capture them.)
+  PrefillParams params = prefillParams(k, op, t, lt);
+  const std::string &out = params.out, &q = params.q, &kk = params.k,
+                    &v = params.v, &kvLen = params.kvLen,
+                    &status = params.status, &sq = params.sq, &skv = params.skv;
   std::string tile = std::to_string(kTileQ) + "x" + std::to_string(d) + "x" + t;
   std::string qs = k.shared("qs", tile), ks = k.shared("ks", tile),
               vs = k.shared("vs", tile);
@@ -133,26 +132,11 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   std::string negInf = k.f(-INFINITY);
 
   // Loop state: m (2 rows), l (2 per-thread partial sums), O [dTiles][4].
-  std::vector<std::string> state, init;
-  auto addState = [&](const std::string &value) {
-    state.push_back(k.fresh());
-    init.push_back(value);
-  };
-  addState(negInf);
-  addState(negInf);
-  addState(k.f(0.0));
-  addState(k.f(0.0));
-  for (int64_t i = 0; i < dTiles * 4; ++i)
-    addState(k.f(0.0));
-  std::string types, iter;
-  for (size_t i = 0; i < state.size(); ++i) {
-    types += std::string(i ? ", " : "") + "f32";
-    iter += (i ? ", " : "") + state[i] + " = " + init[i];
-  }
-  std::string jt = k.fresh(), result = k.fresh();
-  k.line(result + ":" + std::to_string(state.size()) + " = scf.for " + jt +
-         " = " + firstTile + " to " + endTile + " step " + k.c(1) +
-         " iter_args(" + iter + ") -> (" + types + ") {");
+  std::vector<std::string> init = {negInf, negInf, k.f(0.0), k.f(0.0)};
+  init.resize(4 + dTiles * 4, k.f(0.0));
+  CarriedLoop loop = openCarriedLoop(k, firstTile, endTile, k.c(1), init);
+  const std::string &jt = loop.iv;
+  const std::vector<std::string> &state = loop.carried;
   k.line("nvvm.cp.async.wait.group 1");
   k.line("gpu.barrier");
   // S = Q K^T: 8 n-tiles of 8 keys.
@@ -212,22 +196,17 @@ FailureOr<std::string> flashAttentionKernel(FunctionEmitter &e, AttentionOp op,
   }
   k.line("gpu.barrier");
   loadTile(v, vs, kvFirst(next), skv, hkv, kvh);
-  std::string yieldText;
-  for (const std::string &value : yields)
-    yieldText += (yieldText.empty() ? "" : ", ") + value;
-  for (const std::string &value : o)
-    yieldText += ", " + value;
-  k.line("scf.yield " + yieldText + " : " + types);
-  k.line("}");
+  yields.insert(yields.end(), o.begin(), o.end());
+  closeCarriedLoop(k, yields);
   k.line("nvvm.cp.async.wait.group 0");
 
   // out = O / l over the quad's partial sums; rows with nothing visible
   // (l == 0) write zeros.
   std::array<std::string, 2> denom =
-      softmaxDenominators(k, {result + "#2", result + "#3"});
+      softmaxDenominators(k, {loop.result(2), loop.result(3)});
   std::vector<std::string> outputs(dTiles * 4);
   for (int64_t i = 0; i < dTiles * 4; ++i)
-    outputs[i] = result + "#" + std::to_string(4 + i);
+    outputs[i] = loop.result(4 + i);
   storeNormalisedRows(k, out, t, outputs, denom, {rowA, rowB}, sq, b, h, hq, d,
                       quadCol);
   return e.kernel("flash_attention", k.str("KERNEL"), op->getLoc());

@@ -286,6 +286,34 @@ std::string KernelText::str(llvm::StringRef name) const {
   return text;
 }
 
+CarriedLoop openCarriedLoop(KernelText &k, const std::string &lo,
+                            const std::string &hi, const std::string &step,
+                            const std::vector<std::string> &init) {
+  CarriedLoop loop;
+  std::string iterArgs;
+  for (const std::string &value : init) {
+    loop.carried.push_back(k.fresh());
+    iterArgs +=
+        (iterArgs.empty() ? "" : ", ") + loop.carried.back() + " = " + value;
+  }
+  loop.iv = k.fresh();
+  loop.results_ = k.fresh();
+  int64_t n = static_cast<int64_t>(init.size());
+  k.line(loop.results_ + ":" + std::to_string(n) + " = scf.for " + loop.iv +
+         " = " + lo + " to " + hi + " step " + step + " iter_args(" + iterArgs +
+         ") -> (" + repeatedTypes(n, "f32") + ") {");
+  return loop;
+}
+
+void closeCarriedLoop(KernelText &k, const std::vector<std::string> &next) {
+  std::string values;
+  for (const std::string &value : next)
+    values += (values.empty() ? "" : ", ") + value;
+  k.line("scf.yield " + values + " : " +
+         repeatedTypes(static_cast<int64_t>(next.size()), "f32"));
+  k.line("}");
+}
+
 std::string repeatedTypes(int64_t n, llvm::StringRef type) {
   std::string text;
   for (int64_t i = 0; i < n; ++i)

@@ -21,6 +21,7 @@
 #include "llvm/ADT/Twine.h"
 
 #include <string>
+#include <vector>
 
 namespace kopt::gpu {
 
@@ -169,6 +170,26 @@ struct IndexOps {
     return mul(xorc(chunk, rem(row, 8)), k.c(8));
   }
 };
+
+/// An `scf.for` carrying f32 values (accumulators, softmax state): see
+/// openCarriedLoop / closeCarriedLoop.
+struct CarriedLoop {
+  /// The induction variable and the carried values inside the body.
+  std::string iv;
+  std::vector<std::string> carried;
+  /// Result `i` after the loop.
+  std::string result(size_t i) const {
+    return results_ + "#" + std::to_string(i);
+  }
+  std::string results_;
+};
+/// Opens `scf.for iv = lo to hi step step` carrying f32 values that start
+/// as `init`.
+CarriedLoop openCarriedLoop(KernelText &k, const std::string &lo,
+                            const std::string &hi, const std::string &step,
+                            const std::vector<std::string> &init);
+/// Yields `next` (one f32 per carried value) and closes the loop.
+void closeCarriedLoop(KernelText &k, const std::vector<std::string> &next);
 
 /// `n` copies of `type` separated by commas ("f32, f32").
 std::string repeatedTypes(int64_t n, llvm::StringRef type);

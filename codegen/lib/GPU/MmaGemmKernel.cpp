@@ -50,8 +50,8 @@ bool mmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
 
 FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
                                      const std::string &t,
-                                     const std::string &ot, bool bNK,
-                                     bool bias, bool nEven) {
+                                     const std::string &ot, bool bNK, bool bias,
+                                     bool nEven) {
   using S = MmaGemmShape;
   KernelText k(S::threads);
   IndexOps x{k};
@@ -99,9 +99,9 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
                     const std::string &at, const std::string &ok) {
       std::string safe = x.select(ok, at, k.c(0));
       std::string count = x.select(ok, k.c(8), k.c(0));
-      k.def("nvgpu.device_async_copy " + src + "[" + safe + "], " + dst +
-            "[" + slot + ", " + c.tileRow + ", " + c.physicalColumn +
-            "], 8, " + count + " {bypassL1} : " + gType + " to " + dstType);
+      k.def("nvgpu.device_async_copy " + src + "[" + safe + "], " + dst + "[" +
+            slot + ", " + c.tileRow + ", " + c.physicalColumn + "], 8, " +
+            count + " {bypassL1} : " + gType + " to " + dstType);
     };
     for (const ChunkCopy &c : aCopies) {
       std::string gk = x.add(k0, c.inner);
@@ -139,9 +139,9 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
     for (int np = 0; np < 2; ++np) {
       if (bNK) {
         // n = wn*32 + np*16 + lane%8 + (lane/16)*8, k chunk 2 ks + mid.
-        std::string n = x.add(x.mul(wn, k.c(kWarpTileN)),
-                              x.add(k.c(16 * np),
-                                    x.add(l8, x.mul(hi, k.c(8)))));
+        std::string n =
+            x.add(x.mul(wn, k.c(kWarpTileN)),
+                  x.add(k.c(16 * np), x.add(l8, x.mul(hi, k.c(8)))));
         bRows[ks][np] = n;
         bCols[ks][np] = swizzle2(l8, x.add(k.c(2 * ks), mid));
       } else {
@@ -158,25 +158,14 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   auto accIndex = [](int mt, int nt, int i) {
     return (mt * kMmaTilesN + nt) * 4 + i;
   };
-  std::string f32s;
-  for (int i = 0; i < kAccs; ++i)
-    f32s += std::string(i ? ", " : "") + "f32";
-
-  std::string numK = k.def("arith.ceildivui " + K + ", " + k.c(S::tileK) +
-                           " : index");
+  std::string numK =
+      k.def("arith.ceildivui " + K + ", " + k.c(S::tileK) + " : index");
   issueCopies(k.c(0), k.c(0));
   issueCopies(k.c(1), k.c(1));
 
-  std::string kt = k.fresh(), result = k.fresh();
-  std::vector<std::string> acc(kAccs);
-  std::string iter;
-  for (int i = 0; i < kAccs; ++i) {
-    acc[i] = k.fresh();
-    iter += (i ? ", " : "") + acc[i] + " = " + k.f(0.0);
-  }
-  k.line(result + ":" + std::to_string(kAccs) + " = scf.for " + kt + " = " +
-         k.c(0) + " to " + numK + " step " + k.c(1) + " iter_args(" + iter +
-         ") -> (" + f32s + ") {");
+  CarriedLoop loop = openCarriedLoop(k, k.c(0), numK, k.c(1),
+                                     std::vector<std::string>(kAccs, k.f(0.0)));
+  const std::string &kt = loop.iv;
   k.line("nvvm.cp.async.wait.group 1");
   k.line("gpu.barrier");
   issueCopies(x.rem(x.add(kt, k.c(2)), kStages), x.add(kt, k.c(2)));
@@ -186,38 +175,22 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   auto operands = [&](const std::string &frag) {
     return mmaOperands(k, frag, t);
   };
-  std::vector<std::string> cur = acc;
+  std::vector<std::string> cur = loop.carried;
   for (int ks = 0; ks < 2; ++ks) {
     std::vector<std::vector<std::string>> aFrag, bFrag;
     for (int mt = 0; mt < kMmaTilesM; ++mt)
       aFrag.push_back(operands(k.def(
           "nvgpu.ldmatrix " + as + "[" + slot + ", " + aRows[mt] + ", " +
-          aCols[ks] + "] {numTiles = 4 : i32, transpose = false} : " +
-          aType + " -> " + fragType)));
+          aCols[ks] + "] {numTiles = 4 : i32, transpose = false} : " + aType +
+          " -> " + fragType)));
     for (int np = 0; np < 2; ++np)
       bFrag.push_back(operands(k.def(
           "nvgpu.ldmatrix " + bs + "[" + slot + ", " + bRows[ks][np] + ", " +
           bCols[ks][np] + "] {numTiles = 4 : i32, transpose = " +
           (bNK ? "false" : "true") + "} : " + bType + " -> " + fragType)));
-    for (int mt = 0; mt < kMmaTilesM; ++mt)
-      for (int nt = 0; nt < kMmaTilesN; ++nt) {
-        const auto &af = aFrag[mt];
-        const auto &bf = bFrag[nt / 2];
-        int b0 = (nt % 2) * 2;
-        std::vector<std::string> c;
-        for (int i = 0; i < 4; ++i)
-          c.push_back(cur[accIndex(mt, nt, i)]);
-        std::array<std::string, 4> d =
-            mmaSync(k, t, af, {bf[b0], bf[b0 + 1]}, c);
-        for (int i = 0; i < 4; ++i)
-          cur[accIndex(mt, nt, i)] = d[i];
-      }
+    mmaAccumulateTiles(k, t, aFrag, bFrag, cur);
   }
-  std::string yields;
-  for (int i = 0; i < kAccs; ++i)
-    yields += (i ? ", " : "") + cur[i];
-  k.line("scf.yield " + yields + " : " + f32s);
-  k.line("}");
+  closeCarriedLoop(k, cur);
   k.line("nvvm.cp.async.wait.group 0");
 
   // Epilogue: accumulator pairs (c0, c1) at row lane/4, (c2, c3) at row
@@ -225,16 +198,15 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   std::string quadRow = x.div(lane, 4);
   std::string quadCol = x.mul(x.rem(lane, 4), k.c(2));
   std::string rowBase = x.add(row0, x.add(wmBase, quadRow));
-  std::string colBase =
-      x.add(col0, x.add(x.mul(wn, k.c(kWarpTileN)), quadCol));
+  std::string colBase = x.add(col0, x.add(x.mul(wn, k.c(kWarpTileN)), quadCol));
   for (int mt = 0; mt < kMmaTilesM; ++mt)
     for (int half = 0; half < 2; ++half) {
       std::string row = x.add(rowBase, k.c(16 * mt + 8 * half));
       for (int nt = 0; nt < kMmaTilesN; ++nt)
-        storeAccumulatorPair(
-            k, g, t, ot, nEven, row, x.add(colBase, k.c(8 * nt)),
-            result + "#" + std::to_string(accIndex(mt, nt, 2 * half)),
-            result + "#" + std::to_string(accIndex(mt, nt, 2 * half + 1)));
+        storeAccumulatorPair(k, g, t, ot, nEven, row,
+                             x.add(colBase, k.c(8 * nt)),
+                             loop.result(accIndex(mt, nt, 2 * half)),
+                             loop.result(accIndex(mt, nt, 2 * half + 1)));
     }
   return e.kernel("mma_gemm", k.str("KERNEL"), op->getLoc());
 }

@@ -55,6 +55,23 @@ std::array<std::string, 4> mmaSync(KernelText &k, const std::string &t,
   return out;
 }
 
+void mmaAccumulateTiles(KernelText &k, const std::string &t,
+                        const std::vector<std::vector<std::string>> &a,
+                        const std::vector<std::vector<std::string>> &b,
+                        std::vector<std::string> &acc) {
+  const size_t nTiles = 2 * b.size();
+  for (size_t mt = 0; mt < a.size(); ++mt)
+    for (size_t nt = 0; nt < nTiles; ++nt) {
+      const std::vector<std::string> &bf = b[nt / 2];
+      size_t half = (nt % 2) * 2, at = (mt * nTiles + nt) * 4;
+      std::array<std::string, 4> d =
+          mmaSync(k, t, a[mt], {bf[half], bf[half + 1]},
+                  {acc[at], acc[at + 1], acc[at + 2], acc[at + 3]});
+      for (int i = 0; i < 4; ++i)
+        acc[at + i] = d[i];
+    }
+}
+
 void mmaAccumulatePV(KernelText &k, const std::string &t,
                      llvm::ArrayRef<std::string> p, int64_t d,
                      llvm::function_ref<std::string(int64_t)> vFragment,

@@ -31,6 +31,20 @@ std::array<std::string, 4> mmaSync(KernelText &k, const std::string &t,
                                    llvm::ArrayRef<std::string> b,
                                    llvm::ArrayRef<std::string> c);
 
+/// acc[mt][nt] += A[mt] B[nt] over m16n8k16 tiles: `a` holds one A
+/// fragment per m-tile, `b` one ldmatrix.x4 fragment per pair of n-tiles;
+/// `acc` is [a.size()][2 b.size()][4] flattened, updated in place.
+void mmaAccumulateTiles(KernelText &k, const std::string &t,
+                        const std::vector<std::vector<std::string>> &a,
+                        const std::vector<std::vector<std::string>> &b,
+                        std::vector<std::string> &acc);
+
+/// Whether 16-bit operands of head dim `d` fit the tensor-core attention
+/// kernels (f16/bf16, D = 64 or 128).
+inline bool tensorCoreHeadDim(llvm::StringRef t, int64_t d) {
+  return (t == "f16" || t == "bf16") && (d == 64 || d == 128);
+}
+
 /// O += P V for one 16-key step: `p` holds P's A fragment (4 registers),
 /// `vFragment(dp)` returns the ldmatrix.x4.trans fragment (`vector<4x2xT>`)
 /// of V's 16 keys x columns [16 dp, 16 dp + 16), and `o` the accumulators

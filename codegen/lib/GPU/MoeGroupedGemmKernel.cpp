@@ -40,15 +40,14 @@ std::string asIndex(KernelText &k, const std::string &i32) {
 } // namespace
 
 bool moeGroupedGemmApplies(const GpuTarget &target, llvm::StringRef t,
-                           int64_t hidden, int64_t ffn) {
+                           int64_t hidden, int64_t ffn, int64_t experts) {
   return target.hasCpAsync && (t == "f16" || t == "bf16") && hidden % 8 == 0 &&
-         ffn % 8 == 0;
+         ffn % 8 == 0 && experts <= S::maxExperts;
 }
 
 FailureOr<std::string> moeGroupKernel(FunctionEmitter &e, MoEOp op,
                                       int64_t experts) {
   KernelText k(S::groupThreads);
-  IndexOps x{k};
   std::string sorted = k.buffer("sorted", "i32"),
               expertOffsets = k.buffer("expert_offsets", "i32"),
               tileOffsets = k.buffer("tile_offsets", "i32"),
@@ -252,23 +251,15 @@ FailureOr<std::string> moeGroupedGemmKernel(FunctionEmitter &e, MoEOp op,
   std::string numK = k.c((K + S::tileK - 1) / S::tileK);
   for (int64_t s = 0; s < kStages - 1; ++s)
     issueCopies(k.c(s), k.c(s));
-  std::string kt = k.fresh(), result = k.fresh();
-  std::vector<std::string> acc(accs);
-  std::string iter;
-  for (int64_t i = 0; i < accs; ++i) {
-    acc[i] = k.fresh();
-    iter += (i ? ", " : "") + acc[i] + " = " + k.f(0.0);
-  }
-  std::string f32s = repeatedTypes(accs, "f32");
-  k.line(result + ":" + std::to_string(accs) + " = scf.for " + kt + " = " +
-         k.c(0) + " to " + numK + " step " + k.c(1) + " iter_args(" + iter +
-         ") -> (" + f32s + ") {");
+  CarriedLoop loop = openCarriedLoop(k, k.c(0), numK, k.c(1),
+                                     std::vector<std::string>(accs, k.f(0.0)));
+  const std::string &kt = loop.iv;
   k.line("nvvm.cp.async.wait.group " + std::to_string(kStages - 2));
   k.line("gpu.barrier");
   std::string ahead = x.add(kt, k.c(kStages - 1));
   issueCopies(x.rem(ahead, kStages), ahead);
   std::string slot = x.rem(kt, kStages);
-  std::vector<std::string> cur = acc;
+  std::vector<std::string> cur = loop.carried;
   for (int64_t ks = 0; ks < S::tileK / 16; ++ks) {
     std::vector<std::vector<std::string>> aFrag, bFrag;
     for (int64_t mt = 0; mt < mTiles; ++mt)
@@ -282,23 +273,9 @@ FailureOr<std::string> moeGroupedGemmKernel(FunctionEmitter &e, MoEOp op,
                    x.add(x.mul(wn, k.c(kWarpTile)),
                          x.add(k.c(16 * np), x.add(l8, x.mul(hi, k.c(8))))),
                    x.swizzle64(l8, x.add(k.c(2 * ks), mid))));
-    for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t nt = 0; nt < nTiles; ++nt) {
-        const auto &bf = bFrag[nt / 2];
-        int64_t half = (nt % 2) * 2;
-        std::array<std::string, 4> d =
-            mmaSync(k, t, aFrag[mt], {bf[half], bf[half + 1]},
-                    {cur[accIndex(mt, nt, 0)], cur[accIndex(mt, nt, 1)],
-                     cur[accIndex(mt, nt, 2)], cur[accIndex(mt, nt, 3)]});
-        for (int i = 0; i < 4; ++i)
-          cur[accIndex(mt, nt, i)] = d[i];
-      }
+    mmaAccumulateTiles(k, t, aFrag, bFrag, cur);
   }
-  std::string yields;
-  for (int64_t i = 0; i < accs; ++i)
-    yields += (i ? ", " : "") + cur[i];
-  k.line("scf.yield " + yields + " : " + f32s);
-  k.line("}");
+  closeCarriedLoop(k, cur);
   k.line("nvvm.cp.async.wait.group 0");
 
   // Epilogue: accumulators (c0, c1) at row lane / 4 and (c2, c3) at row
@@ -307,7 +284,7 @@ FailureOr<std::string> moeGroupedGemmKernel(FunctionEmitter &e, MoEOp op,
   std::string quadRow = x.div(lane, 4);
   std::string quadCol = x.mul(x.rem(lane, 4), k.c(2));
   auto value = [&](int64_t mt, int64_t nt, int64_t i) {
-    return result + "#" + std::to_string(accIndex(mt, nt, i));
+    return loop.result(accIndex(mt, nt, i));
   };
   for (int64_t mt = 0; mt < mTiles; ++mt)
     for (int64_t half = 0; half < 2; ++half) {

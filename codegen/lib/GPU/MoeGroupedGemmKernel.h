@@ -25,12 +25,15 @@ struct MoeGemmShape {
   static constexpr int64_t upColumns = tileRows / 2, downColumns = tileRows;
   /// Fewer tokens than this take the GEMV-style kernels.
   static constexpr int64_t minTokens = 2;
+  static constexpr int64_t maxExperts = 4096;
 };
 
 enum class MoeGemm { GateUp, Down };
 
+/// Also bounds the expert count: moe_group keeps two i32 counters per
+/// expert in static shared memory.
 bool moeGroupedGemmApplies(const GpuTarget &target, llvm::StringRef t,
-                           int64_t hidden, int64_t ffn);
+                           int64_t hidden, int64_t ffn, int64_t experts);
 
 /// moe_group(sorted, expert_offsets, tile_offsets, experts, slots): the
 /// slots ordered by expert (any order within one), where each expert's

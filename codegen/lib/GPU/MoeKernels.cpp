@@ -322,7 +322,7 @@ LogicalResult emitMoE(MoEOp op, FunctionEmitter &e) {
   // guards on it.
   using G = MoeGemmShape;
   auto staticTokens = dyn_cast<AffineConstantExpr>(tokens);
-  bool grouped = moeGroupedGemmApplies(e.target(), t, hidden, ffn);
+  bool grouped = moeGroupedGemmApplies(e.target(), t, hidden, ffn, experts);
   bool needGemv =
       !grouped || !staticTokens || staticTokens.getValue() < G::minTokens;
   bool needGrouped =

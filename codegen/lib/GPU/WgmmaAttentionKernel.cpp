@@ -33,6 +33,7 @@
 #include "WgmmaAttentionKernel.h"
 
 #include "AttentionBounds.h"
+#include "MmaText.h"
 #include "OnlineSoftmax.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -127,8 +128,7 @@ std::vector<std::string> wgmmaRegisterA(KernelText &k, const std::string &t,
 
 bool wgmmaAttentionApplies(const GpuTarget &target, llvm::StringRef t,
                            int64_t d) {
-  return target.hasWgmma && (t == "f16" || t == "bf16") &&
-         (d == 64 || d == 128);
+  return target.hasWgmma && tensorCoreHeadDim(t, d);
 }
 
 FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
@@ -138,11 +138,11 @@ FailureOr<std::string> wgmmaAttentionKernel(FunctionEmitter &e, AttentionOp op,
                                             double scale) {
   KernelText k(W::threads);
   IndexOps x{k};
-  std::string out = k.buffer("out", t), q = k.buffer("q", t),
-              kk = k.buffer("k", t), v = k.buffer("v", t);
-  std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
-  std::string status = k.buffer("status", "i64");
-  std::string sq = k.index("sq"), skv = k.index("skv");
+  // (Named references, not structured bindings: lambdas capture them.)
+  PrefillParams params = prefillParams(k, op, t, lt);
+  const std::string &out = params.out, &q = params.q, &kk = params.k,
+                    &v = params.v, &kvLen = params.kvLen,
+                    &status = params.status, &sq = params.sq, &skv = params.skv;
   const int64_t halves = d / 64, tileBytes = W::tileBytes(d);
   const int64_t sValues = W::tileKv / 2, oValues = d / 2;
   std::string gType = "memref<?x" + t + ">";
