@@ -23,6 +23,29 @@ for m in attention_bf16 attention_window_bf16 attention_decode_bf16 attention_de
          linear_attention_bf16 moe_bf16; do
   $K/kopt "$root/bench/gpu/$m.mlir" -o $m.ptx
 done
+# Quantized linear (bench/gpu/quant.sh): weight-only int4 g128 and int8
+# per-channel over the packed parts (inputs, so the GPU machine makes them
+# with NumPy), and tiny_llama packed at load time.
+cp "$root/bench/gpu/quant.sh" .
+for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
+  n=${shape%x*}; k=${shape#*x}
+  for bits in 4 8; do
+    if [ $bits = 4 ]; then g=128; st=i4; qb=$((k / 64 * 512)); else g=$k; st=i8; qb=$((k / 32 * 512)); fi
+    q="tensor<$((n / 16))x${qb}xi8>"; sc="tensor<${n}x$((k / g))xbf16>"; w="tensor<${n}x${k}xbf16>"
+    cat > ql_i${bits}_$shape.mlir <<MLIR
+func.func @f(%x: tensor<?x${k}xbf16>, %q: $q, %s: $sc) -> tensor<?x${n}xbf16> {
+  %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<${n}x${k}x${st}, group_size = $g, scale = bf16, layout = mma>} : ($q, $sc) -> $w
+  %y = kopt.linear %x, %w : (tensor<?x${k}xbf16>, $w) -> tensor<?x${n}xbf16>
+  return %y : tensor<?x${n}xbf16>
+}
+MLIR
+    $K/kopt ql_i${bits}_$shape.mlir -o ql_i${bits}_$shape.ptx
+  done
+done
+for mode in int4 int8 fp8; do
+  $K/kopt "$root/models/tiny_llama.mlir" --quantize=$mode -o tlq_$mode.ptx
+done
+
 # Runtime error paths (run.sh expects each bad call to fail with its message).
 mkdir -p errors
 for f in "$root"/bench/gpu/errors/*.mlir; do
@@ -50,6 +73,10 @@ np.save('te_mask.npy', mask)
 PY
 $K/kopt-run tl.ptx --device=reference --weights=tlw.safetensors \
   --input=@tl_ids.npy --input=@tl_pos.npy --output=@tl_ref.npy
+for mode in int4 int8 fp8; do
+  $K/kopt-run tlq_$mode.ptx --device=reference --weights=tlw.safetensors \
+    --input=@tl_ids.npy --input=@tl_pos.npy --output=@tlq_${mode}_ref.npy
+done
 $K/kopt-run te.ptx --device=reference --weights=tew.safetensors \
   --input=@te_ids.npy --input=@te_pos.npy --input=@te_len.npy \
   --input=@te_mask.npy --output=@te_ref.npy

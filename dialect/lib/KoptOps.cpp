@@ -101,6 +101,33 @@ namespace kopt {
 // WeightOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult DequantizeOp::verify() {
+  QuantizedType encoding = getEncodingType();
+  if (failed(encodingOf(encoding)))
+    return emitOpError("zero points of type ")
+           << encoding.getZeroPoint()
+           << " cannot be unpacked; use integer zero points";
+  SmallVector<RankedTensorType> parts = partTypesOf(encoding);
+  SmallVector<Value> operands{getCodes(), getScales()};
+  if (getZeros())
+    operands.push_back(getZeros());
+  if (operands.size() != parts.size())
+    return emitOpError()
+           << (encoding.isAsymmetric() ? "an asymmetric" : "a symmetric")
+           << " encoding is stored as " << parts.size() << " tensors, got "
+           << operands.size();
+  static constexpr const char *kPartNames[] = {"codes", "scales", "zeros"};
+  for (auto [index, operand, part] : llvm::enumerate(operands, parts))
+    if (operand.getType() != part)
+      return emitOpError(kPartNames[index])
+             << " must be " << part << " for " << encoding << ", got "
+             << operand.getType();
+  auto expected = RankedTensorType::get(encoding.getShape(), encoding.getScale());
+  if (getType() != expected)
+    return emitOpError("result must be ") << expected << ", got " << getType();
+  return success();
+}
+
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("weight name must not be empty");

@@ -80,6 +80,13 @@ QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
   }
   if (layout == QuantLayout::Mma && !isInt)
     return emitError() << "layout 'mma' is defined for integer storage only";
+  // The GPU layout gives each lane 16 (i4) or 8 (i8) consecutive K elements
+  // of one group.
+  int64_t granule = storage.isSignlessInteger(4) ? 16 : 8;
+  if (layout == QuantLayout::Mma && groupSize != 0 && groupSize != k &&
+      groupSize % granule != 0)
+    return emitError() << "layout 'mma' needs group_size to be a multiple of "
+                       << granule << ", K or 0, got " << groupSize;
   return success();
 }
 
@@ -119,6 +126,45 @@ Type getWeightElementType(Type type) {
       .Case<QuantizedType>([](auto t) { return t.getScale(); })
       .Case<SparseType>([](auto t) { return t.getElement(); })
       .Default([](Type) { return Type(); });
+}
+
+FailureOr<rt::quant::Encoding> encodingOf(QuantizedType type) {
+  rt::quant::Encoding encoding;
+  Type storage = type.getStorage();
+  encoding.storage = storage.isSignlessInteger(4)   ? rt::quant::Storage::Int4
+                     : storage.isSignlessInteger(8) ? rt::quant::Storage::Int8
+                                                    : rt::quant::Storage::Fp8E4M3;
+  encoding.groupSize = type.getGroupSize();
+  Type scale = type.getScale();
+  encoding.scale = scale.isF32()   ? KOPT_DTYPE_F32
+                   : scale.isF16() ? KOPT_DTYPE_F16
+                                   : KOPT_DTYPE_BF16;
+  if (Type zero = type.getZeroPoint()) {
+    if (!zero.isSignlessInteger())
+      return failure();
+    encoding.asymmetric = true;
+  }
+  encoding.layout = type.getLayout() == QuantLayout::Mma
+                        ? rt::quant::Layout::Mma
+                        : rt::quant::Layout::Plain;
+  encoding.shape.assign(type.getShape().begin(), type.getShape().end());
+  return encoding;
+}
+
+SmallVector<RankedTensorType> partTypesOf(QuantizedType type) {
+  MLIRContext *context = type.getContext();
+  FailureOr<rt::quant::Encoding> encoding = encodingOf(type);
+  if (failed(encoding))
+    return {};
+  SmallVector<RankedTensorType> types;
+  for (const rt::quant::Part &part : rt::quant::partsOf(*encoding)) {
+    Type element = part.dtype == KOPT_DTYPE_I8 ? Type(IntegerType::get(context, 8))
+                   : part.dtype == KOPT_DTYPE_F8E4M3
+                       ? Type(Float8E4M3FNType::get(context))
+                       : type.getScale();
+    types.push_back(RankedTensorType::get(part.shape, element));
+  }
+  return types;
 }
 
 } // namespace kopt

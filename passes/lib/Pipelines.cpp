@@ -25,6 +25,8 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   KoptQuantizePassOptions quantize;
   quantize.mode = options.mode;
   quantize.groupSize = options.groupSize;
+  quantize.symmetric = options.symmetric;
+  quantize.strictGroupSize = options.strictGroupSize;
   quantize.keep.assign(options.keep.begin(), options.keep.end());
   pm.addPass(createKoptQuantizePass(quantize));
 }
@@ -50,6 +52,8 @@ void buildModelPipeline(mlir::OpPassManager &pm,
     QuantizePipelineOptions quantize;
     quantize.mode = options.quantize;
     quantize.groupSize = options.groupSize;
+    quantize.symmetric = options.quantizeSymmetric;
+    quantize.strictGroupSize = options.strictGroupSize;
     quantize.keep = options.quantizeKeep;
     buildQuantizePipeline(pm, quantize);
   }

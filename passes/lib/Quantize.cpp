@@ -1,14 +1,15 @@
 //===- Quantize.cpp - The --quantize stage --------------------------------===//
 //
-// Weight quantization of kopt.linear / kopt.moe into !kopt.quantized. For now
-// the pass validates its options; the rewrite lands with the quantization
-// work.
+// Gives linear weights a `!kopt.quantized` type. A weight name is quantized
+// when every read of it, in every function, is the weight operand of a
+// kopt.linear and no keep pattern names it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
 #include "kopt/Passes/Passes.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/Support/GlobPattern.h"
 
 namespace kopt {
@@ -16,25 +17,40 @@ namespace kopt {
 #include "kopt/Passes/Passes.h.inc"
 
 namespace {
+
+/// Whether every use of `weight` is the weight operand of a kopt.linear or
+/// an expert weight of a kopt.moe.
+bool onlyLinearWeight(WeightOp weight) {
+  return llvm::all_of(weight->getUses(), [](mlir::OpOperand &use) {
+    if (llvm::isa<LinearOp>(use.getOwner()))
+      return use.getOperandNumber() == 1;
+    return llvm::isa<MoEOp>(use.getOwner()) && use.getOperandNumber() >= 2;
+  });
+}
+
 struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
   using Base::Base;
 
   mlir::LogicalResult initialize(mlir::MLIRContext *context) override {
-    if (groupSize < 0)
-      return mlir::emitError(mlir::UnknownLoc::get(context))
-             << "kopt-quantize: group-size must be >= 0 (0 = per tensor), got "
-             << static_cast<int64_t>(groupSize);
+    auto fail = [&]() {
+      return mlir::emitError(mlir::UnknownLoc::get(context));
+    };
+    if (groupSize < -1)
+      return fail() << "kopt-quantize: group-size must be -1 (per channel), "
+                       "0 (per tensor) or positive, got "
+                    << static_cast<int64_t>(groupSize);
     if (mode == QuantMode::None)
-      return mlir::emitError(mlir::UnknownLoc::get(context))
-             << "kopt-quantize: mode must be int4, int8 or fp8";
+      return fail() << "kopt-quantize: mode must be int4, int8 or fp8";
+    if (mode == QuantMode::FP8 && !symmetric)
+      return fail() << "kopt-quantize: fp8 has no zero points; drop "
+                       "symmetric=false";
     keepPatterns.clear();
     for (const std::string &text : keep) {
       llvm::Expected<llvm::GlobPattern> pattern =
           llvm::GlobPattern::create(text);
       if (!pattern)
-        return mlir::emitError(mlir::UnknownLoc::get(context))
-               << "kopt-quantize: bad keep pattern '" << text
-               << "': " << llvm::toString(pattern.takeError());
+        return fail() << "kopt-quantize: bad keep pattern '" << text
+                      << "': " << llvm::toString(pattern.takeError());
       keepPatterns.push_back(std::move(*pattern));
     }
     return mlir::success();
@@ -44,20 +60,87 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
     // A keep pattern that matches no weight is almost certainly a typo that
     // would silently quantize the layer it meant to keep.
     llvm::SmallVector<bool> used(keepPatterns.size(), false);
+    llvm::MapVector<llvm::StringRef, llvm::SmallVector<WeightOp>> byName;
     getOperation().walk([&](WeightOp weight) {
       for (auto [pattern, isUsed] : llvm::zip(keepPatterns, used))
         isUsed = isUsed || pattern.match(weight.getName());
+      byName[weight.getName()].push_back(weight);
     });
+    bool failed = false;
     for (auto [text, isUsed] : llvm::zip(keep, used)) {
       if (isUsed)
         continue;
       mlir::emitError(getOperation().getLoc(), "kopt-quantize: keep pattern '")
           << text << "' matches no kopt.weight";
-      signalPassFailure();
+      failed = true;
     }
+    for (auto &[name, reads] : byName) {
+      if (llvm::any_of(keepPatterns, [&, &name = name](const auto &pattern) {
+            return pattern.match(name);
+          }))
+        continue;
+      if (!llvm::all_of(reads, onlyLinearWeight))
+        continue;
+      auto dense =
+          llvm::dyn_cast<mlir::RankedTensorType>(reads.front().getType());
+      if (!dense || (dense.getRank() != 2 && dense.getRank() != 3))
+        continue;
+      mlir::FailureOr<QuantizedType> type = quantizedType(reads.front(), dense);
+      if (mlir::failed(type)) {
+        failed = true;
+        continue;
+      }
+      for (WeightOp read : reads)
+        read.getResult().setType(*type);
+    }
+    if (failed)
+      signalPassFailure();
   }
 
 private:
+  mlir::FailureOr<QuantizedType> quantizedType(WeightOp weight,
+                                               mlir::RankedTensorType dense) {
+    mlir::MLIRContext *context = &getContext();
+    int64_t k = dense.getShape().back();
+    int64_t group = groupSize == -1 ? k : static_cast<int64_t>(groupSize);
+    QuantLayout packing = mode == QuantMode::FP8
+                              ? QuantLayout::Plain
+                              : static_cast<QuantLayout>(layout.getValue());
+    // Elements of K a lane of the GPU layout reads from one group.
+    int64_t granule = packing == QuantLayout::Plain ? 1
+                      : mode == QuantMode::Int4     ? 16
+                                                    : 8;
+    if (group > 0 && k % group != 0 && strictGroupSize)
+      return weight.emitError("kopt-quantize: group size ")
+             << group << " does not divide K = " << k << " of weight '"
+             << weight.getName()
+             << "'; choose a group size that divides K, or keep the layer "
+                "(--quantize-keep)";
+    if (group > 0 && k % group != 0) {
+      // The largest group of at least 32 that divides K, else per channel.
+      int64_t fitted = k;
+      for (int64_t g = group; g >= 32; --g)
+        if (k % g == 0 && g % granule == 0) {
+          fitted = g;
+          break;
+        }
+      group = fitted;
+    }
+    mlir::Type storage = mode == QuantMode::Int4
+                             ? mlir::Type(mlir::IntegerType::get(context, 4))
+                         : mode == QuantMode::Int8
+                             ? mlir::Type(mlir::IntegerType::get(context, 8))
+                             : mlir::Type(mlir::Float8E4M3FNType::get(context));
+    mlir::Type zeroPoint = symmetric ? mlir::Type() : storage;
+    auto type = QuantizedType::getChecked(
+        [&] { return weight.emitError("kopt-quantize: "); }, context,
+        dense.getShape(), storage, group, dense.getElementType(), zeroPoint,
+        packing);
+    if (!type)
+      return mlir::failure();
+    return type;
+  }
+
   llvm::SmallVector<llvm::GlobPattern> keepPatterns;
 };
 } // namespace

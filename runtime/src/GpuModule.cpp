@@ -440,9 +440,15 @@ const std::string &GpuModule::deviceDescription() const {
   return state_->description;
 }
 
-Status GpuModule::bindWeights(const WeightSource &weights) {
+Status GpuModule::bindWeights(const WeightSource &given) {
   State &s = *state_;
   KOPT_RETURN_IF_ERROR(s.makeCurrent());
+  if (!given.lookup)
+    return invalidArgument("bindWeights: the weight source has no lookup");
+  StatusOr<WeightSource> packed = withPackedWeights(*s.plan, given);
+  if (!packed.isOk())
+    return packed.status();
+  const WeightSource &weights = *packed;
   std::vector<std::vector<cuda::CUdeviceptr>> uploaded;
   std::map<std::string, cuda::CUdeviceptr> byName;
   for (const PlanFunction &function : s.plan->functions()) {
@@ -760,11 +766,22 @@ StatusOr<GpuTimings> GpuModule::benchmark(const std::string &name,
   cuda::CUevent start = nullptr, stop = nullptr;
   KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
   KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&stop, 0), "cuEventCreate"));
+  // L2 is flushed (256 MiB overwritten) before each timed run, as the peers
+  // are measured: a weight that fits L2 must not be timed from it.
+  constexpr size_t kFlushBytes = size_t(256) << 20;
+  cuda::CUdeviceptr flush = 0;
+  if (s.d->cuMemAlloc(&flush, kFlushBytes) != 0)
+    flush = 0;
   Status result = Status::ok();
   for (int i = 0; i < 3 && result.isOk(); ++i)
     result = once();
   for (int i = 0; i < runs && result.isOk(); ++i) {
-    result = check(s.d->cuEventRecord(start, s.stream), "cuEventRecord");
+    if (flush)
+      result = check(s.d->cuMemsetD8Async(flush, static_cast<unsigned char>(i),
+                                          kFlushBytes, s.stream),
+                     "flushing L2");
+    if (result.isOk())
+      result = check(s.d->cuEventRecord(start, s.stream), "cuEventRecord");
     if (result.isOk())
       result = once();
     if (result.isOk())
@@ -778,6 +795,8 @@ StatusOr<GpuTimings> GpuModule::benchmark(const std::string &name,
   }
   s.d->cuEventDestroy(start);
   s.d->cuEventDestroy(stop);
+  if (flush)
+    s.d->cuMemFree(flush);
   KOPT_RETURN_IF_ERROR(result);
   std::sort(timings.milliseconds.begin(), timings.milliseconds.end());
   return timings;

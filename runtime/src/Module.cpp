@@ -99,9 +99,13 @@ StatusOr<size_t> checkWeightView(const PlanWeight &weight,
   return *bytes;
 }
 
-Status CompiledModule::bindWeights(const WeightSource &weights) {
-  if (!weights.lookup)
+Status CompiledModule::bindWeights(const WeightSource &given) {
+  if (!given.lookup)
     return invalidArgument("bindWeights: the weight source has no lookup");
+  StatusOr<WeightSource> packed = withPackedWeights(*plan_, given);
+  if (!packed.isOk())
+    return packed.status();
+  const WeightSource &weights = *packed;
   auto bound = std::make_shared<BoundWeights>();
   bound->keepAlive = weights.keepAlive;
   std::string checkpoint = weights.description.empty()

@@ -154,7 +154,46 @@ public:
                                              "weight '" + weight.name + "'");
     if (!bytes.isOk())
       return bad(where, bytes.status().message());
+    if (const json *quantized = member(value, "quantized")) {
+      StatusOr<QuantizedPart> part = readQuantizedPart(*quantized, weight);
+      if (!part.isOk())
+        return bad(where, "weight '" + weight.name +
+                              "': " + part.status().message());
+      weight.quantized = std::move(*part);
+    }
     return weight;
+  }
+
+  /// The "quantized" object of a weight: its source, which part it is, and
+  /// an encoding whose stored form of that part is this weight's type.
+  StatusOr<QuantizedPart> readQuantizedPart(const json &value,
+                                            const PlanWeight &weight) const {
+    StatusOr<quant::Encoding> encoding = quant::encodingFromJson(value);
+    if (!encoding.isOk())
+      return encoding.status();
+    QuantizedPart part;
+    part.encoding = std::move(*encoding);
+    auto source = value.find("source");
+    auto name = value.find("part");
+    if (source == value.end() || !source->is_string() ||
+        source->get_ref<const std::string &>().empty() || name == value.end() ||
+        !name->is_string())
+      return invalidArgument("\"quantized\" needs a \"source\" and a "
+                             "\"part\" name");
+    part.source = source->get<std::string>();
+    part.part = name->get<std::string>();
+    for (const quant::Part &stored : quant::partsOf(part.encoding)) {
+      if (stored.suffix != part.part)
+        continue;
+      if (stored.dtype != weight.dtype || stored.shape != weight.shape)
+        return invalidArgument("its encoding stores the " + part.part +
+                               " as " + std::string(dtypeName(stored.dtype)) +
+                               " " + shapeText(stored.shape) + ", not " +
+                               std::string(dtypeName(weight.dtype)) + " " +
+                               shapeText(weight.shape));
+      return part;
+    }
+    return invalidArgument("its encoding has no part '" + part.part + "'");
   }
 
   /// A list of tensors or weights under `key`; absent means empty unless

@@ -1626,9 +1626,9 @@ TEST(ReferenceGraph, MalformedGraphsAreErrorsNotCrashes) {
        "forward: result value 99 is never defined"},
       {[](json &j) { j["functions"][0]["results"][0] = 1.5; },
        "forward: 'results' must list value ids, got [1.5]"},
-      {[](json &j) { j["functions"][0]["args"][0]["dtype"] = "f8E4M3FN"; },
+      {[](json &j) { j["functions"][0]["args"][0]["dtype"] = "f8E5M2"; },
        "forward: argument 0: the reference evaluator does not support dtype "
-       "f8E4M3FN"},
+       "f8E5M2"},
   };
   for (const Case &c : cases) {
     json graph = good;

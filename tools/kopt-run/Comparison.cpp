@@ -53,12 +53,18 @@ Comparison compareTensors(const rt::HostTensor &got,
     return result;
   }
   result.total = got.numElements();
-  double maxDiff = 0;
+  double maxDiff = 0, dot = 0, gotNorm = 0, expectedNorm = 0, diffNorm = 0;
   int64_t worst = -1;
   double worstExcess = -1, worstDiff = 0, worstTol = 0;
   for (int64_t i = 0; i < result.total; ++i) {
     double a = elementAsDouble(got, i), e = elementAsDouble(expected, i);
     double diff, tol = tolerance.atol + tolerance.rtol * std::fabs(e);
+    if (std::isfinite(a) && std::isfinite(e)) {
+      dot += a * e;
+      gotNorm += a * a;
+      expectedNorm += e * e;
+      diffNorm += (a - e) * (a - e);
+    }
     bool ok;
     if (std::isnan(a) || std::isnan(e)) {
       ok = std::isnan(a) && std::isnan(e);
@@ -84,9 +90,26 @@ Comparison compareTensors(const rt::HostTensor &got,
       worstTol = tol;
     }
   }
+  std::string similarity;
+  bool similar = true;
+  if (tolerance.minCosine) {
+    double cosine = gotNorm > 0 && expectedNorm > 0
+                        ? dot / std::sqrt(gotNorm * expectedNorm)
+                        : (gotNorm == expectedNorm ? 1.0 : 0.0);
+    double relative = expectedNorm > 0 ? std::sqrt(diffNorm / expectedNorm)
+                                       : std::sqrt(diffNorm);
+    similar = cosine >= *tolerance.minCosine;
+    similarity = ", cosine " + number("%.6f", cosine) + ", rel L2 " +
+                 number("%.3g", relative);
+    if (!similar)
+      similarity +=
+          " (cosine below " + number("%.6g", *tolerance.minCosine) + ")";
+  }
   if (worst < 0) {
-    result.matches = true;
-    result.summary = "ok (max |diff| " + number("%.3g", maxDiff) + ")";
+    result.matches = similar;
+    result.summary = std::string(similar ? "ok" : "mismatch") +
+                     " (max |diff| " + number("%.3g", maxDiff) + similarity +
+                     ")";
     return result;
   }
   std::string why = std::isnan(worstDiff)
@@ -95,7 +118,8 @@ Comparison compareTensors(const rt::HostTensor &got,
                               number("%.3g", worstTol);
   result.summary = "mismatch at " + indexText(got.shape, worst) + ": got " +
                    formatElement(got, worst) + ", expected " +
-                   formatElement(expected, worst) + " (" + why + ")";
+                   formatElement(expected, worst) + " (" + why + similarity +
+                   ")";
   return result;
 }
 

@@ -1,6 +1,7 @@
 //===- Comparison.h - Comparing results with expected outputs ---*- C++ -*-===//
 //
-// Element-wise `|got - expected| <= atol + rtol * |expected|`, NaN matching
+// Element-wise `|got - expected| <= atol + rtol * |expected|` (and, when
+// asked, a minimum cosine similarity of the whole tensors), NaN matching
 // only NaN and an infinity only the same infinity. Shapes and dtypes must
 // agree exactly, except that an f32 expectation may check a bf16 or f8
 // result (NumPy files cannot hold those, so kopt-run writes them as f32).
@@ -13,6 +14,7 @@
 #include "kopt/runtime/Npy.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,10 @@ namespace kopt::run {
 struct Tolerance {
   double rtol = 1e-5;
   double atol = 1e-6;
+  /// When set, the cosine similarity of the whole tensors (as vectors) must
+  /// be at least this too; the summary then also gives it and the relative
+  /// L2 error (how quantized models are judged).
+  std::optional<double> minCosine;
 };
 
 struct Comparison {

@@ -54,6 +54,8 @@ Runs a function of a compiled kopt model on the given inputs.
                              or print ('-'); unnamed results are printed
   --expected_output=SPEC     one per result: compare, exit 1 on mismatch
   --tolerance=RTOL,ATOL      |got - expected| <= ATOL + RTOL * |expected|
+  --min_cosine=C             also require cosine(got, expected) >= C (prints
+                             it and the relative L2 error)
                              (default 1e-5,1e-6)
   --benchmark=N              time N calls after one warm-up call
   --print_max_element_count=N  elide printed results after N elements (1024)
@@ -68,7 +70,7 @@ Errors print one line 'kopt-run: error: ...' and exit 1 (2 for usage errors).
 std::string parseOptions(int argc, char **argv, Options &options) {
   static const tools::FlagSpec spec{{"quiet", "poison_outputs"},
                                     {"device", "function", "weights", "input",
-                                     "output", "expected_output", "tolerance",
+                                     "output", "expected_output", "tolerance", "min_cosine",
                                      "benchmark", "print_max_element_count"}};
   std::vector<std::string> positional;
   std::string error = tools::scanFlags(
@@ -102,6 +104,11 @@ std::string parseOptions(int argc, char **argv, Options &options) {
             return "--tolerance takes RTOL,ATOL (two non-negative numbers), "
                    "not '" +
                    value + "'";
+        } else if (name == "min_cosine") {
+          double cosine;
+          if (!parseNonNegative(value, cosine) || cosine > 1)
+            return "--min_cosine takes a number in [0, 1], not '" + value + "'";
+          options.tolerance.minCosine = cosine;
         } else if (name == "benchmark") {
           int64_t runs;
           if (!parseInteger(value, 1, runs) || runs > 100000000)

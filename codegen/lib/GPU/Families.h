@@ -23,6 +23,15 @@ mlir::LogicalResult emitNormalization(mlir::Operation *op, FunctionEmitter &e);
 mlir::LogicalResult emitReduction(mlir::Operation *op, FunctionEmitter &e);
 /// linear and matmul: tensor-core GEMM, GEMV for small M, SIMT fallback.
 mlir::LogicalResult emitLinearAlgebra(mlir::Operation *op, FunctionEmitter &e);
+/// dequantize: nothing when every reader is a linear that unpacks it in
+/// registers (fusesIntoLinear), else a kernel writing the dense weight.
+mlir::LogicalResult emitDequantize(kopt::DequantizeOp op, FunctionEmitter &e);
+/// Whether the linears reading `op` take its packed tensors directly.
+bool fusesIntoLinear(kopt::DequantizeOp op);
+/// linear over a fused dequantize: the tensor-core kernel on packed codes.
+mlir::LogicalResult emitQuantizedLinear(kopt::LinearOp op,
+                                        kopt::DequantizeOp weight,
+                                        FunctionEmitter &e);
 /// attention (prefill and decode).
 mlir::LogicalResult emitAttention(mlir::Operation *op, FunctionEmitter &e);
 /// topk (warp per column, k selection passes).

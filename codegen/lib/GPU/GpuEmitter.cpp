@@ -218,6 +218,7 @@ LogicalResult FunctionEmitter::emit() {
                 [&](Operation *o) { return emitNormalization(o, *this); })
             .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ArgmaxOp>(
                 [&](Operation *o) { return emitReduction(o, *this); })
+            .Case([&](DequantizeOp o) { return emitDequantize(o, *this); })
             .Case<LinearOp, MatmulOp>(
                 [&](Operation *o) { return emitLinearAlgebra(o, *this); })
             .Case<AttentionOp>(

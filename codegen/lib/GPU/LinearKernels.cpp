@@ -348,6 +348,9 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
 }
 
 LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
+  if (auto packed = op.getWeight().getDefiningOp<DequantizeOp>();
+      packed && fusesIntoLinear(packed))
+    return emitQuantizedLinear(op, packed, e);
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);
   std::string t = elemType(op.getInput()), ot = elemType(op.getResult());

@@ -35,6 +35,7 @@ std::string cudaToolkitPath() {
 
 void buildGpuCodegenPipeline(OpPassManager &pm,
                              const GpuCodegenOptions &options) {
+  pm.addPass(createKoptExpandQuantizedWeightsPass());
   KoptExportPlanPassOptions plan;
   plan.gpuTarget = options.target;
   pm.addPass(createKoptExportPlanPass(plan));

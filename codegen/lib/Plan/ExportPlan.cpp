@@ -60,7 +60,28 @@ json::Value doubleJson(double value) {
   return value;
 }
 
+/// A quantized encoding as the runtime reads it (rt::quant::Encoding).
+json::Object encodingJson(QuantizedType type) {
+  return json::Object{
+      {"storage", dtypeOf(type.getStorage())},
+      {"group_size", type.getGroupSize()},
+      {"scale", dtypeOf(type.getScale())},
+      {"asymmetric", type.isAsymmetric()},
+      {"layout", type.getLayout() == QuantLayout::Mma ? "mma" : "plain"},
+      {"shape", json::Array(type.getShape())}};
+}
+
 std::optional<json::Value> attributeJson(Attribute attr) {
+  if (auto typeAttr = dyn_cast<TypeAttr>(attr))
+    if (auto quantized = dyn_cast<QuantizedType>(typeAttr.getValue()))
+      return json::Value(encodingJson(quantized));
+  if (auto dictionary = dyn_cast<DictionaryAttr>(attr)) {
+    json::Object object;
+    for (NamedAttribute entry : dictionary)
+      if (std::optional<json::Value> value = attributeJson(entry.getValue()))
+        object[entry.getName().getValue()] = std::move(*value);
+    return json::Value(std::move(object));
+  }
   if (auto b = dyn_cast<BoolAttr>(attr))
     return json::Value(b.getValue());
   if (auto i = dyn_cast<IntegerAttr>(attr))
@@ -260,9 +281,25 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
       if (!type)
         return op.emitError("compressed weights are not in the host plan yet");
       json::Array shape(type.getShape());
-      weightList.push_back(json::Object{{"name", name.str()},
-                                        {"dtype", dtypeOf(type.getElementType())},
-                                        {"shape", std::move(shape)}});
+      json::Object entry{{"name", name.str()},
+                         {"dtype", dtypeOf(type.getElementType())},
+                         {"shape", std::move(shape)}};
+      // A stored tensor of a quantized weight: what the runtime needs to
+      // pack it from the float checkpoint tensor `source`.
+      if (auto part = op->getAttrOfType<DictionaryAttr>("kopt.quantized_part")) {
+        auto source = part.getAs<StringAttr>("source");
+        auto partName = part.getAs<StringAttr>("part");
+        auto encoding = part.getAs<TypeAttr>("encoding");
+        if (!source || !partName || !encoding ||
+            !isa<QuantizedType>(encoding.getValue()))
+          return op.emitError("malformed kopt.quantized_part attribute");
+        json::Object quantized =
+            encodingJson(cast<QuantizedType>(encoding.getValue()));
+        quantized["source"] = source.getValue().str();
+        quantized["part"] = partName.getValue().str();
+        entry["quantized"] = std::move(quantized);
+      }
+      weightList.push_back(std::move(entry));
     }
     for (size_t i = 0; i < inputs.size(); ++i)
       call.push_back("input:" + std::to_string(i));

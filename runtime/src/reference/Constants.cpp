@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Kernels.h"
+#include "kopt/runtime/Quantization.h"
 
 #include "kopt/runtime/DType.h"
 
@@ -73,6 +74,62 @@ bool flatten(const nlohmann::json &data, std::vector<double> &out, size_t limit,
   return true;
 }
 
+/// A stored tensor of a quantized weight the weight set lacks, packed from
+/// its float source as the runtime does at load time.
+Status packedWeight(const OpContext &ctx, const std::string &name,
+                    const TensorType &declared, std::vector<Value> &results) {
+  const nlohmann::json &part = *ctx.rawAttr("kopt.quantized_part");
+  auto source = part.find("source"), which = part.find("part"),
+       encodingJson = part.find("encoding");
+  if (!part.is_object() || source == part.end() || !source->is_string() ||
+      which == part.end() || !which->is_string() ||
+      encodingJson == part.end())
+    return ctx.invalid("weight '" + name +
+                       "' has a malformed kopt.quantized_part attribute");
+  StatusOr<quant::Encoding> encoding = quant::encodingFromJson(*encodingJson);
+  if (!encoding.isOk())
+    return ctx.invalid(encoding.status().message());
+  std::string sourceName = source->get<std::string>();
+  const TensorEntry *entry = ctx.weights()->lookup(sourceName);
+  if (!entry)
+    return ctx.error(KOPT_STATUS_NOT_FOUND,
+                     "neither '" + name + "' nor the float weight '" +
+                         sourceName + "' to pack it from is in the weight set");
+  if (entry->dtype != encoding->scale || entry->shape != encoding->shape)
+    return ctx.invalid("weight '" + sourceName + "' is " +
+                       formatType(entry->dtype, entry->shape) +
+                       " in the weight set but its quantized form needs " +
+                       formatType(encoding->scale, encoding->shape));
+  StatusOr<quant::Packed> packed =
+      quant::quantize(*encoding, entry->dtype, entry->data, entry->byteSize);
+  if (!packed.isOk())
+    return ctx.error(packed.status().code(), "packing '" + sourceName +
+                                                 "': " +
+                                                 packed.status().message());
+  std::vector<quant::Part> parts = quant::partsOf(*encoding);
+  const std::vector<uint8_t> *bytes[] = {&packed->qweight, &packed->scales,
+                                         &packed->zeros};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].suffix != which->get<std::string>())
+      continue;
+    if (parts[i].dtype != declared.dtype || parts[i].shape != declared.shape)
+      return ctx.invalid("weight '" + name + "' is declared " +
+                         formatType(declared.dtype, declared.shape) +
+                         " but its encoding stores " +
+                         formatType(parts[i].dtype, parts[i].shape));
+    Value value;
+    KOPT_RETURN_IF_ERROR(ctx.makeValue(declared.dtype, declared.shape, value));
+    Status status = decodeElements(declared.dtype, bytes[i]->data(),
+                                   value.data.size(), value.data);
+    if (!status.isOk())
+      return ctx.error(status.code(), status.message());
+    results.push_back(std::move(value));
+    return Status::ok();
+  }
+  return ctx.invalid("weight '" + name + "': the encoding has no part '" +
+                     which->get<std::string>() + "'");
+}
+
 } // namespace
 
 Status evalWeight(const OpContext &ctx, std::vector<Value> &results) {
@@ -91,6 +148,8 @@ Status evalWeight(const OpContext &ctx, std::vector<Value> &results) {
                      "weight '" + name +
                          "' is needed but no weights were given");
   const TensorEntry *entry = ctx.weights()->lookup(name);
+  if (!entry && ctx.hasAttr("kopt.quantized_part"))
+    return packedWeight(ctx, name, declared, results);
   if (!entry)
     return ctx.error(KOPT_STATUS_NOT_FOUND,
                      "weight '" + name + "' is not in the weight set");

@@ -28,6 +28,7 @@ const std::map<std::string, Kernel> &kernelTable() {
       {"arith.constant", evalConstant},
       {"kopt.embedding", evalEmbedding},
       {"kopt.linear", evalLinear},
+      {"kopt.dequantize", evalDequantize},
       {"kopt.matmul", evalMatmul},
       {"kopt.add", evalBinary},
       {"kopt.sub", evalBinary},

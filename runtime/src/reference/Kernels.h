@@ -258,6 +258,10 @@ Status evalCacheUpdate(const OpContext &ctx, std::vector<Value> &results);
 /// kopt.linear_attention.
 Status evalLinearAttention(const OpContext &ctx, std::vector<Value> &results);
 
+// Dequantize.cpp
+/// kopt.dequantize.
+Status evalDequantize(const OpContext &ctx, std::vector<Value> &results);
+
 // MoE.cpp
 /// kopt.moe.
 Status evalMoE(const OpContext &ctx, std::vector<Value> &results);

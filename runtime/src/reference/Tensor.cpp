@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Kernels.h"
+#include "kopt/runtime/Quantization.h"
 
 #include "kopt/runtime/DType.h"
 #include "kopt/runtime/Float16.h"
@@ -77,6 +78,8 @@ double roundToDType(double value, kopt_dtype_t dtype) {
     return wrapInteger(value, 8, true);
   case KOPT_DTYPE_U8:
     return wrapInteger(value, 8, false);
+  case KOPT_DTYPE_F8E4M3:
+    return quant::e4m3ToFloat(quant::floatToE4M3(static_cast<float>(value)));
   case KOPT_DTYPE_I16:
     return wrapInteger(value, 16, true);
   case KOPT_DTYPE_I32:
@@ -100,6 +103,7 @@ bool isSupportedDType(kopt_dtype_t dtype) {
   case KOPT_DTYPE_I16:
   case KOPT_DTYPE_I32:
   case KOPT_DTYPE_I64:
+  case KOPT_DTYPE_F8E4M3:
     return true;
   default:
     return false;
@@ -137,6 +141,9 @@ Status decodeElements(kopt_dtype_t dtype, const uint8_t *bytes, size_t count,
       break;
     case KOPT_DTYPE_U8:
       v = p[0];
+      break;
+    case KOPT_DTYPE_F8E4M3:
+      v = quant::e4m3ToFloat(p[0]);
       break;
     case KOPT_DTYPE_I16:
       v = readLE<int16_t>(p);
@@ -215,6 +222,9 @@ StatusOr<HostTensor> toHostTensor(const Value &value) {
       break;
     case KOPT_DTYPE_U8:
       p[0] = static_cast<uint8_t>(v);
+      break;
+    case KOPT_DTYPE_F8E4M3:
+      p[0] = quant::floatToE4M3(static_cast<float>(v));
       break;
     case KOPT_DTYPE_I16:
       writeLE<int16_t>(p, static_cast<int16_t>(v));

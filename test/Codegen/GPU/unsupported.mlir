@@ -11,8 +11,8 @@ func.func @f(%q: tensor<1x?x2x?xf32>) -> tensor<1x?x2x?xf32> {
 
 func.func @g(%x: tensor<2x?x8xf32>) -> tensor<2x?x4xf32> {
   // expected-error @+1 {{compressed weights are not in the host plan yet}}
-  %w = kopt.weight "w" : !kopt.quantized<4x8xi4, group_size = 8, scale = f16>
-  %y = kopt.linear %x, %w : (tensor<2x?x8xf32>, !kopt.quantized<4x8xi4, group_size = 8, scale = f16>) -> tensor<2x?x4xf32>
+  %w = kopt.weight "w" : !kopt.sparse<4x8xf32, "2:4">
+  %y = kopt.linear %x, %w : (tensor<2x?x8xf32>, !kopt.sparse<4x8xf32, "2:4">) -> tensor<2x?x4xf32>
   return %y : tensor<2x?x4xf32>
 }
 

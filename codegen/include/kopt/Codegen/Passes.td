@@ -10,6 +10,22 @@
 
 include "mlir/Pass/PassBase.td"
 
+def KoptExpandQuantizedWeightsPass
+    : Pass<"kopt-expand-quantized-weights", "::mlir::ModuleOp"> {
+  let summary = "Bind quantized weights as their stored tensors";
+  let description = [{
+    Rewrites every `kopt.weight "name" : !kopt.quantized<...>` into the
+    weights of its stored tensors, `name.qweight`, `name.scales` and (when
+    asymmetric) `name.zeros`, each tagged `kopt.quantized_part` with its
+    source name, part and encoding (which the host plan passes on, so the
+    runtime can pack a float checkpoint at load time), and a
+    `kopt.dequantize` of them that replaces the weight. The backends then
+    see only dense tensors; the GPU one fuses the dequantize into the
+    linear that reads it.
+  }];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
 def KoptExportPlanPass : Pass<"kopt-export-plan", "::mlir::ModuleOp"> {
   let summary = "Describe the model's functions for the runtime (host plan)";
   let description = [{

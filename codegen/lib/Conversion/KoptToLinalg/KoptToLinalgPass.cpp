@@ -21,6 +21,7 @@ void populateKoptToLinalgPatterns(RewritePatternSet &patterns) {
   populateDataMovementToTensorPatterns(patterns);
   populateAttentionToLinalgPatterns(patterns);
   populateSelectionToLinalgPatterns(patterns);
+  populateDequantizeToLinalgPatterns(patterns);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #define KOPT_PASSES_PASSES_H
 
 #include "kopt/Dialect/Kopt/KoptDialect.h"
+#include "kopt/Dialect/Kopt/KoptTypes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"

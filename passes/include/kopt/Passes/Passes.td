@@ -22,14 +22,24 @@ def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
 }
 
 def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
-  let summary = "Rewrite linear and expert weights into quantized encodings";
+  let summary = "Rewrite linear weights into quantized encodings";
   let description = [{
-    The `--quantize=int4|int8|fp8` stage: `kopt.linear` (and `kopt.moe`
-    expert) weights become `!kopt.quantized<...>` with `group-size` scales.
-    Layers whose weight name matches a `keep` glob stay in their original
-    precision; a pattern that matches no weight is an error. The rewrite
-    itself is not implemented yet: the pass validates its options and keep
-    patterns and leaves the module unchanged.
+    The `--quantize=int4|int8|fp8` stage. Every `kopt.weight` whose reads are
+    all the weight operand of a `kopt.linear` becomes
+    `!kopt.quantized<NxK x i4|i8|f8E4M3FN, group_size, scale = <its dtype>,
+    [zero_point,] layout>`; the linear keeps its activations and result.
+    Weights read by anything else (embedding tables, tied LM heads, norms)
+    keep their precision, as do weights whose name matches a `keep` glob
+    (a pattern that matches no weight is an error). Where the group size
+    does not divide a layer's K, that layer takes the largest group of at
+    least 32 that does (and suits the layout), else one scale per output
+    channel; with `strict-group-size` it is an error at that weight.
+
+    Integer codes default to the `mma` layout (the GPU kernels' fragment
+    order, which the CPU backend and the reference also read); fp8 is
+    stored `plain`. The data is not touched here: with `--weights` the
+    driver packs the checkpoint at compile time, otherwise the runtime packs
+    the float checkpoint at load time, with the same code.
   }];
   let options = [
     Option<"mode", "mode", "::kopt::QuantMode", "::kopt::QuantMode::Int4",
@@ -37,11 +47,18 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
            [{::llvm::cl::values(
                clEnumValN(::kopt::QuantMode::Int4, "int4", "4-bit integer, group-wise scales"),
                clEnumValN(::kopt::QuantMode::Int8, "int8", "8-bit integer, group-wise scales"),
-               clEnumValN(::kopt::QuantMode::FP8, "fp8", "float8 e4m3 with per-channel scales"))}]>,
+               clEnumValN(::kopt::QuantMode::FP8, "fp8", "float8 e4m3, group-wise scales"))}]>,
     Option<"groupSize", "group-size", "int64_t", "128",
-           "Elements of K sharing one scale (0 = per tensor)">,
+           "Elements of K sharing one scale (-1 = per output channel, 0 = per tensor)">,
+    Option<"strictGroupSize", "strict-group-size", "bool", "false",
+           "A group size that does not divide K is an error, not adapted">,
     Option<"symmetric", "symmetric", "bool", "true",
            "Symmetric codes (no zero points)">,
+    Option<"layout", "layout", "::kopt::QuantLayout", "::kopt::QuantLayout::Mma",
+           "Packed layout of integer codes",
+           [{::llvm::cl::values(
+               clEnumValN(::kopt::QuantLayout::Mma, "mma", "the GPU kernels' fragment order"),
+               clEnumValN(::kopt::QuantLayout::Plain, "plain", "row-major codes"))}]>,
     ListOption<"keep", "keep", "std::string",
                "Weight-name patterns (glob) kept in their original precision">
   ];

@@ -27,9 +27,17 @@ struct QuantizePipelineOptions
       llvm::cl::values(clEnumValN(QuantMode::Int4, "int4", "4-bit integer"),
                        clEnumValN(QuantMode::Int8, "int8", "8-bit integer"),
                        clEnumValN(QuantMode::FP8, "fp8", "float8 e4m3"))};
-  Option<int64_t> groupSize{*this, "group-size",
-                            llvm::cl::desc("Elements of K per scale"),
-                            llvm::cl::init(128)};
+  Option<int64_t> groupSize{
+      *this, "group-size",
+      llvm::cl::desc("Elements of K per scale (-1 per channel, 0 per tensor)"),
+      llvm::cl::init(128)};
+  Option<bool> strictGroupSize{
+      *this, "strict-group-size",
+      llvm::cl::desc("A group size that does not divide K is an error"),
+      llvm::cl::init(false)};
+  Option<bool> symmetric{*this, "symmetric",
+                         llvm::cl::desc("Symmetric codes (no zero points)"),
+                         llvm::cl::init(true)};
   ListOption<std::string> keep{
       *this, "keep",
       llvm::cl::desc("Weight-name globs kept in their original precision")};
@@ -57,6 +65,14 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
   Option<int64_t> groupSize{*this, "group-size",
                             llvm::cl::desc("Quantization group size"),
                             llvm::cl::init(128)};
+  Option<bool> strictGroupSize{
+      *this, "strict-group-size",
+      llvm::cl::desc("A group size that does not divide K is an error"),
+      llvm::cl::init(false)};
+  Option<bool> quantizeSymmetric{
+      *this, "quantize-symmetric",
+      llvm::cl::desc("Symmetric quantization codes (no zero points)"),
+      llvm::cl::init(true)};
   ListOption<std::string> quantizeKeep{
       *this, "quantize-keep",
       llvm::cl::desc("Weight-name globs kept in their original precision")};

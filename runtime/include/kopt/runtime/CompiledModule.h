@@ -54,6 +54,21 @@ struct WeightSource {
                                     std::string description);
 };
 
+/// `base`, plus the stored tensors of every quantized weight `plan` reads
+/// that `base` lacks, packed from their float source tensors in `base` (the
+/// compiler's packing, so the bytes equal a compile-time packed checkpoint).
+/// Errors name the weight: a missing or mismatched source, non-finite values.
+StatusOr<WeightSource> withPackedWeights(const Plan &plan,
+                                         const WeightSource &base);
+
+/// Compile-time packing: writes every weight the plan beside `artifactPath`
+/// reads, quantized ones packed from `checkpoint`, to
+/// `<stem>.weights.safetensors` beside it, and makes that file the plan's
+/// default weights. Returns the path written, or "" when the plan reads no
+/// quantized weight.
+StatusOr<std::string> writePackedCheckpoint(const std::string &artifactPath,
+                                            const std::string &checkpoint);
+
 /// Checks the checkpoint's `view` of `weight` (read by `function`) against
 /// the plan: NOT_FOUND when absent, INVALID_ARGUMENT on a dtype or shape
 /// mismatch, DATA_LOSS when its bytes do not match; else its byte size.

@@ -54,7 +54,7 @@ public:
 
   /// Times `runs` calls on the device (inputs uploaded once, device events
   /// around each replay of the captured graph, or of the plain launches
-  /// when `useGraph` is false).
+  /// when `useGraph` is false), with L2 flushed before each run.
   StatusOr<GpuTimings> benchmark(const std::string &function,
                                  const std::vector<const HostTensor *> &inputs,
                                  int runs, bool useGraph = true);

@@ -23,9 +23,11 @@
 #ifndef KOPT_RUNTIME_PLAN_H
 #define KOPT_RUNTIME_PLAN_H
 
+#include "kopt/runtime/Quantization.h"
 #include "kopt/runtime/ShapeExpr.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,10 +49,20 @@ struct PlanTensor {
 };
 
 /// A weight the function reads from the checkpoint; shapes are static.
+/// A weight that is one stored tensor (`part`) of the quantized form of the
+/// float checkpoint tensor `source`.
+struct QuantizedPart {
+  std::string source;
+  std::string part; // "qweight", "scales" or "zeros"
+  quant::Encoding encoding;
+};
+
 struct PlanWeight {
   std::string name;
   kopt_dtype_t dtype = KOPT_DTYPE_F32;
   std::vector<int64_t> shape;
+  /// Set when the runtime may pack this weight from a float checkpoint.
+  std::optional<QuantizedPart> quantized;
 };
 
 /// One argument of the compiled call.

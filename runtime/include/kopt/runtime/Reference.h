@@ -53,11 +53,12 @@ struct Value {
 /// f32 by a C cast; f16 and bf16 through f32, then round to nearest even;
 /// integers truncate toward zero and wrap modulo 2^bits (NaN, infinities and
 /// values beyond +-2^63 give the type's minimum, as x86 does); i1 is
-/// `value != 0` (so NaN is true). Unsupported dtypes (f8) return `value`.
+/// `value != 0` (so NaN is true); f8E4M3FN rounds to nearest even and
+/// saturates. Unsupported dtypes (f8E5M2) return `value`.
 double roundToDType(double value, kopt_dtype_t dtype);
 
 /// Whether the reference evaluator handles `dtype`: f32, f16, bf16, f64, i1,
-/// i8, ui8, i16, i32, i64 (not the float8 types).
+/// i8, ui8, i16, i32, i64 and f8E4M3FN (not f8E5M2).
 bool isSupportedDType(kopt_dtype_t dtype);
 
 /// Decodes a host tensor's little-endian bytes.

@@ -20,6 +20,7 @@ void populateReductionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementToTensorPatterns(mlir::RewritePatternSet &patterns);
 void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateSelectionToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateDequantizeToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// Every pattern above.
 void populateKoptToLinalgPatterns(mlir::RewritePatternSet &patterns);

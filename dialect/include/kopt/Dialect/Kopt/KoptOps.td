@@ -129,6 +129,38 @@ def Kopt_WeightOp : Kopt_Op<"weight", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kopt_DequantizeOp : Kopt_TensorOp<"dequantize"> {
+  let summary = "the float weight a packed quantized weight stands for";
+  let description = [{
+    Unpacks the stored tensors of a `!kopt.quantized` weight (`encoding`):
+    `codes` (`qweight`), `scales` and, when asymmetric, `zeros`, each of the
+    shape `encoding` stores them in, into the logical `[N, K]` (or
+    `[E, N, K]`) weight of the scale dtype: `w = (q - z) * s` for integer
+    codes, `w = f8 * s` for float8, each rounded to the scale dtype.
+
+    Code generation rewrites `kopt.weight` of a quantized type into the
+    weights of its parts and this op; the GPU backend fuses it into the
+    `kopt.linear` that reads it, so it is never materialized there.
+
+    ```mlir
+    %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<64x128xi4,
+             group_size = 32, scale = bf16, layout = mma>}
+         : (tensor<4x1024xi8>, tensor<64x4xbf16>) -> tensor<64x128xbf16>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8, F8E4M3FN]>:$codes,
+                       Kopt_FloatTensor:$scales,
+                       Optional<RankedTensorOf<[I8]>>:$zeros,
+                       TypeAttrOf<Kopt_QuantizedType>:$encoding);
+  let results = (outs Kopt_FloatTensor:$result);
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::kopt::QuantizedType getEncodingType() {
+      return ::llvm::cast<::kopt::QuantizedType>(getEncoding());
+    }
+  }];
+}
+
 def Kopt_EmbeddingOp : Kopt_InferredOp<"embedding"> {
   let summary = "row lookup in an embedding table";
   let description = [{

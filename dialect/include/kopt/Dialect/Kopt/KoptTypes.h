@@ -12,6 +12,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
 
+#include "kopt/runtime/Quantization.h"
+
 #include "kopt/Dialect/Kopt/KoptEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
@@ -29,6 +31,14 @@ std::optional<llvm::ArrayRef<int64_t>> getWeightShape(mlir::Type type);
 /// The element type a compressed weight decompresses to alongside `input`'s
 /// activations (for a dense tensor: its element type).
 mlir::Type getWeightElementType(mlir::Type type);
+
+/// The runtime's description of `type`'s encoding (float zero points, which
+/// the runtime does not pack, are a failure).
+mlir::FailureOr<rt::quant::Encoding> encodingOf(QuantizedType type);
+
+/// The tensors `type` is stored as, in order `qweight`, `scales` and, when
+/// asymmetric, `zeros` (see rt::quant::partsOf).
+llvm::SmallVector<mlir::RankedTensorType> partTypesOf(QuantizedType type);
 
 } // namespace kopt
 

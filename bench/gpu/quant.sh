@@ -1,0 +1,65 @@
+#!/bin/bash
+# Quantized linear on the GPU (after bench/gpu/prepare.sh): the qlinear
+# numerics cases and sanitizers, tiny_llama int4/int8/fp8 packed at load
+# time, then kopt's int4/int8 weight-only linear timed against cuBLAS bf16
+# and torch's tinygemm int4 in the same run (L2 flushed before every run,
+# for both).
+cd "$(dirname "$0")"; R=$PWD/kopt-run
+nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
+echo "== qlinear numerics (random packed codes, ragged N, every token band)"
+grep -E "^qlinear" cases/cases.txt > /tmp/qcases.txt
+pass=0; fail=0
+while read -r line; do
+  if (cd cases && $R $line >/tmp/case.log 2>&1); then pass=$((pass+1));
+  else fail=$((fail+1)); echo "FAIL: $line"; tail -3 /tmp/case.log; fi
+done < /tmp/qcases.txt
+echo "qlinear numerics: $pass passed, $fail failed"
+grep -E "^qlinear_(i4_bf16_g128|i4_f16_g32|i8_bf16|i8_f16)" /tmp/qcases.txt | awk 'NR%2==1' | while read -r line; do
+  for tool in memcheck racecheck; do
+    r=$(cd cases && compute-sanitizer --tool $tool --error-exitcode 9 $R $line 2>&1 | tail -1)
+    echo "$tool ${line%% *}: $r"
+  done
+done
+echo "== tiny_llama quantized, packed at load time on the GPU, vs the reference of the same model"
+for mode in int4 int8 fp8; do
+  $R tlq_$mode.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy \
+    --expected_output=@tlq_${mode}_ref.npy --tolerance=1e-3,1e-3 --poison_outputs; echo "$mode rc=$?"
+done
+python3 - <<'PY'
+import numpy as np
+r = np.random.default_rng(5)
+for n, k in ((4096, 4096), (14336, 4096), (8192, 8192), (28672, 8192)):
+    np.save(f'q4_{n}x{k}.npy', r.integers(-128, 128, (n // 16, k // 64 * 512), dtype=np.int8))
+    np.save(f'q8_{n}x{k}.npy', r.integers(-128, 128, (n // 16, k // 32 * 512), dtype=np.int8))
+    np.save(f's4_{n}x{k}.npy', (r.random((n, k // 128)) * 0.01 + 0.001).astype(np.float32))
+    np.save(f's8_{n}x{k}.npy', (r.random((n, 1)) * 0.001 + 0.0001).astype(np.float32))
+for k in (4096, 8192):
+    for m in (1, 16, 64):
+        np.save(f'qx{m}_{k}.npy', r.standard_normal((m, k)).astype(np.float32))
+PY
+for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
+  k=${shape#*x}
+  for bits in 4 8; do
+    for m in 1 16 64; do
+      echo "== kopt int$bits M=$m ${shape}"
+      $R ql_i${bits}_$shape.ptx --input=@qx${m}_$k.npy --input=@q${bits}_$shape.npy --input=@s${bits}_$shape.npy --benchmark=50 --quiet 2>&1 | grep -v rounding
+    done
+  done
+done
+python3 - <<'PY'
+import torch, torch.nn.functional as F
+from triton.testing import do_bench
+bench = lambda f: do_bench(f, warmup=25, rep=200, return_mode="median") * 1e3
+a = torch.empty(2**30, dtype=torch.float16, device='cuda'); b = torch.empty_like(a)
+print(f'copy bandwidth {2 * 2**31 / bench(lambda: b.copy_(a)) / 1e6:.2f} TB/s'); del a, b
+for n, k in ((4096, 4096), (14336, 4096), (8192, 8192), (28672, 8192)):
+    w = torch.randn(n, k, dtype=torch.bfloat16, device='cuda') * 0.02
+    packed = torch.ops.aten._convert_weight_to_int4pack(
+        torch.randint(0, 16, (n, k // 2), dtype=torch.uint8, device='cuda'), 8)
+    sz = torch.randn(k // 128, n, 2, dtype=torch.bfloat16, device='cuda')
+    for m in (1, 16, 64):
+        x = torch.randn(m, k, dtype=torch.bfloat16, device='cuda')
+        t_bf16 = bench(lambda: F.linear(x, w))
+        t_tg = bench(lambda: torch.ops.aten._weight_int4pack_mm(x, packed, 128, sz))
+        print(f'peer M={m} {n}x{k}: cublas bf16 {t_bf16:.1f} us, tinygemm int4 g128 {t_tg:.1f} us')
+PY

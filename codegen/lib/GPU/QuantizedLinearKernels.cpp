@@ -1,0 +1,580 @@
+//===- QuantizedLinearKernels.cpp - linear over packed int4/int8 weights --===//
+//
+// kopt.linear whose weight is a kopt.dequantize of `mma`-layout i4/i8 codes
+// runs one tensor-core kernel for every row count M, with the weight as the
+// A operand of m16n8k16 mma.sync and the activations as B, so tokens fill
+// the n = 8 side and M = 1 wastes no weight traffic:
+//   - a block owns 16 weight rows (one packed tile) and 8 * MT tokens; its
+//     8 warps split K, one 16-byte slice per lane per chunk of 64 (i4) or 32
+//     (i8) K elements, four chunks' loads issued together;
+//   - codes are dequantized in registers: i4 nibbles and f16-side i8 bytes
+//     by the exponent trick ((code | 0x6400) - (1024 + zero), then * scale,
+//     as f16x2/bf16x2 pairs), bf16-side i8 through f32, rounding once, so
+//     the weight equals kopt.dequantize's bit for bit;
+//   - activations come straight from global memory (L1/L2-resident) in the
+//     K order the packed layout permutes both operands into;
+//   - warps reduce through shared memory; bias and the output cast follow.
+// MT = 1, 2, 4, 8 variants are chosen by launch guards on M; above 64 rows
+// grid.y tiles the tokens. Any other dequantize (plain layout, fp8, K not a
+// multiple of the chunk, f32 activations) is materialized by a dequantize
+// kernel and the dense linear kernels read it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Families.h"
+#include "KernelText.h"
+#include "MmaText.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kopt::gpu {
+namespace {
+
+constexpr int64_t kWarps = 8;
+constexpr int64_t kUnroll = 4;
+
+std::string elemType(Value v) {
+  return typeText(cast<RankedTensorType>(v.getType()).getElementType());
+}
+
+/// A 32-bit word holding two 16-bit elements as one mma operand of type `t`.
+std::string operandFromWord(KernelText &k, const std::string &word,
+                            const std::string &t) {
+  if (t == "bf16")
+    return word;
+  std::string vec =
+      k.def("vector.broadcast " + word + " : i32 to vector<1xi32>");
+  return k.def("vector.bitcast " + vec + " : vector<1xi32> to vector<2xf16>");
+}
+
+/// A vector<2xT> pair as one mma operand.
+std::string operandFromPair(KernelText &k, const std::string &pair,
+                            const std::string &t) {
+  if (t != "bf16")
+    return pair;
+  std::string word =
+      k.def("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
+  return k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
+}
+
+struct Dequantizer {
+  KernelText &k;
+  std::string t; // f16 or bf16
+
+  std::string i32(int64_t v) { return k.ci(v, "i32"); }
+  std::string op(const char *name, const std::string &a, const std::string &b,
+                 const std::string &type = "i32") {
+    return k.def(std::string(name) + " " + a + ", " + b + " : " + type);
+  }
+  /// The pair (bits `shift`.. of both 16-bit halves of `w`, masked by
+  /// `mask`) | magic, as vector<2xT>.
+  std::string magicPair(const std::string &w, int64_t shift, int64_t mask) {
+    std::string v = shift ? op("arith.shrui", w, i32(shift)) : w;
+    v = op("arith.andi", v, i32(mask * 0x10001));
+    v = op("arith.ori", v, i32(0x10001 * (t == "f16" ? 0x6400 : 0x4300)));
+    std::string vec =
+        k.def("vector.broadcast " + v + " : i32 to vector<1xi32>");
+    return k.def("vector.bitcast " + vec + " : vector<1xi32> to vector<2x" + t +
+                 ">");
+  }
+  /// (pair - offset) * scale, both vector<2xT> splats.
+  std::string apply(const std::string &pair, const std::string &offset,
+                    const std::string &scale) {
+    std::string vt = "vector<2x" + t + ">";
+    std::string centered =
+        k.def("arith.subf " + pair + ", " + offset + " : " + vt);
+    return k.def("arith.mulf " + centered + ", " + scale + " : " + vt);
+  }
+};
+
+struct QuantizedLinearConfig {
+  int64_t n, kDim, groupSize, groups;
+  bool int4, asymmetric, bias;
+  std::string t, ot;
+  int64_t tokenTiles; // MT: n8 tiles of tokens per block
+};
+
+FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
+                                             const QuantizedLinearConfig &cfg) {
+  const std::string &t = cfg.t;
+  const int64_t chunk = cfg.int4 ? 64 : 32, span = chunk / 4;
+  const int64_t chunks = cfg.kDim / chunk, mt = cfg.tokenTiles;
+  const int64_t steps = cfg.int4 ? 4 : 2;
+  KernelText k(kWarps * 32);
+  IndexOps ix{k};
+  std::string out = k.buffer("out", cfg.ot), x = k.buffer("x", t),
+              q = k.buffer("q", "i8"), s = k.buffer("s", t);
+  std::string z = cfg.asymmetric ? k.buffer("z", "i8") : "";
+  std::string b = cfg.bias ? k.buffer("b", t) : "";
+  std::string rows = k.index("rows");
+  std::string red = k.shared("red", std::to_string(kWarps) + "x" +
+                                        std::to_string(128 * mt) + "xf32");
+
+  std::string lane = ix.rem(k.tid(), 32), warp = ix.div(k.tid(), 32);
+  std::string r = ix.div(lane, 4), c = ix.rem(lane, 4);
+  std::string tile = k.bid('x');
+  std::string tokenBase = ix.mul(k.bid('y'), k.c(8 * mt));
+  auto minIndex = [&](const std::string &a, const std::string &bnd) {
+    return k.def("arith.minui " + a + ", " + bnd + " : index");
+  };
+  // Rows past N hold zero-valued codes; clamping only keeps scale reads in
+  // bounds (their outputs are not stored).
+  std::string rowA = ix.add(ix.mul(tile, k.c(16)), r);
+  std::string rowB = ix.add(rowA, k.c(8));
+  std::string rowAc = minIndex(rowA, k.c(cfg.n - 1));
+  std::string rowBc = minIndex(rowB, k.c(cfg.n - 1));
+  std::string lastRow = ix.bin("arith.subi", rows, k.c(1));
+  std::vector<std::string> xBase;
+  for (int64_t nt = 0; nt < mt; ++nt) {
+    std::string token = ix.add(tokenBase, ix.add(k.c(8 * nt), r));
+    xBase.push_back(ix.add(ix.mul(minIndex(token, lastRow), k.c(cfg.kDim)),
+                           ix.mul(c, k.c(span))));
+  }
+  std::string qBase =
+      ix.add(ix.mul(tile, k.c(chunks * 512)), ix.mul(lane, k.c(16)));
+  std::string vt = "vector<2x" + t + ">";
+  Dequantizer dq{k, t};
+  int64_t magic = t == "f16" ? 0x6400 : 0x4300;
+
+  // Scale (and offset) splats of rows A and B for one chunk's group.
+  struct GroupValues {
+    std::string scaleA, scaleB, offsetA, offsetB; // vector<2xT> (or f32)
+  };
+  bool viaF32 = !cfg.int4 && t == "bf16";
+  auto asF32 = [&](const std::string &i32v) {
+    return k.def("arith.bitcast " + i32v + " : i32 to f32");
+  };
+  auto asI32 = [&](const std::string &f32v) {
+    return k.def("arith.bitcast " + f32v + " : f32 to i32");
+  };
+  // The global loads of chunk `kc`, as f32 values a loop can carry: the 4
+  // code words (bit patterns), the scales of rows A and B (exact in f32)
+  // and, when asymmetric, their zero points.
+  auto loadChunk = [&](const std::string &kc) {
+    std::vector<std::string> raw;
+    std::string at = ix.add(qBase, ix.mul(kc, k.c(512)));
+    std::string v =
+        k.def("vector.load " + q + "[" + at +
+              "] {alignment = 16 : i64} : memref<?xi8>, vector<16xi8>");
+    std::string w =
+        k.def("vector.bitcast " + v + " : vector<16xi8> to vector<4xi32>");
+    for (int i = 0; i < 4; ++i)
+      raw.push_back(
+          asF32(k.def("vector.extract " + w + "[" + std::to_string(i) +
+                      "] : i32 from vector<4xi32>")));
+    std::string group = k.c(0);
+    if (cfg.groupSize > 0) {
+      std::string kAbs = ix.add(ix.mul(kc, k.c(chunk)), ix.mul(c, k.c(span)));
+      group = ix.div(kAbs, cfg.groupSize);
+    }
+    auto at2 = [&](const std::string &row) {
+      return cfg.groupSize == 0 ? k.c(0)
+                                : ix.add(ix.mul(row, k.c(cfg.groups)), group);
+    };
+    for (const std::string &row : {rowAc, rowBc})
+      raw.push_back(k.convert(k.def("memref.load " + s + "[" + at2(row) +
+                                    "] : memref<?x" + t + ">"),
+                              t, "f32"));
+    if (cfg.asymmetric)
+      for (const std::string &row : {rowAc, rowBc})
+        raw.push_back(k.def(
+            "arith.uitofp " +
+            k.def("memref.load " + z + "[" + at2(row) + "] : memref<?xi8>") +
+            " : i8 to f32"));
+    return raw;
+  };
+  int64_t symmetricZero = cfg.int4 ? 8 : 128;
+  auto groupValues = [&](const std::vector<std::string> &raw) {
+    GroupValues g;
+    auto scale = [&](const std::string &f) {
+      if (viaF32)
+        return f;
+      return k.def("vector.broadcast " + k.convert(f, "f32", t) + " : " + t +
+                   " to " + vt);
+    };
+    g.scaleA = scale(raw[4]);
+    g.scaleB = scale(raw[5]);
+    auto offset = [&](int64_t which) {
+      if (viaF32) {
+        // 2^23 + zero: the f32 exponent-trick base.
+        if (!cfg.asymmetric)
+          return k.f(8388608.0 + symmetricZero);
+        return k.def("arith.addf " + raw[6 + which] + ", " + k.f(8388608.0) +
+                     " : f32");
+      }
+      if (!cfg.asymmetric)
+        return k.def("arith.constant dense<" +
+                     std::to_string(1024 * (t == "f16") + 128 * (t == "bf16") +
+                                    symmetricZero) +
+                     ".0> : " + vt);
+      std::string z32 =
+          k.def("arith.fptoui " + raw[6 + which] + " : f32 to i32");
+      std::string bits = dq.op("arith.addi", z32, dq.i32(magic));
+      std::string both = dq.op("arith.muli", bits, dq.i32(0x10001));
+      std::string vec =
+          k.def("vector.broadcast " + both + " : i32 to vector<1xi32>");
+      return k.def("vector.bitcast " + vec + " : vector<1xi32> to " + vt);
+    };
+    g.offsetA = offset(0);
+    g.offsetB = offset(1);
+    return g;
+  };
+
+  // The A operands (4 per k16 step) of one 16-byte slice `words`.
+  auto dequantize = [&](const std::vector<std::string> &words,
+                        const GroupValues &g) {
+    std::vector<std::vector<std::string>> a(steps);
+    for (int64_t st = 0; st < steps; ++st) {
+      if (cfg.int4) {
+        // Word st: nibble pairs p = 0..3 at bits 4p / 16 + 4p are rows
+        // A, B, A, B of K offsets {0,1}, {0,1}, {2,3}, {2,3}.
+        for (int64_t p = 0; p < 4; ++p) {
+          std::string pair = dq.magicPair(words[st], 4 * p, 0xf);
+          bool rowAPair = p % 2 == 0;
+          a[st].push_back(
+              operandFromPair(k,
+                              dq.apply(pair, rowAPair ? g.offsetA : g.offsetB,
+                                       rowAPair ? g.scaleA : g.scaleB),
+                              t));
+        }
+        continue;
+      }
+      // i8: words 2st and 2st + 1; bytes 0, 2 are row A, bytes 1, 3 row B.
+      for (int64_t half = 0; half < 2; ++half) {
+        const std::string &w = words[2 * st + half];
+        for (int64_t rowSel = 0; rowSel < 2; ++rowSel) {
+          const std::string &scale = rowSel ? g.scaleB : g.scaleA;
+          const std::string &offset = rowSel ? g.offsetB : g.offsetA;
+          if (!viaF32) {
+            std::string pair = dq.magicPair(w, 8 * rowSel, 0xff);
+            a[st].push_back(
+                operandFromPair(k, dq.apply(pair, offset, scale), t));
+            continue;
+          }
+          std::string values[2];
+          for (int64_t e2 = 0; e2 < 2; ++e2) {
+            int64_t shift = 16 * e2 + 8 * rowSel;
+            std::string v = shift ? dq.op("arith.shrui", w, dq.i32(shift)) : w;
+            v = dq.op("arith.andi", v, dq.i32(0xff));
+            v = dq.op("arith.ori", v, dq.i32(0x4b000000));
+            std::string f = k.def("arith.bitcast " + v + " : i32 to f32");
+            f = k.def("arith.subf " + f + ", " + offset + " : f32");
+            values[e2] = k.def("arith.mulf " + f + ", " + scale + " : f32");
+          }
+          std::string pair = k.def("vector.from_elements " + values[0] + ", " +
+                                   values[1] + " : vector<2xf32>");
+          pair = k.def("arith.truncf " + pair + " : vector<2xf32> to " + vt);
+          a[st].push_back(operandFromPair(k, pair, t));
+        }
+      }
+      // Order: a0a1 (A, lo), a2a3 (B, lo), a4a5 (A, hi), a6a7 (B, hi).
+    }
+    return a;
+  };
+
+  // B operands of token tile nt: 2 per k16 step.
+  auto loadActivations = [&](const std::string &kc, int64_t nt) {
+    std::vector<std::string> regs;
+    for (int64_t half = 0; half < (cfg.int4 ? 2 : 1); ++half) {
+      std::string at =
+          ix.add(ix.add(xBase[nt], ix.mul(kc, k.c(chunk))), k.c(8 * half));
+      std::string v = k.def("vector.load " + x + "[" + at +
+                            "] {alignment = 16 : i64} : memref<?x" + t +
+                            ">, vector<8x" + t + ">");
+      std::string words = k.def("vector.bitcast " + v + " : vector<8x" + t +
+                                "> to vector<4xi32>");
+      for (int i = 0; i < 4; ++i)
+        regs.push_back(operandFromWord(k,
+                                       k.def("vector.extract " + words + "[" +
+                                             std::to_string(i) +
+                                             "] : i32 from vector<4xi32>"),
+                                       t));
+    }
+    return regs;
+  };
+  // Dequantizes chunk `kc` from its loads `raw` and accumulates it.
+  auto compute = [&](const std::string &kc, const std::vector<std::string> &raw,
+                     std::vector<std::string> &acc) {
+    std::vector<std::string> words;
+    for (int i = 0; i < 4; ++i)
+      words.push_back(asI32(raw[i]));
+    std::vector<std::vector<std::string>> a =
+        dequantize(words, groupValues(raw));
+    for (int64_t nt = 0; nt < mt; ++nt) {
+      std::vector<std::string> bRegs = loadActivations(kc, nt);
+      for (int64_t st = 0; st < steps; ++st) {
+        std::array<std::string, 4> d = mmaSync(
+            k, t, a[st], {bRegs[2 * st], bRegs[2 * st + 1]},
+            {acc[4 * nt], acc[4 * nt + 1], acc[4 * nt + 2], acc[4 * nt + 3]});
+        for (int i = 0; i < 4; ++i)
+          acc[4 * nt + i] = d[i];
+      }
+    }
+  };
+  // Main loop: passes of kUnroll chunks per warp, each pass's loads issued
+  // together before any of them is dequantized. (Carrying the next pass's
+  // loads across iterations measured slower for int4 at M = 1.)
+  std::vector<std::string> acc(4 * mt, k.f(0.0));
+  int64_t perPass = kWarps * kUnroll;
+  int64_t mainEnd = chunks / perPass * perPass;
+  CarriedLoop main = openCarriedLoop(k, warp, k.c(mainEnd), k.c(perPass), acc);
+  std::vector<std::string> carried = main.carried;
+  std::vector<std::vector<std::string>> raws;
+  for (int64_t u = 0; u < kUnroll; ++u)
+    raws.push_back(loadChunk(ix.add(main.iv, k.c(u * kWarps))));
+  for (int64_t u = 0; u < kUnroll; ++u)
+    compute(ix.add(main.iv, k.c(u * kWarps)), raws[u], carried);
+  closeCarriedLoop(k, carried);
+  for (int64_t i = 0; i < 4 * mt; ++i)
+    acc[i] = main.result(i);
+  CarriedLoop tail = openCarriedLoop(k, ix.add(warp, k.c(mainEnd)), k.c(chunks),
+                                     k.c(kWarps), acc);
+  acc = tail.carried;
+  compute(tail.iv, loadChunk(tail.iv), acc);
+  closeCarriedLoop(k, acc);
+
+  // Cross-warp reduction: fragment slot (nt * 4 + i) * 32 + lane.
+  std::string redType = "memref<" + std::to_string(kWarps) + "x" +
+                        std::to_string(128 * mt) +
+                        "xf32, #gpu.address_space<workgroup>>";
+  for (int64_t i = 0; i < 4 * mt; ++i) {
+    std::string slot = ix.add(k.c(32 * i), lane);
+    k.line("memref.store " + tail.result(i) + ", " + red + "[" + warp + ", " +
+           slot + "] : " + redType);
+  }
+  k.line("gpu.barrier");
+  std::string idx = k.fresh();
+  k.line("scf.for " + idx + " = " + k.tid() + " to " + k.c(128 * mt) +
+         " step " + k.c(kWarps * 32) + " {");
+  std::string sum = k.f(0.0);
+  for (int64_t w = 0; w < kWarps; ++w) {
+    std::string v = k.def("memref.load " + red + "[" + k.c(w) + ", " + idx +
+                          "] : " + redType);
+    sum = k.def("arith.addf " + sum + ", " + v + " : f32");
+  }
+  std::string slotLane = ix.rem(idx, 32), slot = ix.div(idx, 32);
+  std::string nt = ix.div(slot, 4), reg = ix.rem(slot, 4);
+  std::string row = ix.add(ix.add(ix.mul(tile, k.c(16)), ix.div(slotLane, 4)),
+                           ix.mul(ix.div(reg, 2), k.c(8)));
+  std::string token =
+      ix.add(ix.add(tokenBase, ix.mul(nt, k.c(8))),
+             ix.add(ix.mul(ix.rem(slotLane, 4), k.c(2)), ix.rem(reg, 2)));
+  std::string ok = ix.both(ix.lt(row, k.c(cfg.n)), ix.lt(token, rows));
+  k.line("scf.if " + ok + " {");
+  if (cfg.bias) {
+    std::string bv = k.convert(
+        k.def("memref.load " + b + "[" + row + "] : memref<?x" + t + ">"), t,
+        "f32");
+    sum = k.def("arith.addf " + sum + ", " + bv + " : f32");
+  }
+  std::string oAt = ix.add(ix.mul(token, k.c(cfg.n)), row);
+  k.line("memref.store " + k.convert(sum, "f32", cfg.ot) + ", " + out + "[" +
+         oAt + "] : memref<?x" + cfg.ot + ">");
+  k.line("}");
+  k.line("}");
+  return e.kernel("qlinear", k.str("KERNEL"), op->getLoc());
+}
+
+/// The dense weight of `op`, one thread per element (the index arithmetic
+/// of rt::quant::codePosition).
+FailureOr<std::string> dequantizeKernel(FunctionEmitter &e, DequantizeOp op,
+                                        const rt::quant::Encoding &enc) {
+  std::string t = elemType(op.getResult());
+  KernelText k(256);
+  IndexOps ix{k};
+  bool fp8 = enc.storage == rt::quant::Storage::Fp8E4M3;
+  std::string out = k.buffer("out", t);
+  std::string q = k.buffer("q", "i8"), s = k.buffer("s", t);
+  std::string z = enc.asymmetric ? k.buffer("z", "i8") : "";
+  int64_t rowsN = enc.rows(), cols = enc.cols();
+  int64_t total = enc.experts() * rowsN * cols;
+  std::string id = k.globalId();
+  k.line("scf.if " + ix.lt(id, k.c(total)) + " {");
+  std::string kk = ix.rem(id, cols), en = ix.div(id, cols);
+  std::string n = ix.rem(en, rowsN), ex = ix.div(en, rowsN);
+  std::string group = enc.groupSize == 0 ? ex
+                                         : ix.add(ix.mul(en, k.c(enc.groups())),
+                                                  ix.div(kk, enc.groupSize));
+  std::string scale = k.convert(
+      k.def("memref.load " + s + "[" + group + "] : memref<?x" + t + ">"), t,
+      "f32");
+  std::string value;
+  if (fp8) {
+    // e4m3fn bits: (8 + m) 2^(e - 10), or m 2^-9 when e = 0; 0x7f is NaN.
+    std::string raw = k.def("memref.load " + q + "[" + id + "] : memref<?xi8>");
+    std::string b = k.def("arith.extui " + raw + " : i8 to i32");
+    auto i = [&](int64_t v) { return k.ci(v, "i32"); };
+    auto iop = [&](const char *op, const std::string &a, const std::string &c) {
+      return k.def(std::string(op) + " " + a + ", " + c + " : i32");
+    };
+    std::string e8 = iop("arith.andi", iop("arith.shrui", b, i(3)), i(15));
+    std::string m8 = iop("arith.andi", b, i(7));
+    std::string normal = iop(
+        "arith.ori", iop("arith.shli", iop("arith.addi", e8, i(120)), i(23)),
+        iop("arith.shli", m8, i(20)));
+    std::string normalF = k.def("arith.bitcast " + normal + " : i32 to f32");
+    std::string subF =
+        k.def("arith.mulf " + k.def("arith.sitofp " + m8 + " : i32 to f32") +
+              ", " + k.f(1.0 / 512) + " : f32");
+    std::string isSub = k.def("arith.cmpi eq, " + e8 + ", " + i(0) + " : i32");
+    std::string mag = k.def("arith.select " + isSub + ", " + subF + ", " +
+                            normalF + " : f32");
+    std::string isNan = k.def("arith.cmpi eq, " + iop("arith.andi", b, i(127)) +
+                              ", " + i(127) + " : i32");
+    mag = k.def("arith.select " + isNan + ", " + k.f(NAN) + ", " + mag +
+                " : f32");
+    std::string negative =
+        k.def("arith.cmpi ne, " + iop("arith.andi", b, i(128)) + ", " + i(0) +
+              " : i32");
+    std::string neg = k.def("arith.negf " + mag + " : f32");
+    value =
+        k.def("arith.select " + negative + ", " + neg + ", " + mag + " : f32");
+  } else {
+    bool int4 = enc.storage == rt::quant::Storage::Int4;
+    bool mma = enc.layout == rt::quant::Layout::Mma;
+    std::string byte, shift = k.c(0);
+    if (!mma) {
+      std::string rowStart = ix.mul(en, k.c(int4 ? (cols + 1) / 2 : cols));
+      byte = ix.add(rowStart, int4 ? ix.div(kk, 2) : kk);
+      if (int4)
+        shift = ix.mul(ix.rem(kk, 2), k.c(4));
+    } else {
+      int64_t chunk = enc.mmaChunk(), sp = chunk / 4;
+      int64_t tiles = (rowsN + 15) / 16,
+              rowBytes = (cols + chunk - 1) / chunk * 512;
+      std::string rr = ix.rem(n, 16), r = ix.rem(rr, 8), high = ix.div(rr, 8);
+      std::string kin = ix.rem(kk, chunk), c = ix.div(kin, sp),
+                  j = ix.rem(kin, sp);
+      std::string step = ix.div(j, 4), e4 = ix.rem(j, 4);
+      std::string odd = ix.rem(e4, 2), pair = ix.div(e4, 2);
+      std::string tileAt = ix.add(ix.mul(ex, k.c(tiles)), ix.div(n, 16));
+      std::string base = ix.add(ix.add(ix.mul(tileAt, k.c(rowBytes)),
+                                       ix.mul(ix.div(kk, chunk), k.c(512))),
+                                ix.mul(ix.add(ix.mul(r, k.c(4)), c), k.c(16)));
+      if (int4) {
+        std::string bit =
+            ix.add(ix.mul(odd, k.c(16)),
+                   ix.mul(ix.add(ix.mul(pair, k.c(2)), high), k.c(4)));
+        byte = ix.add(ix.add(base, ix.mul(step, k.c(4))), ix.div(bit, 8));
+        shift = ix.rem(bit, 8);
+      } else {
+        byte = ix.add(
+            ix.add(base, ix.mul(ix.add(ix.mul(step, k.c(2)), pair), k.c(4))),
+            ix.add(ix.mul(odd, k.c(2)), high));
+      }
+    }
+    std::string raw =
+        k.def("memref.load " + q + "[" + byte + "] : memref<?xi8>");
+    std::string word = k.def("arith.extui " + raw + " : i8 to i32");
+    std::string sh = k.def("arith.index_cast " + shift + " : index to i32");
+    std::string code = k.def("arith.shrui " + word + ", " + sh + " : i32");
+    if (int4)
+      code = k.def("arith.andi " + code + ", " + k.ci(15, "i32") + " : i32");
+    std::string zero;
+    if (enc.asymmetric) {
+      std::string zi =
+          k.def("memref.load " + z + "[" + group + "] : memref<?xi8>");
+      zero = k.def("arith.extui " + zi + " : i8 to i32");
+    } else if (mma) {
+      zero = k.ci(enc.mmaOffset(), "i32");
+    } else {
+      int64_t bits = int4 ? 4 : 8;
+      std::string negative = k.def("arith.cmpi uge, " + code + ", " +
+                                   k.ci(1 << (bits - 1), "i32") + " : i32");
+      zero = k.def("arith.select " + negative + ", " + k.ci(1 << bits, "i32") +
+                   ", " + k.ci(0, "i32") + " : i32");
+    }
+    std::string centered = k.def("arith.subi " + code + ", " + zero + " : i32");
+    value = k.def("arith.sitofp " + centered + " : i32 to f32");
+  }
+  std::string product = k.def("arith.mulf " + value + ", " + scale + " : f32");
+  k.line("memref.store " + k.convert(product, "f32", t) + ", " + out + "[" +
+         id + "] : memref<?x" + t + ">");
+  k.line("}");
+  return e.kernel("dequantize", k.str("KERNEL"), op->getLoc());
+}
+
+} // namespace
+
+bool fusesIntoLinear(DequantizeOp op) {
+  FailureOr<rt::quant::Encoding> enc = encodingOf(op.getEncodingType());
+  if (failed(enc) || enc->layout != rt::quant::Layout::Mma ||
+      enc->shape.size() != 2 || enc->cols() % enc->mmaChunk() != 0)
+    return false;
+  Type scale = op.getEncodingType().getScale();
+  if (!scale.isF16() && !scale.isBF16())
+    return false;
+  return !op->use_empty() && llvm::all_of(op->getUses(), [&](OpOperand &use) {
+    auto linear = dyn_cast<LinearOp>(use.getOwner());
+    return linear && use.getOperandNumber() == 1 &&
+           cast<RankedTensorType>(linear.getInput().getType())
+                   .getElementType() == scale;
+  });
+}
+
+LogicalResult emitDequantize(DequantizeOp op, FunctionEmitter &e) {
+  if (fusesIntoLinear(op))
+    return success(); // Each reading linear unpacks in registers.
+  FailureOr<rt::quant::Encoding> enc = encodingOf(op.getEncodingType());
+  if (failed(enc))
+    return op.emitError("this encoding has no GPU kernel");
+  FailureOr<std::string> kernel = dequantizeKernel(e, op, *enc);
+  if (failed(kernel))
+    return failure();
+  int64_t out = e.define(op.getResult());
+  int64_t total = enc->experts() * enc->rows() * enc->cols();
+  Launch &l = e.launch(*kernel, op, e.constant((total + 255) / 256), 256);
+  l.buffer(out)
+      .buffer(e.bufferOf(op.getCodes()))
+      .buffer(e.bufferOf(op.getScales()));
+  if (op.getZeros())
+    l.buffer(e.bufferOf(op.getZeros()));
+  return success();
+}
+
+LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
+                                  FunctionEmitter &e) {
+  rt::quant::Encoding enc = *encodingOf(weight.getEncodingType());
+  QuantizedLinearConfig cfg;
+  cfg.n = enc.rows();
+  cfg.kDim = enc.cols();
+  cfg.groupSize = enc.groupSize;
+  cfg.groups = enc.groups();
+  cfg.int4 = enc.storage == rt::quant::Storage::Int4;
+  cfg.asymmetric = enc.asymmetric;
+  cfg.bias = static_cast<bool>(op.getBias());
+  cfg.t = elemType(op.getInput());
+  cfg.ot = elemType(op.getResult());
+  AffineExpr rows = e.numElements(op.getInput()).floorDiv(cfg.kDim);
+  int64_t outBuffer = e.define(op.getResult());
+  struct Variant {
+    int64_t tokenTiles, lo, hi;
+  };
+  const Variant variants[] = {
+      {1, 1, 8}, {2, 9, 16}, {4, 17, 32}, {8, 33, INT64_MAX}};
+  for (const Variant &v : variants) {
+    cfg.tokenTiles = v.tokenTiles;
+    FailureOr<std::string> kernel = quantizedLinearKernel(e, op, cfg);
+    if (failed(kernel))
+      return failure();
+    Launch &l = e.launch(*kernel, op, e.constant((cfg.n + 15) / 16), 256);
+    l.grid[1] = ceilDiv(rows, 8 * v.tokenTiles);
+    l.buffer(outBuffer)
+        .buffer(e.bufferOf(op.getInput()))
+        .buffer(e.bufferOf(weight.getCodes()))
+        .buffer(e.bufferOf(weight.getScales()));
+    if (weight.getZeros())
+      l.buffer(e.bufferOf(weight.getZeros()));
+    if (cfg.bias)
+      l.buffer(e.bufferOf(op.getBias()));
+    l.index(rows);
+    l.guard = rows;
+    l.guardMin = v.lo;
+    l.guardMax = v.hi;
+  }
+  return success();
+}
+
+} // namespace kopt::gpu

@@ -1,0 +1,190 @@
+//===- PackedWeights.cpp - Load-time packing of quantized weights ---------===//
+//
+// A model compiled with --quantize but no --weights reads the stored tensors
+// of each quantized weight (`name.qweight`, ...). Given a float checkpoint,
+// the runtime quantizes `name` into them here, with the compiler's code, so
+// the bytes equal what `kopt --weights` would have written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kopt/runtime/CompiledModule.h"
+#include "kopt/runtime/DType.h"
+#include "kopt/runtime/Json.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+namespace kopt::rt {
+namespace {
+
+struct PackedTensor {
+  kopt_dtype_t dtype;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+struct PackedStore {
+  std::map<std::string, PackedTensor> tensors;
+  std::shared_ptr<const void> baseKeepAlive;
+};
+
+} // namespace
+
+StatusOr<WeightSource> withPackedWeights(const Plan &plan,
+                                         const WeightSource &base) {
+  if (!base.lookup)
+    return invalidArgument("the weight source has no lookup");
+  auto store = std::make_shared<PackedStore>();
+  store->baseKeepAlive = base.keepAlive;
+  std::string checkpoint = base.description.empty()
+                               ? "the checkpoint"
+                               : "the checkpoint " + base.description;
+  std::map<std::string, bool> packedSources;
+  for (const PlanFunction &function : plan.functions())
+    for (const PlanWeight &weight : function.weights) {
+      if (!weight.quantized || base.lookup(weight.name) ||
+          store->tensors.count(weight.name))
+        continue;
+      const QuantizedPart &part = *weight.quantized;
+      const quant::Encoding &encoding = part.encoding;
+      std::string what = "weight '" + part.source + "' (" +
+                         quant::storageName(encoding.storage) +
+                         "-quantized, read by " + function.name + ")";
+      if (packedSources.count(part.source))
+        return invalidArgument(what + " has no stored '" + weight.name +
+                               "' after packing");
+      std::optional<kopt_tensor_view_t> source = base.lookup(part.source);
+      if (!source)
+        return notFound("neither '" + weight.name + "' nor the float " + what +
+                        " to pack it from is in " + checkpoint);
+      std::vector<int64_t> shape(source->shape,
+                                 source->shape + std::max(0, source->rank));
+      if (source->dtype != encoding.scale || shape != encoding.shape)
+        return invalidArgument(
+            what + " is " + std::string(dtypeName(source->dtype)) + " " +
+            shapeText(shape) + " in " + checkpoint + " but the model needs " +
+            std::string(dtypeName(encoding.scale)) + " " +
+            shapeText(encoding.shape));
+      StatusOr<quant::Packed> packed = quant::quantize(
+          encoding, source->dtype, source->data, source->byte_size);
+      if (!packed.isOk())
+        return packed.status().withContext("packing " + what);
+      std::vector<quant::Part> parts = quant::partsOf(encoding);
+      std::vector<uint8_t> *bytes[] = {&packed->qweight, &packed->scales,
+                                       &packed->zeros};
+      for (size_t i = 0; i < parts.size(); ++i)
+        store->tensors[part.source + "." + parts[i].suffix] =
+            PackedTensor{parts[i].dtype, parts[i].shape, std::move(*bytes[i])};
+      packedSources[part.source] = true;
+    }
+  if (store->tensors.empty())
+    return base;
+  WeightSource packed;
+  packed.description = base.description;
+  packed.keepAlive = store;
+  auto baseLookup = base.lookup;
+  const PackedStore *tensors = store.get();
+  packed.lookup =
+      [tensors, baseLookup](
+          const std::string &name) -> std::optional<kopt_tensor_view_t> {
+    auto found = tensors->tensors.find(name);
+    if (found == tensors->tensors.end())
+      return baseLookup(name);
+    const PackedTensor &tensor = found->second;
+    kopt_tensor_view_t view{};
+    view.dtype = tensor.dtype;
+    view.rank = static_cast<int32_t>(tensor.shape.size());
+    std::copy(tensor.shape.begin(), tensor.shape.end(), view.shape);
+    view.data = tensor.bytes.data();
+    view.byte_size = tensor.bytes.size();
+    return view;
+  };
+  return packed;
+}
+
+StatusOr<std::string> writePackedCheckpoint(const std::string &artifactPath,
+                                            const std::string &checkpoint) {
+  std::string planPath = Plan::planPathFor(artifactPath);
+  StatusOr<std::shared_ptr<const Plan>> plan = Plan::load(planPath);
+  if (!plan.isOk())
+    return plan.status();
+  bool anyQuantized = false;
+  for (const PlanFunction &function : (*plan)->functions())
+    for (const PlanWeight &weight : function.weights)
+      anyQuantized = anyQuantized || weight.quantized.has_value();
+  if (!anyQuantized)
+    return std::string();
+  StatusOr<std::shared_ptr<WeightSet>> set = WeightSet::open(checkpoint);
+  if (!set.isOk())
+    return set.status();
+  WeightSource base =
+      WeightSource::fromWeightSet(std::move(*set), "'" + checkpoint + "'");
+  StatusOr<WeightSource> packed = withPackedWeights(**plan, base);
+  if (!packed.isOk())
+    return packed.status();
+
+  // Every weight the plan reads, once, in plan order.
+  std::vector<TensorToWrite> tensors;
+  std::set<std::string> written;
+  for (const PlanFunction &function : (*plan)->functions())
+    for (const PlanWeight &weight : function.weights) {
+      if (!written.insert(weight.name).second)
+        continue;
+      std::optional<kopt_tensor_view_t> view = packed->lookup(weight.name);
+      StatusOr<size_t> bytes = checkWeightView(
+          weight, view, function.name, "the checkpoint '" + checkpoint + "'");
+      if (!bytes.isOk())
+        return bytes.status();
+      const auto *begin = static_cast<const uint8_t *>(view->data);
+      tensors.push_back(
+          TensorToWrite{weight.name, weight.dtype, weight.shape,
+                        std::vector<uint8_t>(begin, begin + *bytes)});
+    }
+
+  std::filesystem::path artifact(artifactPath);
+  std::string stem = artifact.filename().string();
+  if (size_t dot = stem.rfind('.'); dot != std::string::npos)
+    stem.resize(dot);
+  std::string fileName = stem + ".weights.safetensors";
+  std::string outPath = (artifact.parent_path() / fileName).string();
+  KOPT_RETURN_IF_ERROR(writeSafetensors(
+      outPath, tensors,
+      {{"format", "kopt-packed"}, {"packed_from", checkpoint}}));
+
+  // Make the packed file the plan's default weights (relative to the plan,
+  // so the artifact, plan and weights move together).
+  std::ifstream in(planPath, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  StatusOr<nlohmann::json> root =
+      parseStrictJson(text.str(), "'" + planPath + "'");
+  if (!root.isOk())
+    return root.status();
+  (*root)["default_weights"] = fileName;
+  std::string temporary = planPath + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << root->dump();
+    out.flush();
+    if (!out) {
+      std::remove(temporary.c_str());
+      return ioError("writing '" + temporary + "' failed");
+    }
+  }
+  if (std::rename(temporary.c_str(), planPath.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    std::remove(temporary.c_str());
+    return ioError("cannot rename '" + temporary + "' to '" + planPath +
+                   "': " + why);
+  }
+  return outPath;
+}
+
+} // namespace kopt::rt
