@@ -6,20 +6,11 @@
 # for both).
 cd "$(dirname "$0")"; R=$PWD/kopt-run
 nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
+source ./numerics.sh
 echo "== qlinear numerics (random packed codes, ragged N, every token band)"
-grep -E "^qlinear" cases/cases.txt > /tmp/qcases.txt
-pass=0; fail=0
-while read -r line; do
-  if (cd cases && $R $line >/tmp/case.log 2>&1); then pass=$((pass+1));
-  else fail=$((fail+1)); echo "FAIL: $line"; tail -3 /tmp/case.log; fi
-done < /tmp/qcases.txt
-echo "qlinear numerics: $pass passed, $fail failed"
-grep -E "^qlinear_(i4_bf16_g128|i4_f16_g32|i8_bf16|i8_f16)" /tmp/qcases.txt | awk 'NR%2==1' | while read -r line; do
-  for tool in memcheck racecheck; do
-    r=$(cd cases && compute-sanitizer --tool $tool --error-exitcode 9 $R $line 2>&1 | tail -1)
-    echo "$tool ${line%% *}: $r"
-  done
-done
+run_cases "^qlinear"
+# Two runs (M = 1 and a larger band) of each fused-kernel case.
+sanitize_cases "^qlinear_(i4_bf16_g128|i4_f16_g32|i8_bf16|i8_f16)[^ ]* .*r[03]\\."
 echo "== tiny_llama quantized, packed at load time on the GPU, vs the reference of the same model"
 for mode in int4 int8 fp8; do
   $R tlq_$mode.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy \

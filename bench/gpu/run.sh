@@ -6,21 +6,12 @@
 cd "$(dirname "$0")"; R=$PWD/kopt-run; O=${OUT:-/tmp}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
 
+source ./numerics.sh
 echo "== e2e numerics suite on the GPU (ragged shapes, poisoned outputs)"
-pass=0; fail=0
-while read -r line; do
-  if (cd cases && $R $line >/tmp/case.log 2>&1); then pass=$((pass+1));
-  else fail=$((fail+1)); echo "FAIL: $line"; tail -3 /tmp/case.log; fi
-done < cases/cases.txt
-echo "numerics: $pass passed, $fail failed"
+run_cases .
 if [ -n "${SANITIZE:-}" ]; then
   echo "== compute-sanitizer on the GEMM/attention cases"
-  grep -E "$SANITIZE" cases/cases.txt | while read -r line; do
-    for tool in memcheck racecheck; do
-      r=$(cd cases && compute-sanitizer --tool $tool --error-exitcode 9 $R $line 2>&1 | tail -1)
-      echo "$tool ${line%% *}: $r"
-    done
-  done
+  sanitize_cases "$SANITIZE"
 fi
 
 echo "== runtime errors reported by the kernels (status buffer -> message)"

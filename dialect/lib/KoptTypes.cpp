@@ -82,7 +82,9 @@ QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "layout 'mma' is defined for integer storage only";
   // The GPU layout gives each lane 16 (i4) or 8 (i8) consecutive K elements
   // of one group.
-  int64_t granule = storage.isSignlessInteger(4) ? 16 : 8;
+  int64_t granule = rt::quant::mmaGranule(storage.isSignlessInteger(4)
+                                              ? rt::quant::Storage::Int4
+                                              : rt::quant::Storage::Int8);
   if (layout == QuantLayout::Mma && groupSize != 0 && groupSize != k &&
       groupSize % granule != 0)
     return emitError() << "layout 'mma' needs group_size to be a multiple of "
@@ -131,9 +133,10 @@ Type getWeightElementType(Type type) {
 FailureOr<rt::quant::Encoding> encodingOf(QuantizedType type) {
   rt::quant::Encoding encoding;
   Type storage = type.getStorage();
-  encoding.storage = storage.isSignlessInteger(4)   ? rt::quant::Storage::Int4
-                     : storage.isSignlessInteger(8) ? rt::quant::Storage::Int8
-                                                    : rt::quant::Storage::Fp8E4M3;
+  encoding.storage = storage.isSignlessInteger(4) ? rt::quant::Storage::Int4
+                     : storage.isSignlessInteger(8)
+                         ? rt::quant::Storage::Int8
+                         : rt::quant::Storage::Fp8E4M3;
   encoding.groupSize = type.getGroupSize();
   Type scale = type.getScale();
   encoding.scale = scale.isF32()   ? KOPT_DTYPE_F32
@@ -158,10 +161,10 @@ SmallVector<RankedTensorType> partTypesOf(QuantizedType type) {
     return {};
   SmallVector<RankedTensorType> types;
   for (const rt::quant::Part &part : rt::quant::partsOf(*encoding)) {
-    Type element = part.dtype == KOPT_DTYPE_I8 ? Type(IntegerType::get(context, 8))
-                   : part.dtype == KOPT_DTYPE_F8E4M3
-                       ? Type(Float8E4M3FNType::get(context))
-                       : type.getScale();
+    Type element =
+        part.dtype == KOPT_DTYPE_I8       ? Type(IntegerType::get(context, 8))
+        : part.dtype == KOPT_DTYPE_F8E4M3 ? Type(Float8E4M3FNType::get(context))
+                                          : type.getScale();
     types.push_back(RankedTensorType::get(part.shape, element));
   }
   return types;

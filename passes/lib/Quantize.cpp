@@ -20,7 +20,7 @@ namespace {
 
 /// Whether every use of `weight` is the weight operand of a kopt.linear or
 /// an expert weight of a kopt.moe.
-bool onlyLinearWeight(WeightOp weight) {
+bool readOnlyAsLinearWeight(WeightOp weight) {
   return llvm::all_of(weight->getUses(), [](mlir::OpOperand &use) {
     if (llvm::isa<LinearOp>(use.getOwner()))
       return use.getOperandNumber() == 1;
@@ -79,7 +79,7 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
             return pattern.match(name);
           }))
         continue;
-      if (!llvm::all_of(reads, onlyLinearWeight))
+      if (!llvm::all_of(reads, readOnlyAsLinearWeight))
         continue;
       auto dense =
           llvm::dyn_cast<mlir::RankedTensorType>(reads.front().getType());
@@ -107,9 +107,12 @@ private:
                               ? QuantLayout::Plain
                               : static_cast<QuantLayout>(layout.getValue());
     // Elements of K a lane of the GPU layout reads from one group.
-    int64_t granule = packing == QuantLayout::Plain ? 1
-                      : mode == QuantMode::Int4     ? 16
-                                                    : 8;
+    int64_t granule =
+        packing == QuantLayout::Plain
+            ? 1
+            : rt::quant::mmaGranule(mode == QuantMode::Int4
+                                        ? rt::quant::Storage::Int4
+                                        : rt::quant::Storage::Int8);
     if (group > 0 && k % group != 0 && strictGroupSize)
       return weight.emitError("kopt-quantize: group size ")
              << group << " does not divide K = " << k << " of weight '"

@@ -35,7 +35,7 @@ struct ScheduleBuffer {
   kopt_dtype_t dtype;
   std::vector<ShapeExpr> dims;
   enum class Source { Input, Weight, Temp, Status, Alias, Constant } source;
-  size_t index = 0; // input/weight index, or the aliased buffer
+  size_t index = 0;              // input/weight index, or the aliased buffer
   std::vector<uint8_t> constant; // bytes of a constant buffer
 };
 
@@ -90,14 +90,16 @@ struct GpuModule::State {
   cuda::CUstream stream = nullptr;
   std::shared_ptr<const Plan> plan;
   std::string description;
-  std::vector<Schedule> schedules; // per plan function
+  std::vector<Schedule> schedules;                     // per plan function
   std::vector<std::vector<cuda::CUdeviceptr>> weights; // [function][weight]
   std::vector<cuda::CUdeviceptr> allocations;
   std::map<size_t, PreparedCall> prepared; // per function
   cuda::CUdeviceptr arena = 0;
   size_t arenaBytes = 0;
 
-  Status makeCurrent() { return check(d->cuCtxSetCurrent(context), "cuCtxSetCurrent"); }
+  Status makeCurrent() {
+    return check(d->cuCtxSetCurrent(context), "cuCtxSetCurrent");
+  }
 
   StatusOr<cuda::CUdeviceptr> allocate(size_t bytes) {
     cuda::CUdeviceptr p = 0;
@@ -234,7 +236,10 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
         }
         if (v.is_string()) {
           std::string s = v.get<std::string>();
-          out = s == "nan" ? NAN : s == "inf" ? INFINITY : s == "-inf" ? -INFINITY : 0;
+          out = s == "nan"    ? NAN
+                : s == "inf"  ? INFINITY
+                : s == "-inf" ? -INFINITY
+                              : 0;
           return s == "nan" || s == "inf" || s == "-inf";
         }
         return false;
@@ -336,8 +341,8 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
 
 } // namespace
 
-StatusOr<std::shared_ptr<GpuModule>> GpuModule::load(const std::string &artifactPath,
-                                                     int ordinal) {
+StatusOr<std::shared_ptr<GpuModule>>
+GpuModule::load(const std::string &artifactPath, int ordinal) {
   std::string planPath = Plan::planPathFor(artifactPath);
   StatusOr<std::shared_ptr<const Plan>> plan = Plan::load(planPath);
   if (!plan.isOk())
@@ -376,44 +381,51 @@ StatusOr<std::shared_ptr<GpuModule>> GpuModule::load(const std::string &artifact
     return driver.status();
   s.d = *driver;
   int count = 0;
-  KOPT_RETURN_IF_ERROR(check(s.d->cuDeviceGetCount(&count), "cuDeviceGetCount"));
+  KOPT_RETURN_IF_ERROR(
+      check(s.d->cuDeviceGetCount(&count), "cuDeviceGetCount"));
   if (ordinal < 0 || ordinal >= count)
     return Status(KOPT_STATUS_UNAVAILABLE,
                   "no CUDA device " + std::to_string(ordinal) + " (found " +
                       std::to_string(count) + ")");
-  KOPT_RETURN_IF_ERROR(check(s.d->cuDeviceGet(&s.device, ordinal), "cuDeviceGet"));
-  KOPT_RETURN_IF_ERROR(check(s.d->cuDevicePrimaryCtxRetain(&s.context, s.device),
-                             "cuDevicePrimaryCtxRetain"));
+  KOPT_RETURN_IF_ERROR(
+      check(s.d->cuDeviceGet(&s.device, ordinal), "cuDeviceGet"));
+  KOPT_RETURN_IF_ERROR(
+      check(s.d->cuDevicePrimaryCtxRetain(&s.context, s.device),
+            "cuDevicePrimaryCtxRetain"));
   KOPT_RETURN_IF_ERROR(s.makeCurrent());
   char name[256] = {};
   s.d->cuDeviceGetName(name, sizeof(name) - 1, s.device);
   int major = 0, minor = 0, sms = 0;
-  s.d->cuDeviceGetAttribute(&major, cuda::kAttrComputeCapabilityMajor, s.device);
-  s.d->cuDeviceGetAttribute(&minor, cuda::kAttrComputeCapabilityMinor, s.device);
+  s.d->cuDeviceGetAttribute(&major, cuda::kAttrComputeCapabilityMajor,
+                            s.device);
+  s.d->cuDeviceGetAttribute(&minor, cuda::kAttrComputeCapabilityMinor,
+                            s.device);
   s.d->cuDeviceGetAttribute(&sms, cuda::kAttrMultiprocessorCount, s.device);
   s.description = std::string(name) + " (sm_" + std::to_string(major) +
                   std::to_string(minor) + ", " + std::to_string(sms) + " SMs)";
   std::string text = ptx.str();
   KOPT_RETURN_IF_ERROR(check(
       s.d->cuModuleLoadDataEx(&s.module, text.c_str(), 0, nullptr, nullptr),
-      "loading '" + artifactPath + "' (cuModuleLoadDataEx) on " + s.description));
-  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamCreate(&s.stream, cuda::kStreamNonBlocking),
-                             "cuStreamCreate"));
+      "loading '" + artifactPath + "' (cuModuleLoadDataEx) on " +
+          s.description));
+  KOPT_RETURN_IF_ERROR(
+      check(s.d->cuStreamCreate(&s.stream, cuda::kStreamNonBlocking),
+            "cuStreamCreate"));
   for (Schedule &schedule : s.schedules) {
     for (ScheduleLaunch &launch : schedule.launches) {
-      Status found = check(
-          s.d->cuModuleGetFunction(&launch.function, s.module, launch.kernel.c_str()),
-          "kernel '" + launch.kernel + "'");
+      Status found = check(s.d->cuModuleGetFunction(&launch.function, s.module,
+                                                    launch.kernel.c_str()),
+                           "kernel '" + launch.kernel + "'");
       if (!found.isOk())
         return dataLoss("plan names kernel '" + launch.kernel +
                         "', which is not in '" + artifactPath + "'");
       // Static and dynamic shared memory above 48 KB need the opt-in.
       if (launch.sharedBytes > 0)
-        KOPT_RETURN_IF_ERROR(check(
-            s.d->cuFuncSetAttribute(launch.function,
-                                    cuda::kFuncAttrMaxDynamicSharedBytes,
-                                    static_cast<int>(launch.sharedBytes)),
-            "raising the shared memory of '" + launch.kernel + "'"));
+        KOPT_RETURN_IF_ERROR(
+            check(s.d->cuFuncSetAttribute(launch.function,
+                                          cuda::kFuncAttrMaxDynamicSharedBytes,
+                                          static_cast<int>(launch.sharedBytes)),
+                  "raising the shared memory of '" + launch.kernel + "'"));
     }
     schedule.constants.assign(schedule.buffers.size(), 0);
     for (size_t i = 0; i < schedule.buffers.size(); ++i) {
@@ -423,13 +435,15 @@ StatusOr<std::shared_ptr<GpuModule>> GpuModule::load(const std::string &artifact
       StatusOr<cuda::CUdeviceptr> p = s.allocate(b.constant.size());
       if (!p.isOk())
         return p.status();
-      KOPT_RETURN_IF_ERROR(check(s.d->cuMemcpyHtoDAsync(*p, b.constant.data(),
-                                                        b.constant.size(), s.stream),
-                                 "uploading a constant"));
+      KOPT_RETURN_IF_ERROR(
+          check(s.d->cuMemcpyHtoDAsync(*p, b.constant.data(), b.constant.size(),
+                                       s.stream),
+                "uploading a constant"));
       schedule.constants[i] = *p;
     }
   }
-  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamSynchronize(s.stream), "cuStreamSynchronize"));
+  KOPT_RETURN_IF_ERROR(
+      check(s.d->cuStreamSynchronize(s.stream), "cuStreamSynchronize"));
   return module;
 }
 
@@ -443,8 +457,6 @@ const std::string &GpuModule::deviceDescription() const {
 Status GpuModule::bindWeights(const WeightSource &given) {
   State &s = *state_;
   KOPT_RETURN_IF_ERROR(s.makeCurrent());
-  if (!given.lookup)
-    return invalidArgument("bindWeights: the weight source has no lookup");
   StatusOr<WeightSource> packed = withPackedWeights(*s.plan, given);
   if (!packed.isOk())
     return packed.status();
@@ -470,13 +482,15 @@ Status GpuModule::bindWeights(const WeightSource &given) {
       StatusOr<cuda::CUdeviceptr> p = s.allocate(*bytes);
       if (!p.isOk())
         return p.status();
-      KOPT_RETURN_IF_ERROR(check(s.d->cuMemcpyHtoDAsync(*p, view->data, *bytes, s.stream),
-                                 "uploading weight '" + weight.name + "'"));
+      KOPT_RETURN_IF_ERROR(
+          check(s.d->cuMemcpyHtoDAsync(*p, view->data, *bytes, s.stream),
+                "uploading weight '" + weight.name + "'"));
       list.push_back(*p);
       byName[weight.name] = *p;
     }
   }
-  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamSynchronize(s.stream), "uploading weights"));
+  KOPT_RETURN_IF_ERROR(
+      check(s.d->cuStreamSynchronize(s.stream), "uploading weights"));
   s.weights = std::move(uploaded);
   for (auto &[_, call] : s.prepared)
     if (call.graph) {
@@ -491,15 +505,17 @@ namespace {
 
 /// Binds the inputs, lays out the arena and fills every launch's arguments.
 Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
-               const std::vector<const HostTensor *> &inputs, PreparedCall &call,
-               Bindings &bindings) {
+               const std::vector<const HostTensor *> &inputs,
+               PreparedCall &call, Bindings &bindings) {
   const Schedule &schedule = s.schedules[fi];
   std::vector<ShapeRef> shapes;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i])
-      return invalidArgument(function.name + ": input " + std::to_string(i) + " is null");
-    StatusOr<size_t> bytes = checkedByteSize(inputs[i]->dtype, inputs[i]->shape,
-                                             function.name + ": input " + std::to_string(i));
+      return invalidArgument(function.name + ": input " + std::to_string(i) +
+                             " is null");
+    StatusOr<size_t> bytes =
+        checkedByteSize(inputs[i]->dtype, inputs[i]->shape,
+                        function.name + ": input " + std::to_string(i));
     if (!bytes.isOk())
       return bytes.status();
     if (*bytes != inputs[i]->bytes.size())
@@ -525,20 +541,23 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
     for (const ShapeExpr &dim : b.dims) {
       StatusOr<int64_t> v = dim.evaluate(bindings.values);
       if (!v.isOk())
-        return v.status().withContext(function.name + ": buffer " + std::to_string(i));
+        return v.status().withContext(function.name + ": buffer " +
+                                      std::to_string(i));
       if (*v < 0)
         return invalidArgument(function.name + ": buffer " + std::to_string(i) +
                                " has a negative dim");
       shape.push_back(*v);
     }
-    StatusOr<size_t> bytes = checkedByteSize(b.dtype, shape, function.name + ": buffer");
+    StatusOr<size_t> bytes =
+        checkedByteSize(b.dtype, shape, function.name + ": buffer");
     if (!bytes.isOk())
       return bytes.status();
     call.bytes[i] = *bytes;
     switch (b.source) {
     case ScheduleBuffer::Source::Input:
       if (*bytes != inputs[b.index]->bytes.size())
-        return invalidArgument(function.name + ": input " + std::to_string(b.index) +
+        return invalidArgument(function.name + ": input " +
+                               std::to_string(b.index) +
                                " does not match its plan buffer");
       [[fallthrough]];
     case ScheduleBuffer::Source::Temp:
@@ -571,7 +590,8 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
     }
     KOPT_RETURN_IF_ERROR(check(s.d->cuMemAlloc(&s.arena, total),
                                function.name + ": allocating " +
-                                   std::to_string(total) + " bytes of buffers"));
+                                   std::to_string(total) +
+                                   " bytes of buffers"));
     s.arenaBytes = total;
   }
   for (size_t i = 0; i < n; ++i) {
@@ -604,8 +624,9 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
       int64_t limit = g == 0 ? INT32_MAX : 65535;
       if (*v < 0 || *v > limit)
         return Status(KOPT_STATUS_OUT_OF_RANGE,
-                      function.name + ": kernel '" + launch.kernel + "' needs a grid of " +
-                          std::to_string(*v) + " in dim " + std::to_string(g));
+                      function.name + ": kernel '" + launch.kernel +
+                          "' needs a grid of " + std::to_string(*v) +
+                          " in dim " + std::to_string(g));
       empty |= *v == 0;
       ready.grid[g] = static_cast<unsigned>(*v);
     }
@@ -615,8 +636,9 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
       switch (arg.kind) {
       case ScheduleArg::Kind::Buffer: {
         uint64_t p = call.address[arg.buffer];
-        uint64_t elements = call.bytes[arg.buffer] /
-                            std::max<size_t>(1, dtypeSize(schedule.buffers[arg.buffer].dtype));
+        uint64_t elements =
+            call.bytes[arg.buffer] /
+            std::max<size_t>(1, dtypeSize(schedule.buffers[arg.buffer].dtype));
         // memref<?xT> descriptor: allocated, aligned, offset, size, stride.
         for (uint64_t v : {p, p, uint64_t(0), elements, uint64_t(1)})
           ready.storage.push_back(v);
@@ -643,11 +665,11 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
 Status launchAll(GpuModule::State &s, PreparedCall &call) {
   for (PreparedCall::Ready &ready : call.launches) {
     const ScheduleLaunch &l = *ready.launch;
-    KOPT_RETURN_IF_ERROR(check(
-        s.d->cuLaunchKernel(l.function, ready.grid[0], ready.grid[1], ready.grid[2],
-                            l.block, 1, 1, l.sharedBytes, s.stream,
-                            ready.params.data(), nullptr),
-        "launching '" + l.kernel + "'"));
+    KOPT_RETURN_IF_ERROR(
+        check(s.d->cuLaunchKernel(l.function, ready.grid[0], ready.grid[1],
+                                  ready.grid[2], l.block, 1, 1, l.sharedBytes,
+                                  s.stream, ready.params.data(), nullptr),
+              "launching '" + l.kernel + "'"));
   }
   return Status::ok();
 }
@@ -698,7 +720,8 @@ GpuModule::invoke(const std::string &name,
     outputs[i].dtype = function->outputs[i].dtype;
     outputs[i].shape = std::move(*shape);
     outputs[i].bytes.resize(call.bytes[buffer]);
-    if (outputs[i].numElements() * dtypeSize(outputs[i].dtype) != call.bytes[buffer])
+    if (outputs[i].numElements() * dtypeSize(outputs[i].dtype) !=
+        call.bytes[buffer])
       return dataLoss(name + ": result " + std::to_string(i) +
                       " does not match its plan buffer");
     KOPT_RETURN_IF_ERROR(check(
@@ -708,18 +731,21 @@ GpuModule::invoke(const std::string &name,
   }
   int64_t status[kStatusBufferSize] = {0, 0, 0, 0};
   if (statusBuffer != SIZE_MAX)
-    KOPT_RETURN_IF_ERROR(check(s.d->cuMemcpyDtoHAsync(status, call.address[statusBuffer],
-                                                      sizeof(status), s.stream),
-                               "reading the status buffer"));
-  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamSynchronize(s.stream), name + " on " + s.description));
+    KOPT_RETURN_IF_ERROR(
+        check(s.d->cuMemcpyDtoHAsync(status, call.address[statusBuffer],
+                                     sizeof(status), s.stream),
+              "reading the status buffer"));
+  KOPT_RETURN_IF_ERROR(
+      check(s.d->cuStreamSynchronize(s.stream), name + " on " + s.description));
   if (status[0] != 0)
     return statusFromBuffer(status, *function);
   return outputs;
 }
 
-StatusOr<GpuTimings> GpuModule::benchmark(const std::string &name,
-                                          const std::vector<const HostTensor *> &inputs,
-                                          int runs, bool useGraph) {
+StatusOr<GpuTimings>
+GpuModule::benchmark(const std::string &name,
+                     const std::vector<const HostTensor *> &inputs, int runs,
+                     bool useGraph) {
   State &s = *state_;
   const PlanFunction *function = s.plan->find(name);
   if (!function)
@@ -746,10 +772,12 @@ StatusOr<GpuTimings> GpuModule::benchmark(const std::string &name,
   timings.launchesPerCall = call.launches.size();
   if (useGraph) {
     cuda::CUgraph graph = nullptr;
-    KOPT_RETURN_IF_ERROR(check(s.d->cuStreamBeginCapture(s.stream, cuda::kCaptureModeThreadLocal),
-                               "cuStreamBeginCapture"));
+    KOPT_RETURN_IF_ERROR(check(
+        s.d->cuStreamBeginCapture(s.stream, cuda::kCaptureModeThreadLocal),
+        "cuStreamBeginCapture"));
     Status launched = launchAll(s, call);
-    Status ended = check(s.d->cuStreamEndCapture(s.stream, &graph), "cuStreamEndCapture");
+    Status ended =
+        check(s.d->cuStreamEndCapture(s.stream, &graph), "cuStreamEndCapture");
     KOPT_RETURN_IF_ERROR(launched);
     KOPT_RETURN_IF_ERROR(ended);
     Status made = check(s.d->cuGraphInstantiateWithFlags(&call.graph, graph, 0),
@@ -790,7 +818,8 @@ StatusOr<GpuTimings> GpuModule::benchmark(const std::string &name,
       result = check(s.d->cuEventSynchronize(stop), "cuEventSynchronize");
     float ms = 0;
     if (result.isOk())
-      result = check(s.d->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+      result = check(s.d->cuEventElapsedTime(&ms, start, stop),
+                     "cuEventElapsedTime");
     timings.milliseconds.push_back(ms);
   }
   s.d->cuEventDestroy(start);

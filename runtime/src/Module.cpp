@@ -81,14 +81,14 @@ StatusOr<size_t> checkWeightView(const PlanWeight &weight,
   if (!view)
     return notFound("weight '" + weight.name + "' (read by " + function +
                     ") is not in " + checkpoint);
-  std::vector<int64_t> shape(view->shape, view->shape + std::max(0, view->rank));
+  std::vector<int64_t> shape(view->shape,
+                             view->shape + std::max(0, view->rank));
   if (view->dtype != weight.dtype || shape != weight.shape)
-    return invalidArgument("weight '" + weight.name + "' is " +
-                           std::string(dtypeName(view->dtype)) + " " +
-                           shapeText(shape) + " in " + checkpoint + " but " +
-                           function + " needs " +
-                           std::string(dtypeName(weight.dtype)) + " " +
-                           shapeText(weight.shape));
+    return invalidArgument(
+        "weight '" + weight.name + "' is " +
+        std::string(dtypeName(view->dtype)) + " " + shapeText(shape) + " in " +
+        checkpoint + " but " + function + " needs " +
+        std::string(dtypeName(weight.dtype)) + " " + shapeText(weight.shape));
   StatusOr<size_t> bytes = checkedByteSize(weight.dtype, weight.shape,
                                            "weight '" + weight.name + "'");
   if (!bytes.isOk() || *bytes != view->byte_size ||
@@ -100,8 +100,6 @@ StatusOr<size_t> checkWeightView(const PlanWeight &weight,
 }
 
 Status CompiledModule::bindWeights(const WeightSource &given) {
-  if (!given.lookup)
-    return invalidArgument("bindWeights: the weight source has no lookup");
   StatusOr<WeightSource> packed = withPackedWeights(*plan_, given);
   if (!packed.isOk())
     return packed.status();

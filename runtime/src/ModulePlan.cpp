@@ -157,8 +157,8 @@ public:
     if (const json *quantized = member(value, "quantized")) {
       StatusOr<QuantizedPart> part = readQuantizedPart(*quantized, weight);
       if (!part.isOk())
-        return bad(where, "weight '" + weight.name +
-                              "': " + part.status().message());
+        return bad(where,
+                   "weight '" + weight.name + "': " + part.status().message());
       weight.quantized = std::move(*part);
     }
     return weight;
@@ -182,13 +182,16 @@ public:
                              "\"part\" name");
     part.source = source->get<std::string>();
     part.part = name->get<std::string>();
+    if (weight.name != part.source + "." + part.part)
+      return invalidArgument("a quantized part is named '<source>.<part>' ('" +
+                             part.source + "." + part.part + "')");
     for (const quant::Part &stored : quant::partsOf(part.encoding)) {
       if (stored.suffix != part.part)
         continue;
       if (stored.dtype != weight.dtype || stored.shape != weight.shape)
-        return invalidArgument("its encoding stores the " + part.part +
-                               " as " + std::string(dtypeName(stored.dtype)) +
-                               " " + shapeText(stored.shape) + ", not " +
+        return invalidArgument("its encoding stores the " + part.part + " as " +
+                               std::string(dtypeName(stored.dtype)) + " " +
+                               shapeText(stored.shape) + ", not " +
                                std::string(dtypeName(weight.dtype)) + " " +
                                shapeText(weight.shape));
       return part;

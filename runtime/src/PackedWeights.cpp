@@ -11,15 +11,11 @@
 #include "kopt/runtime/DType.h"
 #include "kopt/runtime/Json.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 namespace kopt::rt {
 namespace {
@@ -40,13 +36,12 @@ struct PackedStore {
 StatusOr<WeightSource> withPackedWeights(const Plan &plan,
                                          const WeightSource &base) {
   if (!base.lookup)
-    return invalidArgument("the weight source has no lookup");
+    return invalidArgument("bindWeights: the weight source has no lookup");
   auto store = std::make_shared<PackedStore>();
   store->baseKeepAlive = base.keepAlive;
   std::string checkpoint = base.description.empty()
                                ? "the checkpoint"
                                : "the checkpoint " + base.description;
-  std::map<std::string, bool> packedSources;
   for (const PlanFunction &function : plan.functions())
     for (const PlanWeight &weight : function.weights) {
       if (!weight.quantized || base.lookup(weight.name) ||
@@ -57,9 +52,6 @@ StatusOr<WeightSource> withPackedWeights(const Plan &plan,
       std::string what = "weight '" + part.source + "' (" +
                          quant::storageName(encoding.storage) +
                          "-quantized, read by " + function.name + ")";
-      if (packedSources.count(part.source))
-        return invalidArgument(what + " has no stored '" + weight.name +
-                               "' after packing");
       std::optional<kopt_tensor_view_t> source = base.lookup(part.source);
       if (!source)
         return notFound("neither '" + weight.name + "' nor the float " + what +
@@ -82,7 +74,6 @@ StatusOr<WeightSource> withPackedWeights(const Plan &plan,
       for (size_t i = 0; i < parts.size(); ++i)
         store->tensors[part.source + "." + parts[i].suffix] =
             PackedTensor{parts[i].dtype, parts[i].shape, std::move(*bytes[i])};
-      packedSources[part.source] = true;
     }
   if (store->tensors.empty())
     return base;
@@ -168,22 +159,8 @@ StatusOr<std::string> writePackedCheckpoint(const std::string &artifactPath,
   if (!root.isOk())
     return root.status();
   (*root)["default_weights"] = fileName;
-  std::string temporary = planPath + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << root->dump();
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      return ioError("writing '" + temporary + "' failed");
-    }
-  }
-  if (std::rename(temporary.c_str(), planPath.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(temporary.c_str());
-    return ioError("cannot rename '" + temporary + "' to '" + planPath +
-                   "': " + why);
-  }
+  KOPT_RETURN_IF_ERROR(writeFileAtomically(
+      planPath, [&](std::ostream &out) { out << root->dump(); }));
   return outPath;
 }
 

@@ -57,15 +57,6 @@ float loadScalar(kopt_dtype_t dtype, const uint8_t *at) {
   return dtype == KOPT_DTYPE_F16 ? f16ToFloat(bits) : bf16ToFloat(bits);
 }
 
-/// Index of the scale (and zero) of element (expert, n, k).
-int64_t scaleIndex(const Encoding &encoding, int64_t expert, int64_t n,
-                   int64_t k) {
-  if (encoding.groupSize == 0)
-    return expert;
-  return (expert * encoding.rows() + n) * encoding.groups() +
-         k / encoding.groupSize;
-}
-
 } // namespace
 
 std::string storageName(Storage storage) {
@@ -113,11 +104,12 @@ Status Encoding::validate() const {
   if (layout == Layout::Mma) {
     if (!isIntStorage(storage))
       return invalidArgument("layout 'mma' is defined for i4 and i8 only");
-    int64_t granule = storage == Storage::Int4 ? 16 : 8;
-    if (groupSize != 0 && groupSize != cols() && groupSize % granule != 0)
+    if (groupSize != 0 && groupSize != cols() &&
+        groupSize % mmaGranule(storage) != 0)
       return invalidArgument("layout 'mma' needs a group size that is a "
                              "multiple of " +
-                             std::to_string(granule) + ", K itself or 0, got " +
+                             std::to_string(mmaGranule(storage)) +
+                             ", K itself or 0, got " +
                              std::to_string(groupSize));
   }
   return Status::ok();
@@ -200,39 +192,6 @@ std::vector<Part> partsOf(const Encoding &encoding) {
   if (encoding.asymmetric)
     parts.push_back({"zeros", KOPT_DTYPE_I8, scaleShape});
   return parts;
-}
-
-CodePosition codePosition(const Encoding &encoding, int64_t expert, int64_t n,
-                          int64_t k) {
-  int64_t rows = encoding.rows(), cols = encoding.cols();
-  if (encoding.layout == Layout::Plain) {
-    if (encoding.storage == Storage::Int4) {
-      int64_t rowBytes = ceilDiv(cols, 2);
-      return {(expert * rows + n) * rowBytes + k / 2, (k & 1) != 0};
-    }
-    return {(expert * rows + n) * cols + k, false};
-  }
-  // mma: tile t = n / 16 holds rows 16t..16t+15 for all of K, in chunks of
-  // 512 bytes, 16 per lane. Lane 4r + c holds rows r and r + 8 and, for
-  // K-step s of the chunk, the elements the m16n8k16 A fragment slots
-  // {2c, 2c+1} and {2c+8, 2c+9} take: K offsets 4s + {0, 1} and 4s + {2, 3}
-  // of the lane's own K range (16c.. for i4, 8c.. for i8).
-  int64_t chunk = encoding.mmaChunk();
-  int64_t tiles = ceilDiv(rows, kMmaTileRows);
-  int64_t rowBytes = ceilDiv(cols, chunk) * kMmaTileBytes;
-  int64_t rr = n % kMmaTileRows, r = rr % 8, high = rr / 8;
-  int64_t kk = k % chunk, span = chunk / 4;
-  int64_t c = kk / span, j = kk % span, step = j / 4, e = j % 4;
-  int64_t base = (expert * tiles + n / kMmaTileRows) * rowBytes +
-                 (k / chunk) * kMmaTileBytes + (4 * r + c) * 16;
-  if (encoding.storage == Storage::Int4) {
-    // Word `step`; half-word pairs p = 2 * (e / 2) + high, element e % 2 in
-    // the upper half: nibble at bit 16 * (e % 2) + 4 * p.
-    int64_t bit = 16 * (e % 2) + 4 * (2 * (e / 2) + high);
-    return {base + step * 4 + bit / 8, (bit % 8) != 0};
-  }
-  // i8: word 2 * step + e / 2, byte 2 * (e % 2) + high.
-  return {base + (2 * step + e / 2) * 4 + 2 * (e % 2) + high, false};
 }
 
 uint8_t floatToE4M3(float value) {
@@ -325,7 +284,7 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
               ", " + std::to_string(k) + "]" +
               (experts > 1 ? " of expert " + std::to_string(e)
                            : std::string()));
-        int64_t g = scaleIndex(encoding, e, n, k);
+        int64_t g = elementAddress(encoding, e, n, k).scale;
         lo[g] = std::min(lo[g], w);
         hi[g] = std::max(hi[g], w);
       }
@@ -357,10 +316,10 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
     for (int64_t n = 0; n < rows; ++n)
       for (int64_t k = 0; k < cols; ++k) {
         float w = at((e * rows + n) * cols + k);
-        int64_t g = scaleIndex(encoding, e, n, k);
-        CodePosition pos = codePosition(encoding, e, n, k);
+        ElementAddress<int64_t> at = elementAddress(encoding, e, n, k);
+        int64_t g = at.scale;
         if (encoding.storage == Storage::Fp8E4M3) {
-          packed.qweight[pos.byte] =
+          packed.qweight[at.byte] =
               scales[g] == 0.0f ? 0 : floatToE4M3(w / scales[g]);
           continue;
         }
@@ -377,12 +336,11 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
         uint8_t code = static_cast<uint8_t>(stored);
         if (encoding.storage == Storage::Int4) {
           code &= 0xf;
-          uint8_t &byte = packed.qweight[pos.byte];
-          byte = pos.highNibble
-                     ? static_cast<uint8_t>((byte & 0x0f) | code << 4)
-                     : static_cast<uint8_t>((byte & 0xf0) | code);
+          uint8_t &byte = packed.qweight[at.byte];
+          byte = static_cast<uint8_t>((byte & ~(0xf << at.shift)) |
+                                      code << at.shift);
         } else {
-          packed.qweight[pos.byte] = code;
+          packed.qweight[at.byte] = code;
         }
       }
   return packed;
@@ -421,17 +379,17 @@ StatusOr<std::vector<float>> dequantize(const Encoding &encoding,
   for (int64_t e = 0; e < experts; ++e)
     for (int64_t n = 0; n < rows; ++n)
       for (int64_t k = 0; k < cols; ++k) {
-        int64_t g = scaleIndex(encoding, e, n, k);
+        ElementAddress<int64_t> at = elementAddress(encoding, e, n, k);
+        int64_t g = at.scale;
         float scale = loadScalar(encoding.scale, scales + g * scaleWidth);
-        CodePosition pos = codePosition(encoding, e, n, k);
-        uint8_t byte = codes[pos.byte];
+        uint8_t byte = codes[at.byte];
         float value;
         if (encoding.storage == Storage::Fp8E4M3) {
           value = e4m3ToFloat(byte) * scale;
         } else {
           int64_t code = byte;
           if (encoding.storage == Storage::Int4)
-            code = pos.highNibble ? byte >> 4 : byte & 0xf;
+            code = (byte >> at.shift) & 0xf;
           int64_t zero = 0;
           if (encoding.asymmetric)
             zero = zeros[g];

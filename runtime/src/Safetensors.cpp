@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kopt/runtime/Safetensors.h"
 #include "kopt/runtime/DType.h"
 #include "kopt/runtime/Json.h"
-#include "kopt/runtime/Safetensors.h"
 
 #include <nlohmann/json.hpp>
 
@@ -162,8 +162,8 @@ SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
         return fail(dataLoss("__metadata__ is not an object"));
       for (auto &[key, value] : entry.items()) {
         if (!value.is_string())
-          return fail(dataLoss("__metadata__ value of '" + key +
-                               "' is not a string"));
+          return fail(
+              dataLoss("__metadata__ value of '" + key + "' is not a string"));
         result->metadata_[key] = value.get<std::string>();
       }
       continue;
@@ -187,8 +187,8 @@ SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
         else if (begin == ranges[i].first)
           b = name;
       }
-      return fail(dataLoss("tensors '" + a + "' and '" + b +
-                           "' overlap in the data"));
+      return fail(
+          dataLoss("tensors '" + a + "' and '" + b + "' overlap in the data"));
     }
   }
   result->file_ = std::move(file);
@@ -199,10 +199,12 @@ StatusOr<std::shared_ptr<WeightSet>> WeightSet::open(const std::string &path) {
   auto set = std::make_shared<WeightSet>();
   auto endsWith = [](const std::string &text, const std::string &suffix) {
     return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) ==
+               0;
   };
   if (!endsWith(path, ".json")) {
-    StatusOr<std::shared_ptr<SafetensorsFile>> file = SafetensorsFile::open(path);
+    StatusOr<std::shared_ptr<SafetensorsFile>> file =
+        SafetensorsFile::open(path);
     if (!file.isOk())
       return file.status();
     for (const auto &[name, tensor] : (*file)->tensors())
@@ -227,8 +229,8 @@ StatusOr<std::shared_ptr<WeightSet>> WeightSet::open(const std::string &path) {
     std::map<std::string, std::shared_ptr<SafetensorsFile>> shards;
     for (auto &[name, shardValue] : (*index)["weight_map"].items()) {
       if (!shardValue.is_string())
-        return fail(dataLoss("weight_map entry of '" + name +
-                             "' is not a file name"));
+        return fail(
+            dataLoss("weight_map entry of '" + name + "' is not a file name"));
       std::string shard = shardValue.get<std::string>();
       std::filesystem::path shardPath(shard);
       if (shard.empty() || shardPath.is_absolute() ||
@@ -290,20 +292,27 @@ Status writeSafetensors(const std::string &path,
   // Pad the header with spaces so the data starts 8-byte aligned.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out)
-      return ioError("cannot write '" + temporary + "'");
+  return writeFileAtomically(path, [&](std::ostream &out) {
     uint8_t length[8];
     for (int i = 0; i < 8; ++i)
-      length[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >>
-                                       (8 * i));
+      length[i] =
+          static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
     out.write(reinterpret_cast<const char *>(length), 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const TensorToWrite &tensor : tensors)
       out.write(reinterpret_cast<const char *>(tensor.bytes.data()),
                 static_cast<std::streamsize>(tensor.bytes.size()));
+  });
+}
+
+Status writeFileAtomically(const std::string &path,
+                           const std::function<void(std::ostream &)> &write) {
+  std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out)
+      return ioError("cannot write '" + temporary + "'");
+    write(out);
     out.flush();
     if (!out) {
       std::remove(temporary.c_str());
@@ -313,7 +322,8 @@ Status writeSafetensors(const std::string &path,
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     std::string why = std::strerror(errno);
     std::remove(temporary.c_str());
-    return ioError("cannot rename '" + temporary + "' to '" + path + "': " + why);
+    return ioError("cannot rename '" + temporary + "' to '" + path +
+                   "': " + why);
   }
   return Status::ok();
 }

@@ -24,6 +24,12 @@
 // Accuracy against the unquantized model.
 // RUN: kopt-run %t.rt4.so --weights=%t.w.safetensors --input=@%t.ids.npy --input=@%t.pos.npy --expected_output=@%t.f32.npy --tolerance=0,0.5 --min_cosine=0.98 | FileCheck %s --check-prefix=INT4
 // INT4: result[0]: ok (max |diff| {{.*}}, cosine 0.98{{[0-9]+}}, rel L2
+// The bound can fail: int4 is not within cosine 0.9999.
+// RUN: not kopt-run %t.rt4.so --weights=%t.w.safetensors --input=@%t.ids.npy --input=@%t.pos.npy --expected_output=@%t.f32.npy --tolerance=0,0.5 --min_cosine=0.9999 2>&1 | FileCheck %s --check-prefix=BELOW
+// BELOW: result[0] mismatch (max |diff| {{.*}}, cosine 0.98{{[0-9]+}}, rel L2 {{.*}} (cosine below 0.9999))
+// BELOW: kopt-run: error: result[0] does not match --expected_output (cosine below --min_cosine)
+// RUN: not kopt-run %t.rt4.so --min_cosine=1.5 2>&1 | FileCheck %s --check-prefix=USAGE
+// USAGE: --min_cosine takes a number in [0, 1], not '1.5'
 // RUN: kopt %models/tiny_llama.mlir --quantize=int8 -o %t.rt8.so
 // RUN: kopt-run %t.rt8.so --weights=%t.w.safetensors --input=@%t.ids.npy --input=@%t.pos.npy --expected_output=@%t.f32.npy --tolerance=0,0.05 --min_cosine=0.999 | FileCheck %s --check-prefix=INT8
 // INT8: result[0]: ok (max |diff| {{.*}}, cosine 0.9999{{[0-9]+}}, rel L2

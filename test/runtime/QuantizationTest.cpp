@@ -72,14 +72,14 @@ TEST(Quantization, PlainInt8AndAsymmetricZeros) {
 TEST(Quantization, MmaPositionsAreAPermutationOfTheTile) {
   for (Storage storage : {Storage::Int4, Storage::Int8}) {
     Encoding e = encoding(storage, 32, 128, 64, false, Layout::Mma);
-    std::set<std::pair<int64_t, bool>> seen;
+    std::set<std::pair<int64_t, int64_t>> seen;
     int64_t bytes =
         quant::partsOf(e)[0].shape[0] * quant::partsOf(e)[0].shape[1];
     for (int64_t n = 0; n < 32; ++n)
       for (int64_t k = 0; k < 128; ++k) {
-        quant::CodePosition pos = quant::codePosition(e, 0, n, k);
-        ASSERT_LT(pos.byte, bytes);
-        ASSERT_TRUE(seen.insert({pos.byte, pos.highNibble}).second)
+        quant::ElementAddress<int64_t> at = quant::elementAddress(e, 0, n, k);
+        ASSERT_LT(at.byte, bytes);
+        ASSERT_TRUE(seen.insert({at.byte, at.shift}).second)
             << "n=" << n << " k=" << k;
       }
   }
@@ -87,8 +87,8 @@ TEST(Quantization, MmaPositionsAreAPermutationOfTheTile) {
   // pairs (k, k + 1) of one row share a 32-bit word's two halves.
   Encoding i4 = encoding(Storage::Int4, 16, 64, 64, false, Layout::Mma);
   auto at = [&](int64_t n, int64_t k) {
-    quant::CodePosition p = quant::codePosition(i4, 0, n, k);
-    return p.byte * 2 + p.highNibble;
+    quant::ElementAddress<int64_t> p = quant::elementAddress(i4, 0, n, k);
+    return p.byte * 2 + p.shift / 4;
   };
   EXPECT_EQ(at(0, 0), 0);       // bits 0..3
   EXPECT_EQ(at(8, 0), 1);       // bits 4..7: row r + 8

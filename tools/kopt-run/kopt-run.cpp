@@ -71,10 +71,13 @@ std::string chooseDevice(const run::Options &options, const rt::Plan &plan) {
     device = "cuda:0";
   bool cuda = device.compare(0, 5, "cuda:") == 0;
   if (cuda && kind != "ptx")
-    fail("'" + options.artifact + "' is compiled for the CPU; compile with -o "
-         "model.ptx to run on " + device);
+    fail("'" + options.artifact +
+         "' is compiled for the CPU; compile with -o "
+         "model.ptx to run on " +
+         device);
   if (device == "cpu" && kind != rt::kCpuSharedObjectKind)
-    fail("'" + options.artifact + "' is compiled for a GPU; run it with "
+    fail("'" + options.artifact +
+         "' is compiled for a GPU; run it with "
          "--device=cuda:N (or --device=reference)");
   return device;
 }
@@ -338,10 +341,11 @@ int runMain(int argc, char **argv) {
         if (mismatches++ == 0)
           firstMismatch =
               label + " does not match --expected_output" +
-              (comparison.total
+              (comparison.mismatched
                    ? " (" + std::to_string(comparison.mismatched) + " of " +
                          std::to_string(comparison.total) + " elements differ)"
-                   : "");
+               : comparison.total ? " (cosine below --min_cosine)"
+                                  : "");
       }
     }
   }

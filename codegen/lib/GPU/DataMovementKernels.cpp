@@ -23,10 +23,6 @@ namespace {
 
 constexpr int64_t kThreads = 256;
 
-std::string elemType(Value v) {
-  return typeText(cast<RankedTensorType>(v.getType()).getElementType());
-}
-
 /// Prologue: `g` = global id, inside `scf.if g < n`.
 std::string open(KernelText &k, const std::string &n) {
   std::string g = k.globalId();
@@ -44,7 +40,8 @@ FailureOr<std::string> finish(KernelText &k, FunctionEmitter &e,
 LogicalResult emitEmbedding(EmbeddingOp op, FunctionEmitter &e) {
   auto table = cast<RankedTensorType>(op.getTable().getType());
   int64_t vocab = table.getDimSize(0), d = table.getDimSize(1);
-  std::string t = elemType(op.getTable()), it = elemType(op.getIds());
+  std::string t = elementTypeText(op.getTable()),
+              it = elementTypeText(op.getIds());
   KernelText k(kThreads);
   std::string out = k.buffer("out", t), tab = k.buffer("table", t),
               ids = k.buffer("ids", it), status = k.buffer("status", "i64");
@@ -55,10 +52,10 @@ LogicalResult emitEmbedding(EmbeddingOp op, FunctionEmitter &e) {
   std::string id = k.convert(
       k.def("memref.load " + ids + "[" + tok + "] : memref<?x" + it + ">"), it,
       "i64");
-  std::string lo = k.def("arith.cmpi sge, " + id + ", " + k.ci(0, "i64") +
-                         " : i64");
-  std::string hi = k.def("arith.cmpi slt, " + id + ", " +
-                         k.ci(vocab, "i64") + " : i64");
+  std::string lo =
+      k.def("arith.cmpi sge, " + id + ", " + k.ci(0, "i64") + " : i64");
+  std::string hi =
+      k.def("arith.cmpi slt, " + id + ", " + k.ci(vocab, "i64") + " : i64");
   std::string valid = k.def("arith.andi " + lo + ", " + hi + " : i1");
   std::string zero = k.convert(k.f(0.0), "f32", t);
   std::string value = k.fresh();
@@ -99,10 +96,9 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
   // inv_freq in f32 exactly as HF (and the reference) computes it.
   SmallVector<float> inverse;
   for (int64_t i = 0; i < half; ++i)
-    inverse.push_back(
-        1.0f / std::pow(theta, static_cast<float>(2 * i) /
-                                   static_cast<float>(rotary)));
-  std::string t = elemType(x), pt = elemType(op.getPositions());
+    inverse.push_back(1.0f / std::pow(theta, static_cast<float>(2 * i) /
+                                                 static_cast<float>(rotary)));
+  std::string t = elementTypeText(x), pt = elementTypeText(op.getPositions());
   KernelText k(kThreads);
   std::string out = k.buffer("out", t), in = k.buffer("x", t),
               pos = k.buffer("pos", pt), freq = k.buffer("freq", "f32");
@@ -124,8 +120,7 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
   std::string p = k.convert(
       k.def("memref.load " + pos + "[" + token + "] : memref<?x" + pt + ">"),
       pt, "f32");
-  std::string f =
-      k.def("memref.load " + freq + "[" + i + "] : memref<?xf32>");
+  std::string f = k.def("memref.load " + freq + "[" + i + "] : memref<?xf32>");
   std::string angle = k.def("arith.mulf " + p + ", " + f + " : f32");
   std::string cs = k.def("math.cos " + angle + " : f32");
   std::string sn = k.def("math.sin " + angle + " : f32");
@@ -152,8 +147,7 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
   FailureOr<std::string> name = finish(k, e, "rope", op);
   if (failed(name))
     return failure();
-  int64_t freqBuffer = e.constantBuffer(
-      Float32Type::get(e.context()), inverse);
+  int64_t freqBuffer = e.constantBuffer(Float32Type::get(e.context()), inverse);
   int64_t outBuffer = e.define(op.getResult());
   AffineExpr count = e.numElements(op.getResult());
   e.launch(*name, op, ceilDiv(count, kThreads), kThreads)
@@ -166,7 +160,8 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
 }
 
 LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
-  std::string t = elemType(op.getCache()), ot = elemType(op.getOffset());
+  std::string t = elementTypeText(op.getCache()),
+              ot = elementTypeText(op.getOffset());
   SmallVector<AffineExpr> cacheDims = e.dims(op.getCache());
   SmallVector<AffineExpr> newDims = e.dims(op.getUpdate());
   AffineExpr row = cacheDims[2] * cacheDims[3]; // H * D
@@ -189,8 +184,7 @@ LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
   std::string end = k.def("arith.addi " + off64 + ", " + s64 + " : i64");
   std::string negative =
       k.def("arith.cmpi slt, " + off64 + ", " + k.ci(0, "i64") + " : i64");
-  std::string over =
-      k.def("arith.cmpi sgt, " + end + ", " + smax64 + " : i64");
+  std::string over = k.def("arith.cmpi sgt, " + end + ", " + smax64 + " : i64");
   std::string bad = k.def("arith.ori " + negative + ", " + over + " : i1");
   std::string si64 = k.def("arith.index_cast " + si + " : index to i64");
   std::string rel = k.def("arith.subi " + si64 + ", " + off64 + " : i64");
@@ -198,7 +192,8 @@ LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
       k.def("arith.cmpi sge, " + rel + ", " + k.ci(0, "i64") + " : i64");
   std::string lt = k.def("arith.cmpi slt, " + rel + ", " + s64 + " : i64");
   std::string inNew = k.def("arith.andi " + geq + ", " + lt + " : i1");
-  std::string good = k.def("arith.xori " + bad + ", " + k.ci(1, "i1") + " : i1");
+  std::string good =
+      k.def("arith.xori " + bad + ", " + k.ci(1, "i1") + " : i1");
   std::string fromNew = k.def("arith.andi " + inNew + ", " + good + " : i1");
   std::string value = k.fresh();
   k.line(value + " = scf.if " + fromNew + " -> (" + t + ") {");
@@ -217,10 +212,12 @@ LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
   k.line("}");
   k.line("memref.store " + value + ", " + out + "[" + g + "] : memref<?x" + t +
          ">");
-  std::string first = k.def("arith.cmpi eq, " + si + ", " + k.c(0) + " : index");
+  std::string first =
+      k.def("arith.cmpi eq, " + si + ", " + k.c(0) + " : index");
   std::string firstInner =
       k.def("arith.cmpi eq, " + inner + ", " + k.c(0) + " : index");
-  std::string reporter = k.def("arith.andi " + first + ", " + firstInner + " : i1");
+  std::string reporter =
+      k.def("arith.andi " + first + ", " + firstInner + " : i1");
   std::string doReport = k.def("arith.andi " + reporter + ", " + bad + " : i1");
   k.line("scf.if " + doReport + " {");
   k.report(status, 2, e.nodeOf(op), end, smax64);
@@ -247,7 +244,7 @@ LogicalResult emitTranspose(TransposeOp op, FunctionEmitter &e) {
   Value x = op.getInput();
   ArrayRef<int64_t> perm = op.getPermutation();
   int64_t rank = perm.size();
-  std::string t = elemType(x);
+  std::string t = elementTypeText(x);
   SmallVector<AffineExpr> inDims = e.dims(x);
   SmallVector<AffineExpr> inStrides(rank);
   AffineExpr stride = e.constant(1);
@@ -268,7 +265,8 @@ LogicalResult emitTranspose(TransposeOp op, FunctionEmitter &e) {
   for (int64_t d = rank - 1; d >= 0; --d) {
     std::string c = k.def("arith.remui " + rest + ", " + sizes[d] + " : index");
     rest = k.def("arith.divui " + rest + ", " + sizes[d] + " : index");
-    std::string term = k.def("arith.muli " + c + ", " + strides[d] + " : index");
+    std::string term =
+        k.def("arith.muli " + c + ", " + strides[d] + " : index");
     offset = k.def("arith.addi " + offset + ", " + term + " : index");
   }
   k.line("memref.store " +
@@ -318,13 +316,14 @@ LogicalResult emitConcat(ConcatOp op, FunctionEmitter &e) {
   auto type = cast<RankedTensorType>(op.getResult().getType());
   int64_t rank = type.getRank();
   int64_t axis = *normalizeAxis(op.getAxis(), rank);
-  std::string t = elemType(op.getResult());
+  std::string t = elementTypeText(op.getResult());
   FailureOr<std::string> name = slabKernel(e, op, t, /*intoDst=*/true);
   if (failed(name))
     return failure();
   int64_t outBuffer = e.define(op.getResult());
   SmallVector<AffineExpr> outDims = e.dims(op.getResult());
-  AffineExpr inner = e.product(ArrayRef<AffineExpr>(outDims).drop_front(axis + 1));
+  AffineExpr inner =
+      e.product(ArrayRef<AffineExpr>(outDims).drop_front(axis + 1));
   AffineExpr start = e.constant(0);
   for (Value input : op->getOperands()) {
     AffineExpr size = e.dims(input)[axis];
@@ -346,7 +345,7 @@ LogicalResult emitSlice(SliceOp op, FunctionEmitter &e) {
   Value x = op.getInput();
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   int64_t axis = *normalizeAxis(op.getAxis(), rank);
-  std::string t = elemType(x);
+  std::string t = elementTypeText(x);
   FailureOr<std::string> name = slabKernel(e, op, t, /*intoDst=*/false);
   if (failed(name))
     return failure();
@@ -370,9 +369,9 @@ LogicalResult emitGather(GatherOp op, FunctionEmitter &e) {
   auto iType = cast<RankedTensorType>(idx.getType());
   int64_t rank = xType.getRank(), indexRank = iType.getRank();
   int64_t axis = *normalizeAxis(op.getAxis(), rank);
-  std::string t = elemType(x), it = elemType(idx);
+  std::string t = elementTypeText(x), it = elementTypeText(idx);
   SmallVector<AffineExpr> inDims = e.dims(x), outDims = e.dims(op.getResult()),
-                       iDims = e.dims(idx);
+                          iDims = e.dims(idx);
   auto stridesOf = [&](ArrayRef<AffineExpr> dims) {
     SmallVector<AffineExpr> s(dims.size());
     AffineExpr stride = e.constant(1);
@@ -403,13 +402,15 @@ LogicalResult emitGather(GatherOp op, FunctionEmitter &e) {
   }
   std::string iAt = k.c(0);
   for (int64_t d = 0; d < rank; ++d) {
-    std::string term = k.def("arith.muli " + coord[d] + ", " + is[d] + " : index");
+    std::string term =
+        k.def("arith.muli " + coord[d] + ", " + is[d] + " : index");
     iAt = k.def("arith.addi " + iAt + ", " + term + " : index");
   }
   std::string sel = k.convert(
       k.def("memref.load " + ind + "[" + iAt + "] : memref<?x" + it + ">"), it,
       "i64");
-  std::string size64 = k.def("arith.index_cast " + axisSize + " : index to i64");
+  std::string size64 =
+      k.def("arith.index_cast " + axisSize + " : index to i64");
   std::string lo =
       k.def("arith.cmpi sge, " + sel + ", " + k.ci(0, "i64") + " : i64");
   std::string hi = k.def("arith.cmpi slt, " + sel + ", " + size64 + " : i64");

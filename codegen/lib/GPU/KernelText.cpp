@@ -2,6 +2,8 @@
 
 #include "KernelText.h"
 
+#include "mlir/IR/BuiltinTypes.h"
+
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -14,6 +16,11 @@ std::string typeText(mlir::Type type) {
   llvm::raw_string_ostream os(text);
   os << type;
   return text;
+}
+
+std::string elementTypeText(mlir::Value value) {
+  return typeText(
+      mlir::cast<mlir::RankedTensorType>(value.getType()).getElementType());
 }
 
 std::string KernelText::buffer(llvm::StringRef name,

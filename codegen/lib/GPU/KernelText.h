@@ -17,6 +17,7 @@
 #define KOPT_CODEGEN_GPU_KERNELTEXT_H
 
 #include "mlir/IR/Types.h"
+#include "mlir/IR/Value.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
 
@@ -27,6 +28,8 @@ namespace kopt::gpu {
 
 /// The MLIR spelling of `type` ("bf16", "i32", "vector<8xbf16>").
 std::string typeText(mlir::Type type);
+/// The spelling of the element type of `value` (a ranked tensor).
+std::string elementTypeText(mlir::Value value);
 
 class KernelText {
 public:

@@ -27,10 +27,6 @@ using namespace mlir;
 namespace kopt::gpu {
 namespace {
 
-std::string elemType(Value v) {
-  return typeText(cast<RankedTensorType>(v.getType()).getElementType());
-}
-
 /// Largest M the GEMV variant takes.
 constexpr int64_t kGemvMaxRows = 8;
 
@@ -47,19 +43,19 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
               w = k.buffer("w", t);
   std::string b = bias ? k.buffer("b", t) : "";
   std::string rows = k.index("rows");
-  std::string lane = k.def("arith.remui " + k.tid() + ", " + k.c(32) +
-                           " : index");
-  std::string warp = k.def("arith.divui " + k.tid() + ", " + k.c(32) +
-                           " : index");
-  std::string nb = k.def("arith.muli " + k.bid('x') + ", " + k.c(warps) +
-                         " : index");
+  std::string lane =
+      k.def("arith.remui " + k.tid() + ", " + k.c(32) + " : index");
+  std::string warp =
+      k.def("arith.divui " + k.tid() + ", " + k.c(32) + " : index");
+  std::string nb =
+      k.def("arith.muli " + k.bid('x') + ", " + k.c(warps) + " : index");
   std::string row = k.def("arith.addi " + nb + ", " + warp + " : index");
   std::string ok = k.def("arith.cmpi ult, " + row + ", " + k.c(n) + " : index");
   k.line("scf.if " + ok + " {");
-  std::string wBase = k.def("arith.muli " + row + ", " + k.c(kDim) +
-                            " : index");
-  std::string start = k.def("arith.muli " + lane + ", " + k.c(width) +
-                            " : index");
+  std::string wBase =
+      k.def("arith.muli " + row + ", " + k.c(kDim) + " : index");
+  std::string start =
+      k.def("arith.muli " + lane + ", " + k.c(width) + " : index");
   std::string m = k.fresh();
   k.line("scf.for " + m + " = " + k.c(0) + " to " + rows + " step " + k.c(1) +
          " {");
@@ -95,17 +91,17 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
   // Main loop: kUnroll warp-wide steps per iteration, their loads issued
   // together; then the remaining steps one at a time.
   constexpr int64_t kUnroll = 4;
-  int64_t warpStep = 32 * width, mainEnd = kDim / (warpStep * kUnroll) *
-                                               (warpStep * kUnroll);
+  int64_t warpStep = 32 * width,
+          mainEnd = kDim / (warpStep * kUnroll) * (warpStep * kUnroll);
   std::string kk = k.fresh(), acc = k.fresh(), mainSum = k.fresh();
   k.line(mainSum + " = scf.for " + kk + " = " + start + " to " + k.c(mainEnd) +
          " step " + k.c(warpStep * kUnroll) + " iter_args(" + acc + " = " +
          zero + ") -> (" + vf + ") {");
   std::string body = acc;
   for (int64_t u = 0; u < kUnroll; ++u)
-    body = step(k.def("arith.addi " + kk + ", " + k.c(u * warpStep) +
-                      " : index"),
-                body);
+    body =
+        step(k.def("arith.addi " + kk + ", " + k.c(u * warpStep) + " : index"),
+             body);
   k.line("scf.yield " + body + " : " + vf);
   k.line("}");
   std::string rest = k.fresh(), acc2 = k.fresh(), sum = k.fresh();
@@ -151,20 +147,22 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   std::string M = k.index("m"), N = k.index("n"), K = k.index("k"),
               aBatch = k.index("a_batch"), bBatch = k.index("b_batch"),
               aMod = k.index("a_mod"), bMod = k.index("b_mod");
-  std::string as = k.shared("as", std::to_string(kt) + "x" +
-                                      std::to_string(tile) + "xf32");
-  std::string bs = k.shared("bs", std::to_string(kt) + "x" +
-                                      std::to_string(tile) + "xf32");
+  std::string as =
+      k.shared("as", std::to_string(kt) + "x" + std::to_string(tile) + "xf32");
+  std::string bs =
+      k.shared("bs", std::to_string(kt) + "x" + std::to_string(tile) + "xf32");
   std::string smem = ", #gpu.address_space<workgroup>>";
   std::string smemType = "memref<" + std::to_string(kt) + "x" +
                          std::to_string(tile) + "xf32" + smem;
   std::string batch = k.bid('z');
-  std::string row0 = k.def("arith.muli " + k.bid('y') + ", " + k.c(tile) +
-                           " : index");
-  std::string col0 = k.def("arith.muli " + k.bid('x') + ", " + k.c(tile) +
-                           " : index");
-  std::string ty = k.def("arith.divui " + k.tid() + ", " + k.c(16) + " : index");
-  std::string tx = k.def("arith.remui " + k.tid() + ", " + k.c(16) + " : index");
+  std::string row0 =
+      k.def("arith.muli " + k.bid('y') + ", " + k.c(tile) + " : index");
+  std::string col0 =
+      k.def("arith.muli " + k.bid('x') + ", " + k.c(tile) + " : index");
+  std::string ty =
+      k.def("arith.divui " + k.tid() + ", " + k.c(16) + " : index");
+  std::string tx =
+      k.def("arith.remui " + k.tid() + ", " + k.c(16) + " : index");
   // Operands broadcast over leading batch dims: batch index modulo theirs.
   std::string aIdx = k.def("arith.remui " + batch + ", " + aMod + " : index");
   std::string bIdx = k.def("arith.remui " + batch + ", " + bMod + " : index");
@@ -189,8 +187,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   // Stage: 64 x 16 of A and of B, 4 elements per thread each.
   for (int r = 0; r < 4; ++r) {
     // Element e = tid + 256 r of the 64 x 16 slab: row e / 16, kcol e % 16.
-    std::string eidx = k.def("arith.addi " + k.tid() + ", " + k.c(256 * r) +
-                             " : index");
+    std::string eidx =
+        k.def("arith.addi " + k.tid() + ", " + k.c(256 * r) + " : index");
     std::string rr = k.def("arith.divui " + eidx + ", " + k.c(kt) + " : index");
     std::string kc = k.def("arith.remui " + eidx + ", " + k.c(kt) + " : index");
     std::string gk = k.def("arith.addi " + kk + ", " + kc + " : index");
@@ -203,8 +201,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
     std::string aAt0 = k.def("arith.addi " + aRow + ", " + gk + " : index");
     std::string aAt = k.def("arith.addi " + aAt0 + ", " + aOff + " : index");
     std::string av = k.loadOr(a, aAt, aOk, t);
-    k.line("memref.store " + av + ", " + as + "[" + kc + ", " + rr + "] : " +
-           smemType);
+    k.line("memref.store " + av + ", " + as + "[" + kc + ", " + rr +
+           "] : " + smemType);
     // B: col0 + rr (n), k = gk
     std::string gn = k.def("arith.addi " + col0 + ", " + rr + " : index");
     std::string nOk = k.def("arith.cmpi ult, " + gn + ", " + N + " : index");
@@ -219,8 +217,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
     }
     std::string bAt = k.def("arith.addi " + bAt0 + ", " + bOff + " : index");
     std::string bv = k.loadOr(bm, bAt, bOk, t);
-    k.line("memref.store " + bv + ", " + bs + "[" + kc + ", " + rr + "] : " +
-           smemType);
+    k.line("memref.store " + bv + ", " + bs + "[" + kc + ", " + rr +
+           "] : " + smemType);
   }
   k.line("gpu.barrier");
   std::string inner = k.fresh();
@@ -232,16 +230,16 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   for (int i = 0; i < 16; ++i)
     iter += (i ? ", " : "") + inAcc[i] + " = " + accs[i];
   k.line(innerRes + ":16 = scf.for " + inner + " = " + k.c(0) + " to " +
-         k.c(kt) + " step " + k.c(1) + " iter_args(" + iter + ") -> (" +
-         types + ") {");
+         k.c(kt) + " step " + k.c(1) + " iter_args(" + iter + ") -> (" + types +
+         ") {");
   std::vector<std::string> av(4), bv(4);
   for (int i = 0; i < 4; ++i) {
     std::string r = k.def("arith.addi " + ty + ", " + k.c(16 * i) + " : index");
-    av[i] = k.def("memref.load " + as + "[" + inner + ", " + r + "] : " +
-                  smemType);
+    av[i] =
+        k.def("memref.load " + as + "[" + inner + ", " + r + "] : " + smemType);
     std::string c = k.def("arith.addi " + tx + ", " + k.c(16 * i) + " : index");
-    bv[i] = k.def("memref.load " + bs + "[" + inner + ", " + c + "] : " +
-                  smemType);
+    bv[i] =
+        k.def("memref.load " + bs + "[" + inner + ", " + c + "] : " + smemType);
   }
   std::string yields;
   for (int i = 0; i < 4; ++i)
@@ -260,9 +258,11 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   k.line("}");
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j) {
-      std::string r0 = k.def("arith.addi " + ty + ", " + k.c(16 * i) + " : index");
+      std::string r0 =
+          k.def("arith.addi " + ty + ", " + k.c(16 * i) + " : index");
       std::string r = k.def("arith.addi " + row0 + ", " + r0 + " : index");
-      std::string c0 = k.def("arith.addi " + tx + ", " + k.c(16 * j) + " : index");
+      std::string c0 =
+          k.def("arith.addi " + tx + ", " + k.c(16 * j) + " : index");
       std::string c = k.def("arith.addi " + col0 + ", " + c0 + " : index");
       std::string rOk = k.def("arith.cmpi ult, " + r + ", " + M + " : index");
       std::string cOk = k.def("arith.cmpi ult, " + c + ", " + N + " : index");
@@ -271,8 +271,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
       std::string v = res + "#" + std::to_string(i * 4 + j);
       if (bias) {
         std::string bval = k.convert(
-            k.def("memref.load " + bb + "[" + c + "] : memref<?x" + t + ">"),
-            t, "f32");
+            k.def("memref.load " + bb + "[" + c + "] : memref<?x" + t + ">"), t,
+            "f32");
         v = k.def("arith.addf " + v + ", " + bval + " : f32");
       }
       std::string rn = k.def("arith.muli " + r + ", " + N + " : index");
@@ -292,8 +292,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
 /// one, else the SIMT one.
 LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
                          const std::string &t, const std::string &ot, bool bNK,
-                         bool bias, AffineExpr m, AffineExpr n,
-                         AffineExpr kDim, AffineExpr batch, int64_t minRows,
+                         bool bias, AffineExpr m, AffineExpr n, AffineExpr kDim,
+                         AffineExpr batch, int64_t minRows,
                          llvm::function_ref<void(Launch &)> addArguments) {
   std::optional<int64_t> staticN = staticValue(n), staticM = staticValue(m);
   bool nEven = staticN && *staticN % 2 == 0;
@@ -315,9 +315,8 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
           wgmmaGemmKernel(e, op, t, ot, bias, nEven, tileN);
       if (failed(kernel))
         return failure();
-      Launch &l = e.launch(*kernel, op,
-                           ceilDiv(m, S::tileM) * ceilDiv(n, tileN),
-                           S::threads);
+      Launch &l = e.launch(
+          *kernel, op, ceilDiv(m, S::tileM) * ceilDiv(n, tileN), S::threads);
       l.grid[2] = batch;
       l.sharedBytes = S::sharedBytes(tileN);
       guarded(l, lo, hi);
@@ -330,9 +329,8 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
     if (failed(kernel))
       return failure();
     using S = MmaGemmShape;
-    Launch &l = e.launch(*kernel, op,
-                         ceilDiv(m, S::tileM) * ceilDiv(n, S::tileN),
-                         S::threads);
+    Launch &l = e.launch(
+        *kernel, op, ceilDiv(m, S::tileM) * ceilDiv(n, S::tileN), S::threads);
     l.grid[2] = batch;
     guarded(l, minRows, INT64_MAX);
     return success();
@@ -353,7 +351,8 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
     return emitQuantizedLinear(op, packed, e);
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);
-  std::string t = elemType(op.getInput()), ot = elemType(op.getResult());
+  std::string t = elementTypeText(op.getInput()),
+              ot = elementTypeText(op.getResult());
   bool bias = static_cast<bool>(op.getBias());
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
   int64_t outBuffer = e.define(op.getResult());
@@ -362,7 +361,8 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   if (failed(gemv))
     return failure();
   Launch &small = e.launch(*gemv, op, e.constant((n + 7) / 8), 256);
-  small.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
+  small.buffer(outBuffer)
+      .buffer(e.bufferOf(op.getInput()))
       .buffer(e.bufferOf(op.getWeight()));
   if (bias)
     small.buffer(e.bufferOf(op.getBias()));
@@ -371,25 +371,31 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   small.guardMin = 1;
   small.guardMax = kGemvMaxRows;
 
-  return launchGemm(
-      e, op, t, ot, /*bNK=*/true, bias, rows, e.constant(n), e.constant(kDim),
-      e.constant(1), kGemvMaxRows + 1, [&](Launch &large) {
-        large.buffer(outBuffer).buffer(e.bufferOf(op.getInput()))
-            .buffer(e.bufferOf(op.getWeight()));
-        if (bias)
-          large.buffer(e.bufferOf(op.getBias()));
-        large.index(rows).index(e.constant(n)).index(e.constant(kDim))
-            .index(e.constant(0)).index(e.constant(0)).index(e.constant(1))
-            .index(e.constant(1));
-      });
+  return launchGemm(e, op, t, ot, /*bNK=*/true, bias, rows, e.constant(n),
+                    e.constant(kDim), e.constant(1), kGemvMaxRows + 1,
+                    [&](Launch &large) {
+                      large.buffer(outBuffer)
+                          .buffer(e.bufferOf(op.getInput()))
+                          .buffer(e.bufferOf(op.getWeight()));
+                      if (bias)
+                        large.buffer(e.bufferOf(op.getBias()));
+                      large.index(rows)
+                          .index(e.constant(n))
+                          .index(e.constant(kDim))
+                          .index(e.constant(0))
+                          .index(e.constant(0))
+                          .index(e.constant(1))
+                          .index(e.constant(1));
+                    });
 }
 
 LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
   auto aType = cast<RankedTensorType>(op.getLhs().getType());
   auto bType = cast<RankedTensorType>(op.getRhs().getType());
   auto cType = cast<RankedTensorType>(op.getResult().getType());
-  SmallVector<AffineExpr> aDims = e.dims(op.getLhs()), bDims = e.dims(op.getRhs()),
-                       cDims = e.dims(op.getResult());
+  SmallVector<AffineExpr> aDims = e.dims(op.getLhs()),
+                          bDims = e.dims(op.getRhs()),
+                          cDims = e.dims(op.getResult());
   int64_t cRank = cType.getRank();
   bool bNK = op.getTransposeB();
   AffineExpr M = cDims[cRank - 2], N = cDims[cRank - 1],
@@ -401,8 +407,8 @@ LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
   struct BatchLayout {
     AffineExpr mod, stride;
   };
-  auto layoutOf = [&](RankedTensorType type, ArrayRef<AffineExpr> dims)
-      -> std::optional<BatchLayout> {
+  auto layoutOf = [&](RankedTensorType type,
+                      ArrayRef<AffineExpr> dims) -> std::optional<BatchLayout> {
     int64_t rank = type.getRank(), offset = cRank - rank;
     bool allOne = true;
     for (int64_t d = 0; d < rank - 2; ++d)
@@ -421,14 +427,20 @@ LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {
   if (!aLayout || !bLayout)
     return op.emitError("matmul with size-1 batch dims broadcast between "
                         "others has no GPU kernel yet");
-  std::string t = elemType(op.getLhs()), ot = elemType(op.getResult());
+  std::string t = elementTypeText(op.getLhs()),
+              ot = elementTypeText(op.getResult());
   int64_t outBuffer = e.define(op.getResult());
   return launchGemm(e, op, t, ot, bNK, /*bias=*/false, M, N, K, batch,
                     /*minRows=*/0, [&](Launch &l) {
-                      l.buffer(outBuffer).buffer(e.bufferOf(op.getLhs()))
+                      l.buffer(outBuffer)
+                          .buffer(e.bufferOf(op.getLhs()))
                           .buffer(e.bufferOf(op.getRhs()))
-                          .index(M).index(N).index(K).index(aLayout->stride)
-                          .index(bLayout->stride).index(aLayout->mod)
+                          .index(M)
+                          .index(N)
+                          .index(K)
+                          .index(aLayout->stride)
+                          .index(bLayout->stride)
+                          .index(aLayout->mod)
                           .index(bLayout->mod);
                     });
 }

@@ -35,10 +35,6 @@ namespace {
 constexpr int64_t kWarps = 8;
 constexpr int64_t kUnroll = 4;
 
-std::string elemType(Value v) {
-  return typeText(cast<RankedTensorType>(v.getType()).getElementType());
-}
-
 /// A 32-bit word holding two 16-bit elements as one mma operand of type `t`.
 std::string operandFromWord(KernelText &k, const std::string &word,
                             const std::string &t) {
@@ -143,17 +139,14 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
     std::string scaleA, scaleB, offsetA, offsetB; // vector<2xT> (or f32)
   };
   bool viaF32 = !cfg.int4 && t == "bf16";
-  auto asF32 = [&](const std::string &i32v) {
-    return k.def("arith.bitcast " + i32v + " : i32 to f32");
+  // The global loads of one chunk: the lane's 4 code words, the scales (T)
+  // and, when asymmetric, the zero points (i8) of rows A and B.
+  struct ChunkLoads {
+    std::vector<std::string> words;
+    std::array<std::string, 2> scales, zeros;
   };
-  auto asI32 = [&](const std::string &f32v) {
-    return k.def("arith.bitcast " + f32v + " : f32 to i32");
-  };
-  // The global loads of chunk `kc`, as f32 values a loop can carry: the 4
-  // code words (bit patterns), the scales of rows A and B (exact in f32)
-  // and, when asymmetric, their zero points.
   auto loadChunk = [&](const std::string &kc) {
-    std::vector<std::string> raw;
+    ChunkLoads loads;
     std::string at = ix.add(qBase, ix.mul(kc, k.c(512)));
     std::string v =
         k.def("vector.load " + q + "[" + at +
@@ -161,48 +154,45 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
     std::string w =
         k.def("vector.bitcast " + v + " : vector<16xi8> to vector<4xi32>");
     for (int i = 0; i < 4; ++i)
-      raw.push_back(
-          asF32(k.def("vector.extract " + w + "[" + std::to_string(i) +
-                      "] : i32 from vector<4xi32>")));
+      loads.words.push_back(k.def("vector.extract " + w + "[" +
+                                  std::to_string(i) +
+                                  "] : i32 from vector<4xi32>"));
     std::string group = k.c(0);
     if (cfg.groupSize > 0) {
       std::string kAbs = ix.add(ix.mul(kc, k.c(chunk)), ix.mul(c, k.c(span)));
       group = ix.div(kAbs, cfg.groupSize);
     }
-    auto at2 = [&](const std::string &row) {
-      return cfg.groupSize == 0 ? k.c(0)
-                                : ix.add(ix.mul(row, k.c(cfg.groups)), group);
-    };
-    for (const std::string &row : {rowAc, rowBc})
-      raw.push_back(k.convert(k.def("memref.load " + s + "[" + at2(row) +
-                                    "] : memref<?x" + t + ">"),
-                              t, "f32"));
-    if (cfg.asymmetric)
-      for (const std::string &row : {rowAc, rowBc})
-        raw.push_back(k.def(
-            "arith.uitofp " +
-            k.def("memref.load " + z + "[" + at2(row) + "] : memref<?xi8>") +
-            " : i8 to f32"));
-    return raw;
+    const std::string rows2[2] = {rowAc, rowBc};
+    for (int i = 0; i < 2; ++i) {
+      std::string idx = cfg.groupSize == 0
+                            ? k.c(0)
+                            : ix.add(ix.mul(rows2[i], k.c(cfg.groups)), group);
+      loads.scales[i] =
+          k.def("memref.load " + s + "[" + idx + "] : memref<?x" + t + ">");
+      if (cfg.asymmetric)
+        loads.zeros[i] =
+            k.def("memref.load " + z + "[" + idx + "] : memref<?xi8>");
+    }
+    return loads;
   };
   int64_t symmetricZero = cfg.int4 ? 8 : 128;
-  auto groupValues = [&](const std::vector<std::string> &raw) {
+  auto groupValues = [&](const ChunkLoads &loads) {
     GroupValues g;
-    auto scale = [&](const std::string &f) {
+    auto scale = [&](const std::string &v) {
       if (viaF32)
-        return f;
-      return k.def("vector.broadcast " + k.convert(f, "f32", t) + " : " + t +
-                   " to " + vt);
+        return k.convert(v, t, "f32");
+      return k.def("vector.broadcast " + v + " : " + t + " to " + vt);
     };
-    g.scaleA = scale(raw[4]);
-    g.scaleB = scale(raw[5]);
+    g.scaleA = scale(loads.scales[0]);
+    g.scaleB = scale(loads.scales[1]);
     auto offset = [&](int64_t which) {
       if (viaF32) {
         // 2^23 + zero: the f32 exponent-trick base.
         if (!cfg.asymmetric)
           return k.f(8388608.0 + symmetricZero);
-        return k.def("arith.addf " + raw[6 + which] + ", " + k.f(8388608.0) +
-                     " : f32");
+        std::string zf =
+            k.def("arith.uitofp " + loads.zeros[which] + " : i8 to f32");
+        return k.def("arith.addf " + zf + ", " + k.f(8388608.0) + " : f32");
       }
       if (!cfg.asymmetric)
         return k.def("arith.constant dense<" +
@@ -210,7 +200,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
                                     symmetricZero) +
                      ".0> : " + vt);
       std::string z32 =
-          k.def("arith.fptoui " + raw[6 + which] + " : f32 to i32");
+          k.def("arith.extui " + loads.zeros[which] + " : i8 to i32");
       std::string bits = dq.op("arith.addi", z32, dq.i32(magic));
       std::string both = dq.op("arith.muli", bits, dq.i32(0x10001));
       std::string vec =
@@ -294,14 +284,11 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
     }
     return regs;
   };
-  // Dequantizes chunk `kc` from its loads `raw` and accumulates it.
-  auto compute = [&](const std::string &kc, const std::vector<std::string> &raw,
+  // Dequantizes chunk `kc` from its `loads` and accumulates it.
+  auto compute = [&](const std::string &kc, const ChunkLoads &loads,
                      std::vector<std::string> &acc) {
-    std::vector<std::string> words;
-    for (int i = 0; i < 4; ++i)
-      words.push_back(asI32(raw[i]));
     std::vector<std::vector<std::string>> a =
-        dequantize(words, groupValues(raw));
+        dequantize(loads.words, groupValues(loads));
     for (int64_t nt = 0; nt < mt; ++nt) {
       std::vector<std::string> bRegs = loadActivations(kc, nt);
       for (int64_t st = 0; st < steps; ++st) {
@@ -321,11 +308,11 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   int64_t mainEnd = chunks / perPass * perPass;
   CarriedLoop main = openCarriedLoop(k, warp, k.c(mainEnd), k.c(perPass), acc);
   std::vector<std::string> carried = main.carried;
-  std::vector<std::vector<std::string>> raws;
+  std::vector<ChunkLoads> passLoads;
   for (int64_t u = 0; u < kUnroll; ++u)
-    raws.push_back(loadChunk(ix.add(main.iv, k.c(u * kWarps))));
+    passLoads.push_back(loadChunk(ix.add(main.iv, k.c(u * kWarps))));
   for (int64_t u = 0; u < kUnroll; ++u)
-    compute(ix.add(main.iv, k.c(u * kWarps)), raws[u], carried);
+    compute(ix.add(main.iv, k.c(u * kWarps)), passLoads[u], carried);
   closeCarriedLoop(k, carried);
   for (int64_t i = 0; i < 4 * mt; ++i)
     acc[i] = main.result(i);
@@ -377,26 +364,38 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   return e.kernel("qlinear", k.str("KERNEL"), op->getLoc());
 }
 
-/// The dense weight of `op`, one thread per element (the index arithmetic
-/// of rt::quant::codePosition).
+/// rt::quant::elementAddress's arithmetic as `index` ops in kernel text.
+struct TextMath {
+  IndexOps &ix;
+  std::string c(int64_t v) { return ix.k.c(v); }
+  std::string add(const std::string &a, const std::string &b) {
+    return ix.add(a, b);
+  }
+  std::string mul(const std::string &a, int64_t b) { return ix.mul(a, c(b)); }
+  std::string div(const std::string &a, int64_t b) { return ix.div(a, b); }
+  std::string rem(const std::string &a, int64_t b) { return ix.rem(a, b); }
+};
+
+/// The dense weight of `op`, one thread per element, at the addresses
+/// rt::quant::elementAddress gives.
 FailureOr<std::string> dequantizeKernel(FunctionEmitter &e, DequantizeOp op,
                                         const rt::quant::Encoding &enc) {
-  std::string t = elemType(op.getResult());
+  std::string t = elementTypeText(op.getResult());
   KernelText k(256);
   IndexOps ix{k};
   bool fp8 = enc.storage == rt::quant::Storage::Fp8E4M3;
   std::string out = k.buffer("out", t);
   std::string q = k.buffer("q", "i8"), s = k.buffer("s", t);
   std::string z = enc.asymmetric ? k.buffer("z", "i8") : "";
-  int64_t rowsN = enc.rows(), cols = enc.cols();
-  int64_t total = enc.experts() * rowsN * cols;
+  int64_t cols = enc.cols();
+  int64_t total = enc.experts() * enc.rows() * cols;
   std::string id = k.globalId();
   k.line("scf.if " + ix.lt(id, k.c(total)) + " {");
-  std::string kk = ix.rem(id, cols), en = ix.div(id, cols);
-  std::string n = ix.rem(en, rowsN), ex = ix.div(en, rowsN);
-  std::string group = enc.groupSize == 0 ? ex
-                                         : ix.add(ix.mul(en, k.c(enc.groups())),
-                                                  ix.div(kk, enc.groupSize));
+  std::string en = ix.div(id, cols);
+  TextMath m{ix};
+  rt::quant::ElementAddress<std::string> address = rt::quant::elementAddress(
+      enc, m, ix.div(en, enc.rows()), ix.rem(en, enc.rows()), ix.rem(id, cols));
+  std::string group = address.scale;
   std::string scale = k.convert(
       k.def("memref.load " + s + "[" + group + "] : memref<?x" + t + ">"), t,
       "f32");
@@ -434,37 +433,7 @@ FailureOr<std::string> dequantizeKernel(FunctionEmitter &e, DequantizeOp op,
   } else {
     bool int4 = enc.storage == rt::quant::Storage::Int4;
     bool mma = enc.layout == rt::quant::Layout::Mma;
-    std::string byte, shift = k.c(0);
-    if (!mma) {
-      std::string rowStart = ix.mul(en, k.c(int4 ? (cols + 1) / 2 : cols));
-      byte = ix.add(rowStart, int4 ? ix.div(kk, 2) : kk);
-      if (int4)
-        shift = ix.mul(ix.rem(kk, 2), k.c(4));
-    } else {
-      int64_t chunk = enc.mmaChunk(), sp = chunk / 4;
-      int64_t tiles = (rowsN + 15) / 16,
-              rowBytes = (cols + chunk - 1) / chunk * 512;
-      std::string rr = ix.rem(n, 16), r = ix.rem(rr, 8), high = ix.div(rr, 8);
-      std::string kin = ix.rem(kk, chunk), c = ix.div(kin, sp),
-                  j = ix.rem(kin, sp);
-      std::string step = ix.div(j, 4), e4 = ix.rem(j, 4);
-      std::string odd = ix.rem(e4, 2), pair = ix.div(e4, 2);
-      std::string tileAt = ix.add(ix.mul(ex, k.c(tiles)), ix.div(n, 16));
-      std::string base = ix.add(ix.add(ix.mul(tileAt, k.c(rowBytes)),
-                                       ix.mul(ix.div(kk, chunk), k.c(512))),
-                                ix.mul(ix.add(ix.mul(r, k.c(4)), c), k.c(16)));
-      if (int4) {
-        std::string bit =
-            ix.add(ix.mul(odd, k.c(16)),
-                   ix.mul(ix.add(ix.mul(pair, k.c(2)), high), k.c(4)));
-        byte = ix.add(ix.add(base, ix.mul(step, k.c(4))), ix.div(bit, 8));
-        shift = ix.rem(bit, 8);
-      } else {
-        byte = ix.add(
-            ix.add(base, ix.mul(ix.add(ix.mul(step, k.c(2)), pair), k.c(4))),
-            ix.add(ix.mul(odd, k.c(2)), high));
-      }
-    }
+    std::string byte = address.byte, shift = address.shift;
     std::string raw =
         k.def("memref.load " + q + "[" + byte + "] : memref<?xi8>");
     std::string word = k.def("arith.extui " + raw + " : i8 to i32");
@@ -545,8 +514,8 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
   cfg.int4 = enc.storage == rt::quant::Storage::Int4;
   cfg.asymmetric = enc.asymmetric;
   cfg.bias = static_cast<bool>(op.getBias());
-  cfg.t = elemType(op.getInput());
-  cfg.ot = elemType(op.getResult());
+  cfg.t = elementTypeText(op.getInput());
+  cfg.ot = elementTypeText(op.getResult());
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(cfg.kDim);
   int64_t outBuffer = e.define(op.getResult());
   struct Variant {

@@ -53,26 +53,27 @@ struct KoptExpandQuantizedWeightsPass
       auto dequantize = DequantizeOp::create(
           builder, weight.getLoc(), dense, parts[0], parts[1],
           parts.size() > 2 ? parts[2] : Value(), TypeAttr::get(type));
-      // A model-level decompress of the weight is now the dequantize itself.
-      for (Operation *user : llvm::make_early_inc_range(weight->getUsers()))
-        if (auto decompress = dyn_cast<DecompressOp>(user)) {
-          decompress.getResult().replaceAllUsesWith(dequantize.getResult());
-          decompress.erase();
-        }
-      // Activations of another float type than the scales read the weight
-      // cast to theirs (kopt.linear allows that for quantized weights).
+      // The dequantized weight in `element`, cast before `user` if the
+      // scale dtype differs (quantized weights may feed activations or a
+      // decompress of another float type).
+      auto weightAs = [&](Operation *user, Type element) -> Value {
+        if (element == dense.getElementType())
+          return dequantize.getResult();
+        OpBuilder at(user);
+        return CastOp::create(at, user->getLoc(), dense.clone(element),
+                              dequantize.getResult());
+      };
       for (OpOperand &use : llvm::make_early_inc_range(weight->getUses())) {
-        auto linear = dyn_cast<LinearOp>(use.getOwner());
-        if (!linear)
-          continue;
-        Type activation = cast<RankedTensorType>(linear.getInput().getType())
-                              .getElementType();
-        if (activation == dense.getElementType())
-          continue;
-        OpBuilder at(linear);
-        auto cast = CastOp::create(at, linear.getLoc(), dense.clone(activation),
-                                   dequantize.getResult());
-        use.set(cast.getResult());
+        Operation *user = use.getOwner();
+        if (auto decompress = dyn_cast<DecompressOp>(user)) {
+          decompress.getResult().replaceAllUsesWith(
+              weightAs(decompress, decompress.getType().getElementType()));
+          decompress.erase();
+        } else if (auto linear = dyn_cast<LinearOp>(user)) {
+          use.set(weightAs(linear,
+                           cast<RankedTensorType>(linear.getInput().getType())
+                               .getElementType()));
+        }
       }
       weight.getResult().replaceAllUsesWith(dequantize.getResult());
       weight.erase();

@@ -14,8 +14,10 @@
 #include "kopt/runtime/Status.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -105,6 +107,11 @@ struct TensorToWrite {
 Status writeSafetensors(const std::string &path,
                         const std::vector<TensorToWrite> &tensors,
                         const std::map<std::string, std::string> &metadata);
+
+/// Writes `path` atomically: `write` fills a temporary file beside it, which
+/// is then renamed over `path` (removed again on any failure).
+Status writeFileAtomically(const std::string &path,
+                           const std::function<void(std::ostream &)> &write);
 
 } // namespace kopt::rt
 
