@@ -19,6 +19,11 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 bool isIntStorage(Storage storage) { return storage != Storage::Fp8E4M3; }
 
+/// Fractions of a group's range tried as its clipping range, best first on
+/// ties.
+constexpr float kClipRatios[] = {1.0f,  0.975f, 0.95f, 0.925f, 0.9f,  0.875f,
+                                 0.85f, 0.825f, 0.8f,  0.775f, 0.75f, 0.725f};
+
 /// The largest code magnitude (symmetric) or code (asymmetric).
 int64_t codeMax(Storage storage, bool asymmetric) {
   int64_t bits = storage == Storage::Int4 ? 4 : 8;
@@ -55,6 +60,33 @@ float loadScalar(kopt_dtype_t dtype, const uint8_t *at) {
   uint16_t bits;
   std::memcpy(&bits, at, 2);
   return dtype == KOPT_DTYPE_F16 ? f16ToFloat(bits) : bf16ToFloat(bits);
+}
+
+/// Round half to even, as std::nearbyint in the default mode, but inline:
+/// adding and subtracting 1.5 * 2^23 leaves the nearest integer (exact for
+/// |x| < 2^22; larger values are integers already or beyond any code).
+inline float roundToEven(float x) {
+  constexpr float kMagic = 12582912.0f;
+  return std::fabs(x) < 4194304.0f ? (x + kMagic) - kMagic : x;
+}
+
+/// Sum of squared errors of `values[0, count)` coded against `scale` and
+/// `zero` with codes clamped to [lowest, highest] (a zero scale codes 0).
+double squaredError(const float *values, int64_t count, float scale, float zero,
+                    float lowest, float highest) {
+  double total = 0;
+  for (int64_t begin = 0; begin < count; begin += 256) {
+    int64_t end = std::min(count, begin + 256);
+    float partial = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      float q = scale == 0.0f ? 0.0f : roundToEven(values[i] / scale);
+      q = std::min(std::max(q + zero, lowest), highest);
+      float diff = (q - zero) * scale - values[i];
+      partial += diff * diff;
+    }
+    total += partial;
+  }
+  return total;
 }
 
 } // namespace
@@ -290,23 +322,70 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
       }
   int64_t qmax = codeMax(encoding.storage, encoding.asymmetric);
   size_t scaleWidth = dtypeSize(encoding.scale);
-  std::vector<float> scales(scaleCount), zeros(scaleCount, 0.0f);
-  for (int64_t g = 0; g < scaleCount; ++g) {
+  // Integer codes: each group's range is shrunk by the clip ratio of
+  // kClipRatios that minimizes the group's squared error (ratio 1 wins ties,
+  // so exactly representable data round-trips). Outliers then cost a clipped
+  // weight instead of a coarser step for the whole group.
+  auto scaleFor = [&](int64_t g, float clip) {
     float scale;
     if (encoding.storage == Storage::Fp8E4M3)
       scale = std::max(-lo[g], hi[g]) / 448.0f;
     else if (encoding.asymmetric)
-      scale = (hi[g] - lo[g]) / static_cast<float>(qmax);
+      scale = clip * (hi[g] - lo[g]) / static_cast<float>(qmax);
     else
-      scale = std::max(-lo[g], hi[g]) / static_cast<float>(qmax);
+      scale = clip * std::max(-lo[g], hi[g]) / static_cast<float>(qmax);
     scale = roundTo(encoding.scale, scale);
     if (encoding.asymmetric && scale == 0.0f)
       scale = roundTo(encoding.scale, 1.0f);
+    return scale;
+  };
+  auto zeroFor = [&](int64_t g, float clip, float scale) {
+    return std::clamp(std::nearbyint(-clip * lo[g] / scale), 0.0f,
+                      static_cast<float>(qmax));
+  };
+  auto codeOf = [&](float w, float scale, float zero) {
+    float q = scale == 0.0f ? 0.0f : roundToEven(w / scale);
+    return encoding.asymmetric
+               ? std::clamp(q + zero, 0.0f, static_cast<float>(qmax))
+               : std::clamp(q, static_cast<float>(-qmax - 1),
+                            static_cast<float>(qmax));
+  };
+  std::vector<float> clips(scaleCount, 1.0f);
+  if (isIntStorage(encoding.storage)) {
+    // Groups are contiguous runs of a row (or, per tensor, all of an
+    // expert), so each is scored from a float copy in one tight loop.
+    int64_t span = encoding.groupSize == 0 ? rows * cols : encoding.groupSize;
+    std::vector<float> values(span);
+    std::vector<double> best(scaleCount, 0.0);
+    for (int64_t start = 0; start < experts * rows * cols;) {
+      int64_t row = start / cols, k = start % cols;
+      int64_t count = encoding.groupSize == 0 ? span : std::min(span, cols - k);
+      int64_t g = encoding.groupSize == 0
+                      ? start / span
+                      : row * encoding.groups() + k / encoding.groupSize;
+      for (int64_t i = 0; i < count; ++i)
+        values[i] = at(start + i);
+      for (float clip : kClipRatios) {
+        float scale = scaleFor(g, clip);
+        float zero = encoding.asymmetric ? zeroFor(g, clip, scale) : 0.0f;
+        double error = squaredError(values.data(), count, scale, zero,
+                                    encoding.asymmetric ? 0.0f : -qmax - 1.0f,
+                                    static_cast<float>(qmax));
+        if (clip == kClipRatios[0] || error < best[g]) {
+          best[g] = error;
+          clips[g] = clip;
+        }
+      }
+      start += count;
+    }
+  }
+  std::vector<float> scales(scaleCount), zeros(scaleCount, 0.0f);
+  for (int64_t g = 0; g < scaleCount; ++g) {
+    float scale = scaleFor(g, clips[g]);
     scales[g] = scale;
     storeScalar(encoding.scale, scale, &packed.scales[g * scaleWidth]);
     if (encoding.asymmetric) {
-      float zero = std::nearbyint(-lo[g] / scale);
-      zeros[g] = std::clamp(zero, 0.0f, static_cast<float>(qmax));
+      zeros[g] = zeroFor(g, clips[g], scale);
       packed.zeros[g] = static_cast<uint8_t>(zeros[g]);
     }
   }
@@ -323,13 +402,7 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
               scales[g] == 0.0f ? 0 : floatToE4M3(w / scales[g]);
           continue;
         }
-        int64_t q = 0;
-        if (scales[g] != 0.0f)
-          q = static_cast<int64_t>(std::nearbyint(w / scales[g]));
-        if (encoding.asymmetric)
-          q = std::clamp<int64_t>(q + static_cast<int64_t>(zeros[g]), 0, qmax);
-        else
-          q = std::clamp<int64_t>(q, -qmax - 1, qmax);
+        auto q = static_cast<int64_t>(codeOf(w, scales[g], zeros[g]));
         int64_t stored = q;
         if (mma && !encoding.asymmetric)
           stored = q + encoding.mmaOffset();

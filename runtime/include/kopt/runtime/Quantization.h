@@ -162,8 +162,9 @@ struct Packed {
 };
 
 /// Quantizes `source` (logical shape, dtype f32/f16/bf16, row-major) by
-/// round-to-nearest into `encoding`. Deterministic: the compiler and the
-/// runtime produce the same bytes.
+/// round-to-nearest into `encoding`. Integer groups clip their range to the
+/// fraction (1 down to 0.725) that minimizes the group's squared error.
+/// Deterministic: the compiler and the runtime produce the same bytes.
 StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
                           const void *source, size_t sourceBytes);
 
