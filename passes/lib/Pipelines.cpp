@@ -22,12 +22,19 @@ void buildFusePipeline(mlir::OpPassManager &pm) {
 
 void buildQuantizePipeline(mlir::OpPassManager &pm,
                            const QuantizePipelineOptions &options) {
+  if (!options.scaleInputs.empty()) {
+    KoptScaleLinearInputsPassOptions scale;
+    scale.weights.assign(options.scaleInputs.begin(),
+                         options.scaleInputs.end());
+    pm.addPass(createKoptScaleLinearInputsPass(scale));
+  }
   KoptQuantizePassOptions quantize;
   quantize.mode = options.mode;
   quantize.groupSize = options.groupSize;
   quantize.symmetric = options.symmetric;
   quantize.strictGroupSize = options.strictGroupSize;
   quantize.keep.assign(options.keep.begin(), options.keep.end());
+  quantize.int8.assign(options.int8.begin(), options.int8.end());
   pm.addPass(createKoptQuantizePass(quantize));
 }
 
@@ -55,6 +62,8 @@ void buildModelPipeline(mlir::OpPassManager &pm,
     quantize.symmetric = options.quantizeSymmetric;
     quantize.strictGroupSize = options.strictGroupSize;
     quantize.keep = options.quantizeKeep;
+    quantize.int8 = options.quantizeInt8;
+    quantize.scaleInputs = options.quantizeScaleInputs;
     buildQuantizePipeline(pm, quantize);
   }
   // Fuse last, over the final weight encodings.

@@ -44,14 +44,18 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
     if (mode == QuantMode::FP8 && !symmetric)
       return fail() << "kopt-quantize: fp8 has no zero points; drop "
                        "symmetric=false";
-    keepPatterns.clear();
-    for (const std::string &text : keep) {
-      llvm::Expected<llvm::GlobPattern> pattern =
-          llvm::GlobPattern::create(text);
-      if (!pattern)
-        return fail() << "kopt-quantize: bad keep pattern '" << text
-                      << "': " << llvm::toString(pattern.takeError());
-      keepPatterns.push_back(std::move(*pattern));
+    for (auto [texts, patterns, what] :
+         {std::tuple(&keep, &keepPatterns, "keep"),
+          std::tuple(&int8, &int8Patterns, "int8")}) {
+      patterns->clear();
+      for (const std::string &text : *texts) {
+        llvm::Expected<llvm::GlobPattern> pattern =
+            llvm::GlobPattern::create(text);
+        if (!pattern)
+          return fail() << "kopt-quantize: bad " << what << " pattern '" << text
+                        << "': " << llvm::toString(pattern.takeError());
+        patterns->push_back(std::move(*pattern));
+      }
     }
     return mlir::success();
   }
@@ -59,21 +63,26 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
   void runOnOperation() override {
     // A keep pattern that matches no weight is almost certainly a typo that
     // would silently quantize the layer it meant to keep.
-    llvm::SmallVector<bool> used(keepPatterns.size(), false);
+    llvm::SmallVector<bool> keepUsed(keepPatterns.size(), false),
+        int8Used(int8Patterns.size(), false);
     llvm::MapVector<llvm::StringRef, llvm::SmallVector<WeightOp>> byName;
     getOperation().walk([&](WeightOp weight) {
-      for (auto [pattern, isUsed] : llvm::zip(keepPatterns, used))
+      for (auto [pattern, isUsed] : llvm::zip(keepPatterns, keepUsed))
+        isUsed = isUsed || pattern.match(weight.getName());
+      for (auto [pattern, isUsed] : llvm::zip(int8Patterns, int8Used))
         isUsed = isUsed || pattern.match(weight.getName());
       byName[weight.getName()].push_back(weight);
     });
     bool failed = false;
-    for (auto [text, isUsed] : llvm::zip(keep, used)) {
-      if (isUsed)
-        continue;
-      mlir::emitError(getOperation().getLoc(), "kopt-quantize: keep pattern '")
-          << text << "' matches no kopt.weight";
-      failed = true;
-    }
+    for (auto [texts, used, what] : {std::tuple(&keep, &keepUsed, "keep"),
+                                     std::tuple(&int8, &int8Used, "int8")})
+      for (auto [text, isUsed] : llvm::zip(*texts, *used)) {
+        if (isUsed)
+          continue;
+        mlir::emitError(getOperation().getLoc(), "kopt-quantize: ")
+            << what << " pattern '" << text << "' matches no kopt.weight";
+        failed = true;
+      }
     for (auto &[name, reads] : byName) {
       if (llvm::any_of(keepPatterns, [&, &name = name](const auto &pattern) {
             return pattern.match(name);
@@ -85,7 +94,13 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
           llvm::dyn_cast<mlir::RankedTensorType>(reads.front().getType());
       if (!dense || (dense.getRank() != 2 && dense.getRank() != 3))
         continue;
-      mlir::FailureOr<QuantizedType> type = quantizedType(reads.front(), dense);
+      bool asInt8 =
+          llvm::any_of(int8Patterns, [&, &name = name](const auto &pattern) {
+            return pattern.match(name);
+          });
+      mlir::FailureOr<QuantizedType> type =
+          asInt8 ? quantizedType(reads.front(), dense, QuantMode::Int8, -1)
+                 : quantizedType(reads.front(), dense, mode, groupSize);
       if (mlir::failed(type)) {
         failed = true;
         continue;
@@ -99,18 +114,20 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
 
 private:
   mlir::FailureOr<QuantizedType> quantizedType(WeightOp weight,
-                                               mlir::RankedTensorType dense) {
+                                               mlir::RankedTensorType dense,
+                                               QuantMode storageMode,
+                                               int64_t requestedGroup) {
     mlir::MLIRContext *context = &getContext();
     int64_t k = dense.getShape().back();
-    int64_t group = groupSize == -1 ? k : static_cast<int64_t>(groupSize);
-    QuantLayout packing = mode == QuantMode::FP8
+    int64_t group = requestedGroup == -1 ? k : requestedGroup;
+    QuantLayout packing = storageMode == QuantMode::FP8
                               ? QuantLayout::Plain
                               : static_cast<QuantLayout>(layout.getValue());
     // Elements of K a lane of the GPU layout reads from one group.
     int64_t granule =
         packing == QuantLayout::Plain
             ? 1
-            : rt::quant::mmaGranule(mode == QuantMode::Int4
+            : rt::quant::mmaGranule(storageMode == QuantMode::Int4
                                         ? rt::quant::Storage::Int4
                                         : rt::quant::Storage::Int8);
     if (group > 0 && k % group != 0 && strictGroupSize)
@@ -129,9 +146,9 @@ private:
         }
       group = fitted;
     }
-    mlir::Type storage = mode == QuantMode::Int4
+    mlir::Type storage = storageMode == QuantMode::Int4
                              ? mlir::Type(mlir::IntegerType::get(context, 4))
-                         : mode == QuantMode::Int8
+                         : storageMode == QuantMode::Int8
                              ? mlir::Type(mlir::IntegerType::get(context, 8))
                              : mlir::Type(mlir::Float8E4M3FNType::get(context));
     mlir::Type zeroPoint = symmetric ? mlir::Type() : storage;
@@ -144,7 +161,7 @@ private:
     return type;
   }
 
-  llvm::SmallVector<llvm::GlobPattern> keepPatterns;
+  llvm::SmallVector<llvm::GlobPattern> keepPatterns, int8Patterns;
 };
 } // namespace
 } // namespace kopt

@@ -26,6 +26,17 @@ struct PackedTensor {
   std::vector<uint8_t> bytes;
 };
 
+kopt_tensor_view_t viewOf(kopt_dtype_t dtype, const std::vector<int64_t> &shape,
+                          const std::vector<uint8_t> &bytes) {
+  kopt_tensor_view_t view{};
+  view.dtype = dtype;
+  view.rank = static_cast<int32_t>(shape.size());
+  std::copy(shape.begin(), shape.end(), view.shape);
+  view.data = bytes.data();
+  view.byte_size = bytes.size();
+  return view;
+}
+
 struct PackedStore {
   std::map<std::string, PackedTensor> tensors;
   std::shared_ptr<const void> baseKeepAlive;
@@ -89,19 +100,15 @@ StatusOr<WeightSource> withPackedWeights(const Plan &plan,
     if (found == tensors->tensors.end())
       return baseLookup(name);
     const PackedTensor &tensor = found->second;
-    kopt_tensor_view_t view{};
-    view.dtype = tensor.dtype;
-    view.rank = static_cast<int32_t>(tensor.shape.size());
-    std::copy(tensor.shape.begin(), tensor.shape.end(), view.shape);
-    view.data = tensor.bytes.data();
-    view.byte_size = tensor.bytes.size();
-    return view;
+    return viewOf(tensor.dtype, tensor.shape, tensor.bytes);
   };
   return packed;
 }
 
-StatusOr<std::string> writePackedCheckpoint(const std::string &artifactPath,
-                                            const std::string &checkpoint) {
+StatusOr<std::string>
+writePackedCheckpoint(const std::string &artifactPath,
+                      const std::string &checkpoint,
+                      const std::map<std::string, HostTensor> &overrides) {
   std::string planPath = Plan::planPathFor(artifactPath);
   StatusOr<std::shared_ptr<const Plan>> plan = Plan::load(planPath);
   if (!plan.isOk())
@@ -117,6 +124,18 @@ StatusOr<std::string> writePackedCheckpoint(const std::string &artifactPath,
     return set.status();
   WeightSource base =
       WeightSource::fromWeightSet(std::move(*set), "'" + checkpoint + "'");
+  if (!overrides.empty()) {
+    auto lookup = base.lookup;
+    base.lookup =
+        [lookup, &overrides](
+            const std::string &name) -> std::optional<kopt_tensor_view_t> {
+      auto found = overrides.find(name);
+      if (found == overrides.end())
+        return lookup(name);
+      const HostTensor &tensor = found->second;
+      return viewOf(tensor.dtype, tensor.shape, tensor.bytes);
+    };
+  }
   StatusOr<WeightSource> packed = withPackedWeights(**plan, base);
   if (!packed.isOk())
     return packed.status();

@@ -6,6 +6,8 @@
 // RUN: kopt-opt %s --kopt-quantize="keep=lm_head.*,down.weight layout=plain" | FileCheck %s --check-prefix=KEEP
 // RUN: not kopt-opt %s --kopt-quantize="keep=nothing.like.this" 2>&1 | FileCheck %s --check-prefix=TYPO
 // RUN: kopt-opt %s --kopt-quantize="group-size=96" | FileCheck %s --check-prefix=ADAPT
+// RUN: kopt-opt %s --kopt-quantize="int8=*down*,lm_head.weight keep=experts.up" | FileCheck %s --check-prefix=MIXED
+// RUN: not kopt-opt %s --kopt-quantize="int8=nothing.like.this" 2>&1 | FileCheck %s --check-prefix=TYPO8
 
 // INT4-LABEL: func.func @block
 // INT4: kopt.weight "embed" : tensor<64x128xbf16>
@@ -32,6 +34,18 @@
 // ADAPT: kopt.weight "down.weight" : !kopt.quantized<128x256xi4, group_size = 64,
 
 // TYPO: error: kopt-quantize: keep pattern 'nothing.like.this' matches no kopt.weight
+// TYPO8: error: kopt-quantize: int8 pattern 'nothing.like.this' matches no kopt.weight
+
+// Mixed precision: int8 globs take int8 codes with per-channel scales
+// (experts too); keep wins nothing here but its own weight.
+// MIXED-LABEL: func.func @block
+// MIXED: kopt.weight "up.weight" : !kopt.quantized<256x128xi4, group_size = 128, scale = bf16, layout = mma>
+// MIXED: kopt.weight "down.weight" : !kopt.quantized<128x256xi8, group_size = 256, scale = bf16, layout = mma>
+// MIXED: kopt.weight "lm_head.weight" : !kopt.quantized<64x128xi8, group_size = 128, scale = bf16, layout = mma>
+// MIXED-LABEL: func.func @experts
+// MIXED: kopt.weight "experts.gate" : !kopt.quantized<4x64x128xi4
+// MIXED: kopt.weight "experts.up" : tensor<4x64x128xf16>
+// MIXED: kopt.weight "experts.down" : !kopt.quantized<4x128x64xi8, group_size = 64,
 
 func.func @block(%ids: tensor<1x?xi32>) -> tensor<1x?x64xbf16> {
   // An embedding table is not a linear weight.

@@ -179,9 +179,10 @@ TEST(Quantization, ClipSearchNeverLosesToPlainRoundToNearest) {
         }
       // Gaussian groups gain from clipping at 4 bits (symmetric codes more:
       // their unclipped range leaves code -8 unused).
-      if (storage == Storage::Int4)
+      if (storage == Storage::Int4) {
         EXPECT_LT(clippedTotal, (asymmetric ? 0.97 : 0.9) * plainTotal)
             << "asymmetric " << asymmetric;
+      }
     }
 }
 

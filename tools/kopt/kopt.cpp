@@ -22,12 +22,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Calibration.h"
+
 #include "kopt/Dialect/Kopt/SparsityPattern.h"
 #include "kopt/InitAll.h"
 #include "kopt/runtime/CompiledModule.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
@@ -37,6 +41,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 namespace cl = llvm::cl;
@@ -78,6 +83,32 @@ cl::list<std::string>
                  cl::desc("Weight-name globs kept in their original precision"),
                  cl::value_desc("pattern"), cl::CommaSeparated,
                  cl::cat(koptCategory));
+cl::list<std::string> quantizeInt8(
+    "quantize-int8",
+    cl::desc("Weight-name globs quantized to int8 per channel instead"),
+    cl::value_desc("pattern"), cl::CommaSeparated, cl::cat(koptCategory));
+cl::list<std::string> calibration(
+    "calibration",
+    cl::desc("One calibration sample: .npy inputs of the function, "
+             "comma-separated (repeat for more samples); needs --weights"),
+    cl::value_desc("x.npy,..."), cl::cat(koptCategory));
+cl::opt<std::string>
+    calibrationFunction("calibration-function",
+                        cl::desc("Function the calibration inputs feed"),
+                        cl::init("forward"), cl::cat(koptCategory));
+cl::opt<bool> quantizeAwq(
+    "quantize-awq",
+    cl::desc("Activation-aware per-channel scaling from the calibration data"),
+    cl::cat(koptCategory));
+cl::opt<double> quantizeBudget(
+    "quantize-budget",
+    cl::desc("Average bits per quantized weight: the most sensitive layers "
+             "(on the calibration data) get int8 or stay in float within it"),
+    cl::value_desc("bits"), cl::cat(koptCategory));
+cl::opt<std::string>
+    quantizeReport("quantize-report",
+                   cl::desc("Write the calibration accuracy report as JSON"),
+                   cl::value_desc("file"), cl::cat(koptCategory));
 cl::opt<std::string>
     sparsify("sparsify", cl::desc("Prune weights: N:M or block:RxC:DENSITY"),
              cl::value_desc("pattern"), cl::cat(koptCategory));
@@ -137,8 +168,8 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
                             std::optional<kopt::CpuCodegenOptions> codegen,
                             std::optional<kopt::GpuCodegenOptions> gpu) {
     auto userPipeline = std::move(passPipelineCallback);
-    setPassPipelineSetupFn([&options, withSummary, userPipeline, codegen, gpu](
-                               mlir::PassManager &pm) -> mlir::LogicalResult {
+    setPassPipelineSetupFn([&options, withSummary, userPipeline, codegen,
+                            gpu](mlir::PassManager &pm) -> mlir::LogicalResult {
       // The checkpoint is checked against the model before anything runs;
       // the alias stages follow; MLIR's own pass flags append to them (and
       // --dump-pass-pipeline prints the result).
@@ -189,7 +220,7 @@ int main(int argc, char **argv) {
   Emit what = resolveEmit();
   Target chosen = target;
   if (chosen == Target::Auto)
-    chosen = what == Emit::PTX ? Target::SM90
+    chosen = what == Emit::PTX    ? Target::SM90
              : what == Emit::MLIR ? Target::Auto
                                   : Target::CPU;
   if (what == Emit::PTX && chosen == Target::CPU)
@@ -213,6 +244,31 @@ int main(int argc, char **argv) {
                 "points");
   if (!quantizeKeep.empty() && quantize == kopt::QuantMode::None)
     return fail("--quantize-keep needs --quantize");
+  if (!quantizeInt8.empty() && quantize == kopt::QuantMode::None)
+    return fail("--quantize-int8 needs --quantize");
+  // Methods that learn from data need the weights and the data.
+  for (auto [flag, used] :
+       {std::pair("--quantize-awq", quantizeAwq.getValue()),
+        std::pair("--quantize-budget", quantizeBudget.getNumOccurrences() > 0),
+        std::pair("--quantize-report", !quantizeReport.empty()),
+        std::pair("--calibration", !calibration.empty())}) {
+    if (!used)
+      continue;
+    if (quantize == kopt::QuantMode::None)
+      return fail(llvm::Twine(flag) + " needs --quantize=int4|int8|fp8");
+    if (weightsFilename.empty() || calibration.empty())
+      return fail(llvm::Twine(flag) +
+                  " learns from data: it needs the float weights "
+                  "(--weights=w.safetensors) and calibration inputs "
+                  "(--calibration=x.npy[,...], one per function argument)");
+  }
+  if (quantizeBudget.getNumOccurrences() &&
+      !(quantizeBudget > 0 && quantizeBudget <= 64))
+    return fail("--quantize-budget takes bits per weight in (0, 64], got " +
+                llvm::Twine(std::to_string(quantizeBudget)));
+  if (!calibration.empty() && !sparsify.empty())
+    return fail("--calibration with --sparsify is not supported yet: the "
+                "calibration compares against the dense float model");
   if (!sparsify.empty()) {
     llvm::Expected<kopt::SparsityPattern> pattern =
         kopt::SparsityPattern::parse(sparsify);
@@ -231,15 +287,59 @@ int main(int argc, char **argv) {
                 "with --fuse/--quantize/--sparsify; spell the stages in it, "
                 "e.g. builtin.module(kopt-model-pipeline{fuse=true})");
 
-  kopt::ModelPipelineOptions options;
-  options.fuse = fuse;
-  options.quantize = quantize;
-  options.groupSize = quantizeGroupSize;
-  options.quantizeSymmetric = !quantizeAsymmetric;
+  kopt::QuantizeSettings settings;
+  settings.mode = quantize;
+  settings.groupSize = quantizeGroupSize;
+  settings.symmetric = !quantizeAsymmetric;
   // A group size the user asked for is honoured exactly (an error where it
   // does not divide K); the default adapts per layer.
-  options.strictGroupSize = quantizeGroupSize.getNumOccurrences() > 0;
-  options.quantizeKeep = quantizeKeep;
+  settings.strictGroupSize = quantizeGroupSize.getNumOccurrences() > 0;
+  settings.keep = quantizeKeep;
+  settings.int8 = quantizeInt8;
+
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      mlir::openInputFile(inputFilename, &errorMessage);
+  if (!input)
+    return fail(errorMessage);
+
+  // Calibration decides per-layer precisions and input scales before the
+  // pipeline runs, on its own parse of the model.
+  kopt::CalibratedTensors calibrated;
+  if (!calibration.empty()) {
+    kopt::CalibrationRequest request;
+    request.weightsPath = weightsFilename;
+    request.function = calibrationFunction;
+    for (llvm::StringRef sample : calibration) {
+      llvm::SmallVector<llvm::StringRef> paths;
+      sample.split(paths, ',', -1, /*KeepEmpty=*/false);
+      request.samples.emplace_back(paths.begin(), paths.end());
+    }
+    request.activationAware = quantizeAwq;
+    if (quantizeBudget.getNumOccurrences())
+      request.budgetBits = quantizeBudget;
+    request.reportPath = quantizeReport;
+    mlir::MLIRContext context(registry);
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(input->getBuffer(),
+                                             input->getBufferIdentifier()),
+        llvm::SMLoc());
+    mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+    mlir::OwningOpRef<mlir::ModuleOp> model =
+        mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+    if (!model || mlir::failed(mlir::verify(*model)))
+      return 1;
+    std::optional<kopt::CalibratedTensors> tensors =
+        kopt::calibrate(*model, settings, request, llvm::errs());
+    if (!tensors)
+      return 1;
+    calibrated = std::move(*tensors);
+  }
+
+  kopt::ModelPipelineOptions options;
+  settings.applyTo(options);
+  options.fuse = fuse;
   options.sparsify = sparsify;
 
   KoptDriverConfig config(mlir::MlirOptMainConfig::createFromCLOptions());
@@ -248,17 +348,12 @@ int main(int argc, char **argv) {
     codegen = kopt::CpuCodegenOptions{outputFilename, hostCpu, cpuThreads};
   std::optional<kopt::GpuCodegenOptions> gpu;
   if (emitPtx)
-    gpu = kopt::GpuCodegenOptions{
-        outputFilename, chosen == Target::SM80   ? "sm_80"
-                        : chosen == Target::SM89 ? "sm_89"
-                                                 : "sm_90"};
+    gpu = kopt::GpuCodegenOptions{outputFilename,
+                                  chosen == Target::SM80   ? "sm_80"
+                                  : chosen == Target::SM89 ? "sm_89"
+                                                           : "sm_90"};
   config.prependModelPipeline(options, summary, codegen, gpu);
 
-  std::string errorMessage;
-  std::unique_ptr<llvm::MemoryBuffer> input =
-      mlir::openInputFile(inputFilename, &errorMessage);
-  if (!input)
-    return fail(errorMessage);
   // The serializers write the artifact and its plan themselves; with
   // --weights, quantized weights are then packed into
   // <stem>.weights.safetensors, which the plan names as its default.
@@ -268,8 +363,8 @@ int main(int argc, char **argv) {
       return 1;
     if (weightsFilename.empty() || outputFilename == "-")
       return 0;
-    kopt::rt::StatusOr<std::string> packed =
-        kopt::rt::writePackedCheckpoint(outputFilename, weightsFilename);
+    kopt::rt::StatusOr<std::string> packed = kopt::rt::writePackedCheckpoint(
+        outputFilename, weightsFilename, calibrated);
     if (!packed.isOk())
       return fail("packing the weights: " + packed.status().message());
     return 0;

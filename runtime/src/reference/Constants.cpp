@@ -82,15 +82,15 @@ Status packedWeight(const OpContext &ctx, const std::string &name,
   auto source = part.find("source"), which = part.find("part"),
        encodingJson = part.find("encoding");
   if (!part.is_object() || source == part.end() || !source->is_string() ||
-      which == part.end() || !which->is_string() ||
-      encodingJson == part.end())
+      which == part.end() || !which->is_string() || encodingJson == part.end())
     return ctx.invalid("weight '" + name +
                        "' has a malformed kopt.quantized_part attribute");
   StatusOr<quant::Encoding> encoding = quant::encodingFromJson(*encodingJson);
   if (!encoding.isOk())
     return ctx.invalid(encoding.status().message());
   std::string sourceName = source->get<std::string>();
-  const TensorEntry *entry = ctx.weights()->lookup(sourceName);
+  TensorEntry scratch;
+  const TensorEntry *entry = ctx.lookupWeight(sourceName, scratch);
   if (!entry)
     return ctx.error(KOPT_STATUS_NOT_FOUND,
                      "neither '" + name + "' nor the float weight '" +
@@ -103,8 +103,7 @@ Status packedWeight(const OpContext &ctx, const std::string &name,
   StatusOr<quant::Packed> packed =
       quant::quantize(*encoding, entry->dtype, entry->data, entry->byteSize);
   if (!packed.isOk())
-    return ctx.error(packed.status().code(), "packing '" + sourceName +
-                                                 "': " +
+    return ctx.error(packed.status().code(), "packing '" + sourceName + "': " +
                                                  packed.status().message());
   std::vector<quant::Part> parts = quant::partsOf(*encoding);
   const std::vector<uint8_t> *bytes[] = {&packed->qweight, &packed->scales,
@@ -143,11 +142,12 @@ Status evalWeight(const OpContext &ctx, std::vector<Value> &results) {
   if (!isStatic(declared.shape))
     return ctx.invalid("weight '" + name + "' must have a static shape, got " +
                        formatShape(declared.shape));
-  if (!ctx.weights())
+  if (!ctx.hasWeights())
     return ctx.error(KOPT_STATUS_NOT_FOUND,
                      "weight '" + name +
                          "' is needed but no weights were given");
-  const TensorEntry *entry = ctx.weights()->lookup(name);
+  TensorEntry scratch;
+  const TensorEntry *entry = ctx.lookupWeight(name, scratch);
   if (!entry && ctx.hasAttr("kopt.quantized_part"))
     return packedWeight(ctx, name, declared, results);
   if (!entry)

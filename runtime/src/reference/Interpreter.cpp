@@ -113,7 +113,8 @@ bool matchesDeclared(const std::vector<int64_t> &shape,
 /// One evaluation of one function.
 class Interpreter {
 public:
-  explicit Interpreter(const WeightSet *weights) : weights_(weights) {}
+  Interpreter(const WeightSet *weights, const EvaluationHooks *hooks)
+      : weights_(weights), hooks_(hooks) {}
 
   Status run(const json &function, const std::string &name,
              const std::vector<Value> &inputs, std::vector<Value> &results);
@@ -126,6 +127,7 @@ private:
   Status define(int64_t id, Value value, const std::string &what);
 
   const WeightSet *weights_;
+  const EvaluationHooks *hooks_;
   std::unordered_map<int64_t, Value> values_;
 };
 
@@ -259,7 +261,7 @@ Status Interpreter::runNode(const json &node, size_t index, bool &returned,
                          "this op" +
                          at);
 
-  OpContext ctx(op, loc, std::move(operands), resultTypes, attrs, weights_);
+  OpContext ctx(op, loc, operands, resultTypes, attrs, weights_, hooks_);
   std::vector<Value> results;
   KOPT_RETURN_IF_ERROR(kernel->second(ctx, results));
   if (results.size() != resultTypes.size())
@@ -282,8 +284,11 @@ Status Interpreter::runNode(const json &node, size_t index, bool &returned,
                          formatType(result.dtype, result.shape));
     for (double &element : result.data)
       element = roundToDType(element, result.dtype);
-    KOPT_RETURN_IF_ERROR(define(resultIds[i], std::move(result), op + at));
   }
+  if (hooks_ && hooks_->afterNode)
+    hooks_->afterNode(node, operands, results);
+  for (size_t i = 0; i < results.size(); ++i)
+    KOPT_RETURN_IF_ERROR(define(resultIds[i], std::move(results[i]), op + at));
   return Status::ok();
 }
 
@@ -381,13 +386,14 @@ StatusOr<nlohmann::json> parseGraph(std::string_view text) {
 StatusOr<std::vector<Value>> evaluateValues(const nlohmann::json &graph,
                                             const std::string &name,
                                             const std::vector<Value> &inputs,
-                                            const WeightSet *weights) {
+                                            const WeightSet *weights,
+                                            const EvaluationHooks *hooks) {
   // Every JSON access above is checked first; this is only a safety net so
   // that nothing escapes as an exception.
   try {
     const json *function = nullptr;
     KOPT_RETURN_IF_ERROR(findFunction(graph, name, function));
-    Interpreter interpreter(weights);
+    Interpreter interpreter(weights, hooks);
     std::vector<Value> results;
     KOPT_RETURN_IF_ERROR(interpreter.run(*function, name, inputs, results));
     return results;

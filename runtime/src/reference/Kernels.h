@@ -112,7 +112,7 @@ public:
   OpContext(std::string op, std::string loc,
             std::vector<const Value *> operands,
             std::vector<TensorType> resultTypes, const nlohmann::json *attrs,
-            const WeightSet *weights);
+            const WeightSet *weights, const EvaluationHooks *hooks = nullptr);
 
   /// The op name ("kopt.add").
   const std::string &op() const { return op_; }
@@ -125,6 +125,14 @@ public:
     return resultTypes_[index];
   }
   const WeightSet *weights() const { return weights_; }
+  /// Whether any weights are available (a set or overrides).
+  bool hasWeights() const {
+    return weights_ || (hooks_ && !hooks_->weightOverrides.empty());
+  }
+  /// The weight called `name`: an override (viewed through `scratch`), else
+  /// the weight set's entry, else nullptr.
+  const TensorEntry *lookupWeight(const std::string &name,
+                                  TensorEntry &scratch) const;
 
   /// "<op>: <message> (at <loc>)" with `code`.
   Status error(kopt_status_code_t code, const std::string &message) const;
@@ -187,6 +195,7 @@ private:
   std::vector<TensorType> resultTypes_;
   const nlohmann::json *attrs_;
   const WeightSet *weights_;
+  const EvaluationHooks *hooks_;
 };
 
 /// An op's implementation: fills `results` (one Value per declared result).

@@ -59,9 +59,25 @@ bool readF32(const nlohmann::json &value, double &out) {
 OpContext::OpContext(std::string op, std::string loc,
                      std::vector<const Value *> operands,
                      std::vector<TensorType> resultTypes,
-                     const nlohmann::json *attrs, const WeightSet *weights)
+                     const nlohmann::json *attrs, const WeightSet *weights,
+                     const EvaluationHooks *hooks)
     : op_(std::move(op)), loc_(std::move(loc)), operands_(std::move(operands)),
-      resultTypes_(std::move(resultTypes)), attrs_(attrs), weights_(weights) {}
+      resultTypes_(std::move(resultTypes)), attrs_(attrs), weights_(weights),
+      hooks_(hooks) {}
+
+const TensorEntry *OpContext::lookupWeight(const std::string &name,
+                                           TensorEntry &scratch) const {
+  if (hooks_) {
+    auto found = hooks_->weightOverrides.find(name);
+    if (found != hooks_->weightOverrides.end()) {
+      const HostTensor &tensor = found->second;
+      scratch = TensorEntry{name, tensor.dtype, tensor.shape,
+                            tensor.bytes.data(), tensor.bytes.size()};
+      return &scratch;
+    }
+  }
+  return weights_ ? weights_->lookup(name) : nullptr;
+}
 
 Status OpContext::error(kopt_status_code_t code,
                         const std::string &message) const {

@@ -30,7 +30,9 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
     [zero_point,] layout>`; the linear keeps its activations and result.
     Weights read by anything else (embedding tables, tied LM heads, norms)
     keep their precision, as do weights whose name matches a `keep` glob
-    (a pattern that matches no weight is an error). Where the group size
+    (a pattern that matches no weight is an error), and weights matching an
+    `int8` glob take int8 codes with per-channel scales whatever the mode
+    (the mixed-precision policy's upgrade). Where the group size
     does not divide a layer's K, that layer takes the largest group of at
     least 32 that does (and suits the layout), else one scale per output
     channel; with `strict-group-size` it is an error at that weight.
@@ -60,7 +62,29 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
                clEnumValN(::kopt::QuantLayout::Mma, "mma", "the GPU kernels' fragment order"),
                clEnumValN(::kopt::QuantLayout::Plain, "plain", "row-major codes"))}]>,
     ListOption<"keep", "keep", "std::string",
-               "Weight-name patterns (glob) kept in their original precision">
+               "Weight-name patterns (glob) kept in their original precision">,
+    ListOption<"int8", "int8", "std::string",
+               "Weight-name patterns (glob) quantized to int8 with one scale "
+               "per output channel instead">
+  ];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
+def KoptScaleLinearInputsPass
+    : Pass<"kopt-scale-linear-inputs", "::mlir::ModuleOp"> {
+  let summary = "Scale the inputs of chosen linears per channel (AWQ)";
+  let description = [{
+    For every `kopt.linear` whose weight is named in `weights`, multiplies
+    its input by a new weight `<name>.input_scale` of shape `[K]` (the
+    input's dtype) first. Activation-aware quantization stores the weight
+    multiplied by the inverse of that scale, so salient input channels keep
+    more precision; `kopt --calibration --quantize-awq` chooses the scales
+    and writes both tensors into the packed checkpoint. A name that no
+    linear reads is an error.
+  }];
+  let options = [
+    ListOption<"weights", "weights", "std::string",
+               "Weight names whose linears get scaled inputs">
   ];
   let dependentDialects = ["::kopt::KoptDialect"];
 }

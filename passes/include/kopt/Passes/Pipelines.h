@@ -41,6 +41,13 @@ struct QuantizePipelineOptions
   ListOption<std::string> keep{
       *this, "keep",
       llvm::cl::desc("Weight-name globs kept in their original precision")};
+  ListOption<std::string> int8{
+      *this, "int8",
+      llvm::cl::desc("Weight-name globs quantized to int8 per channel")};
+  ListOption<std::string> scaleInputs{
+      *this, "scale-inputs",
+      llvm::cl::desc("Weights whose linears get per-channel input scales "
+                     "(activation-aware quantization)")};
 };
 
 struct SparsifyPipelineOptions
@@ -76,6 +83,13 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
   ListOption<std::string> quantizeKeep{
       *this, "quantize-keep",
       llvm::cl::desc("Weight-name globs kept in their original precision")};
+  ListOption<std::string> quantizeInt8{
+      *this, "quantize-int8",
+      llvm::cl::desc("Weight-name globs quantized to int8 per channel")};
+  ListOption<std::string> quantizeScaleInputs{
+      *this, "quantize-scale-inputs",
+      llvm::cl::desc("Weights whose linears get per-channel input scales "
+                     "(activation-aware quantization)")};
   Option<std::string> sparsify{
       *this, "sparsify",
       llvm::cl::desc("Sparsity pattern N:M or block:RxC:DENSITY (empty: no)"),
@@ -85,7 +99,8 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
 /// `--fuse`: fusion, then cleanup of what fusion exposed.
 void buildFusePipeline(mlir::OpPassManager &pm);
 
-/// `--quantize=MODE`: weight quantization.
+/// `--quantize=MODE`: per-channel input scaling where activation-aware
+/// quantization chose it, then weight quantization.
 void buildQuantizePipeline(mlir::OpPassManager &pm,
                            const QuantizePipelineOptions &options);
 

@@ -29,6 +29,7 @@
 #include "kopt/runtime/Safetensors.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -64,10 +65,13 @@ StatusOr<WeightSource> withPackedWeights(const Plan &plan,
 /// Compile-time packing: writes every weight the plan beside `artifactPath`
 /// reads, quantized ones packed from `checkpoint`, to
 /// `<stem>.weights.safetensors` beside it, and makes that file the plan's
-/// default weights. Returns the path written, or "" when the plan reads no
-/// quantized weight.
-StatusOr<std::string> writePackedCheckpoint(const std::string &artifactPath,
-                                            const std::string &checkpoint);
+/// default weights. Tensors in `overrides` replace (or add to) the
+/// checkpoint's of that name (calibration's scaled weights and input scales).
+/// Returns the path written, or "" when the plan reads no quantized weight.
+StatusOr<std::string>
+writePackedCheckpoint(const std::string &artifactPath,
+                      const std::string &checkpoint,
+                      const std::map<std::string, HostTensor> &overrides = {});
 
 /// Checks the checkpoint's `view` of `weight` (read by `function`) against
 /// the plan: NOT_FOUND when absent, INVALID_ARGUMENT on a dtype or shape

@@ -31,6 +31,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,13 +73,25 @@ StatusOr<HostTensor> toHostTensor(const Value &value);
 /// invalidArgument error with the parser's position.
 StatusOr<nlohmann::json> parseGraph(std::string_view text);
 
+/// What an evaluation may substitute and observe (calibration reads every
+/// linear's inputs and evaluates a model under changed weights).
+struct EvaluationHooks {
+  /// Tensors read in place of (or besides) the weight set's of that name.
+  std::map<std::string, HostTensor> weightOverrides;
+  /// Called after each node with its JSON, its operands and its results.
+  std::function<void(const nlohmann::json &node,
+                     const std::vector<const Value *> &operands,
+                     const std::vector<Value> &results)>
+      afterNode;
+};
+
 /// Evaluates function `name` of `graph` on `inputs` (one per function
 /// argument, in order), reading kopt.weight tensors from `weights` (may be
 /// nullptr when the graph has no weights). Returns one Value per result.
-StatusOr<std::vector<Value>> evaluateValues(const nlohmann::json &graph,
-                                            const std::string &name,
-                                            const std::vector<Value> &inputs,
-                                            const WeightSet *weights);
+StatusOr<std::vector<Value>>
+evaluateValues(const nlohmann::json &graph, const std::string &name,
+               const std::vector<Value> &inputs, const WeightSet *weights,
+               const EvaluationHooks *hooks = nullptr);
 
 /// As evaluateValues, on host tensors: one HostTensor per function argument
 /// in, one per result out.
