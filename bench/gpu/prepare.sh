@@ -77,6 +77,16 @@ for mode in int4 int8 fp8; do
   $K/kopt-run tlq_$mode.ptx --device=reference --weights=tlw.safetensors \
     --input=@tl_ids.npy --input=@tl_pos.npy --output=@tlq_${mode}_ref.npy
 done
+# Calibrated int4 (compile-time packed): activation-aware input scales, and
+# a 5-bit budget that mixes int4, int8 and f32 layers.
+$K/kopt "$root/models/tiny_llama.mlir" --weights=tlw.safetensors --quantize=int4 \
+  --calibration=@tl_ids.npy,@tl_pos.npy --quantize-awq -o tlc_awq.ptx 2>/dev/null
+$K/kopt "$root/models/tiny_llama.mlir" --weights=tlw.safetensors --quantize=int4 \
+  --calibration=@tl_ids.npy,@tl_pos.npy --quantize-budget=5 -o tlc_b5.ptx 2>/dev/null
+for c in awq b5; do
+  $K/kopt-run tlc_$c.ptx --device=reference --input=@tl_ids.npy --input=@tl_pos.npy \
+    --output=@tlc_${c}_ref.npy
+done
 $K/kopt-run te.ptx --device=reference --weights=tew.safetensors \
   --input=@te_ids.npy --input=@te_pos.npy --input=@te_len.npy \
   --input=@te_mask.npy --output=@te_ref.npy

@@ -16,6 +16,14 @@ for mode in int4 int8 fp8; do
   $R tlq_$mode.ptx --weights=tlw.safetensors --input=@tl_ids.npy --input=@tl_pos.npy \
     --expected_output=@tlq_${mode}_ref.npy --tolerance=1e-3,1e-3 --poison_outputs; echo "$mode rc=$?"
 done
+echo "== tiny_llama calibrated int4 (AWQ input scales; 5-bit mixed int4/int8/f32), vs the reference"
+for c in awq b5; do
+  $R tlc_$c.ptx --input=@tl_ids.npy --input=@tl_pos.npy --expected_output=@tlc_${c}_ref.npy \
+    --tolerance=1e-3,1e-3 --poison_outputs; echo "$c rc=$?"
+  compute-sanitizer --tool memcheck --error-exitcode 9 $R tlc_$c.ptx --input=@tl_ids.npy \
+    --input=@tl_pos.npy --expected_output=@tlc_${c}_ref.npy --tolerance=1e-3,1e-3 2>&1 | tail -1
+  echo "$c memcheck rc=${PIPESTATUS[0]}"
+done
 python3 - <<'PY'
 import numpy as np
 r = np.random.default_rng(5)
