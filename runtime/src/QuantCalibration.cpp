@@ -36,24 +36,9 @@ float roundTo(kopt_dtype_t dtype, double value) {
 
 OutputError linearOutputError(const Matrix &x, const Matrix &w,
                               const Matrix &xApprox, const Matrix &wApprox) {
-  std::vector<double> y = linear(x, w), approx = linear(xApprox, wApprox);
-  double diff = 0, norm = 0, normApprox = 0, dot = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    diff += (approx[i] - y[i]) * (approx[i] - y[i]);
-    norm += y[i] * y[i];
-    normApprox += approx[i] * approx[i];
-    dot += y[i] * approx[i];
-  }
-  OutputError error;
-  if (norm > 0)
-    error.relativeL2 = std::sqrt(diff / norm);
-  else if (diff > 0)
-    error.relativeL2 = std::numeric_limits<double>::infinity();
-  if (norm > 0 && normApprox > 0)
-    error.cosine = dot / std::sqrt(norm * normApprox);
-  else if (norm > 0 || normApprox > 0)
-    error.cosine = 0;
-  return error;
+  OutputErrorSum sum;
+  sum.add(linear(x, w), linear(xApprox, wApprox));
+  return sum.result();
 }
 
 StatusOr<Matrix> fakeQuantize(const Encoding &encoding, const Matrix &w) {

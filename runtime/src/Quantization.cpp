@@ -70,8 +70,15 @@ inline float roundToEven(float x) {
   return std::fabs(x) < 4194304.0f ? (x + kMagic) - kMagic : x;
 }
 
-/// Sum of squared errors of `values[0, count)` coded against `scale` and
-/// `zero` with codes clamped to [lowest, highest] (a zero scale codes 0).
+/// The integer code of `w` against `scale` and `zero`, clamped to
+/// [lowest, highest] (a zero scale codes `zero`).
+inline float codeFor(float w, float scale, float zero, float lowest,
+                     float highest) {
+  float q = scale == 0.0f ? 0.0f : roundToEven(w / scale);
+  return std::min(std::max(q + zero, lowest), highest);
+}
+
+/// Sum of squared errors of `values[0, count)` coded by codeFor.
 double squaredError(const float *values, int64_t count, float scale, float zero,
                     float lowest, float highest) {
   double total = 0;
@@ -79,8 +86,7 @@ double squaredError(const float *values, int64_t count, float scale, float zero,
     int64_t end = std::min(count, begin + 256);
     float partial = 0;
     for (int64_t i = begin; i < end; ++i) {
-      float q = scale == 0.0f ? 0.0f : roundToEven(values[i] / scale);
-      q = std::min(std::max(q + zero, lowest), highest);
+      float q = codeFor(values[i], scale, zero, lowest, highest);
       float diff = (q - zero) * scale - values[i];
       partial += diff * diff;
     }
@@ -343,13 +349,9 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
     return std::clamp(std::nearbyint(-clip * lo[g] / scale), 0.0f,
                       static_cast<float>(qmax));
   };
-  auto codeOf = [&](float w, float scale, float zero) {
-    float q = scale == 0.0f ? 0.0f : roundToEven(w / scale);
-    return encoding.asymmetric
-               ? std::clamp(q + zero, 0.0f, static_cast<float>(qmax))
-               : std::clamp(q, static_cast<float>(-qmax - 1),
-                            static_cast<float>(qmax));
-  };
+  // Codes span [0, qmax] with a zero point, else [-qmax - 1, qmax].
+  float lowest = encoding.asymmetric ? 0.0f : -qmax - 1.0f;
+  float highest = static_cast<float>(qmax);
   std::vector<float> clips(scaleCount, 1.0f);
   if (isIntStorage(encoding.storage)) {
     // Groups are contiguous runs of a row (or, per tensor, all of an
@@ -368,9 +370,8 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
       for (float clip : kClipRatios) {
         float scale = scaleFor(g, clip);
         float zero = encoding.asymmetric ? zeroFor(g, clip, scale) : 0.0f;
-        double error = squaredError(values.data(), count, scale, zero,
-                                    encoding.asymmetric ? 0.0f : -qmax - 1.0f,
-                                    static_cast<float>(qmax));
+        double error =
+            squaredError(values.data(), count, scale, zero, lowest, highest);
         if (clip == kClipRatios[0] || error < best[g]) {
           best[g] = error;
           clips[g] = clip;
@@ -402,7 +403,8 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
               scales[g] == 0.0f ? 0 : floatToE4M3(w / scales[g]);
           continue;
         }
-        auto q = static_cast<int64_t>(codeOf(w, scales[g], zeros[g]));
+        auto q = static_cast<int64_t>(
+            codeFor(w, scales[g], zeros[g], lowest, highest));
         int64_t stored = q;
         if (mma && !encoding.asymmetric)
           stored = q + encoding.mmaOffset();

@@ -33,13 +33,13 @@ Matrix random(int64_t rows, int64_t cols, unsigned seed, float spread = 1) {
 
 TEST(QuantCalibration, OutputErrorOfKnownChanges) {
   Matrix x = random(5, 8, 1), w = random(3, 8, 2);
-  quant::OutputError same = quant::linearOutputError(x, w, x, w);
+  kopt::rt::OutputError same = quant::linearOutputError(x, w, x, w);
   EXPECT_EQ(same.relativeL2, 0);
   EXPECT_NEAR(same.cosine, 1, 1e-12);
   Matrix doubled = w;
   for (float &v : doubled.data)
     v *= 2;
-  quant::OutputError twice = quant::linearOutputError(x, w, x, doubled);
+  kopt::rt::OutputError twice = quant::linearOutputError(x, w, x, doubled);
   EXPECT_NEAR(twice.relativeL2, 1, 1e-6);
   EXPECT_NEAR(twice.cosine, 1, 1e-6);
   Matrix negated = w;
@@ -47,7 +47,7 @@ TEST(QuantCalibration, OutputErrorOfKnownChanges) {
     v = -v;
   EXPECT_NEAR(quant::linearOutputError(x, w, x, negated).cosine, -1, 1e-6);
   Matrix zero{3, 8, std::vector<float>(24, 0)};
-  quant::OutputError lost = quant::linearOutputError(x, w, x, zero);
+  kopt::rt::OutputError lost = quant::linearOutputError(x, w, x, zero);
   EXPECT_NEAR(lost.relativeL2, 1, 1e-12);
   EXPECT_EQ(lost.cosine, 0);
 }

@@ -4,6 +4,7 @@
 
 #include "TensorLiteral.h"
 #include "kopt/runtime/DType.h"
+#include "kopt/runtime/OutputError.h"
 
 #include <algorithm>
 #include <cmath>
@@ -53,18 +54,15 @@ Comparison compareTensors(const rt::HostTensor &got,
     return result;
   }
   result.total = got.numElements();
-  double maxDiff = 0, dot = 0, gotNorm = 0, expectedNorm = 0, diffNorm = 0;
+  double maxDiff = 0;
+  rt::OutputErrorSum similarity;
   int64_t worst = -1;
   double worstExcess = -1, worstDiff = 0, worstTol = 0;
   for (int64_t i = 0; i < result.total; ++i) {
     double a = elementAsDouble(got, i), e = elementAsDouble(expected, i);
     double diff, tol = tolerance.atol + tolerance.rtol * std::fabs(e);
-    if (std::isfinite(a) && std::isfinite(e)) {
-      dot += a * e;
-      gotNorm += a * a;
-      expectedNorm += e * e;
-      diffNorm += (a - e) * (a - e);
-    }
+    if (std::isfinite(a) && std::isfinite(e))
+      similarity.add(e, a);
     bool ok;
     if (std::isnan(a) || std::isnan(e)) {
       ok = std::isnan(a) && std::isnan(e);
@@ -90,26 +88,22 @@ Comparison compareTensors(const rt::HostTensor &got,
       worstTol = tol;
     }
   }
-  std::string similarity;
+  std::string similarityText;
   bool similar = true;
   if (tolerance.minCosine) {
-    double cosine = gotNorm > 0 && expectedNorm > 0
-                        ? dot / std::sqrt(gotNorm * expectedNorm)
-                        : (gotNorm == expectedNorm ? 1.0 : 0.0);
-    double relative = expectedNorm > 0 ? std::sqrt(diffNorm / expectedNorm)
-                                       : std::sqrt(diffNorm);
-    similar = cosine >= *tolerance.minCosine;
-    similarity = ", cosine " + number("%.6f", cosine) + ", rel L2 " +
-                 number("%.3g", relative);
+    rt::OutputError error = similarity.result();
+    similar = error.cosine >= *tolerance.minCosine;
+    similarityText = ", cosine " + number("%.6f", error.cosine) + ", rel L2 " +
+                     number("%.3g", error.relativeL2);
     if (!similar)
-      similarity +=
+      similarityText +=
           " (cosine below " + number("%.6g", *tolerance.minCosine) + ")";
   }
   if (worst < 0) {
     result.matches = similar;
     result.summary = std::string(similar ? "ok" : "mismatch") +
-                     " (max |diff| " + number("%.3g", maxDiff) + similarity +
-                     ")";
+                     " (max |diff| " + number("%.3g", maxDiff) +
+                     similarityText + ")";
     return result;
   }
   std::string why = std::isnan(worstDiff)
@@ -118,8 +112,8 @@ Comparison compareTensors(const rt::HostTensor &got,
                               number("%.3g", worstTol);
   result.summary = "mismatch at " + indexText(got.shape, worst) + ": got " +
                    formatElement(got, worst) + ", expected " +
-                   formatElement(expected, worst) + " (" + why + similarity +
-                   ")";
+                   formatElement(expected, worst) + " (" + why +
+                   similarityText + ")";
   return result;
 }
 

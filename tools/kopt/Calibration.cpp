@@ -128,24 +128,6 @@ std::string describe(const quant::Encoding &encoding) {
   return text;
 }
 
-/// Accumulates the error of approximate outputs against exact ones.
-struct ErrorSum {
-  double diff = 0, norm = 0, normApprox = 0, dot = 0;
-
-  void add(const std::vector<double> &y, const std::vector<double> &approx) {
-    for (size_t i = 0; i < y.size() && i < approx.size(); ++i) {
-      diff += (approx[i] - y[i]) * (approx[i] - y[i]);
-      norm += y[i] * y[i];
-      normApprox += approx[i] * approx[i];
-      dot += y[i] * approx[i];
-    }
-  }
-  double relativeL2() const { return norm > 0 ? std::sqrt(diff / norm) : 0; }
-  double cosine() const {
-    return norm > 0 && normApprox > 0 ? dot / std::sqrt(norm * normApprox) : 1;
-  }
-};
-
 /// What one evaluation recorded: every linear's output (in graph order) and
 /// weight name (float graph only), and the inputs of named linears.
 struct Trace {
@@ -168,8 +150,7 @@ std::optional<Trace> evaluate(const json &graph, const std::string &function,
   Trace trace;
   std::map<int64_t, std::string> weightNames;
   ref::EvaluationHooks hooks;
-  if (overrides)
-    hooks.weightOverrides = *overrides;
+  hooks.weightOverrides = overrides;
   hooks.afterNode = [&](const json &node,
                         const std::vector<const ref::Value *> &operands,
                         const std::vector<ref::Value> &results) {
@@ -231,24 +212,25 @@ std::optional<quant::Matrix> weightMatrix(const rt::WeightSet &weights,
   return matrix;
 }
 
-rt::HostTensor hostTensor(kopt_dtype_t dtype, std::vector<int64_t> shape,
-                          const std::vector<float> &values) {
+StatusOr<rt::HostTensor> hostTensor(kopt_dtype_t dtype,
+                                    std::vector<int64_t> shape,
+                                    const std::vector<float> &values) {
   ref::Value value{dtype, std::move(shape),
                    std::vector<double>(values.begin(), values.end())};
-  return *ref::toHostTensor(value);
+  return ref::toHostTensor(value);
 }
 
 /// The quantized model's outputs against the float model's on every sample.
 struct Measurement {
-  std::vector<ErrorSum> perLinear, perResult;
+  std::vector<rt::OutputErrorSum> perLinear, perResult;
   std::vector<int64_t> agreements, positions;
   std::vector<std::string> linearNames;
 
   /// Squared relative error summed over results: what calibration minimizes.
   double outputError() const {
     double total = 0;
-    for (const ErrorSum &sum : perResult)
-      total += sum.norm > 0 ? sum.diff / sum.norm : 0;
+    for (const rt::OutputErrorSum &sum : perResult)
+      total += std::pow(sum.result().relativeL2, 2);
     return total;
   }
 };
@@ -313,7 +295,7 @@ struct Layer {
   std::optional<quant::ActivationAwareScales> scales;
   size_t choice = 0; // 0 base, then int8 (when offered), then keep.
   std::string encodingText;
-  double bits = 0, localRelativeL2 = 0, localCosine = 1;
+  double bits = 0, localRelativeL2 = 0;
 };
 
 } // namespace
@@ -381,7 +363,15 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
     if (found != inputs.end() && w && found->second.x.cols == w->cols) {
       const LayerInputs &x = found->second;
       layer.calibrated = true;
-      quant::OutputError baseError;
+      // The output error of `w` packed into `as`, on this layer's inputs.
+      auto plainError =
+          [&](const quant::Encoding &as) -> StatusOr<rt::OutputError> {
+        StatusOr<quant::Matrix> restored = quant::fakeQuantize(as, *w);
+        if (!restored.isOk())
+          return restored.status();
+        return quant::linearOutputError(x.x, *w, x.x, *restored);
+      };
+      StatusOr<rt::OutputError> baseError = rt::OutputError();
       if (request.activationAware) {
         StatusOr<quant::ActivationAwareScales> scales =
             quant::searchActivationAwareScales(encoding, layer.weightDType,
@@ -393,24 +383,21 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
         if (scales->alpha > 0)
           layer.scales = std::move(*scales);
       } else {
-        StatusOr<quant::Matrix> restored = quant::fakeQuantize(encoding, *w);
-        if (!restored.isOk())
-          return fail("calibration of '" + name +
-                      "': " + restored.status().message());
-        baseError = quant::linearOutputError(x.x, *w, x.x, *restored);
+        baseError = plainError(encoding);
       }
-      layer.baseOption.relativeL2 = baseError.relativeL2;
-      layer.localRelativeL2 = baseError.relativeL2;
-      layer.localCosine = baseError.cosine;
+      if (!baseError.isOk())
+        return fail("calibration of '" + name +
+                    "': " + baseError.status().message());
+      layer.baseOption.relativeL2 = baseError->relativeL2;
+      layer.localRelativeL2 = baseError->relativeL2;
       if (int8Encodings && int8Encodings->count(name)) {
         layer.int8 = int8Encodings->at(name);
-        StatusOr<quant::Matrix> restored = quant::fakeQuantize(*layer.int8, *w);
-        if (!restored.isOk())
+        StatusOr<rt::OutputError> int8Error = plainError(*layer.int8);
+        if (!int8Error.isOk())
           return fail("calibration of '" + name +
-                      "': " + restored.status().message());
+                      "': " + int8Error.status().message());
         layer.int8Option.bitsPerWeight = quant::bitsPerWeight(*layer.int8);
-        layer.int8Option.relativeL2 =
-            quant::linearOutputError(x.x, *w, x.x, *restored).relativeL2;
+        layer.int8Option.relativeL2 = int8Error->relativeL2;
       }
     }
     layers.push_back(std::move(layer));
@@ -454,14 +441,12 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
       layer.encodingText = describe(*layer.int8);
       layer.bits = layer.int8Option.bitsPerWeight;
       layer.localRelativeL2 = layer.int8Option.relativeL2;
-      layer.localCosine = std::nan("");
     } else if (kept) {
       settings.keep.push_back(escapeGlob(layer.name));
       layer.encodingText =
           "kept " + std::string(rt::dtypeName(layer.weightDType));
       layer.bits = layer.keepOption.bitsPerWeight;
       layer.localRelativeL2 = 0;
-      layer.localCosine = 1;
     } else {
       layer.encodingText = describe(layer.base);
       layer.bits = layer.baseOption.bitsPerWeight;
@@ -469,12 +454,17 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
         // AWQ: the stored weight is w * scale, the input x / scale.
         settings.scaleInputs.push_back(layer.name);
         layer.encodingText += llvm::formatv(" awq {0:F1}", layer.scales->alpha);
-        tensors[layer.name] = hostTensor(layer.weightDType,
-                                         {layer.base.rows(), layer.base.cols()},
-                                         layer.scales->scaledWeight.data);
-        tensors[layer.name + ".input_scale"] =
+        StatusOr<rt::HostTensor> scaled = hostTensor(
+            layer.weightDType, {layer.base.rows(), layer.base.cols()},
+            layer.scales->scaledWeight.data);
+        StatusOr<rt::HostTensor> inverse =
             hostTensor(inputs.at(layer.name).dtype, {layer.base.cols()},
                        layer.scales->inverse);
+        if (!scaled.isOk() || !inverse.isOk())
+          return fail("calibration of '" + layer.name + "': " +
+                      (scaled.isOk() ? inverse : scaled).status().message());
+        tensors[layer.name] = std::move(*scaled);
+        tensors[layer.name + ".input_scale"] = std::move(*inverse);
       }
     }
     totalBits += layer.bits * layer.elements;
@@ -509,8 +499,8 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
         }
     }
   }
-  const std::vector<ErrorSum> &perLinear = measured->perLinear,
-                              &perResult = measured->perResult;
+  const std::vector<rt::OutputErrorSum> &perLinear = measured->perLinear,
+                                        &perResult = measured->perResult;
   const std::vector<int64_t> &agreements = measured->agreements,
                              &positions = measured->positions;
   const std::vector<std::string> &linearNames = measured->linearNames;
@@ -518,8 +508,6 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
   json report = {
       {"function", request.function},
       {"samples", samples.size()},
-      {"mode",
-       describe(layers.empty() ? quant::Encoding() : layers.front().base)},
       {"activation_aware", request.activationAware},
       {"bits_per_weight", totalElements > 0 ? totalBits / totalElements : 0.0}};
   if (request.budgetBits)
@@ -543,14 +531,10 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
       << "  in-model rel L2  cosine\n";
   json layerReports = json::array();
   for (const Layer &layer : layers) {
-    ErrorSum inModel;
+    rt::OutputErrorSum inModel;
     for (size_t i = 0; i < linearNames.size(); ++i)
-      if (linearNames[i] == layer.name) {
-        inModel.diff += perLinear[i].diff;
-        inModel.norm += perLinear[i].norm;
-        inModel.normApprox += perLinear[i].normApprox;
-        inModel.dot += perLinear[i].dot;
-      }
+      if (linearNames[i] == layer.name)
+        inModel.merge(perLinear[i]);
     json entry = {{"weight", layer.name},
                   {"encoding", layer.encodingText},
                   {"bits", layer.bits},
@@ -565,10 +549,10 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
       log << "             -";
     }
     if (inModel.norm > 0) {
-      entry["in_model_rel_l2"] = inModel.relativeL2();
-      entry["in_model_cosine"] = inModel.cosine();
-      log << llvm::format("  %15.5f  %.5f", inModel.relativeL2(),
-                          inModel.cosine());
+      rt::OutputError error = inModel.result();
+      entry["in_model_rel_l2"] = error.relativeL2;
+      entry["in_model_cosine"] = error.cosine;
+      log << llvm::format("  %15.5f  %.5f", error.relativeL2, error.cosine);
     }
     log << "\n";
     layerReports.push_back(std::move(entry));
@@ -576,12 +560,12 @@ std::optional<CalibratedTensors> calibrate(mlir::ModuleOp model,
   report["layers"] = std::move(layerReports);
   json results = json::array();
   for (size_t r = 0; r < perResult.size(); ++r) {
-    json entry = {{"result", r},
-                  {"rel_l2", perResult[r].relativeL2()},
-                  {"cosine", perResult[r].cosine()}};
+    rt::OutputError error = perResult[r].result();
+    json entry = {
+        {"result", r}, {"rel_l2", error.relativeL2}, {"cosine", error.cosine}};
     log << "  whole model, result[" << r << "]: rel L2 "
-        << llvm::format("%.5f", perResult[r].relativeL2()) << ", cosine "
-        << llvm::format("%.5f", perResult[r].cosine());
+        << llvm::format("%.5f", error.relativeL2) << ", cosine "
+        << llvm::format("%.5f", error.cosine);
     if (positions[r] > 0) {
       entry["top1_agreement"] = double(agreements[r]) / positions[r];
       entry["positions"] = positions[r];

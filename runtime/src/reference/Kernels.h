@@ -127,7 +127,8 @@ public:
   const WeightSet *weights() const { return weights_; }
   /// Whether any weights are available (a set or overrides).
   bool hasWeights() const {
-    return weights_ || (hooks_ && !hooks_->weightOverrides.empty());
+    return weights_ || (hooks_ && hooks_->weightOverrides &&
+                        !hooks_->weightOverrides->empty());
   }
   /// The weight called `name`: an override (viewed through `scratch`), else
   /// the weight set's entry, else nullptr.

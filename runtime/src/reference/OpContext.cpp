@@ -67,9 +67,9 @@ OpContext::OpContext(std::string op, std::string loc,
 
 const TensorEntry *OpContext::lookupWeight(const std::string &name,
                                            TensorEntry &scratch) const {
-  if (hooks_) {
-    auto found = hooks_->weightOverrides.find(name);
-    if (found != hooks_->weightOverrides.end()) {
+  if (hooks_ && hooks_->weightOverrides) {
+    auto found = hooks_->weightOverrides->find(name);
+    if (found != hooks_->weightOverrides->end()) {
       const HostTensor &tensor = found->second;
       scratch = TensorEntry{name, tensor.dtype, tensor.shape,
                             tensor.bytes.data(), tensor.bytes.size()};

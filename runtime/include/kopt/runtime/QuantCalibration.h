@@ -10,6 +10,7 @@
 #ifndef KOPT_RUNTIME_QUANTCALIBRATION_H
 #define KOPT_RUNTIME_QUANTCALIBRATION_H
 
+#include "kopt/runtime/OutputError.h"
 #include "kopt/runtime/Quantization.h"
 #include "kopt/runtime/Status.h"
 
@@ -22,12 +23,6 @@ namespace kopt::rt::quant {
 struct Matrix {
   int64_t rows = 0, cols = 0;
   std::vector<float> data;
-};
-
-/// How far y' = x' w'^T is from y = x w^T.
-struct OutputError {
-  double relativeL2 = 0; ///< ||y' - y|| / ||y|| (0 when both are 0).
-  double cosine = 1;     ///< cos(y, y') (1 when both are 0).
 };
 
 /// The error of the linear output with inputs `xApprox` and weight

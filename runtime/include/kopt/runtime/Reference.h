@@ -76,8 +76,9 @@ StatusOr<nlohmann::json> parseGraph(std::string_view text);
 /// What an evaluation may substitute and observe (calibration reads every
 /// linear's inputs and evaluates a model under changed weights).
 struct EvaluationHooks {
-  /// Tensors read in place of (or besides) the weight set's of that name.
-  std::map<std::string, HostTensor> weightOverrides;
+  /// Tensors read in place of (or besides) the weight set's of that name
+  /// (not owned; may be null).
+  const std::map<std::string, HostTensor> *weightOverrides = nullptr;
   /// Called after each node with its JSON, its operands and its results.
   std::function<void(const nlohmann::json &node,
                      const std::vector<const Value *> &operands,
