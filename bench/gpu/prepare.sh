@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd); K=$root/build/bin; D=$root/.gpu-run
 mkdir -p "$D" && cd "$D"
-cp "$root/bench/gpu/run.sh" "$root/bench/gpu/numerics.sh" "$K/kopt-run" "$root/bench/gpu/linear_attention_bf16.mlir" .
+cp "$root/bench/gpu/run.sh" "$root/bench/gpu/numerics.sh" "$root/bench/gpu/clean_flush.py" "$K/kopt-run" "$root/bench/gpu/linear_attention_bf16.mlir" .
 cp "$root/../shared/bench/peers_h200.py" . 2>/dev/null || echo "no shared/bench/peers_h200.py: peers skipped"
 # Every e2e numerics case as PTX + inputs + reference outputs, checked on
 # the GPU by run.sh with kopt-run (cases/cases.txt lists the commands).

@@ -2,8 +2,8 @@
 # Quantized linear on the GPU (after bench/gpu/prepare.sh): the qlinear
 # numerics cases and sanitizers, tiny_llama int4/int8/fp8 packed at load
 # time, then kopt's int4/int8 weight-only linear timed against cuBLAS bf16
-# and torch's tinygemm int4 in the same run (L2 flushed before every run,
-# for both).
+# and torch's tinygemm int4 in the same run (L2 flushed clean before every
+# run, for both: clean_flush.py).
 cd "$(dirname "$0")"; R=$PWD/kopt-run
 nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
 source ./numerics.sh
@@ -47,8 +47,8 @@ for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
 done
 python3 - <<'PY'
 import torch, torch.nn.functional as F
-from triton.testing import do_bench
-bench = lambda f: do_bench(f, warmup=25, rep=200, return_mode="median") * 1e3
+from clean_flush import bench as clean
+bench = lambda f: clean(f, rep=200) * 1e3
 a = torch.empty(2**30, dtype=torch.float16, device='cuda'); b = torch.empty_like(a)
 print(f'copy bandwidth {2 * 2**31 / bench(lambda: b.copy_(a)) / 1e6:.2f} TB/s'); del a, b
 for n, k in ((4096, 4096), (14336, 4096), (8192, 8192), (28672, 8192)):

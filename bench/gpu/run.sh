@@ -91,7 +91,8 @@ echo "== kopt decode attention bf16 MHA B=8 H=32 kv_len=16384 D=128 (ANCHORS sha
 python3 - <<'PY'
 import os, numpy as np, torch, torch.nn.functional as F, triton.testing as tt
 out=os.environ.get('OUT','/tmp')
-bench=lambda f: tt.do_bench(f, warmup=25, rep=200, return_mode="median")*1e3
+from clean_flush import bench as clean_bench  # kopt-run's L2 flush
+bench=lambda f: clean_bench(f, rep=200)*1e3
 def check(name, got, ref, peer):
   got=torch.tensor(np.load(got)).cuda().float()
   print(f'{name}: rel err {((got-ref.float()).norm()/ref.float().norm()).item():.2e}, peer {peer:.1f} us')
@@ -149,7 +150,8 @@ done
 python3 - <<'PY'
 import os, re, numpy as np, torch, torch.nn.functional as F, triton.testing as tt
 out=os.environ.get('OUT','/tmp')
-bench=lambda f: tt.do_bench(f, warmup=25, rep=200, return_mode="median")*1e3
+from clean_flush import bench as clean_bench  # kopt-run's L2 flush
+bench=lambda f: clean_bench(f, rep=200)*1e3
 rel=lambda got, ref: ((got.float()-ref.float()).norm()/ref.float().norm()).item()
 # Linear attention: the chunked form in torch (f32 for the reference, bf16
 # eager as the peer), decay as in bench/gpu/linear_attention_bf16.mlir.
@@ -196,5 +198,6 @@ for t in (1,16,512):
   print(f'MoE {t} tokens: rel err {rel(torch.tensor(np.load(f"{out}/moe{t}.npy")).cuda(), ref):.2e}, peer (HF-style eager) {bench(lambda: moe(x)):.1f} us')
 PY
 if [ -n "${PEERS:-}" ] && [ -f peers_h200.py ]; then
-  echo "== peers_h200.py"; PEERS_JSON=$O/peers.json timeout 300 python3 peers_h200.py
+  # Same L2 flush as kopt-run --benchmark (clean_flush.py says why).
+  echo "== peers_h200.py"; PEERS_JSON=$O/peers.json timeout 300 python3 clean_flush.py peers_h200.py
 fi

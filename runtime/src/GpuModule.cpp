@@ -13,6 +13,7 @@
 
 #include "ModuleCpuDevice.h"
 #include "cuda/CudaDriver.h"
+#include "cuda/L2Flush.h"
 #include "kopt/runtime/DType.h"
 #include "kopt/runtime/Reference.h"
 
@@ -794,20 +795,16 @@ GpuModule::benchmark(const std::string &name,
   cuda::CUevent start = nullptr, stop = nullptr;
   KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
   KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&stop, 0), "cuEventCreate"));
-  // L2 is flushed (256 MiB overwritten) before each timed run, as the peers
-  // are measured: a weight that fits L2 must not be timed from it.
-  constexpr size_t kFlushBytes = size_t(256) << 20;
-  cuda::CUdeviceptr flush = 0;
-  if (s.d->cuMemAlloc(&flush, kFlushBytes) != 0)
-    flush = 0;
+  // L2 is left cold and clean before each timed run (cuda/L2Flush.h): a
+  // weight that fits L2 must not be timed from it.
+  StatusOr<cuda::L2Flush> flush =
+      cuda::L2Flush::create(*s.d, s.device, s.stream);
+  KOPT_RETURN_IF_ERROR(flush.status());
   Status result = Status::ok();
   for (int i = 0; i < 3 && result.isOk(); ++i)
     result = once();
   for (int i = 0; i < runs && result.isOk(); ++i) {
-    if (flush)
-      result = check(s.d->cuMemsetD8Async(flush, static_cast<unsigned char>(i),
-                                          kFlushBytes, s.stream),
-                     "flushing L2");
+    result = flush->flush();
     if (result.isOk())
       result = check(s.d->cuEventRecord(start, s.stream), "cuEventRecord");
     if (result.isOk())
@@ -824,8 +821,6 @@ GpuModule::benchmark(const std::string &name,
   }
   s.d->cuEventDestroy(start);
   s.d->cuEventDestroy(stop);
-  if (flush)
-    s.d->cuMemFree(flush);
   KOPT_RETURN_IF_ERROR(result);
   std::sort(timings.milliseconds.begin(), timings.milliseconds.end());
   return timings;

@@ -5,8 +5,8 @@
 // A operand of m16n8k16 mma.sync and the activations as B, so tokens fill
 // the n = 8 side and M = 1 wastes no weight traffic:
 //   - a block owns 16 weight rows (one packed tile) and 8 * MT tokens; its
-//     8 warps split K, one 16-byte slice per lane per chunk of 64 (i4) or 32
-//     (i8) K elements, four chunks' loads issued together;
+//     8 or 16 warps split K, one 16-byte slice per lane per chunk of 64
+//     (i4) or 32 (i8) K elements, 2 to 8 chunks' loads issued together;
 //   - codes are dequantized in registers: i4 nibbles and f16-side i8 bytes
 //     by the exponent trick ((code | 0x6400) - (1024 + zero), then * scale,
 //     as f16x2/bf16x2 pairs), bf16-side i8 through f32, rounding once, so
@@ -31,9 +31,6 @@ using namespace mlir;
 
 namespace kopt::gpu {
 namespace {
-
-constexpr int64_t kWarps = 8;
-constexpr int64_t kUnroll = 4;
 
 /// A 32-bit word holding two 16-bit elements as one mma operand of type `t`.
 std::string operandFromWord(KernelText &k, const std::string &word,
@@ -90,7 +87,25 @@ struct QuantizedLinearConfig {
   bool int4, asymmetric, bias;
   std::string t, ot;
   int64_t tokenTiles; // MT: n8 tiles of tokens per block
+  int64_t warps = 8;  // each takes every warps-th chunk of K
+  int64_t unroll = 4; // chunks whose loads are issued together
 };
+
+/// Warps and unroll per variant, from H200 timings of the int4 g128 and
+/// int8 per-channel bf16 shapes of bench/gpu/quant.sh (bench/RESULTS.md):
+/// 16 warps where the grid is small (N <= 4096) or the token band wide
+/// (M > 32), 8 chunks in flight for int8 GEMV, 2 for int4 at M <= 16.
+void chooseWarpsAndUnroll(QuantizedLinearConfig &cfg) {
+  int64_t tiles = (cfg.n + 15) / 16;
+  cfg.warps = tiles <= 256 || cfg.tokenTiles >= 8 ? 16 : 8;
+  cfg.unroll = 4;
+  if (cfg.tokenTiles == 1 && !cfg.int4) {
+    cfg.warps = 8;
+    cfg.unroll = 8;
+  } else if (cfg.tokenTiles == 2 && cfg.int4 && tiles > 256) {
+    cfg.unroll = 2;
+  }
+}
 
 FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
                                              const QuantizedLinearConfig &cfg) {
@@ -98,14 +113,14 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const int64_t chunk = cfg.int4 ? 64 : 32, span = chunk / 4;
   const int64_t chunks = cfg.kDim / chunk, mt = cfg.tokenTiles;
   const int64_t steps = cfg.int4 ? 4 : 2;
-  KernelText k(kWarps * 32);
+  KernelText k(cfg.warps * 32);
   IndexOps ix{k};
   std::string out = k.buffer("out", cfg.ot), x = k.buffer("x", t),
               q = k.buffer("q", "i8"), s = k.buffer("s", t);
   std::string z = cfg.asymmetric ? k.buffer("z", "i8") : "";
   std::string b = cfg.bias ? k.buffer("b", t) : "";
   std::string rows = k.index("rows");
-  std::string red = k.shared("red", std::to_string(kWarps) + "x" +
+  std::string red = k.shared("red", std::to_string(cfg.warps) + "x" +
                                         std::to_string(128 * mt) + "xf32");
 
   std::string lane = ix.rem(k.tid(), 32), warp = ix.div(k.tid(), 32);
@@ -300,30 +315,30 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
       }
     }
   };
-  // Main loop: passes of kUnroll chunks per warp, each pass's loads issued
+  // Main loop: passes of cfg.unroll chunks per warp, each pass's loads issued
   // together before any of them is dequantized. (Carrying the next pass's
   // loads across iterations measured slower for int4 at M = 1.)
   std::vector<std::string> acc(4 * mt, k.f(0.0));
-  int64_t perPass = kWarps * kUnroll;
+  int64_t perPass = cfg.warps * cfg.unroll;
   int64_t mainEnd = chunks / perPass * perPass;
   CarriedLoop main = openCarriedLoop(k, warp, k.c(mainEnd), k.c(perPass), acc);
   std::vector<std::string> carried = main.carried;
   std::vector<ChunkLoads> passLoads;
-  for (int64_t u = 0; u < kUnroll; ++u)
-    passLoads.push_back(loadChunk(ix.add(main.iv, k.c(u * kWarps))));
-  for (int64_t u = 0; u < kUnroll; ++u)
-    compute(ix.add(main.iv, k.c(u * kWarps)), passLoads[u], carried);
+  for (int64_t u = 0; u < cfg.unroll; ++u)
+    passLoads.push_back(loadChunk(ix.add(main.iv, k.c(u * cfg.warps))));
+  for (int64_t u = 0; u < cfg.unroll; ++u)
+    compute(ix.add(main.iv, k.c(u * cfg.warps)), passLoads[u], carried);
   closeCarriedLoop(k, carried);
   for (int64_t i = 0; i < 4 * mt; ++i)
     acc[i] = main.result(i);
   CarriedLoop tail = openCarriedLoop(k, ix.add(warp, k.c(mainEnd)), k.c(chunks),
-                                     k.c(kWarps), acc);
+                                     k.c(cfg.warps), acc);
   acc = tail.carried;
   compute(tail.iv, loadChunk(tail.iv), acc);
   closeCarriedLoop(k, acc);
 
   // Cross-warp reduction: fragment slot (nt * 4 + i) * 32 + lane.
-  std::string redType = "memref<" + std::to_string(kWarps) + "x" +
+  std::string redType = "memref<" + std::to_string(cfg.warps) + "x" +
                         std::to_string(128 * mt) +
                         "xf32, #gpu.address_space<workgroup>>";
   for (int64_t i = 0; i < 4 * mt; ++i) {
@@ -334,9 +349,9 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   k.line("gpu.barrier");
   std::string idx = k.fresh();
   k.line("scf.for " + idx + " = " + k.tid() + " to " + k.c(128 * mt) +
-         " step " + k.c(kWarps * 32) + " {");
+         " step " + k.c(cfg.warps * 32) + " {");
   std::string sum = k.f(0.0);
-  for (int64_t w = 0; w < kWarps; ++w) {
+  for (int64_t w = 0; w < cfg.warps; ++w) {
     std::string v = k.def("memref.load " + red + "[" + k.c(w) + ", " + idx +
                           "] : " + redType);
     sum = k.def("arith.addf " + sum + ", " + v + " : f32");
@@ -525,10 +540,12 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
       {1, 1, 8}, {2, 9, 16}, {4, 17, 32}, {8, 33, INT64_MAX}};
   for (const Variant &v : variants) {
     cfg.tokenTiles = v.tokenTiles;
+    chooseWarpsAndUnroll(cfg);
     FailureOr<std::string> kernel = quantizedLinearKernel(e, op, cfg);
     if (failed(kernel))
       return failure();
-    Launch &l = e.launch(*kernel, op, e.constant((cfg.n + 15) / 16), 256);
+    Launch &l =
+        e.launch(*kernel, op, e.constant((cfg.n + 15) / 16), cfg.warps * 32);
     l.grid[1] = ceilDiv(rows, 8 * v.tokenTiles);
     l.buffer(outBuffer)
         .buffer(e.bufferOf(op.getInput()))

@@ -18,7 +18,9 @@
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-NOT: .entry dequantize
 
-// Four launches, by token count; the last tiles tokens 64 at a time.
+// Four launches, by token count; the last tiles tokens 64 at a time. With
+// N = 4096 (256 tiles) every band runs 16 warps.
+// PLAN: "block": 512,
 // PLAN: "max": 8,
 // PLAN: "kernel": "qlinear_0"
 // PLAN: "max": 16,
