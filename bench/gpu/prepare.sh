@@ -83,6 +83,10 @@ $K/kopt "$root/models/tiny_llama.mlir" --weights=tlw.safetensors --quantize=int4
   --calibration=@tl_ids.npy,@tl_pos.npy --quantize-awq -o tlc_awq.ptx 2>/dev/null
 $K/kopt "$root/models/tiny_llama.mlir" --weights=tlw.safetensors --quantize=int4 \
   --calibration=@tl_ids.npy,@tl_pos.npy --quantize-budget=5 -o tlc_b5.ptx 2>/dev/null
+# A GPTQ + AWQ int4 checkpoint imported at compile time (the lit test's
+# model and data), checked on the GPU against the exact expected output.
+$py "$root/test/e2e/Inputs/make_prequantized.py" pq.safetensors pq_x.npy pq_expected.npy
+$K/kopt "$root/test/e2e/prequantized_import.mlir" --weights=pq.safetensors -o pq.ptx 2>/dev/null
 for c in awq b5; do
   $K/kopt-run tlc_$c.ptx --device=reference --input=@tl_ids.npy --input=@tl_pos.npy \
     --output=@tlc_${c}_ref.npy

@@ -24,6 +24,10 @@ for c in awq b5; do
     --input=@tl_pos.npy --expected_output=@tlc_${c}_ref.npy --tolerance=1e-3,1e-3 2>&1 | tail -1
   echo "$c memcheck rc=${PIPESTATUS[0]}"
 done
+echo "== GPTQ + AWQ int4 checkpoint imported at compile time, vs the exact expected output"
+$R pq.ptx --input=@pq_x.npy --expected_output=@pq_expected.npy --tolerance=2e-3,2e-3 --poison_outputs; echo "import rc=$?"
+compute-sanitizer --tool memcheck --error-exitcode 9 $R pq.ptx --input=@pq_x.npy \
+  --expected_output=@pq_expected.npy --tolerance=2e-3,2e-3 2>&1 | tail -1
 python3 - <<'PY'
 import numpy as np
 r = np.random.default_rng(5)

@@ -36,7 +36,8 @@ std::string absoluteFrom(llvm::StringRef path, llvm::StringRef base) {
   return result.str().str();
 }
 
-struct KoptBindWeightsPass : impl::KoptBindWeightsPassBase<KoptBindWeightsPass> {
+struct KoptBindWeightsPass
+    : impl::KoptBindWeightsPassBase<KoptBindWeightsPass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -61,7 +62,7 @@ struct KoptBindWeightsPass : impl::KoptBindWeightsPassBase<KoptBindWeightsPass> 
     bool failed = false;
     module.walk([&](WeightOp op) {
       auto type = mlir::dyn_cast<mlir::RankedTensorType>(op.getType());
-      if (!type)
+      if (!type || llvm::is_contained(imported, op.getName()))
         return; // Compressed weights bind several tensors; checked at load.
       const rt::TensorEntry *entry = (*set)->lookup(op.getName().str());
       if (!entry) {

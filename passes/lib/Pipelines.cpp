@@ -35,6 +35,7 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   quantize.strictGroupSize = options.strictGroupSize;
   quantize.keep.assign(options.keep.begin(), options.keep.end());
   quantize.int8.assign(options.int8.begin(), options.int8.end());
+  quantize.imported.assign(options.imported.begin(), options.imported.end());
   pm.addPass(createKoptQuantizePass(quantize));
 }
 
@@ -55,7 +56,8 @@ void buildModelPipeline(mlir::OpPassManager &pm,
     sparsify.pattern = options.sparsify;
     buildSparsifyPipeline(pm, sparsify);
   }
-  if (options.quantize != QuantMode::None) {
+  if (options.quantize != QuantMode::None ||
+      !options.quantizeImported.empty()) {
     QuantizePipelineOptions quantize;
     quantize.mode = options.quantize;
     quantize.groupSize = options.groupSize;
@@ -63,6 +65,7 @@ void buildModelPipeline(mlir::OpPassManager &pm,
     quantize.strictGroupSize = options.strictGroupSize;
     quantize.keep = options.quantizeKeep;
     quantize.int8 = options.quantizeInt8;
+    quantize.imported = options.quantizeImported;
     quantize.scaleInputs = options.quantizeScaleInputs;
     buildQuantizePipeline(pm, quantize);
   }

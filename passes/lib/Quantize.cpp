@@ -10,6 +10,7 @@
 #include "kopt/Passes/Passes.h"
 
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/GlobPattern.h"
 
 namespace kopt {
@@ -39,8 +40,17 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
       return fail() << "kopt-quantize: group-size must be -1 (per channel), "
                        "0 (per tensor) or positive, got "
                     << static_cast<int64_t>(groupSize);
-    if (mode == QuantMode::None)
+    if (mode == QuantMode::None && imported.empty())
       return fail() << "kopt-quantize: mode must be int4, int8 or fp8";
+    importedGroups.clear();
+    for (llvm::StringRef spec : imported) {
+      auto [name, groupText] = spec.rsplit(':');
+      int64_t group = 0;
+      if (name.empty() || groupText.getAsInteger(10, group) || group <= 0)
+        return fail() << "kopt-quantize: imported takes NAME:GROUP, got '"
+                      << spec << "'";
+      importedGroups[name] = group;
+    }
     if (mode == QuantMode::FP8 && !symmetric)
       return fail() << "kopt-quantize: fp8 has no zero points; drop "
                        "symmetric=false";
@@ -84,6 +94,28 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
         failed = true;
       }
     for (auto &[name, reads] : byName) {
+      if (auto found = importedGroups.find(name);
+          found != importedGroups.end()) {
+        auto dense =
+            llvm::dyn_cast<mlir::RankedTensorType>(reads.front().getType());
+        if (!dense) {
+          reads.front().emitError("kopt-quantize: imported weight '")
+              << name << "' is not a dense tensor";
+          failed = true;
+          continue;
+        }
+        mlir::FailureOr<QuantizedType> type =
+            importedType(reads, dense, found->second);
+        if (mlir::failed(type)) {
+          failed = true;
+          continue;
+        }
+        for (WeightOp read : reads)
+          read.getResult().setType(*type);
+        continue;
+      }
+      if (mode == QuantMode::None)
+        continue;
       if (llvm::any_of(keepPatterns, [&, &name = name](const auto &pattern) {
             return pattern.match(name);
           }))
@@ -113,6 +145,28 @@ struct KoptQuantizePass : impl::KoptQuantizePassBase<KoptQuantizePass> {
   }
 
 private:
+  /// GPTQ/AWQ int4: zero points, the checkpoint's group, the mma layout.
+  mlir::FailureOr<QuantizedType> importedType(llvm::ArrayRef<WeightOp> reads,
+                                              mlir::RankedTensorType dense,
+                                              int64_t group) {
+    WeightOp weight = reads.front();
+    for (WeightOp read : reads)
+      for (mlir::OpOperand &use : read->getUses())
+        if (!llvm::isa<LinearOp>(use.getOwner()) || use.getOperandNumber() != 1)
+          return read.emitError("kopt-quantize: imported weight '")
+                 << read.getName()
+                 << "' must be read only as a kopt.linear weight";
+    mlir::MLIRContext *context = &getContext();
+    mlir::Type int4 = mlir::IntegerType::get(context, 4);
+    auto type = QuantizedType::getChecked(
+        [&] { return weight.emitError("kopt-quantize: imported: "); }, context,
+        dense.getShape(), int4, group, dense.getElementType(), int4,
+        QuantLayout::Mma);
+    if (!type)
+      return mlir::failure();
+    return type;
+  }
+
   mlir::FailureOr<QuantizedType> quantizedType(WeightOp weight,
                                                mlir::RankedTensorType dense,
                                                QuantMode storageMode,
@@ -162,6 +216,7 @@ private:
   }
 
   llvm::SmallVector<llvm::GlobPattern> keepPatterns, int8Patterns;
+  llvm::StringMap<int64_t> importedGroups;
 };
 } // namespace
 } // namespace kopt

@@ -7,6 +7,10 @@
 // RUN: not kopt-opt %s --kopt-quantize="keep=nothing.like.this" 2>&1 | FileCheck %s --check-prefix=TYPO
 // RUN: kopt-opt %s --kopt-quantize="group-size=96" | FileCheck %s --check-prefix=ADAPT
 // RUN: kopt-opt %s --kopt-quantize="int8=*down*,lm_head.weight keep=experts.up" | FileCheck %s --check-prefix=MIXED
+// RUN: kopt-opt %s --kopt-quantize="mode=none imported=up.weight:32" | FileCheck %s --check-prefix=IMPORTED
+// RUN: kopt-opt %s --kopt-quantize="keep=up.weight imported=up.weight:64" | FileCheck %s --check-prefix=IMPORTED-WINS
+// RUN: not kopt-opt %s --kopt-quantize="imported=up.weight" 2>&1 | FileCheck %s --check-prefix=IMPORTED-BAD
+// RUN: not kopt-opt %s --kopt-quantize="mode=none imported=embed:64" 2>&1 | FileCheck %s --check-prefix=IMPORTED-USE
 
 // INT4-LABEL: func.func @block
 // INT4: kopt.weight "embed" : tensor<64x128xbf16>
@@ -36,6 +40,16 @@
 
 // Mixed precision: int8 globs take int8 codes with per-channel scales
 // (experts too); keep wins nothing here but its own weight.
+// Pre-quantized (GPTQ/AWQ) weights: asymmetric int4 with their own group,
+// whatever mode and keep say; with mode=none nothing else changes.
+// IMPORTED-LABEL: func.func @block
+// IMPORTED: kopt.weight "up.weight" : !kopt.quantized<256x128xi4, group_size = 32, scale = bf16, zero_point = i4, layout = mma>
+// IMPORTED: kopt.weight "down.weight" : tensor<128x256xbf16>
+// IMPORTED-WINS: kopt.weight "up.weight" : !kopt.quantized<256x128xi4, group_size = 64, scale = bf16, zero_point = i4, layout = mma>
+// IMPORTED-WINS: kopt.weight "down.weight" : !kopt.quantized<128x256xi4, group_size = 128, scale = bf16, layout = mma>
+// IMPORTED-BAD: kopt-quantize: imported takes NAME:GROUP, got 'up.weight'
+// IMPORTED-USE: error: kopt-quantize: imported weight 'embed' must be read only as a kopt.linear weight
+
 // MIXED-LABEL: func.func @block
 // MIXED: kopt.weight "up.weight" : !kopt.quantized<256x128xi4, group_size = 128, scale = bf16, layout = mma>
 // MIXED: kopt.weight "down.weight" : !kopt.quantized<128x256xi8, group_size = 256, scale = bf16, layout = mma>

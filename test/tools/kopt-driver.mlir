@@ -11,7 +11,7 @@
 // --dump-pass-pipeline shows what the aliases expand to, in stage order.
 // RUN: kopt %s --fuse --quantize=int8 --quantize-group-size=64 --sparsify=block:16x16:0.5 --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=PIPELINE
 // PIPELINE: builtin.module(
-// PIPELINE-NEXT: kopt-bind-weights{weights=}
+// PIPELINE-NEXT: kopt-bind-weights{{[{] *}}weights=}
 // PIPELINE-NEXT: canonicalize
 // PIPELINE-NEXT: kopt-sparsify{pattern=block:16x16:0.5}
 // PIPELINE-NEXT: kopt-quantize{group-size=64 {{.*}}mode=int8

@@ -32,6 +32,7 @@ void QuantizeSettings::applyTo(ModelPipelineOptions &options) const {
   options.quantizeKeep = keep;
   options.quantizeInt8 = int8;
   options.quantizeScaleInputs = scaleInputs;
+  options.quantizeImported = imported;
 }
 
 namespace {

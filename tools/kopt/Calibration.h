@@ -36,6 +36,8 @@ struct QuantizeSettings {
   bool strictGroupSize = false;
   bool symmetric = true;
   std::vector<std::string> keep, int8, scaleInputs;
+  /// NAME:GROUP of weights imported pre-quantized (Import.h).
+  std::vector<std::string> imported;
 
   void applyTo(ModelPipelineOptions &options) const;
 };

@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Calibration.h"
+#include "Import.h"
 
 #include "kopt/Dialect/Kopt/SparsityPattern.h"
 #include "kopt/InitAll.h"
@@ -87,6 +88,12 @@ cl::list<std::string> quantizeInt8(
     "quantize-int8",
     cl::desc("Weight-name globs quantized to int8 per channel instead"),
     cl::value_desc("pattern"), cl::CommaSeparated, cl::cat(koptCategory));
+cl::opt<std::string> weightsFormat(
+    "weights-format",
+    cl::desc("How pre-quantized int4 layers in --weights are read: auto "
+             "(GPTQ or AWQ by shape; GPTQ zero points stored minus one), "
+             "gptq, gptq-v2 or awq"),
+    cl::init("auto"));
 cl::list<std::string> calibration(
     "calibration",
     cl::desc("One calibration sample: .npy inputs of the function, "
@@ -164,17 +171,20 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
       : MlirOptMainConfig(std::move(base)) {}
 
   void prependModelPipeline(const kopt::ModelPipelineOptions &options,
+                            std::vector<std::string> importedWeights,
                             bool withSummary,
                             std::optional<kopt::CpuCodegenOptions> codegen,
                             std::optional<kopt::GpuCodegenOptions> gpu) {
     auto userPipeline = std::move(passPipelineCallback);
-    setPassPipelineSetupFn([&options, withSummary, userPipeline, codegen,
+    setPassPipelineSetupFn([&options, importedWeights, withSummary,
+                            userPipeline, codegen,
                             gpu](mlir::PassManager &pm) -> mlir::LogicalResult {
       // The checkpoint is checked against the model before anything runs;
       // the alias stages follow; MLIR's own pass flags append to them (and
       // --dump-pass-pipeline prints the result).
       kopt::KoptBindWeightsPassOptions bind;
       bind.weights = weightsFilename;
+      bind.imported.assign(importedWeights.begin(), importedWeights.end());
       pm.addPass(kopt::createKoptBindWeightsPass(bind));
       kopt::buildModelPipeline(pm, options);
       if (userPipeline && mlir::failed(userPipeline(pm)))
@@ -303,8 +313,44 @@ int main(int argc, char **argv) {
   if (!input)
     return fail(errorMessage);
 
+  // Importing pre-quantized layers and calibration look at the model before
+  // the pipeline runs, on their own parse of it.
+  mlir::MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> model;
+  if (!weightsFilename.empty()) {
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(input->getBuffer(),
+                                             input->getBufferIdentifier()),
+        llvm::SMLoc());
+    model = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+    if (!model || mlir::failed(mlir::verify(*model)))
+      return 1;
+  }
+  kopt::rt::StatusOr<kopt::rt::quant::CheckpointFormat> format =
+      kopt::rt::quant::parseCheckpointFormat(weightsFormat);
+  if (!format.isOk())
+    return fail("--weights-format: " + format.status().message());
+  if (weightsFormat.getNumOccurrences() && weightsFilename.empty())
+    return fail("--weights-format describes the --weights checkpoint; give "
+                "--weights=w.safetensors");
+  kopt::ImportedWeights imported;
+  if (model) {
+    std::optional<kopt::ImportedWeights> found = kopt::importPrequantized(
+        *model, weightsFilename, *format, llvm::errs());
+    if (!found)
+      return 1;
+    imported = std::move(*found);
+    settings.imported = imported.quantizeSpecs;
+    if (!imported.names.empty() && !calibration.empty())
+      return fail("--calibration needs float weights, but '" + weightsFilename +
+                  "' holds " + llvm::Twine(imported.names.size()) +
+                  " pre-quantized (GPTQ/AWQ) layers");
+  }
+
   // Calibration decides per-layer precisions and input scales before the
-  // pipeline runs, on its own parse of the model.
+  // pipeline runs.
   kopt::CalibratedTensors calibrated;
   if (!calibration.empty()) {
     kopt::CalibrationRequest request;
@@ -319,17 +365,6 @@ int main(int argc, char **argv) {
     if (quantizeBudget.getNumOccurrences())
       request.budgetBits = quantizeBudget;
     request.reportPath = quantizeReport;
-    mlir::MLIRContext context(registry);
-    llvm::SourceMgr sourceMgr;
-    sourceMgr.AddNewSourceBuffer(
-        llvm::MemoryBuffer::getMemBufferCopy(input->getBuffer(),
-                                             input->getBufferIdentifier()),
-        llvm::SMLoc());
-    mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-    mlir::OwningOpRef<mlir::ModuleOp> model =
-        mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
-    if (!model || mlir::failed(mlir::verify(*model)))
-      return 1;
     std::optional<kopt::CalibratedTensors> tensors =
         kopt::calibrate(*model, settings, request, llvm::errs());
     if (!tensors)
@@ -352,7 +387,7 @@ int main(int argc, char **argv) {
                                   chosen == Target::SM80   ? "sm_80"
                                   : chosen == Target::SM89 ? "sm_89"
                                                            : "sm_90"};
-  config.prependModelPipeline(options, summary, codegen, gpu);
+  config.prependModelPipeline(options, imported.names, summary, codegen, gpu);
 
   // The serializers write the artifact and its plan themselves; with
   // --weights, quantized weights are then packed into
@@ -363,6 +398,7 @@ int main(int argc, char **argv) {
       return 1;
     if (weightsFilename.empty() || outputFilename == "-")
       return 0;
+    calibrated.merge(imported.parts);
     kopt::rt::StatusOr<std::string> packed = kopt::rt::writePackedCheckpoint(
         outputFilename, weightsFilename, calibrated);
     if (!packed.isOk())

@@ -37,6 +37,12 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
     least 32 that does (and suits the layout), else one scale per output
     channel; with `strict-group-size` it is an error at that weight.
 
+    Weights listed in `imported` come from a pre-quantized GPTQ/AWQ
+    checkpoint (`kopt --weights`, rt::quant::importInt4): they become
+    asymmetric int4 `mma` with the checkpoint's group size whatever `mode`
+    and `keep` say, as there is no float weight to keep. With only imports,
+    `mode` may be `none`: nothing else is quantized.
+
     Integer codes default to the `mma` layout (the GPU kernels' fragment
     order, which the CPU backend and the reference also read); fp8 is
     stored `plain`. The data is not touched here: with `--weights` the
@@ -47,6 +53,7 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
     Option<"mode", "mode", "::kopt::QuantMode", "::kopt::QuantMode::Int4",
            "Weight encoding",
            [{::llvm::cl::values(
+               clEnumValN(::kopt::QuantMode::None, "none", "only the imported weights"),
                clEnumValN(::kopt::QuantMode::Int4, "int4", "4-bit integer, group-wise scales"),
                clEnumValN(::kopt::QuantMode::Int8, "int8", "8-bit integer, group-wise scales"),
                clEnumValN(::kopt::QuantMode::FP8, "fp8", "float8 e4m3, group-wise scales"))}]>,
@@ -65,7 +72,11 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
                "Weight-name patterns (glob) kept in their original precision">,
     ListOption<"int8", "int8", "std::string",
                "Weight-name patterns (glob) quantized to int8 with one scale "
-               "per output channel instead">
+               "per output channel instead">,
+    ListOption<"imported", "imported", "std::string",
+               "NAME:GROUP of weights a pre-quantized (GPTQ/AWQ) checkpoint "
+               "holds: asymmetric int4 with that group size, whatever the "
+               "mode and keep patterns">
   ];
   let dependentDialects = ["::kopt::KoptDialect"];
 }
@@ -116,7 +127,10 @@ def KoptBindWeightsPass : Pass<"kopt-bind-weights", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"weights", "weights", "std::string", "",
-           "Checkpoint (.safetensors or *.index.json)">
+           "Checkpoint (.safetensors or *.index.json)">,
+    ListOption<"imported", "imported", "std::string",
+               "Weights the checkpoint holds pre-quantized (GPTQ/AWQ parts, "
+               "checked by the importer) rather than as floats">
   ];
 }
 

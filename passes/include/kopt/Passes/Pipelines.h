@@ -24,9 +24,11 @@ struct QuantizePipelineOptions
   Option<QuantMode> mode{
       *this, "mode", llvm::cl::desc("Weight encoding"),
       llvm::cl::init(QuantMode::Int4),
-      llvm::cl::values(clEnumValN(QuantMode::Int4, "int4", "4-bit integer"),
-                       clEnumValN(QuantMode::Int8, "int8", "8-bit integer"),
-                       clEnumValN(QuantMode::FP8, "fp8", "float8 e4m3"))};
+      llvm::cl::values(
+          clEnumValN(QuantMode::None, "none", "only the imported weights"),
+          clEnumValN(QuantMode::Int4, "int4", "4-bit integer"),
+          clEnumValN(QuantMode::Int8, "int8", "8-bit integer"),
+          clEnumValN(QuantMode::FP8, "fp8", "float8 e4m3"))};
   Option<int64_t> groupSize{
       *this, "group-size",
       llvm::cl::desc("Elements of K per scale (-1 per channel, 0 per tensor)"),
@@ -44,6 +46,10 @@ struct QuantizePipelineOptions
   ListOption<std::string> int8{
       *this, "int8",
       llvm::cl::desc("Weight-name globs quantized to int8 per channel")};
+  ListOption<std::string> imported{
+      *this, "imported",
+      llvm::cl::desc("NAME:GROUP of weights imported pre-quantized "
+                     "(GPTQ/AWQ int4)")};
   ListOption<std::string> scaleInputs{
       *this, "scale-inputs",
       llvm::cl::desc("Weights whose linears get per-channel input scales "
@@ -86,6 +92,11 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
   ListOption<std::string> quantizeInt8{
       *this, "quantize-int8",
       llvm::cl::desc("Weight-name globs quantized to int8 per channel")};
+  ListOption<std::string> quantizeImported{
+      *this, "quantize-imported",
+      llvm::cl::desc("NAME:GROUP of weights imported pre-quantized "
+                     "(GPTQ/AWQ int4); runs the quantize stage even "
+                     "without a mode")};
   ListOption<std::string> quantizeScaleInputs{
       *this, "quantize-scale-inputs",
       llvm::cl::desc("Weights whose linears get per-channel input scales "

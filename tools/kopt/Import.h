@@ -1,0 +1,47 @@
+//===- Import.h - kopt --weights with GPTQ / AWQ int4 layers ----*- C++ -*-===//
+//
+// A checkpoint may hold some linear weights pre-quantized: for a kopt.weight
+// "P.weight" (or "P") read only as a kopt.linear weight and absent from the
+// checkpoint, the parts "P.qweight", "P.qzeros", "P.scales" (and GPTQ's
+// "P.g_idx") are converted by rt::quant::importInt4 into kopt's asymmetric
+// int4 encoding. The compile then treats them as quantized weights
+// (kopt-quantize's `imported` option) and packs the converted parts into
+// model.weights.safetensors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_TOOLS_KOPT_IMPORT_H
+#define KOPT_TOOLS_KOPT_IMPORT_H
+
+#include "kopt/runtime/Npy.h"
+#include "kopt/runtime/QuantImport.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kopt {
+
+struct ImportedWeights {
+  /// kopt.weight names, for kopt-bind-weights.
+  std::vector<std::string> names;
+  /// "NAME:GROUP" for kopt-quantize.
+  std::vector<std::string> quantizeSpecs;
+  /// The converted parts (NAME.qweight, NAME.scales, NAME.zeros).
+  std::map<std::string, rt::HostTensor> parts;
+};
+
+/// Finds and converts the pre-quantized linear weights of `model` in
+/// `checkpoint`; none is an empty result. Prints one summary line to `log`,
+/// and errors as "kopt: error: ..." (then returns nullopt).
+std::optional<ImportedWeights>
+importPrequantized(mlir::ModuleOp model, const std::string &checkpoint,
+                   rt::quant::CheckpointFormat format, llvm::raw_ostream &log);
+
+} // namespace kopt
+
+#endif // KOPT_TOOLS_KOPT_IMPORT_H
