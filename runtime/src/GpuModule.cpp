@@ -792,14 +792,14 @@ GpuModule::benchmark(const std::string &name,
       return check(s.d->cuGraphLaunch(call.graph, s.stream), "cuGraphLaunch");
     return launchAll(s, call);
   };
-  cuda::CUevent start = nullptr, stop = nullptr;
-  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
-  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&stop, 0), "cuEventCreate"));
   // L2 is left cold and clean before each timed run (cuda/L2Flush.h): a
   // weight that fits L2 must not be timed from it.
   StatusOr<cuda::L2Flush> flush =
       cuda::L2Flush::create(*s.d, s.device, s.stream);
   KOPT_RETURN_IF_ERROR(flush.status());
+  cuda::CUevent start = nullptr, stop = nullptr;
+  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
+  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&stop, 0), "cuEventCreate"));
   Status result = Status::ok();
   for (int i = 0; i < 3 && result.isOk(); ++i)
     result = once();

@@ -3,7 +3,6 @@
 #include "kopt/runtime/QuantImport.h"
 
 #include "kopt/runtime/DType.h"
-#include "kopt/runtime/Float16.h"
 #include "kopt/runtime/Plan.h"
 
 #include <cstring>
@@ -25,29 +24,6 @@ int32_t wordAt(const kopt_tensor_view_t &view, int64_t index) {
   int32_t word;
   std::memcpy(&word, static_cast<const uint8_t *>(view.data) + 4 * index, 4);
   return word;
-}
-
-float floatAt(const kopt_tensor_view_t &view, int64_t index) {
-  const auto *bytes = static_cast<const uint8_t *>(view.data);
-  if (view.dtype == KOPT_DTYPE_F32) {
-    float value;
-    std::memcpy(&value, bytes + 4 * index, 4);
-    return value;
-  }
-  uint16_t half;
-  std::memcpy(&half, bytes + 2 * index, 2);
-  return view.dtype == KOPT_DTYPE_F16 ? f16ToFloat(half) : bf16ToFloat(half);
-}
-
-void storeScale(std::vector<uint8_t> &out, int64_t index, float value,
-                kopt_dtype_t dtype) {
-  if (dtype == KOPT_DTYPE_F32) {
-    std::memcpy(out.data() + 4 * index, &value, 4);
-    return;
-  }
-  uint16_t half =
-      dtype == KOPT_DTYPE_F16 ? floatToF16(value) : floatToBF16(value);
-  std::memcpy(out.data() + 2 * index, &half, 2);
 }
 
 /// Nibble position of column j % 8 in an AWQ word: AutoAWQ packs columns
@@ -157,16 +133,12 @@ StatusOr<ImportedWeight> importInt4(const ForeignParts &parts, int64_t n,
                              " weight with group size " +
                              std::to_string(group));
   std::vector<Part> layout = partsOf(e);
-  auto bytesOf = [](const Part &part) {
-    size_t count = 1;
-    for (int64_t dim : part.shape)
-      count *= static_cast<size_t>(dim);
-    return count * dtypeSize(part.dtype);
-  };
   Packed &p = out.packed;
-  p.qweight.assign(bytesOf(layout[0]), 0);
-  p.scales.assign(bytesOf(layout[1]), 0);
-  p.zeros.assign(bytesOf(layout[2]), 0);
+  p.qweight.assign(layout[0].bytes(), 0);
+  p.scales.assign(layout[1].bytes(), 0);
+  p.zeros.assign(layout[2].bytes(), 0);
+  const auto *scaleBytes = static_cast<const uint8_t *>(s.data);
+  const size_t scaleWidth = dtypeSize(s.dtype), outWidth = dtypeSize(scale);
 
   auto code = [&](int64_t row, int64_t col) -> uint8_t {
     int32_t word = awq ? wordAt(q, col * (n / 8) + row / 8)
@@ -181,7 +153,9 @@ StatusOr<ImportedWeight> importInt4(const ForeignParts &parts, int64_t n,
       int shift = 4 * (awq ? kAwqNibble[row % 8] : row % 8);
       int zero = ((static_cast<uint32_t>(word) >> shift) & 15) + zeroOffset;
       p.zeros[row * groups + g] = static_cast<uint8_t>(zero);
-      storeScale(p.scales, row * groups + g, floatAt(s, g * n + row), scale);
+      storeScalar(scale,
+                  loadScalar(s.dtype, scaleBytes + (g * n + row) * scaleWidth),
+                  p.scales.data() + (row * groups + g) * outWidth);
     }
     for (int64_t col = 0; col < k; ++col) {
       ElementAddress<int64_t> at = elementAddress(e, 0, row, col);

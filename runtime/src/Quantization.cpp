@@ -41,27 +41,6 @@ float roundTo(kopt_dtype_t dtype, float value) {
   }
 }
 
-void storeScalar(kopt_dtype_t dtype, float value, uint8_t *at) {
-  if (dtype == KOPT_DTYPE_F32) {
-    std::memcpy(at, &value, 4);
-    return;
-  }
-  uint16_t bits =
-      dtype == KOPT_DTYPE_F16 ? floatToF16(value) : floatToBF16(value);
-  std::memcpy(at, &bits, 2);
-}
-
-float loadScalar(kopt_dtype_t dtype, const uint8_t *at) {
-  if (dtype == KOPT_DTYPE_F32) {
-    float value;
-    std::memcpy(&value, at, 4);
-    return value;
-  }
-  uint16_t bits;
-  std::memcpy(&bits, at, 2);
-  return dtype == KOPT_DTYPE_F16 ? f16ToFloat(bits) : bf16ToFloat(bits);
-}
-
 /// Round half to even, as std::nearbyint in the default mode, but inline:
 /// adding and subtracting 1.5 * 2^23 leaves the nearest integer (exact for
 /// |x| < 2^22; larger values are integers already or beyond any code).
@@ -203,6 +182,34 @@ StatusOr<Encoding> encodingFromJson(const nlohmann::json &value) {
   return encoding;
 }
 
+void storeScalar(kopt_dtype_t dtype, float value, uint8_t *at) {
+  if (dtype == KOPT_DTYPE_F32) {
+    std::memcpy(at, &value, 4);
+    return;
+  }
+  uint16_t bits =
+      dtype == KOPT_DTYPE_F16 ? floatToF16(value) : floatToBF16(value);
+  std::memcpy(at, &bits, 2);
+}
+
+float loadScalar(kopt_dtype_t dtype, const uint8_t *at) {
+  if (dtype == KOPT_DTYPE_F32) {
+    float value;
+    std::memcpy(&value, at, 4);
+    return value;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, at, 2);
+  return dtype == KOPT_DTYPE_F16 ? f16ToFloat(bits) : bf16ToFloat(bits);
+}
+
+size_t Part::bytes() const {
+  size_t n = 1;
+  for (int64_t dim : shape)
+    n *= static_cast<size_t>(dim);
+  return n * dtypeSize(dtype);
+}
+
 std::vector<Part> partsOf(const Encoding &encoding) {
   std::vector<int64_t> lead(encoding.shape.begin(), encoding.shape.end() - 2);
   int64_t n = encoding.rows(), k = encoding.cols();
@@ -291,21 +298,15 @@ StatusOr<Packed> quantize(const Encoding &encoding, kopt_dtype_t sourceDType,
   };
 
   std::vector<Part> parts = partsOf(encoding);
-  auto partBytes = [&](const Part &part) {
-    int64_t n = 1;
-    for (int64_t dim : part.shape)
-      n *= dim;
-    return static_cast<size_t>(n) * dtypeSize(part.dtype);
-  };
   Packed packed;
   bool mma = encoding.layout == Layout::Mma;
   uint8_t fill = 0;
   if (mma && !encoding.asymmetric)
     fill = encoding.storage == Storage::Int4 ? 0x88 : 0x80;
-  packed.qweight.assign(partBytes(parts[0]), fill);
-  packed.scales.assign(partBytes(parts[1]), 0);
+  packed.qweight.assign(parts[0].bytes(), fill);
+  packed.scales.assign(parts[1].bytes(), 0);
   if (encoding.asymmetric)
-    packed.zeros.assign(partBytes(parts[2]), 0);
+    packed.zeros.assign(parts[2].bytes(), 0);
 
   // Pass 1: each group's range -> its scale (rounded to the scale dtype, so
   // codes are computed against the scale the kernels will read) and zero.

@@ -33,6 +33,9 @@
 // RUN: python3 %S/Inputs/make_prequantized.py %t.act.safetensors %t.x2.npy %t.e2.npy --act-order
 // RUN: not kopt %s --weights=%t.act.safetensors -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=ACTORDER
 // ACTORDER: kopt: error: pre-quantized weight 'mlp.up.weight' {{.*}}: g_idx[0] = 1, not k / group_size = 0: act-order (desc_act) checkpoints are not supported
+// RUN: python3 %S/Inputs/make_prequantized.py %t.sym.safetensors %t.x3.npy %t.e3.npy --drop=mlp.down.qzeros
+// RUN: not kopt %s --weights=%t.sym.safetensors -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=NOZEROS
+// NOZEROS: kopt: error: pre-quantized weight 'mlp.down.weight' {{.*}}: the checkpoint lacks mlp.down.qzeros (symmetric checkpoints without zero points are not supported)
 // RUN: not kopt %s --weights=%t.w.safetensors --quantize=int4 --calibration=@%t.x.npy -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=CALIB
 // CALIB: kopt: error: --calibration needs float weights, but '{{.*}}' holds 2 pre-quantized (GPTQ/AWQ) layers
 // RUN: not kopt %s --weights-format=gptq -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=NOWEIGHTS

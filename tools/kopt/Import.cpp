@@ -23,6 +23,20 @@ std::optional<kopt_dtype_t> dtypeOf(mlir::Type type) {
 
 } // namespace
 
+std::vector<std::string> ImportedWeights::names() const {
+  std::vector<std::string> result;
+  for (const auto &[name, group] : groups)
+    result.push_back(name);
+  return result;
+}
+
+std::vector<std::string> ImportedWeights::quantizeSpecs() const {
+  std::vector<std::string> result;
+  for (const auto &[name, group] : groups)
+    result.push_back(name + ":" + std::to_string(group));
+  return result;
+}
+
 std::optional<ImportedWeights>
 importPrequantized(mlir::ModuleOp model, const std::string &checkpoint,
                    rt::quant::CheckpointFormat format, llvm::raw_ostream &log) {
@@ -59,11 +73,12 @@ importPrequantized(mlir::ModuleOp model, const std::string &checkpoint,
       return fail("only 2-D f16/bf16/f32 linear weights can be imported");
     const rt::TensorEntry *qzeros = (*set)->lookup((prefix + ".qzeros").str());
     const rt::TensorEntry *scales = (*set)->lookup((prefix + ".scales").str());
-    if (!qzeros || !scales)
+    if (!scales)
+      return fail("the checkpoint lacks " + prefix.str() + ".scales");
+    if (!qzeros)
       return fail("the checkpoint lacks " + prefix.str() +
-                  (qzeros ? ".scales" : ".qzeros") +
-                  " (symmetric checkpoints without zero points are not "
-                  "supported)");
+                  ".qzeros (symmetric checkpoints without zero points are "
+                  "not supported)");
     rt::quant::ForeignParts parts{qweight->view(), qzeros->view(),
                                   scales->view(), std::nullopt};
     if (const rt::TensorEntry *gIdx = (*set)->lookup((prefix + ".g_idx").str()))
@@ -80,14 +95,12 @@ importPrequantized(mlir::ModuleOp model, const std::string &checkpoint,
     for (size_t i = 0; i < layout.size(); ++i)
       imported.parts[name.str() + "." + layout[i].suffix] = rt::HostTensor{
           layout[i].dtype, layout[i].shape, std::move(*bytes[i])};
-    imported.names.push_back(name.str());
-    imported.quantizeSpecs.push_back(name.str() + ":" +
-                                     std::to_string(encoding.groupSize));
+    imported.groups[name.str()] = encoding.groupSize;
     ++formats[rt::quant::formatName(weight->format) + " g" +
               std::to_string(encoding.groupSize)];
   }
-  if (!imported.names.empty()) {
-    log << "kopt: imported " << imported.names.size()
+  if (!imported.groups.empty()) {
+    log << "kopt: imported " << imported.groups.size()
         << " pre-quantized int4 weights from '" << checkpoint << "' (";
     bool first = true;
     for (auto &[what, count] : formats) {

@@ -27,12 +27,15 @@
 namespace kopt {
 
 struct ImportedWeights {
-  /// kopt.weight names, for kopt-bind-weights.
-  std::vector<std::string> names;
-  /// "NAME:GROUP" for kopt-quantize.
-  std::vector<std::string> quantizeSpecs;
+  /// Group size of each imported kopt.weight, by name.
+  std::map<std::string, int64_t> groups;
   /// The converted parts (NAME.qweight, NAME.scales, NAME.zeros).
   std::map<std::string, rt::HostTensor> parts;
+
+  /// The names, for kopt-bind-weights' `imported`.
+  std::vector<std::string> names() const;
+  /// "NAME:GROUP", for kopt-quantize's `imported`.
+  std::vector<std::string> quantizeSpecs() const;
 };
 
 /// Finds and converts the pre-quantized linear weights of `model` in

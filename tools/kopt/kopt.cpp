@@ -342,10 +342,10 @@ int main(int argc, char **argv) {
     if (!found)
       return 1;
     imported = std::move(*found);
-    settings.imported = imported.quantizeSpecs;
-    if (!imported.names.empty() && !calibration.empty())
+    settings.imported = imported.quantizeSpecs();
+    if (!imported.groups.empty() && !calibration.empty())
       return fail("--calibration needs float weights, but '" + weightsFilename +
-                  "' holds " + llvm::Twine(imported.names.size()) +
+                  "' holds " + llvm::Twine(imported.groups.size()) +
                   " pre-quantized (GPTQ/AWQ) layers");
   }
 
@@ -387,7 +387,7 @@ int main(int argc, char **argv) {
                                   chosen == Target::SM80   ? "sm_80"
                                   : chosen == Target::SM89 ? "sm_89"
                                                            : "sm_90"};
-  config.prependModelPipeline(options, imported.names, summary, codegen, gpu);
+  config.prependModelPipeline(options, imported.names(), summary, codegen, gpu);
 
   // The serializers write the artifact and its plan themselves; with
   // --weights, quantized weights are then packed into

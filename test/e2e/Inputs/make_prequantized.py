@@ -8,7 +8,8 @@ and the expected output (without NumPy, for lit tests).
 group 64), "mlp.down" is AWQ (qweight [K, N/8], columns 0 2 4 6 1 3 5 7 per
 word, group 32), "out.weight" is a float f16 weight. The expected output
 follows the model with the dequantized weights (q - z) * s rounded to f16.
---act-order writes a GPTQ g_idx that is not k / group (unsupported).
+--act-order writes a GPTQ g_idx that is not k / group (unsupported);
+--drop NAME leaves tensor NAME out.
 """
 
 import argparse
@@ -105,6 +106,7 @@ def main():
     parser.add_argument("x")
     parser.add_argument("expected")
     parser.add_argument("--act-order", action="store_true")
+    parser.add_argument("--drop", default="")
     args = parser.parse_args()
     rng = random.Random(11)
     up = Int4Weight(rng, 64, 128, 64, 1, 16)
@@ -115,6 +117,7 @@ def main():
     tensors.update(down.awq("mlp.down"))
     tensors["out.weight"] = ("F16", [128, 128],
                              struct.pack("<16384e", *[v for r in out for v in r]))
+    tensors.pop(args.drop, None)
     write_safetensors(args.weights, tensors)
     x = [[f16(rng.uniform(-1, 1)) for _ in range(128)] for _ in range(3)]
     write_npy(args.x, x, "<f2", "e")

@@ -78,7 +78,14 @@ struct Part {
   std::string suffix; // "qweight", "scales", "zeros"
   kopt_dtype_t dtype;
   std::vector<int64_t> shape;
+
+  /// Stored size in bytes.
+  size_t bytes() const;
 };
+
+/// One f32/f16/bf16 element at `at` as f32, and its rounded store.
+float loadScalar(kopt_dtype_t dtype, const uint8_t *at);
+void storeScalar(kopt_dtype_t dtype, float value, uint8_t *at);
 
 /// Reads the plan's JSON form of an encoding ({"storage", "group_size",
 /// "scale", "asymmetric", "layout", "shape"}) and validates it.
