@@ -1063,6 +1063,9 @@ std::vector<Case> quantizedCases() {
     bool asymmetric, bias;
     quant::Layout layout;
     std::initializer_list<int64_t> rows;
+    /// kopt.gemv_tile of the linear ("" for the default kernels).
+    const char *tile = "";
+    double slack = 1.0;
   };
   const Spec specs[] = {
       {"qlinear_i4_bf16_g128", quant::Storage::Int4, KOPT_DTYPE_BF16, 83, 2432,
@@ -1073,6 +1076,49 @@ std::vector<Case> quantizedCases() {
        1184, false, false, quant::Layout::Mma, {1, 3, 20, 40}},
       {"qlinear_i8_f16_g64_asym", quant::Storage::Int8, KOPT_DTYPE_F16, 20, 1088,
        64, true, false, quant::Layout::Mma, {2, 31}},
+      // The streamed (bulk-copy) GEMV: f16 i4 with zero points and bias,
+      // 19 chunks (prime) of one group each; one scale for the whole
+      // tensor over 3 chunks (warps past the last chunk stream nothing);
+      // bf16 i8 split into nibbles with zero points, groups of one chunk.
+      {"qlinear_i4_f16_g64_asym_bias", quant::Storage::Int4, KOPT_DTYPE_F16,
+       45, 1216, 64, true, true, quant::Layout::Mma, {1, 7, 12, 16, 17}},
+      {"qlinear_i4_bf16_tensor_asym", quant::Storage::Int4, KOPT_DTYPE_BF16,
+       29, 192, 0, true, false, quant::Layout::Mma, {1, 9, 33}},
+      {"qlinear_i8_bf16_g32_asym", quant::Storage::Int8, KOPT_DTYPE_BF16, 50,
+       2080, 32, true, false, quant::Layout::Mma, {1, 16}},
+      // The same encodings through the streamed GEMV (kopt.gemv_tile) up to
+      // 16 tokens: scaled weights match the reference like the default
+      // kernels; factored scales skip the weights' 16-bit rounding, so
+      // they get 4x the tolerance.
+      {"qlinear_i4_bf16_g128_streamed", quant::Storage::Int4, KOPT_DTYPE_BF16,
+       83, 2432, 128, false, false, quant::Layout::Mma, {1, 5, 9, 16, 17},
+       "4, 3, 2"},
+      {"qlinear_i4_f16_g32_asym_bias_streamed", quant::Storage::Int4,
+       KOPT_DTYPE_F16, 40, 2112, 32, true, true, quant::Layout::Mma,
+       {1, 8, 13}, "4, 4, 4"},
+      {"qlinear_i4_f16_g64_asym_bias_streamed", quant::Storage::Int4,
+       KOPT_DTYPE_F16, 45, 1216, 64, true, true, quant::Layout::Mma,
+       {1, 7, 16}, "8, 2, 1"},
+      {"qlinear_i4_bf16_tensor_asym_streamed", quant::Storage::Int4,
+       KOPT_DTYPE_BF16, 29, 192, 0, true, false, quant::Layout::Mma, {1, 9},
+       "4, 2, 1"},
+      {"qlinear_i8_bf16_channel_streamed", quant::Storage::Int8,
+       KOPT_DTYPE_BF16, 37, 1184, 1184, false, false, quant::Layout::Mma,
+       {1, 3, 16}, "4, 4, 1"},
+      {"qlinear_i8_f16_g64_asym_streamed", quant::Storage::Int8, KOPT_DTYPE_F16,
+       20, 1088, 64, true, false, quant::Layout::Mma, {2, 11}, "2, 4, 2"},
+      {"qlinear_i4_bf16_g128_factored", quant::Storage::Int4, KOPT_DTYPE_BF16,
+       83, 2432, 128, false, false, quant::Layout::Mma, {1, 9}, "4, 3, 2, 4",
+       4.0},
+      {"qlinear_i4_f16_g64_asym_bias_factored", quant::Storage::Int4,
+       KOPT_DTYPE_F16, 45, 1216, 64, true, true, quant::Layout::Mma, {1, 12},
+       "4, 4, 1, 4", 4.0},
+      {"qlinear_i8_bf16_g32_asym_factored", quant::Storage::Int8,
+       KOPT_DTYPE_BF16, 50, 2080, 32, true, false, quant::Layout::Mma, {1, 16},
+       "4, 2, 4, 4", 4.0},
+      {"qlinear_i8_f16_channel_factored", quant::Storage::Int8, KOPT_DTYPE_F16,
+       24, 1024, 1024, false, false, quant::Layout::Mma, {1, 16}, "4, 4, 4, 4",
+       4.0},
       {"qlinear_i4_bf16_plain_oddk", quant::Storage::Int4, KOPT_DTYPE_BF16, 30, 75,
        25, false, true, quant::Layout::Plain, {1, 7, 19}},
       {"qlinear_i4_f32_tensor", quant::Storage::Int4, KOPT_DTYPE_F32, 18, 128, 0,
@@ -1116,10 +1162,13 @@ std::vector<Case> quantizedCases() {
       signature += ", " + std::string(names[i]) + ": " + pt;
       operands += (i ? ", " : "") + std::string(names[i]);
       partTypes += (i ? ", " : "") + pt;
+      // Zero points of i4 codes are codes: [0, 16).
+      bool int4Zeros = i == 2 && spec.storage == quant::Storage::Int4;
       inputs.push_back(i == 1 ? f(spec.dtype, -0.02, 0.02)
                        : parts[i].dtype == KOPT_DTYPE_F8E4M3
                            ? f(KOPT_DTYPE_F8E4M3, -448, 448)
-                           : ints(-128, 128, KOPT_DTYPE_I8));
+                       : int4Zeros ? ints(0, 16, KOPT_DTYPE_I8)
+                                   : ints(-128, 128, KOPT_DTYPE_I8));
     }
     std::string b = tensor({spec.n}, t);
     if (spec.bias) {
@@ -1130,7 +1179,11 @@ std::vector<Case> quantizedCases() {
     std::string body =
         "  %w = kopt.dequantize " + operands + " {encoding = " + type +
         "} : (" + partTypes + ") -> " + w + "\n" +
-        "  %y = kopt.linear %x, %w" + (spec.bias ? ", %b" : "") + " : (" + x +
+        "  %y = kopt.linear %x, %w" + (spec.bias ? ", %b" : "") +
+        (*spec.tile ? std::string(" {kopt.gemv_tile = array<i64: ") +
+                          spec.tile + ">}"
+                    : std::string()) +
+        " : (" + x +
         ", " + w + (spec.bias ? ", " + b : "") + ") -> " + y +
         "\n  return %y : " + y;
     std::vector<std::vector<std::vector<int64_t>>> runs;
@@ -1142,7 +1195,7 @@ std::vector<Case> quantizedCases() {
         shapes.push_back({spec.n});
       runs.push_back(shapes);
     }
-    cases.push_back({spec.name, fn(signature, body), inputs, runs});
+    cases.push_back({spec.name, fn(signature, body), inputs, runs, spec.slack});
   }
   return cases;
 }

@@ -15,7 +15,9 @@
 //     K order the packed layout permutes both operands into;
 //   - warps reduce through shared memory; bias and the output cast follow.
 // MT = 1, 2, 4, 8 variants are chosen by launch guards on M; above 64 rows
-// grid.y tiles the tokens. Any other dequantize (plain layout, fp8, K not a
+// grid.y tiles the tokens. A linear carrying `kopt.gemv_tile` runs the
+// streamed kernel (StreamedQuantizedLinearKernel.h) for up to 16 tokens
+// instead, with that tiling. Any other dequantize (plain layout, fp8, K not a
 // multiple of the chunk, f32 activations) is materialized by a dequantize
 // kernel and the dense linear kernels read it.
 //
@@ -24,6 +26,7 @@
 #include "Families.h"
 #include "KernelText.h"
 #include "MmaText.h"
+#include "StreamedQuantizedLinearKernel.h"
 
 #include <cmath>
 
@@ -81,6 +84,9 @@ struct Dequantizer {
     return k.def("arith.mulf " + centered + ", " + scale + " : " + vt);
   }
 };
+
+/// Token tiles (of 8) up to which the streamed kernel runs.
+constexpr int64_t kStreamedMaxTokenTiles = 2;
 
 struct QuantizedLinearConfig {
   int64_t n, kDim, groupSize, groups;
@@ -480,6 +486,44 @@ FailureOr<std::string> dequantizeKernel(FunctionEmitter &e, DequantizeOp op,
   return e.kernel("dequantize", k.str("KERNEL"), op->getLoc());
 }
 
+/// The streamed kernel's tiling when `op` asks for it with
+/// `kopt.gemv_tile = array<i64: warps, stages, chunks_per_stage[, flags]>`
+/// (flags: 4 factored scales; 1 and 2 timing probes with wrong results);
+/// none (the register-pipelined kernel, the measured default) otherwise.
+FailureOr<std::optional<StreamedLinearConfig>>
+streamedTiling(LinearOp op, const GpuTarget &target,
+               const rt::quant::Encoding &enc) {
+  if (!op->hasAttr("kopt.gemv_tile"))
+    return std::optional<StreamedLinearConfig>();
+  auto attr = op->getAttrOfType<DenseI64ArrayAttr>("kopt.gemv_tile");
+  if (!attr)
+    return op.emitError("kopt.gemv_tile must be array<i64: warps, stages, "
+                        "chunks_per_stage[, flags]>");
+  ArrayRef<int64_t> v = attr.asArrayRef();
+  if (v.size() < 3 || v.size() > 4 || v[0] < 1 || v[0] > 32 || v[1] < 1 ||
+      v[1] > 16 || v[2] < 1 || v[2] > 16 ||
+      (v.size() == 4 && (v[3] < 0 || v[3] > 7 || (v[3] & 3) == 3)))
+    return op.emitError("kopt.gemv_tile wants warps in [1, 32], stages and "
+                        "chunks per stage in [1, 16], flags 0-2 | 4");
+  bool int4 = enc.storage == rt::quant::Storage::Int4;
+  if (!streamedLinearApplies(target, enc.cols(), int4))
+    return op.emitError("kopt.gemv_tile: the streamed kernel needs cp.async "
+                        "(sm_80+)");
+  StreamedLinearConfig cfg;
+  cfg.warps = v[0];
+  cfg.stages = v[1];
+  cfg.chunksPerStage = v[2];
+  int64_t flags = v.size() > 3 ? v[3] : 0;
+  cfg.probe = flags & 3;
+  cfg.factoredScales = flags & 4;
+  if (cfg.factoredScales &&
+      !factoredScalesApply(enc.cols(), enc.groupSize, int4))
+    return op.emitError("kopt.gemv_tile: factored scales need groups of "
+                        "whole chunks (")
+           << enc.mmaChunk() << " K), not " << enc.groupSize;
+  return std::optional<StreamedLinearConfig>(cfg);
+}
+
 } // namespace
 
 bool fusesIntoLinear(DequantizeOp op) {
@@ -531,6 +575,10 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
   cfg.bias = static_cast<bool>(op.getBias());
   cfg.t = elementTypeText(op.getInput());
   cfg.ot = elementTypeText(op.getResult());
+  FailureOr<std::optional<StreamedLinearConfig>> streamed =
+      streamedTiling(op, e.target(), enc);
+  if (failed(streamed))
+    return failure();
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(cfg.kDim);
   int64_t outBuffer = e.define(op.getResult());
   struct Variant {
@@ -540,12 +588,38 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
       {1, 1, 8}, {2, 9, 16}, {4, 17, 32}, {8, 33, INT64_MAX}};
   for (const Variant &v : variants) {
     cfg.tokenTiles = v.tokenTiles;
-    chooseWarpsAndUnroll(cfg);
-    FailureOr<std::string> kernel = quantizedLinearKernel(e, op, cfg);
+    FailureOr<std::string> kernel;
+    int64_t threads = 0, sharedBytes = 0;
+    if (*streamed && v.tokenTiles <= kStreamedMaxTokenTiles) {
+      StreamedLinearConfig s = **streamed;
+      s.n = cfg.n;
+      s.kDim = cfg.kDim;
+      s.groupSize = cfg.groupSize;
+      s.groups = cfg.groups;
+      s.int4 = cfg.int4;
+      s.asymmetric = cfg.asymmetric;
+      s.bias = cfg.bias;
+      s.t = cfg.t;
+      s.ot = cfg.ot;
+      s.tokenTiles = v.tokenTiles;
+      finishStreamedTiling(s);
+      int64_t shared = s.ringBytes() + s.staticSharedBytes();
+      if (shared > e.target().sharedMemoryPerBlockBytes)
+        return op.emitError("kopt.gemv_tile: ")
+               << shared << " bytes of shared memory exceed the "
+               << e.target().sharedMemoryPerBlockBytes << " a block may take";
+      kernel = streamedQuantizedLinearKernel(e, op, s);
+      threads = s.warps * 32;
+      sharedBytes = s.ringBytes();
+    } else {
+      chooseWarpsAndUnroll(cfg);
+      kernel = quantizedLinearKernel(e, op, cfg);
+      threads = cfg.warps * 32;
+    }
     if (failed(kernel))
       return failure();
-    Launch &l =
-        e.launch(*kernel, op, e.constant((cfg.n + 15) / 16), cfg.warps * 32);
+    Launch &l = e.launch(*kernel, op, e.constant((cfg.n + 15) / 16), threads);
+    l.sharedBytes = sharedBytes;
     l.grid[1] = ceilDiv(rows, 8 * v.tokenTiles);
     l.buffer(outBuffer)
         .buffer(e.bufferOf(op.getInput()))

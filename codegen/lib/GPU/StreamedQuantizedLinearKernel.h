@@ -1,0 +1,80 @@
+//===- StreamedQuantizedLinearKernel.h - Packed-weight GEMV, streamed --===//
+//
+// kopt.linear over `mma`-layout i4/i8 codes for a few tokens, the weight
+// stream kept in flight by per-warp cp.async rings (see the .cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_STREAMEDQUANTIZEDLINEARKERNEL_H
+#define KOPT_CODEGEN_GPU_STREAMEDQUANTIZEDLINEARKERNEL_H
+
+#include "GpuEmitter.h"
+
+#include <string>
+
+namespace kopt::gpu {
+
+/// One streamed kernel: the weight's encoding, the dtypes, and its tiling.
+struct StreamedLinearConfig {
+  int64_t n = 0, kDim = 0;
+  int64_t groupSize = 0; // 0: one scale; kDim: per channel
+  int64_t groups = 1;
+  bool int4 = true, asymmetric = false, bias = false;
+  std::string t, ot; // activation (f16/bf16) and output dtypes
+  int64_t tokenTiles = 1; // n8 tiles of tokens per block
+  int64_t warps = 4;      // each streams its own range of the tile's chunks
+  int64_t stages = 4;     // ring slots per warp
+  int64_t chunksPerStage = 4;
+  /// Scales multiply the 16-bit weights (as kopt.dequantize rounds them,
+  /// so results equal dequantize-then-linear) or, when scale groups hold
+  /// whole chunks, the f32 partial sums of each group (fewer operations;
+  /// results differ by the weights' rounding).
+  bool factoredScales = false;
+  /// Timing probes (benchmarks only; results are wrong): 1 streams the
+  /// codes and skips the arithmetic, 2 skips the activation loads.
+  int64_t probe = 0;
+
+  /// Bytes of one packed chunk (64 K of i4 or 32 of i8 for 16 rows).
+  static constexpr int64_t kChunkBytes = 512;
+  int64_t chunkK() const { return int4 ? 64 : 32; }
+  int64_t chunks() const { return kDim / chunkK(); }
+  /// Chunks a warp owns (a multiple of chunksPerStage).
+  int64_t chunksPerWarp() const;
+  /// Dynamic shared memory: every warp's ring.
+  int64_t ringBytes() const {
+    return warps * stages * chunksPerStage * kChunkBytes;
+  }
+  /// Elements between two rows of the staged scales: an odd number of
+  /// 4-byte words, so the 8 rows a warp reads hit distinct banks.
+  int64_t scaleStride() const {
+    int64_t stride = groups + groups % 2;
+    return stride % 4 == 0 ? stride + 2 : stride;
+  }
+  /// Static shared memory: staged scales and zero points, the reduction.
+  int64_t staticSharedBytes() const {
+    int64_t staged = groupSize == 0 ? 0 : 16 * scaleStride() * (asymmetric ? 3 : 2);
+    return staged + warps * 128 * tokenTiles * 4;
+  }
+};
+
+/// Whether the streamed kernel takes this encoding (K a multiple of the
+/// chunk) on this target (cp.async).
+bool streamedLinearApplies(const GpuTarget &target, int64_t kDim, bool int4);
+/// Whether factored scales apply: groups of whole chunks, or one scale per
+/// row or tensor.
+bool factoredScalesApply(int64_t kDim, int64_t groupSize, bool int4);
+
+/// Clamps the requested chunks per stage so that stages divide the chunks
+/// and, with factored scales, never straddle a scale group.
+void finishStreamedTiling(StreamedLinearConfig &cfg);
+
+/// The kernel's text, registered in the module; its launch is one block of
+/// warps * 32 threads per 16-row tile (grid.x) and 8 * tokenTiles tokens
+/// (grid.y), with ringBytes() of dynamic shared memory.
+mlir::FailureOr<std::string>
+streamedQuantizedLinearKernel(FunctionEmitter &e, mlir::Operation *op,
+                              const StreamedLinearConfig &cfg);
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_STREAMEDQUANTIZEDLINEARKERNEL_H
