@@ -43,6 +43,7 @@ void buildCpuLoweringPipeline(OpPassManager &pm, bool threads) {
 
   // Loops (parallel ones for the marked contractions), then LLVM.
   pm.addNestedPass<func::FuncOp>(createKoptLinearMicrokernelPass());
+  pm.addNestedPass<func::FuncOp>(createKoptQuantizedLinearMicrokernelPass());
   if (threads)
     pm.addNestedPass<func::FuncOp>(createKoptParallelizeCpuPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

@@ -96,6 +96,24 @@ def KoptLinearMicrokernelPass
                            "::mlir::vector::VectorDialect"];
 }
 
+def KoptQuantizedLinearMicrokernelPass
+    : Pass<"kopt-quantized-linear-microkernel", "::mlir::func::FuncOp"> {
+  let summary = "Vector kernel for kopt.linear over mma-packed i4/i8 weights";
+  let description = [{
+    Replaces the contraction kopt.linear lowers to for a few rows over
+    `mma`-layout i4/i8 weights (marked `kopt.microkernel = "qlinear"`, the
+    encoding in `kopt.encoding`; inputs x, codes, scales[, zeros]) by a
+    vector loop nest that reads each 16-byte lane block of codes once per
+    row of x: i4 low nibbles are one weight row's codes and high nibbles
+    the row 8 below (x shuffled into the layout's K order), i8 even and odd
+    bytes likewise; weights are (code - zero) * scale rounded to the weight
+    dtype, as kopt.dequantize rounds them, and accumulate in f32 vectors.
+    Tiles of 16 rows are split across threads when the work is large.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def KoptParallelizeCpuPass
     : Pass<"kopt-parallelize-cpu", "::mlir::func::FuncOp"> {
   let summary = "Lower the heavy linalg ops to parallel loops";

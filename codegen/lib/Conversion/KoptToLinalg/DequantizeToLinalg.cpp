@@ -5,11 +5,13 @@
 // runtime's own formula, emitted as index arithmetic), subtracts its zero
 // point, and multiplies by its group's scale in f32, rounding once to the
 // scale dtype (as the reference does). f8 codes are decoded by hand: the
-// CPU pipeline has no lowering of f8 extension.
+// CPU pipeline has no lowering of f8 extension. A dequantize read only by
+// linears that take its packed parts (QuantizedWeights.h) is left to them.
 //
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
+#include "QuantizedWeights.h"
 
 #include "kopt/Codegen/Conversion/KoptToLinalg.h"
 #include "kopt/Dialect/Kopt/KoptOps.h"
@@ -91,83 +93,112 @@ struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DequantizeOp op,
                                 PatternRewriter &rewriter) const override {
-    FailureOr<rt::quant::Encoding> encoding = encodingOf(op.getEncodingType());
-    if (failed(encoding))
+    // Linears that read the packed parts themselves lower it away.
+    if (linearsReadPacked(op))
+      return rewriter.notifyMatchFailure(op, "read packed by its linears");
+    if (failed(encodingOf(op.getEncodingType())))
       return failure();
-    Location loc = op.getLoc();
-    auto resultType = cast<RankedTensorType>(op.getType());
-    SmallVector<OpFoldResult> dims;
-    for (int64_t size : resultType.getShape())
-      dims.push_back(rewriter.getIndexAttr(size));
-    bool experts = resultType.getRank() == 3;
-    Value codes = flatten(rewriter, loc, op.getCodes());
-    Value scales = flatten(rewriter, loc, op.getScales());
-    Value zeros =
-        op.getZeros() ? flatten(rewriter, loc, op.getZeros()) : Value();
-    Type scaleType = resultType.getElementType();
-    bool int4 = encoding->storage == rt::quant::Storage::Int4;
-    bool mma = encoding->layout == rt::quant::Layout::Mma;
-    Value result = buildMapped(
-        rewriter, loc, {}, {}, resultType, dims,
-        [&](OpBuilder &b, Location l, ValueRange) -> Value {
-          IndexMath m{b, l};
-          auto at = [&](int64_t dim) -> Value {
-            return linalg::IndexOp::create(b, l, dim);
-          };
-          rt::quant::ElementAddress<Value> address = rt::quant::elementAddress(
-              *encoding, m, experts ? at(0) : m.c(0), at(experts ? 1 : 0),
-              at(experts ? 2 : 1));
-          Type i32 = b.getI32Type(), f32 = b.getF32Type();
-          auto i32c = [&](int64_t v) -> Value {
-            return arith::ConstantIntOp::create(b, l, i32, v);
-          };
-          Value raw = tensor::ExtractOp::create(b, l, codes, address.byte);
-          if (!isa<IntegerType>(raw.getType()))
-            raw = arith::BitcastOp::create(b, l, b.getI8Type(), raw);
-          Value bits = arith::ExtUIOp::create(b, l, i32, raw);
-          Value value;
-          if (encoding->storage == rt::quant::Storage::Fp8E4M3) {
-            value = decodeE4M3(b, l, bits);
-          } else {
-            Value code = arith::ShRUIOp::create(
-                b, l, bits,
-                arith::IndexCastOp::create(b, l, i32, address.shift));
-            if (int4)
-              code = arith::AndIOp::create(b, l, code, i32c(0xf));
-            Value zero;
-            if (zeros) {
-              zero = arith::ExtUIOp::create(
-                  b, l, i32,
-                  tensor::ExtractOp::create(b, l, zeros, address.scale));
-            } else if (mma) {
-              zero = i32c(encoding->mmaOffset());
-            } else {
-              // Signed codes: subtract 2^bits when the sign bit is set.
-              int64_t width = int4 ? 4 : 8;
-              Value negative =
-                  arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, code,
-                                        i32c(1 << (width - 1)));
-              zero = arith::SelectOp::create(b, l, negative, i32c(1 << width),
-                                             i32c(0));
-            }
-            value = arith::SIToFPOp::create(
-                b, l, f32, arith::SubIOp::create(b, l, code, zero));
-          }
-          Value scale = tensor::ExtractOp::create(b, l, scales, address.scale);
-          if (!scaleType.isF32())
-            scale = arith::ExtFOp::create(b, l, f32, scale);
-          Value product = arith::MulFOp::create(b, l, value, scale);
-          return scaleType.isF32()
-                     ? product
-                     : arith::TruncFOp::create(b, l, scaleType, product)
-                           .getResult();
-        });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, buildDequantized(rewriter, op));
     return success();
   }
 };
 
 } // namespace
+
+Value flattenParts(OpBuilder &b, Location loc, Value value) {
+  return value ? flatten(b, loc, value) : Value();
+}
+
+Value dequantizedElement(OpBuilder &b, Location l,
+                         const rt::quant::Encoding &encoding, Value codes,
+                         Value scales, Value zeros, Value expert, Value n,
+                         Value k, Type scaleType) {
+  IndexMath m{b, l};
+  rt::quant::ElementAddress<Value> address =
+      rt::quant::elementAddress(encoding, m, expert, n, k);
+  bool int4 = encoding.storage == rt::quant::Storage::Int4;
+  bool mma = encoding.layout == rt::quant::Layout::Mma;
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto i32c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, l, i32, v);
+  };
+  Value raw = tensor::ExtractOp::create(b, l, codes, address.byte);
+  if (!isa<IntegerType>(raw.getType()))
+    raw = arith::BitcastOp::create(b, l, b.getI8Type(), raw);
+  Value bits = arith::ExtUIOp::create(b, l, i32, raw);
+  Value value;
+  if (encoding.storage == rt::quant::Storage::Fp8E4M3) {
+    value = decodeE4M3(b, l, bits);
+  } else {
+    Value code = arith::ShRUIOp::create(
+        b, l, bits, arith::IndexCastOp::create(b, l, i32, address.shift));
+    if (int4)
+      code = arith::AndIOp::create(b, l, code, i32c(0xf));
+    Value zero;
+    if (zeros) {
+      zero = arith::ExtUIOp::create(
+          b, l, i32, tensor::ExtractOp::create(b, l, zeros, address.scale));
+    } else if (mma) {
+      zero = i32c(encoding.mmaOffset());
+    } else {
+      // Signed codes: subtract 2^bits when the sign bit is set.
+      int64_t width = int4 ? 4 : 8;
+      Value negative = arith::CmpIOp::create(
+          b, l, arith::CmpIPredicate::uge, code, i32c(1 << (width - 1)));
+      zero = arith::SelectOp::create(b, l, negative, i32c(1 << width),
+                                     i32c(0));
+    }
+    value = arith::SIToFPOp::create(b, l, f32,
+                                    arith::SubIOp::create(b, l, code, zero));
+  }
+  Value scale = tensor::ExtractOp::create(b, l, scales, address.scale);
+  if (!scaleType.isF32())
+    scale = arith::ExtFOp::create(b, l, f32, scale);
+  Value product = arith::MulFOp::create(b, l, value, scale);
+  return scaleType.isF32()
+             ? product
+             : arith::TruncFOp::create(b, l, scaleType, product).getResult();
+}
+
+Value buildDequantized(OpBuilder &b, DequantizeOp op) {
+  rt::quant::Encoding encoding = *encodingOf(op.getEncodingType());
+  Location loc = op.getLoc();
+  auto resultType = cast<RankedTensorType>(op.getType());
+  SmallVector<OpFoldResult> dims;
+  for (int64_t size : resultType.getShape())
+    dims.push_back(b.getIndexAttr(size));
+  bool experts = resultType.getRank() == 3;
+  Value codes = flatten(b, loc, op.getCodes());
+  Value scales = flatten(b, loc, op.getScales());
+  Value zeros = flattenParts(b, loc, op.getZeros());
+  return buildMapped(
+      b, loc, {}, {}, resultType, dims,
+      [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+        auto at = [&](int64_t dim) -> Value {
+          return linalg::IndexOp::create(nb, l, dim);
+        };
+        return dequantizedElement(
+            nb, l, encoding, codes, scales, zeros,
+            experts ? at(0) : arith::ConstantIndexOp::create(nb, l, 0),
+            at(experts ? 1 : 0), at(experts ? 2 : 1),
+            resultType.getElementType());
+      });
+}
+
+bool linearReadsPacked(const rt::quant::Encoding &e) {
+  return e.layout == rt::quant::Layout::Mma && e.shape.size() == 2 &&
+         e.storage != rt::quant::Storage::Fp8E4M3 &&
+         e.cols() % e.mmaChunk() == 0;
+}
+
+bool linearsReadPacked(DequantizeOp op) {
+  FailureOr<rt::quant::Encoding> encoding = encodingOf(op.getEncodingType());
+  if (failed(encoding) || !linearReadsPacked(*encoding) || op->use_empty())
+    return false;
+  return llvm::all_of(op->getUses(), [](OpOperand &use) {
+    return isa<LinearOp>(use.getOwner()) && use.getOperandNumber() == 1;
+  });
+}
 
 void populateDequantizeToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<DequantizeLowering>(patterns.getContext());

@@ -2,22 +2,31 @@
 //
 // Contractions as linalg.generic with an f32 accumulator (f16/bf16 inputs are
 // extended per product), followed by an epilogue that adds the bias and
-// rounds to the result type. kopt.linear flattens its leading dims to M.
+// rounds to the result type. kopt.linear flattens its leading dims to M;
+// over `mma`-packed i4/i8 weights it reads the packed parts for up to 8
+// rows (the CPU vector kernel takes that contraction) and dequantizes the
+// weight once for more.
 //
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
+#include "QuantizedWeights.h"
 
 #include "kopt/Codegen/Conversion/KoptToLinalg.h"
 #include "kopt/Dialect/Kopt/KoptOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 
 namespace kopt {
 namespace {
+
+/// Rows up to which kopt.linear reads `mma`-packed weights directly.
+constexpr int64_t kPackedMaxRows = 8;
 
 /// acc + ext(a) * ext(b). Reassociation lets LLVM vectorize the reduction
 /// (partial sums per lane) and contraction fuses the multiply-add.
@@ -88,24 +97,90 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
     Value acc = zeroAccumulator(rewriter, loc, {m, n},
                                 {mDim, rewriter.getIndexAttr(n)},
                                 resultType.getElementType());
-    auto contraction = linalg::GenericOp::create(
-        rewriter, loc, acc.getType(), ValueRange{input, op.getWeight()}, acc,
-        ArrayRef<AffineMap>{AffineMap::get(3, 0, {dm, dk}, context),
-                            AffineMap::get(3, 0, {dn, dk}, context),
-                            AffineMap::get(3, 0, {dm, dn}, context)},
-        {utils::IteratorType::parallel, utils::IteratorType::parallel,
-         utils::IteratorType::reduction},
-        [&](OpBuilder &b, Location nested, ValueRange args) {
-          linalg::YieldOp::create(
-              b, nested, multiplyAccumulate(b, nested, args[0], args[1], args[2]));
-        });
+    auto iterators = {utils::IteratorType::parallel,
+                      utils::IteratorType::parallel,
+                      utils::IteratorType::reduction};
+    auto denseContraction = [&](OpBuilder &b, Location l, Value weight) {
+      auto contraction = linalg::GenericOp::create(
+          b, l, acc.getType(), ValueRange{input, weight}, acc,
+          ArrayRef<AffineMap>{AffineMap::get(3, 0, {dm, dk}, context),
+                              AffineMap::get(3, 0, {dn, dk}, context),
+                              AffineMap::get(3, 0, {dm, dn}, context)},
+          iterators, [&](OpBuilder &nb, Location nested, ValueRange args) {
+            linalg::YieldOp::create(
+                nb, nested,
+                multiplyAccumulate(nb, nested, args[0], args[1], args[2]));
+          });
+      markParallel(contraction);
+      // f32 operands get the register-blocked kernel (LinearMicrokernel.cpp).
+      contraction->setAttr("kopt.microkernel", b.getStringAttr("linear"));
+      return contraction.getResult(0);
+    };
 
-    markParallel(contraction);
-    // f32 operands get the register-blocked kernel (LinearMicrokernel.cpp).
-    contraction->setAttr("kopt.microkernel", rewriter.getStringAttr("linear"));
+    // `mma`-packed weights: up to kPackedMaxRows rows the contraction reads
+    // the packed parts (its body dequantizes each element; the CPU vector
+    // kernel of QuantizedLinearMicrokernel.cpp replaces it), above that
+    // the weight is dequantized once and the dense contraction runs.
+    auto packed = op.getWeight().getDefiningOp<DequantizeOp>();
+    FailureOr<rt::quant::Encoding> encoding =
+        packed ? encodingOf(packed.getEncodingType())
+               : FailureOr<rt::quant::Encoding>(failure());
+    Value accumulated;
+    if (succeeded(encoding) && linearReadsPacked(*encoding)) {
+      auto packedContraction = [&](OpBuilder &b, Location l) {
+        Value codes = flattenParts(b, l, packed.getCodes());
+        Value scales = flattenParts(b, l, packed.getScales());
+        Value zeros = flattenParts(b, l, packed.getZeros());
+        SmallVector<Value> ins{input, codes, scales};
+        AffineMap part =
+            AffineMap::get(3, 0, {getAffineConstantExpr(0, context)}, context);
+        SmallVector<AffineMap> maps{AffineMap::get(3, 0, {dm, dk}, context),
+                                    part, part};
+        if (zeros) {
+          ins.push_back(zeros);
+          maps.push_back(part);
+        }
+        maps.push_back(AffineMap::get(3, 0, {dm, dn}, context));
+        Type weightElement = weightType.getElementType();
+        auto contraction = linalg::GenericOp::create(
+            b, l, acc.getType(), ins, acc, maps, iterators,
+            [&](OpBuilder &nb, Location nested, ValueRange args) {
+              Value w = dequantizedElement(
+                  nb, nested, *encoding, codes, scales, zeros,
+                  arith::ConstantIndexOp::create(nb, nested, 0),
+                  linalg::IndexOp::create(nb, nested, 0),
+                  linalg::IndexOp::create(nb, nested, 2), weightElement);
+              linalg::YieldOp::create(
+                  nb, nested,
+                  multiplyAccumulate(nb, nested, args[0], w, args.back()));
+            });
+        markParallel(contraction);
+        contraction->setAttr("kopt.microkernel", b.getStringAttr("qlinear"));
+        contraction->setAttr("kopt.encoding",
+                             TypeAttr::get(packed.getEncodingType()));
+        return contraction.getResult(0);
+      };
+      Value rows = getValueOrCreateConstantIndexOp(rewriter, loc, mDim);
+      Value few = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::ule, rows,
+          arith::ConstantIndexOp::create(rewriter, loc, kPackedMaxRows));
+      accumulated =
+          scf::IfOp::create(
+              rewriter, loc, few,
+              [&](OpBuilder &b, Location l) {
+                scf::YieldOp::create(b, l, packedContraction(b, l));
+              },
+              [&](OpBuilder &b, Location l) {
+                scf::YieldOp::create(
+                    b, l, denseContraction(b, l, buildDequantized(b, packed)));
+              })
+              .getResult(0);
+    } else {
+      accumulated = denseContraction(rewriter, loc, op.getWeight());
+    }
 
     // out[m, n] = round(acc[m, n] + bias[n])
-    SmallVector<Value> epilogueInputs{contraction.getResult(0)};
+    SmallVector<Value> epilogueInputs{accumulated};
     if (op.getBias())
       epilogueInputs.push_back(op.getBias());
     auto flatType = RankedTensorType::get({m, n}, resultType.getElementType());
