@@ -406,10 +406,15 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
                   cfg.groupSize);
   };
 
-  // Main loop over this warp's stages.
+  // Main loop over this warp's stages. Scaled weights accumulate even and
+  // odd k16 steps into two sets (two mma dependency chains, not one).
   std::vector<std::string> zeros(4 * mt, k.f(0.0));
-  CarriedLoop main = openCarriedLoop(k, k.c(0), warpStages, k.c(1), zeros);
-  std::vector<std::string> total = main.carried;
+  std::vector<std::string> init(8 * mt, k.f(0.0));
+  CarriedLoop main = openCarriedLoop(k, k.c(0), warpStages, k.c(1), init);
+  std::vector<std::string> total(main.carried.begin(),
+                                 main.carried.begin() + 4 * mt);
+  std::vector<std::string> odd(main.carried.begin() + 4 * mt,
+                               main.carried.end());
   std::string stage = main.iv;
   std::string slot = ix.rem(stage, stages);
   std::string firstChunk = ix.add(start, ix.mul(stage, k.c(perStage)));
@@ -451,7 +456,7 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
       std::vector<std::string> highA;
       std::vector<std::string> a = operands(words[u], st, o, highA);
       for (int64_t nt = 0; nt < mt; ++nt) {
-        mmaInto(factored ? p : total, nt, a, bRegs[nt], st);
+        mmaInto(factored ? p : st % 2 ? odd : total, nt, a, bRegs[nt], st);
         if (!highA.empty())
           mmaInto(high, nt, highA, bRegs[nt], st);
       }
@@ -471,13 +476,16 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
   }
   // Each lane refills the bytes it has just read itself.
   issue(slot, ix.add(stage, k.c(stages)));
+  total.insert(total.end(), odd.begin(), odd.end());
   closeCarriedLoop(k, total);
 
   // Cross-warp reduction: fragment slot (nt * 4 + i) * 32 + lane.
   std::string redType = "memref<" + std::to_string(warps) + "x" +
                         std::to_string(128 * mt) + "xf32" + wg;
   for (int64_t i = 0; i < 4 * mt; ++i)
-    k.line("memref.store " + main.result(i) + ", " + red + "[" + warp + ", " +
+    k.line("memref.store " +
+           f32(k, "arith.addf", main.result(i), main.result(4 * mt + i)) +
+           ", " + red + "[" + warp + ", " +
            ix.add(k.c(32 * i), lane) + "] : " + redType);
   k.line("gpu.barrier");
   std::string idx = k.fresh();
