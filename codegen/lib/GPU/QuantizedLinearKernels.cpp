@@ -26,6 +26,7 @@
 #include "Families.h"
 #include "KernelText.h"
 #include "MmaText.h"
+#include "PackedLinearText.h"
 #include "StreamedQuantizedLinearKernel.h"
 
 #include <cmath>
@@ -34,26 +35,6 @@ using namespace mlir;
 
 namespace kopt::gpu {
 namespace {
-
-/// A 32-bit word holding two 16-bit elements as one mma operand of type `t`.
-std::string operandFromWord(KernelText &k, const std::string &word,
-                            const std::string &t) {
-  if (t == "bf16")
-    return word;
-  std::string vec =
-      k.def("vector.broadcast " + word + " : i32 to vector<1xi32>");
-  return k.def("vector.bitcast " + vec + " : vector<1xi32> to vector<2xf16>");
-}
-
-/// A vector<2xT> pair as one mma operand.
-std::string operandFromPair(KernelText &k, const std::string &pair,
-                            const std::string &t) {
-  if (t != "bf16")
-    return pair;
-  std::string word =
-      k.def("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
-  return k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
-}
 
 struct Dequantizer {
   KernelText &k;
@@ -245,7 +226,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
           std::string pair = dq.magicPair(words[st], 4 * p, 0xf);
           bool rowAPair = p % 2 == 0;
           a[st].push_back(
-              operandFromPair(k,
+              pairOperand(k,
                               dq.apply(pair, rowAPair ? g.offsetA : g.offsetB,
                                        rowAPair ? g.scaleA : g.scaleB),
                               t));
@@ -261,7 +242,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
           if (!viaF32) {
             std::string pair = dq.magicPair(w, 8 * rowSel, 0xff);
             a[st].push_back(
-                operandFromPair(k, dq.apply(pair, offset, scale), t));
+                pairOperand(k, dq.apply(pair, offset, scale), t));
             continue;
           }
           std::string values[2];
@@ -277,7 +258,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
           std::string pair = k.def("vector.from_elements " + values[0] + ", " +
                                    values[1] + " : vector<2xf32>");
           pair = k.def("arith.truncf " + pair + " : vector<2xf32> to " + vt);
-          a[st].push_back(operandFromPair(k, pair, t));
+          a[st].push_back(pairOperand(k, pair, t));
         }
       }
       // Order: a0a1 (A, lo), a2a3 (B, lo), a4a5 (A, hi), a6a7 (B, hi).
@@ -287,23 +268,8 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
 
   // B operands of token tile nt: 2 per k16 step.
   auto loadActivations = [&](const std::string &kc, int64_t nt) {
-    std::vector<std::string> regs;
-    for (int64_t half = 0; half < (cfg.int4 ? 2 : 1); ++half) {
-      std::string at =
-          ix.add(ix.add(xBase[nt], ix.mul(kc, k.c(chunk))), k.c(8 * half));
-      std::string v = k.def("vector.load " + x + "[" + at +
-                            "] {alignment = 16 : i64} : memref<?x" + t +
-                            ">, vector<8x" + t + ">");
-      std::string words = k.def("vector.bitcast " + v + " : vector<8x" + t +
-                                "> to vector<4xi32>");
-      for (int i = 0; i < 4; ++i)
-        regs.push_back(operandFromWord(k,
-                                       k.def("vector.extract " + words + "[" +
-                                             std::to_string(i) +
-                                             "] : i32 from vector<4xi32>"),
-                                       t));
-    }
-    return regs;
+    return chunkActivations(k, ix, x, t, xBase[nt], kc, chunk,
+                            cfg.int4 ? 2 : 1);
   };
   // Dequantizes chunk `kc` from its `loads` and accumulates it.
   auto compute = [&](const std::string &kc, const ChunkLoads &loads,
@@ -343,45 +309,13 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   compute(tail.iv, loadChunk(tail.iv), acc);
   closeCarriedLoop(k, acc);
 
-  // Cross-warp reduction: fragment slot (nt * 4 + i) * 32 + lane.
-  std::string redType = "memref<" + std::to_string(cfg.warps) + "x" +
-                        std::to_string(128 * mt) +
-                        "xf32, #gpu.address_space<workgroup>>";
-  for (int64_t i = 0; i < 4 * mt; ++i) {
-    std::string slot = ix.add(k.c(32 * i), lane);
-    k.line("memref.store " + tail.result(i) + ", " + red + "[" + warp + ", " +
-           slot + "] : " + redType);
-  }
-  k.line("gpu.barrier");
-  std::string idx = k.fresh();
-  k.line("scf.for " + idx + " = " + k.tid() + " to " + k.c(128 * mt) +
-         " step " + k.c(cfg.warps * 32) + " {");
-  std::string sum = k.f(0.0);
-  for (int64_t w = 0; w < cfg.warps; ++w) {
-    std::string v = k.def("memref.load " + red + "[" + k.c(w) + ", " + idx +
-                          "] : " + redType);
-    sum = k.def("arith.addf " + sum + ", " + v + " : f32");
-  }
-  std::string slotLane = ix.rem(idx, 32), slot = ix.div(idx, 32);
-  std::string nt = ix.div(slot, 4), reg = ix.rem(slot, 4);
-  std::string row = ix.add(ix.add(ix.mul(tile, k.c(16)), ix.div(slotLane, 4)),
-                           ix.mul(ix.div(reg, 2), k.c(8)));
-  std::string token =
-      ix.add(ix.add(tokenBase, ix.mul(nt, k.c(8))),
-             ix.add(ix.mul(ix.rem(slotLane, 4), k.c(2)), ix.rem(reg, 2)));
-  std::string ok = ix.both(ix.lt(row, k.c(cfg.n)), ix.lt(token, rows));
-  k.line("scf.if " + ok + " {");
-  if (cfg.bias) {
-    std::string bv = k.convert(
-        k.def("memref.load " + b + "[" + row + "] : memref<?x" + t + ">"), t,
-        "f32");
-    sum = k.def("arith.addf " + sum + ", " + bv + " : f32");
-  }
-  std::string oAt = ix.add(ix.mul(token, k.c(cfg.n)), row);
-  k.line("memref.store " + k.convert(sum, "f32", cfg.ot) + ", " + out + "[" +
-         oAt + "] : memref<?x" + cfg.ot + ">");
-  k.line("}");
-  k.line("}");
+  std::vector<std::string> sums;
+  for (int64_t i = 0; i < 4 * mt; ++i)
+    sums.push_back(tail.result(i));
+  storePackedLinear(k, ix,
+                    {red, out, b, t, cfg.ot, tile, tokenBase, rows, cfg.warps,
+                     mt, cfg.n},
+                    warp, lane, sums);
   return e.kernel("qlinear", k.str("KERNEL"), op->getLoc());
 }
 

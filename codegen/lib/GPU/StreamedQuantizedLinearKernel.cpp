@@ -32,6 +32,7 @@
 
 #include "KernelText.h"
 #include "MmaText.h"
+#include "PackedLinearText.h"
 
 #include <algorithm>
 
@@ -49,16 +50,6 @@ std::string pairOf(KernelText &k, const std::string &word,
       k.def("vector.broadcast " + word + " : i32 to vector<1xi32>");
   return k.def("vector.bitcast " + vec + " : vector<1xi32> to vector<2x" + t +
                ">");
-}
-
-/// A vector<2xT> pair as an mma operand (bf16 operands are i32).
-std::string operandOf(KernelText &k, const std::string &pair,
-                      const std::string &t) {
-  if (t != "bf16")
-    return pair;
-  std::string word =
-      k.def("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
-  return k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
 }
 
 std::string int32(KernelText &k, const char *op, const std::string &a,
@@ -223,32 +214,15 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
                            ix.mul(c, k.c(span))));
   }
   std::string ones =
-      operandOf(k, pairOf(k, k.ci((t == "bf16" ? 0x3F80 : 0x3C00) * 0x10001,
+      pairOperand(k, pairOf(k, k.ci((t == "bf16" ? 0x3F80 : 0x3C00) * 0x10001,
                                   "i32"), t),
                 t);
   // B operands of token tile nt for chunk kc: 2 per k16 step.
   auto activations = [&](const std::string &kc, int64_t nt) {
-    std::vector<std::string> regs;
     if (cfg.probe == 2)
       return std::vector<std::string>(cfg.int4 ? 8 : 4, ones);
-    for (int64_t half = 0; half < (cfg.int4 ? 2 : 1); ++half) {
-      std::string at =
-          ix.add(ix.add(xBase[nt], ix.mul(kc, k.c(chunk))), k.c(8 * half));
-      std::string v = k.def("vector.load " + x + "[" + at +
-                            "] {alignment = 16 : i64} : memref<?x" + t +
-                            ">, vector<8x" + t + ">");
-      std::string words = k.def("vector.bitcast " + v + " : vector<8x" + t +
-                                "> to vector<4xi32>");
-      for (int i = 0; i < 4; ++i)
-        regs.push_back(operandOf(
-            k,
-            pairOf(k,
-                   k.def("vector.extract " + words + "[" + std::to_string(i) +
-                         "] : i32 from vector<4xi32>"),
-                   t),
-            t));
-    }
-    return regs;
+    return chunkActivations(k, ix, x, t, xBase[nt], kc, chunk,
+                            cfg.int4 ? 2 : 1);
   };
 
   // The scale and zero point of rows r and r + 8 for group `g` (index).
@@ -347,7 +321,7 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
         std::string v = centered(codes(w[st], 4 * p), o.pair[rowB]);
         if (!factored)
           v = k.def("arith.mulf " + v + ", " + o.scalePair[rowB] + " : " + vt);
-        a.push_back(operandOf(k, v, t));
+        a.push_back(pairOperand(k, v, t));
       }
       return a;
     }
@@ -371,20 +345,20 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
               k.def("vector.from_elements " + values[0] + ", " + values[1] +
                     " : vector<2xf32>");
           pair = k.def("arith.truncf " + pair + " : vector<2xf32> to " + vt);
-          a.push_back(operandOf(k, pair, t));
+          a.push_back(pairOperand(k, pair, t));
           continue;
         }
         if (i8bf16) {
-          a.push_back(operandOf(
+          a.push_back(pairOperand(
               k, centered(codes(word, 8 * rowB), o.low[rowB]), t));
-          high.push_back(operandOf(
+          high.push_back(pairOperand(
               k, centered(codes(word, 8 * rowB + 4), o.high[rowB]), t));
           continue;
         }
         std::string v = centered(codes(word, 8 * rowB), o.pair[rowB]);
         if (!factored)
           v = k.def("arith.mulf " + v + ", " + o.scalePair[rowB] + " : " + vt);
-        a.push_back(operandOf(k, v, t));
+        a.push_back(pairOperand(k, v, t));
       }
     return a;
   };
@@ -479,42 +453,14 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
   total.insert(total.end(), odd.begin(), odd.end());
   closeCarriedLoop(k, total);
 
-  // Cross-warp reduction: fragment slot (nt * 4 + i) * 32 + lane.
-  std::string redType = "memref<" + std::to_string(warps) + "x" +
-                        std::to_string(128 * mt) + "xf32" + wg;
+  std::vector<std::string> sums;
   for (int64_t i = 0; i < 4 * mt; ++i)
-    k.line("memref.store " +
-           f32(k, "arith.addf", main.result(i), main.result(4 * mt + i)) +
-           ", " + red + "[" + warp + ", " +
-           ix.add(k.c(32 * i), lane) + "] : " + redType);
-  k.line("gpu.barrier");
-  std::string idx = k.fresh();
-  k.line("scf.for " + idx + " = " + tid + " to " + k.c(128 * mt) + " step " +
-         k.c(warps * 32) + " {");
-  std::string sum = k.f(0.0);
-  for (int64_t w = 0; w < warps; ++w)
-    sum = f32(k, "arith.addf", sum,
-              k.def("memref.load " + red + "[" + k.c(w) + ", " + idx + "] : " +
-                    redType));
-  std::string slotLane = ix.rem(idx, 32), fragment = ix.div(idx, 32);
-  std::string nt = ix.div(fragment, 4), reg = ix.rem(fragment, 4);
-  std::string row = ix.add(ix.add(ix.mul(tile, k.c(16)), ix.div(slotLane, 4)),
-                           ix.mul(ix.div(reg, 2), k.c(8)));
-  std::string token =
-      ix.add(ix.add(tokenBase, ix.mul(nt, k.c(8))),
-             ix.add(ix.mul(ix.rem(slotLane, 4), k.c(2)), ix.rem(reg, 2)));
-  k.line("scf.if " + ix.both(ix.lt(row, k.c(cfg.n)), ix.lt(token, rows)) +
-         " {");
-  if (cfg.bias)
-    sum = f32(k, "arith.addf", sum,
-              k.convert(k.def("memref.load " + b + "[" + row +
-                              "] : memref<?x" + t + ">"),
-                        t, "f32"));
-  k.line("memref.store " + k.convert(sum, "f32", cfg.ot) + ", " + out + "[" +
-         ix.add(ix.mul(token, k.c(cfg.n)), row) + "] : memref<?x" + cfg.ot +
-         ">");
-  k.line("}");
-  k.line("}");
+    sums.push_back(
+        f32(k, "arith.addf", main.result(i), main.result(4 * mt + i)));
+  storePackedLinear(k, ix,
+                    {red, out, b, t, cfg.ot, tile, tokenBase, rows, warps, mt,
+                     cfg.n},
+                    warp, lane, sums);
   return e.kernel("qgemv", k.str("KERNEL"), op->getLoc());
 }
 

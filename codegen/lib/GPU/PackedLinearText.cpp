@@ -1,0 +1,95 @@
+//===- PackedLinearText.cpp - Shared parts of the packed-weight kernels ---===//
+
+#include "PackedLinearText.h"
+
+namespace kopt::gpu {
+
+std::string wordOperand(KernelText &k, const std::string &word,
+                        const std::string &t) {
+  if (t == "bf16")
+    return word;
+  std::string vec =
+      k.def("vector.broadcast " + word + " : i32 to vector<1xi32>");
+  return k.def("vector.bitcast " + vec + " : vector<1xi32> to vector<2xf16>");
+}
+
+std::string pairOperand(KernelText &k, const std::string &pair,
+                        const std::string &t) {
+  if (t != "bf16")
+    return pair;
+  std::string word =
+      k.def("vector.bitcast " + pair + " : vector<2xbf16> to vector<1xi32>");
+  return k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
+}
+
+std::vector<std::string> chunkActivations(KernelText &k, IndexOps &ix,
+                                          const std::string &x,
+                                          const std::string &t,
+                                          const std::string &xBase,
+                                          const std::string &kc, int64_t chunk,
+                                          int64_t halves) {
+  std::vector<std::string> regs;
+  for (int64_t half = 0; half < halves; ++half) {
+    std::string at =
+        ix.add(ix.add(xBase, ix.mul(kc, k.c(chunk))), k.c(8 * half));
+    std::string v = k.def("vector.load " + x + "[" + at +
+                          "] {alignment = 16 : i64} : memref<?x" + t +
+                          ">, vector<8x" + t + ">");
+    std::string words = k.def("vector.bitcast " + v + " : vector<8x" + t +
+                              "> to vector<4xi32>");
+    for (int i = 0; i < 4; ++i)
+      regs.push_back(wordOperand(k,
+                                 k.def("vector.extract " + words + "[" +
+                                       std::to_string(i) +
+                                       "] : i32 from vector<4xi32>"),
+                                 t));
+  }
+  return regs;
+}
+
+void storePackedLinear(KernelText &k, IndexOps &ix,
+                       const PackedLinearEpilogue &e, const std::string &warp,
+                       const std::string &lane,
+                       const std::vector<std::string> &acc) {
+  // Fragment slot (nt * 4 + i) * 32 + lane of each warp's row.
+  const int64_t slots = 128 * e.tokenTiles;
+  std::string redType = "memref<" + std::to_string(e.warps) + "x" +
+                        std::to_string(slots) +
+                        "xf32, #gpu.address_space<workgroup>>";
+  for (size_t i = 0; i < acc.size(); ++i)
+    k.line("memref.store " + acc[i] + ", " + e.red + "[" + warp + ", " +
+           ix.add(k.c(32 * static_cast<int64_t>(i)), lane) + "] : " + redType);
+  k.line("gpu.barrier");
+  std::string idx = k.fresh();
+  k.line("scf.for " + idx + " = " + k.tid() + " to " + k.c(slots) + " step " +
+         k.c(e.warps * 32) + " {");
+  std::string sum = k.f(0.0);
+  for (int64_t w = 0; w < e.warps; ++w)
+    sum = k.def("arith.addf " + sum + ", " +
+                k.def("memref.load " + e.red + "[" + k.c(w) + ", " + idx +
+                      "] : " + redType) +
+                " : f32");
+  // Register `reg` of lane `slotLane` in token tile `nt`: row lane / 4 (+ 8
+  // for registers 2, 3), token 2 (lane % 4) + reg % 2.
+  std::string slotLane = ix.rem(idx, 32), fragment = ix.div(idx, 32);
+  std::string nt = ix.div(fragment, 4), reg = ix.rem(fragment, 4);
+  std::string row = ix.add(ix.add(ix.mul(e.tile, k.c(16)), ix.div(slotLane, 4)),
+                           ix.mul(ix.div(reg, 2), k.c(8)));
+  std::string token =
+      ix.add(ix.add(e.tokenBase, ix.mul(nt, k.c(8))),
+             ix.add(ix.mul(ix.rem(slotLane, 4), k.c(2)), ix.rem(reg, 2)));
+  k.line("scf.if " + ix.both(ix.lt(row, k.c(e.n)), ix.lt(token, e.rows)) +
+         " {");
+  if (!e.bias.empty())
+    sum = k.def("arith.addf " + sum + ", " +
+                k.convert(k.def("memref.load " + e.bias + "[" + row +
+                                "] : memref<?x" + e.t + ">"),
+                          e.t, "f32") +
+                " : f32");
+  k.line("memref.store " + k.convert(sum, "f32", e.ot) + ", " + e.out + "[" +
+         ix.add(ix.mul(token, k.c(e.n)), row) + "] : memref<?x" + e.ot + ">");
+  k.line("}");
+  k.line("}");
+}
+
+} // namespace kopt::gpu

@@ -1,0 +1,56 @@
+//===- PackedLinearText.h - Shared parts of the packed-weight kernels -*- C++ -*-===//
+//
+// What the two kernels over `mma`-packed weights (QuantizedLinearKernels,
+// StreamedQuantizedLinearKernel) share: the activations as m16n8k16 B
+// operands in the layout's K order, and the cross-warp reduction of the
+// accumulator fragments with the bias and the output store.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_PACKEDLINEARTEXT_H
+#define KOPT_CODEGEN_GPU_PACKEDLINEARTEXT_H
+
+#include "KernelText.h"
+
+#include <string>
+#include <vector>
+
+namespace kopt::gpu {
+
+/// A 32-bit word of two 16-bit elements as an mma operand of type `t`
+/// (bf16: the i32 itself; f16: vector<2xf16>).
+std::string wordOperand(KernelText &k, const std::string &word,
+                        const std::string &t);
+
+/// A vector<2xT> pair as an mma operand (bf16 operands are i32).
+std::string pairOperand(KernelText &k, const std::string &pair,
+                        const std::string &t);
+
+/// The B operands (2 per k16 step, `halves` 16-byte loads) of chunk `kc`
+/// for the lane whose K slice of token row `xBase` starts there: x[xBase +
+/// kc * chunk + 8 * half + 0..7].
+std::vector<std::string> chunkActivations(KernelText &k, IndexOps &ix,
+                                          const std::string &x,
+                                          const std::string &t,
+                                          const std::string &xBase,
+                                          const std::string &kc, int64_t chunk,
+                                          int64_t halves);
+
+/// The output of one block: fragment registers `acc` (4 per n8 token tile,
+/// one tile of 16 weight rows) of every warp summed through `red` (a
+/// [warps][128 * tiles] f32 workgroup buffer), plus `bias` (a T buffer, or
+/// ""), stored as `ot` into out[token, row] for rows < n and tokens <
+/// rows. Contains a barrier.
+struct PackedLinearEpilogue {
+  std::string red, out, bias, t, ot;
+  std::string tile, tokenBase, rows; // index values
+  int64_t warps = 0, tokenTiles = 0, n = 0;
+};
+void storePackedLinear(KernelText &k, IndexOps &ix,
+                       const PackedLinearEpilogue &e, const std::string &warp,
+                       const std::string &lane,
+                       const std::vector<std::string> &acc);
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_PACKEDLINEARTEXT_H
