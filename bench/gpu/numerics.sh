@@ -1,6 +1,9 @@
 # Sourced by run.sh and quant.sh: the e2e numerics cases (cases/cases.txt,
 # one kopt-run command line each) on the GPU. Needs $R (kopt-run).
 
+# prepare.sh ships the cases compressed.
+[ -d cases ] || [ ! -f cases.tgz ] || tar xzf cases.tgz
+
 # run_cases REGEX: every case whose line matches, counted.
 run_cases() {
   local pass=0 fail=0 line
