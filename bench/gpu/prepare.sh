@@ -29,7 +29,7 @@ done
 # Quantized linear (bench/gpu/quant.sh): weight-only int4 g128 and int8
 # per-channel over the packed parts (inputs, so the GPU machine makes them
 # with NumPy), and tiny_llama packed at load time.
-cp "$root/bench/gpu/quant.sh" .
+cp "$root/bench/gpu/quant.sh" "$root/bench/gpu/quant_inputs.py" "$root/bench/gpu/quant_peers.py" .
 for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
   n=${shape%x*}; k=${shape#*x}
   for bits in 4 8; do

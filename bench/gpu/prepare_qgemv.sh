@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd); K=$root/build/bin; D=$root/.gpu-q
 rm -rf "$D"; mkdir -p "$D" && cd "$D"
-cp "$root/bench/gpu/qgemv.sh" "$root/bench/gpu/numerics.sh" "$root/bench/gpu/clean_flush.py" "$K/kopt-run" .
+cp "$root/bench/gpu/qgemv.sh" "$root/bench/gpu/quant_inputs.py" "$root/bench/gpu/quant_peers.py" "$root/bench/gpu/numerics.sh" "$root/bench/gpu/clean_flush.py" "$K/kopt-run" .
 KOPT_EXPORT_GPU_CASES=$D/cases $K/kopt-e2e-tests --gtest_filter='Quantized/GpuNumerics.*' \
   --gtest_brief=1 >/dev/null
 echo "exported $(wc -l < cases/cases.txt) qlinear numerics runs"

@@ -28,18 +28,7 @@ echo "== GPTQ + AWQ int4 checkpoint imported at compile time, vs the exact expec
 $R pq.ptx --input=@pq_x.npy --expected_output=@pq_expected.npy --tolerance=2e-3,2e-3 --poison_outputs; echo "import rc=$?"
 compute-sanitizer --tool memcheck --error-exitcode 9 $R pq.ptx --input=@pq_x.npy \
   --expected_output=@pq_expected.npy --tolerance=2e-3,2e-3 2>&1 | tail -1
-python3 - <<'PY'
-import numpy as np
-r = np.random.default_rng(5)
-for n, k in ((4096, 4096), (14336, 4096), (8192, 8192), (28672, 8192)):
-    np.save(f'q4_{n}x{k}.npy', r.integers(-128, 128, (n // 16, k // 64 * 512), dtype=np.int8))
-    np.save(f'q8_{n}x{k}.npy', r.integers(-128, 128, (n // 16, k // 32 * 512), dtype=np.int8))
-    np.save(f's4_{n}x{k}.npy', (r.random((n, k // 128)) * 0.01 + 0.001).astype(np.float32))
-    np.save(f's8_{n}x{k}.npy', (r.random((n, 1)) * 0.001 + 0.0001).astype(np.float32))
-for k in (4096, 8192):
-    for m in (1, 16, 64):
-        np.save(f'qx{m}_{k}.npy', r.standard_normal((m, k)).astype(np.float32))
-PY
+python3 quant_inputs.py
 for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
   k=${shape#*x}
   for bits in 4 8; do
@@ -49,20 +38,4 @@ for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
     done
   done
 done
-python3 - <<'PY'
-import torch, torch.nn.functional as F
-from clean_flush import bench as clean
-bench = lambda f: clean(f, rep=200) * 1e3
-a = torch.empty(2**30, dtype=torch.float16, device='cuda'); b = torch.empty_like(a)
-print(f'copy bandwidth {2 * 2**31 / bench(lambda: b.copy_(a)) / 1e6:.2f} TB/s'); del a, b
-for n, k in ((4096, 4096), (14336, 4096), (8192, 8192), (28672, 8192)):
-    w = torch.randn(n, k, dtype=torch.bfloat16, device='cuda') * 0.02
-    packed = torch.ops.aten._convert_weight_to_int4pack(
-        torch.randint(0, 16, (n, k // 2), dtype=torch.uint8, device='cuda'), 8)
-    sz = torch.randn(k // 128, n, 2, dtype=torch.bfloat16, device='cuda')
-    for m in (1, 16, 64):
-        x = torch.randn(m, k, dtype=torch.bfloat16, device='cuda')
-        t_bf16 = bench(lambda: F.linear(x, w))
-        t_tg = bench(lambda: torch.ops.aten._weight_int4pack_mm(x, packed, 128, sz))
-        print(f'peer M={m} {n}x{k}: cublas bf16 {t_bf16:.1f} us, tinygemm int4 g128 {t_tg:.1f} us')
-PY
+python3 quant_peers.py

@@ -11,6 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ThreadedIfLarge.h"
+
 #include "kopt/Codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -27,8 +29,6 @@ namespace kopt {
 namespace {
 
 constexpr int64_t kRows = 4, kCols = 4, kLanes = 16;
-/// Products below this many multiply-adds stay on one thread.
-constexpr int64_t kMinParallelWork = 1 << 22;
 
 /// Emits the kernel for C[m, n] += A[m, k] * B[n, k].
 void emitKernel(OpBuilder &b, Location loc, Value lhs, Value rhs, Value out,
@@ -157,19 +157,10 @@ struct KoptLinearMicrokernelPass
           arith::MulIOp::create(b, loc, memref::DimOp::create(b, loc, lhs, 0),
                                 memref::DimOp::create(b, loc, lhs, 1)),
           memref::DimOp::create(b, loc, rhs, 0));
-      Value large = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::sge, work,
-          arith::ConstantIndexOp::create(b, loc, kMinParallelWork));
-      scf::IfOp::create(
-          b, loc, large,
-          [&](OpBuilder &tb, Location tl) {
-            emitKernel(tb, tl, lhs, rhs, out, /*parallel=*/true);
-            scf::YieldOp::create(tb, tl);
-          },
-          [&](OpBuilder &eb, Location el) {
-            emitKernel(eb, el, lhs, rhs, out, /*parallel=*/false);
-            scf::YieldOp::create(eb, el);
-          });
+      emitThreadedIfLarge(b, loc, work,
+                          [&](OpBuilder &kb, Location kl, bool parallel) {
+                            emitKernel(kb, kl, lhs, rhs, out, parallel);
+                          });
       op.erase();
     }
   }

@@ -19,6 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ThreadedIfLarge.h"
+
 #include "kopt/Codegen/Passes.h"
 #include "kopt/Dialect/Kopt/KoptTypes.h"
 
@@ -36,8 +38,6 @@ namespace kopt {
 
 namespace {
 
-/// Products below this many multiply-adds stay on one thread.
-constexpr int64_t kMinParallelWork = 1 << 22;
 /// Rows of x that share one decoding of the codes (when M > 1).
 constexpr int64_t kTokensPerPass = 4;
 
@@ -320,19 +320,10 @@ struct KoptQuantizedLinearMicrokernelPass
           b, loc, memref::DimOp::create(b, loc, ops.x, 0),
           arith::ConstantIndexOp::create(b, loc,
                                          encoding->rows() * encoding->cols()));
-      Value large = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::sge, work,
-          arith::ConstantIndexOp::create(b, loc, kMinParallelWork));
-      scf::IfOp::create(
-          b, loc, large,
-          [&](OpBuilder &tb, Location tl) {
-            KernelBuilder(tb, tl, *encoding, ops).emit(/*parallel=*/true);
-            scf::YieldOp::create(tb, tl);
-          },
-          [&](OpBuilder &eb, Location el) {
-            KernelBuilder(eb, el, *encoding, ops).emit(/*parallel=*/false);
-            scf::YieldOp::create(eb, el);
-          });
+      emitThreadedIfLarge(b, loc, work,
+                          [&](OpBuilder &kb, Location kl, bool parallel) {
+                            KernelBuilder(kb, kl, *encoding, ops).emit(parallel);
+                          });
       op.erase();
     }
   }

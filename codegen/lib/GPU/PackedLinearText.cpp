@@ -4,6 +4,22 @@
 
 namespace kopt::gpu {
 
+PackedLinearBuffers packedLinearBuffers(KernelText &k, const std::string &t,
+                                        const std::string &ot, bool asymmetric,
+                                        bool bias) {
+  PackedLinearBuffers p;
+  p.out = k.buffer("out", ot);
+  p.x = k.buffer("x", t);
+  p.q = k.buffer("q", "i8");
+  p.s = k.buffer("s", t);
+  if (asymmetric)
+    p.z = k.buffer("z", "i8");
+  if (bias)
+    p.b = k.buffer("b", t);
+  p.rows = k.index("rows");
+  return p;
+}
+
 std::string wordOperand(KernelText &k, const std::string &word,
                         const std::string &t) {
   if (t == "bf16")

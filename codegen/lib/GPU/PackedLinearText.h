@@ -17,6 +17,15 @@
 
 namespace kopt::gpu {
 
+/// The kernel parameters of a linear over packed weights, in launch order:
+/// out, x, q (codes), s (scales)[, z (zero points)][, b (bias)], rows.
+struct PackedLinearBuffers {
+  std::string out, x, q, s, z, b, rows; // z, b: "" when absent
+};
+PackedLinearBuffers packedLinearBuffers(KernelText &k, const std::string &t,
+                                        const std::string &ot, bool asymmetric,
+                                        bool bias);
+
 /// A 32-bit word of two 16-bit elements as an mma operand of type `t`
 /// (bf16: the i32 itself; f16: vector<2xf16>).
 std::string wordOperand(KernelText &k, const std::string &word,

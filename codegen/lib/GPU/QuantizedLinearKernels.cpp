@@ -102,11 +102,11 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const int64_t steps = cfg.int4 ? 4 : 2;
   KernelText k(cfg.warps * 32);
   IndexOps ix{k};
-  std::string out = k.buffer("out", cfg.ot), x = k.buffer("x", t),
-              q = k.buffer("q", "i8"), s = k.buffer("s", t);
-  std::string z = cfg.asymmetric ? k.buffer("z", "i8") : "";
-  std::string b = cfg.bias ? k.buffer("b", t) : "";
-  std::string rows = k.index("rows");
+  const PackedLinearBuffers buffers =
+      packedLinearBuffers(k, t, cfg.ot, cfg.asymmetric, cfg.bias);
+  const std::string &out = buffers.out, &x = buffers.x, &q = buffers.q,
+                    &s = buffers.s, &z = buffers.z, &b = buffers.b,
+                    &rows = buffers.rows;
   std::string red = k.shared("red", std::to_string(cfg.warps) + "x" +
                                         std::to_string(128 * mt) + "xf32");
 
@@ -451,7 +451,7 @@ streamedTiling(LinearOp op, const GpuTarget &target,
   cfg.probe = flags & 3;
   cfg.factoredScales = flags & 4;
   if (cfg.factoredScales &&
-      !factoredScalesApply(enc.cols(), enc.groupSize, int4))
+      !factoredScalesApply(enc.groupSize, int4))
     return op.emitError("kopt.gemv_tile: factored scales need groups of "
                         "whole chunks (")
            << enc.mmaChunk() << " K), not " << enc.groupSize;

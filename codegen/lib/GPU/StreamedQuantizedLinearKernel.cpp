@@ -73,7 +73,7 @@ bool streamedLinearApplies(const GpuTarget &target, int64_t kDim, bool int4) {
   return target.hasCpAsync && kDim % (int4 ? 64 : 32) == 0;
 }
 
-bool factoredScalesApply(int64_t kDim, int64_t groupSize, bool int4) {
+bool factoredScalesApply(int64_t groupSize, bool int4) {
   return groupSize == 0 || groupSize % (int4 ? 64 : 32) == 0;
 }
 
@@ -118,11 +118,11 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
 
   KernelText k(warps * 32);
   IndexOps ix{k};
-  std::string out = k.buffer("out", cfg.ot), x = k.buffer("x", t),
-              q = k.buffer("q", "i8"), s = k.buffer("s", t);
-  std::string z = cfg.asymmetric ? k.buffer("z", "i8") : "";
-  std::string b = cfg.bias ? k.buffer("b", t) : "";
-  std::string rows = k.index("rows");
+  const PackedLinearBuffers buffers =
+      packedLinearBuffers(k, t, cfg.ot, cfg.asymmetric, cfg.bias);
+  const std::string &out = buffers.out, &x = buffers.x, &q = buffers.q,
+                    &s = buffers.s, &z = buffers.z, &b = buffers.b,
+                    &rows = buffers.rows;
 
   const std::string wg = ", #gpu.address_space<workgroup>>";
   const std::string ringType = "memref<?xi8" + wg;

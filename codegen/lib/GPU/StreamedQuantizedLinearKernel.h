@@ -62,7 +62,7 @@ struct StreamedLinearConfig {
 bool streamedLinearApplies(const GpuTarget &target, int64_t kDim, bool int4);
 /// Whether factored scales apply: groups of whole chunks, or one scale per
 /// row or tensor.
-bool factoredScalesApply(int64_t kDim, int64_t groupSize, bool int4);
+bool factoredScalesApply(int64_t groupSize, bool int4);
 
 /// Clamps the requested chunks per stage so that stages divide the chunks
 /// and, with factored scales, never straddle a scale group.
