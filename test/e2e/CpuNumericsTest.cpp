@@ -557,7 +557,7 @@ std::vector<Case> linearAlgebraCases() {
   for (kopt_dtype_t dt : {KOPT_DTYPE_F16, KOPT_DTYPE_BF16}) {
     std::string t = typeName(dt);
     for (auto [n, k] : {std::pair<int64_t, int64_t>{127, 40}, {136, 264},
-                        {1, 8}}) {
+                        {1, 8}, {520, 264}}) {
       std::string x = "tensor<?x" + std::to_string(k) + "x" + t + ">";
       std::string w = "tensor<" + std::to_string(n) + "x" + std::to_string(k) +
                       "x" + t + ">";
@@ -1063,8 +1063,8 @@ std::vector<Case> quantizedCases() {
     bool asymmetric, bias;
     quant::Layout layout;
     std::initializer_list<int64_t> rows;
-    /// kopt.gemv_tile of the linear ("" for the default kernels).
-    const char *tile = "";
+    /// Tiling attributes of the linear ("" for the default kernels).
+    const char *attrs = "";
     double slack = 1.0;
   };
   const Spec specs[] = {
@@ -1092,33 +1092,64 @@ std::vector<Case> quantizedCases() {
       // they get 4x the tolerance.
       {"qlinear_i4_bf16_g128_streamed", quant::Storage::Int4, KOPT_DTYPE_BF16,
        83, 2432, 128, false, false, quant::Layout::Mma, {1, 5, 9, 16, 17},
-       "4, 3, 2"},
+       "kopt.gemv_tile = array<i64: 4, 3, 2>"},
       {"qlinear_i4_f16_g32_asym_bias_streamed", quant::Storage::Int4,
        KOPT_DTYPE_F16, 40, 2112, 32, true, true, quant::Layout::Mma,
-       {1, 8, 13}, "4, 4, 4"},
+       {1, 8, 13}, "kopt.gemv_tile = array<i64: 4, 4, 4>"},
       {"qlinear_i4_f16_g64_asym_bias_streamed", quant::Storage::Int4,
        KOPT_DTYPE_F16, 45, 1216, 64, true, true, quant::Layout::Mma,
-       {1, 7, 16}, "8, 2, 1"},
+       {1, 7, 16}, "kopt.gemv_tile = array<i64: 8, 2, 1>"},
       {"qlinear_i4_bf16_tensor_asym_streamed", quant::Storage::Int4,
        KOPT_DTYPE_BF16, 29, 192, 0, true, false, quant::Layout::Mma, {1, 9},
-       "4, 2, 1"},
+       "kopt.gemv_tile = array<i64: 4, 2, 1>"},
       {"qlinear_i8_bf16_channel_streamed", quant::Storage::Int8,
        KOPT_DTYPE_BF16, 37, 1184, 1184, false, false, quant::Layout::Mma,
-       {1, 3, 16}, "4, 4, 1"},
+       {1, 3, 16}, "kopt.gemv_tile = array<i64: 4, 4, 1>"},
       {"qlinear_i8_f16_g64_asym_streamed", quant::Storage::Int8, KOPT_DTYPE_F16,
-       20, 1088, 64, true, false, quant::Layout::Mma, {2, 11}, "2, 4, 2"},
+       20, 1088, 64, true, false, quant::Layout::Mma, {2, 11}, "kopt.gemv_tile = array<i64: 2, 4, 2>"},
       {"qlinear_i4_bf16_g128_factored", quant::Storage::Int4, KOPT_DTYPE_BF16,
-       83, 2432, 128, false, false, quant::Layout::Mma, {1, 9}, "4, 3, 2, 4",
+       83, 2432, 128, false, false, quant::Layout::Mma, {1, 9}, "kopt.gemv_tile = array<i64: 4, 3, 2, 4>",
        4.0},
       {"qlinear_i4_f16_g64_asym_bias_factored", quant::Storage::Int4,
        KOPT_DTYPE_F16, 45, 1216, 64, true, true, quant::Layout::Mma, {1, 12},
-       "4, 4, 1, 4", 4.0},
+       "kopt.gemv_tile = array<i64: 4, 4, 1, 4>", 4.0},
       {"qlinear_i8_bf16_g32_asym_factored", quant::Storage::Int8,
        KOPT_DTYPE_BF16, 50, 2080, 32, true, false, quant::Layout::Mma, {1, 16},
-       "4, 2, 4, 4", 4.0},
+       "kopt.gemv_tile = array<i64: 4, 2, 4, 4>", 4.0},
       {"qlinear_i8_f16_channel_factored", quant::Storage::Int8, KOPT_DTYPE_F16,
-       24, 1024, 1024, false, false, quant::Layout::Mma, {1, 16}, "4, 4, 4, 4",
+       24, 1024, 1024, false, false, quant::Layout::Mma, {1, 16}, "kopt.gemv_tile = array<i64: 4, 4, 4, 4>",
        4.0},
+      // Several row tiles per block (kopt.qlinear_tile) over ragged N: the
+      // last block's tiles past N; 3 K warps (not a power of two); token
+      // bands held off the dense path; and the dense path (dequantized
+      // once, then the GEMM) from 9 tokens.
+      {"qlinear_i4_f16_g32_asym_bias_rowtiles", quant::Storage::Int4,
+       KOPT_DTYPE_F16, 40, 2112, 32, true, true, quant::Layout::Mma,
+       {1, 9, 20, 40}, "kopt.qlinear_tile = array<i64: 4, 2, 2>, "
+       "kopt.dense_from_rows = 1000"},
+      {"qlinear_i8_bf16_channel_rowtiles", quant::Storage::Int8,
+       KOPT_DTYPE_BF16, 37, 1184, 1184, false, false, quant::Layout::Mma,
+       {1, 16, 33}, "kopt.qlinear_tile = array<i64: 3, 3, 1>, "
+       "kopt.dense_from_rows = 1000"},
+      {"qlinear_i8_f16_g64_asym_dense", quant::Storage::Int8, KOPT_DTYPE_F16,
+       20, 1088, 64, true, false, quant::Layout::Mma, {2, 11, 31},
+       "kopt.dense_from_rows = 9"},
+      {"qlinear_i4_bf16_g128_dense", quant::Storage::Int4, KOPT_DTYPE_BF16, 83,
+       2432, 128, false, true, quant::Layout::Mma, {129, 9},
+       "kopt.dense_from_rows = 9"},
+      // The default row-tiled bands (N >= 8192: 4 row tiles per block),
+      // the last block 2 tiles short, up to the 128-token band's end.
+      {"qlinear_i4_bf16_g64_rowtiled", quant::Storage::Int4, KOPT_DTYPE_BF16,
+       8210, 320, 64, false, true, quant::Layout::Mma, {20, 64}},
+      {"qlinear_i8_f16_channel_rowtiled", quant::Storage::Int8, KOPT_DTYPE_F16,
+       8210, 160, 160, false, false, quant::Layout::Mma, {40, 128}},
+      // Many blocks of tokens and of rows: the dense path's GEMM tiles in
+      // both dims, the packed kernel's token blocks (grid.y).
+      {"qlinear_i4_bf16_g128_wide", quant::Storage::Int4, KOPT_DTYPE_BF16, 300,
+       1024, 128, false, false, quant::Layout::Mma, {200, 512}},
+      {"qlinear_i4_bf16_g128_wide_packed", quant::Storage::Int4,
+       KOPT_DTYPE_BF16, 300, 1024, 128, false, false, quant::Layout::Mma,
+       {200, 512}, "kopt.dense_from_rows = 1000000"},
       {"qlinear_i4_bf16_plain_oddk", quant::Storage::Int4, KOPT_DTYPE_BF16, 30, 75,
        25, false, true, quant::Layout::Plain, {1, 7, 19}},
       {"qlinear_i4_f32_tensor", quant::Storage::Int4, KOPT_DTYPE_F32, 18, 128, 0,
@@ -1180,9 +1211,7 @@ std::vector<Case> quantizedCases() {
         "  %w = kopt.dequantize " + operands + " {encoding = " + type +
         "} : (" + partTypes + ") -> " + w + "\n" +
         "  %y = kopt.linear %x, %w" + (spec.bias ? ", %b" : "") +
-        (*spec.tile ? std::string(" {kopt.gemv_tile = array<i64: ") +
-                          spec.tile + ">}"
-                    : std::string()) +
+        (*spec.attrs ? " {" + std::string(spec.attrs) + "}" : std::string()) +
         " : (" + x +
         ", " + w + (spec.bias ? ", " + b : "") + ") -> " + y +
         "\n  return %y : " + y;

@@ -23,6 +23,11 @@ mlir::LogicalResult emitNormalization(mlir::Operation *op, FunctionEmitter &e);
 mlir::LogicalResult emitReduction(mlir::Operation *op, FunctionEmitter &e);
 /// linear and matmul: tensor-core GEMM, GEMV for small M, SIMT fallback.
 mlir::LogicalResult emitLinearAlgebra(mlir::Operation *op, FunctionEmitter &e);
+/// The GEMM launches of `op` (run when it has at least `minRows` rows) with
+/// `weightBuffer` as its dense [N, K] weight.
+mlir::LogicalResult launchLinearGemm(kopt::LinearOp op, FunctionEmitter &e,
+                                     int64_t outBuffer, int64_t weightBuffer,
+                                     int64_t minRows);
 /// dequantize: nothing when every reader is a linear that unpacks it in
 /// registers (fusesIntoLinear), else a kernel writing the dense weight.
 mlir::LogicalResult emitDequantize(kopt::DequantizeOp op, FunctionEmitter &e);

@@ -113,6 +113,18 @@ int64_t FunctionEmitter::scratch(Type elementType, ArrayRef<AffineExpr> dims) {
   return buffers_.size() - 1;
 }
 
+int64_t FunctionEmitter::sharedScratch(Type elementType, int64_t elements) {
+  auto [it, inserted] = sharedScratch_.try_emplace(elementType, -1);
+  if (inserted) {
+    it->second = scratch(elementType, {constant(elements)});
+    return it->second;
+  }
+  DeviceBuffer &buffer = buffers_[it->second];
+  if (elements > *staticValue(buffer.dims[0]))
+    buffer.dims[0] = constant(elements);
+  return it->second;
+}
+
 int64_t FunctionEmitter::constantBuffer(Type elementType,
                                         ArrayRef<float> values) {
   int64_t id = scratch(elementType, {constant(values.size())});

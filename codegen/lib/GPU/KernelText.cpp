@@ -306,6 +306,11 @@ CarriedLoop openCarriedLoop(KernelText &k, const std::string &lo,
   loop.iv = k.fresh();
   loop.results_ = k.fresh();
   int64_t n = static_cast<int64_t>(init.size());
+  if (n == 0) {
+    k.line("scf.for " + loop.iv + " = " + lo + " to " + hi + " step " + step +
+           " {");
+    return loop;
+  }
   k.line(loop.results_ + ":" + std::to_string(n) + " = scf.for " + loop.iv +
          " = " + lo + " to " + hi + " step " + step + " iter_args(" + iterArgs +
          ") -> (" + repeatedTypes(n, "f32") + ") {");
@@ -313,6 +318,10 @@ CarriedLoop openCarriedLoop(KernelText &k, const std::string &lo,
 }
 
 void closeCarriedLoop(KernelText &k, const std::vector<std::string> &next) {
+  if (next.empty()) {
+    k.line("}");
+    return;
+  }
   std::string values;
   for (const std::string &value : next)
     values += (values.empty() ? "" : ", ") + value;

@@ -187,7 +187,7 @@ struct CarriedLoop {
   std::string results_;
 };
 /// Opens `scf.for iv = lo to hi step step` carrying f32 values that start
-/// as `init`.
+/// as `init` (none: a plain loop).
 CarriedLoop openCarriedLoop(KernelText &k, const std::string &lo,
                             const std::string &hi, const std::string &step,
                             const std::vector<std::string> &init);

@@ -307,7 +307,7 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
     using S = WgmmaGemmShape;
     for (int64_t tileN : {S::narrowTileN, S::wideTileN}) {
       bool narrow = tileN == S::narrowTileN;
-      int64_t lo = narrow ? minRows : S::narrowMaxRows + 1;
+      int64_t lo = narrow ? minRows : std::max(minRows, S::narrowMaxRows + 1);
       int64_t hi = narrow ? S::narrowMaxRows : INT64_MAX;
       if (lo > hi || (staticM && (*staticM < lo || *staticM > hi)))
         continue;
@@ -345,6 +345,36 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
   return success();
 }
 
+} // namespace
+
+LogicalResult launchLinearGemm(LinearOp op, FunctionEmitter &e,
+                               int64_t outBuffer, int64_t weightBuffer,
+                               int64_t minRows) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);
+  bool bias = static_cast<bool>(op.getBias());
+  AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
+  return launchGemm(e, op, elementTypeText(op.getInput()),
+                    elementTypeText(op.getResult()), /*bNK=*/true, bias, rows,
+                    e.constant(n), e.constant(kDim), e.constant(1), minRows,
+                    [&](Launch &large) {
+                      large.buffer(outBuffer)
+                          .buffer(e.bufferOf(op.getInput()))
+                          .buffer(weightBuffer);
+                      if (bias)
+                        large.buffer(e.bufferOf(op.getBias()));
+                      large.index(rows)
+                          .index(e.constant(n))
+                          .index(e.constant(kDim))
+                          .index(e.constant(0))
+                          .index(e.constant(0))
+                          .index(e.constant(1))
+                          .index(e.constant(1));
+                    });
+}
+
+namespace {
+
 LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   if (auto packed = op.getWeight().getDefiningOp<DequantizeOp>();
       packed && fusesIntoLinear(packed))
@@ -371,22 +401,8 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   small.guardMin = 1;
   small.guardMax = kGemvMaxRows;
 
-  return launchGemm(e, op, t, ot, /*bNK=*/true, bias, rows, e.constant(n),
-                    e.constant(kDim), e.constant(1), kGemvMaxRows + 1,
-                    [&](Launch &large) {
-                      large.buffer(outBuffer)
-                          .buffer(e.bufferOf(op.getInput()))
-                          .buffer(e.bufferOf(op.getWeight()));
-                      if (bias)
-                        large.buffer(e.bufferOf(op.getBias()));
-                      large.index(rows)
-                          .index(e.constant(n))
-                          .index(e.constant(kDim))
-                          .index(e.constant(0))
-                          .index(e.constant(0))
-                          .index(e.constant(1))
-                          .index(e.constant(1));
-                    });
+  return launchLinearGemm(op, e, outBuffer, e.bufferOf(op.getWeight()),
+                          kGemvMaxRows + 1);
 }
 
 LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {

@@ -76,20 +76,24 @@ void storePackedLinear(KernelText &k, IndexOps &ix,
     k.line("memref.store " + acc[i] + ", " + e.red + "[" + warp + ", " +
            ix.add(k.c(32 * static_cast<int64_t>(i)), lane) + "] : " + redType);
   k.line("gpu.barrier");
-  std::string idx = k.fresh();
-  k.line("scf.for " + idx + " = " + k.tid() + " to " + k.c(slots) + " step " +
-         k.c(e.warps * 32) + " {");
+  std::string blockSlot = k.fresh();
+  k.line("scf.for " + blockSlot + " = " + k.tid() + " to " +
+         k.c(slots * e.rowTiles) + " step " + k.c(e.warps * 32) + " {");
+  std::string rowTile = ix.div(blockSlot, slots);
+  std::string idx = ix.rem(blockSlot, slots);
   std::string sum = k.f(0.0);
-  for (int64_t w = 0; w < e.warps; ++w)
+  for (int64_t w = 0; w < e.warps / e.rowTiles; ++w)
     sum = k.def("arith.addf " + sum + ", " +
-                k.def("memref.load " + e.red + "[" + k.c(w) + ", " + idx +
+                k.def("memref.load " + e.red + "[" +
+                      ix.add(k.c(w * e.rowTiles), rowTile) + ", " + idx +
                       "] : " + redType) +
                 " : f32");
   // Register `reg` of lane `slotLane` in token tile `nt`: row lane / 4 (+ 8
   // for registers 2, 3), token 2 (lane % 4) + reg % 2.
   std::string slotLane = ix.rem(idx, 32), fragment = ix.div(idx, 32);
   std::string nt = ix.div(fragment, 4), reg = ix.rem(fragment, 4);
-  std::string row = ix.add(ix.add(ix.mul(e.tile, k.c(16)), ix.div(slotLane, 4)),
+  std::string tile = ix.add(e.tile, rowTile);
+  std::string row = ix.add(ix.add(ix.mul(tile, k.c(16)), ix.div(slotLane, 4)),
                            ix.mul(ix.div(reg, 2), k.c(8)));
   std::string token =
       ix.add(ix.add(e.tokenBase, ix.mul(nt, k.c(8))),

@@ -45,15 +45,16 @@ std::vector<std::string> chunkActivations(KernelText &k, IndexOps &ix,
                                           const std::string &kc, int64_t chunk,
                                           int64_t halves);
 
-/// The output of one block: fragment registers `acc` (4 per n8 token tile,
-/// one tile of 16 weight rows) of every warp summed through `red` (a
-/// [warps][128 * tiles] f32 workgroup buffer), plus `bias` (a T buffer, or
-/// ""), stored as `ot` into out[token, row] for rows < n and tokens <
-/// rows. Contains a barrier.
+/// The output of one block: fragment registers `acc` (4 per n8 token tile)
+/// of every warp summed through `red` (a [warps][128 * tiles] f32 workgroup
+/// buffer), plus `bias` (a T buffer, or ""), stored as `ot` into out[token,
+/// row] for rows < n and tokens < rows. The block owns `rowTiles` tiles of
+/// 16 weight rows from `tile` on; warp w works on tile `tile + w % rowTiles`
+/// and the warps of one tile are summed. Contains a barrier.
 struct PackedLinearEpilogue {
   std::string red, out, bias, t, ot;
   std::string tile, tokenBase, rows; // index values
-  int64_t warps = 0, tokenTiles = 0, n = 0;
+  int64_t warps = 0, tokenTiles = 0, n = 0, rowTiles = 1;
 };
 void storePackedLinear(KernelText &k, IndexOps &ix,
                        const PackedLinearEpilogue &e, const std::string &warp,

@@ -14,8 +14,12 @@
 //   - activations come straight from global memory (L1/L2-resident) in the
 //     K order the packed layout permutes both operands into;
 //   - warps reduce through shared memory; bias and the output cast follow.
-// MT = 1, 2, 4, 8 variants are chosen by launch guards on M; above 64 rows
-// grid.y tiles the tokens. A linear carrying `kopt.gemv_tile` runs the
+// MT = 1, 2, 4, 8 variants are chosen by launch guards on M (grid.y tiles
+// the tokens). From kDenseFromRows rows (or `kopt.dense_from_rows`) the same
+// dequantization instead writes the dense weight once into a scratch buffer
+// shared by the function's linears and the dense GEMM reads it: there the
+// packed kernel's activation reads, repeated by every 16-row block, cost more
+// than the dequantized weight's round trip. A linear carrying `kopt.gemv_tile` runs the
 // streamed kernel (StreamedQuantizedLinearKernel.h) for up to 16 tokens
 // instead, with that tiling. Any other dequantize (plain layout, fp8, K not a
 // multiple of the chunk, f32 activations) is materialized by a dequantize
@@ -74,16 +78,37 @@ struct QuantizedLinearConfig {
   bool int4, asymmetric, bias;
   std::string t, ot;
   int64_t tokenTiles; // MT: n8 tiles of tokens per block
-  int64_t warps = 8;  // each takes every warps-th chunk of K
-  int64_t unroll = 4; // chunks whose loads are issued together
+  int64_t warps = 8;    // rowTiles x the warps splitting K
+  int64_t rowTiles = 1; // tiles of 16 weight rows per block
+  int64_t unroll = 4;   // chunks whose loads are issued together
+  /// Writes the dense weight (out[row, k], T) instead of the product: the
+  /// prologue of the wide-band path (dequantized once, then the dense GEMM).
+  bool materialize = false;
 };
 
-/// Warps and unroll per variant, from H200 timings of the int4 g128 and
-/// int8 per-channel bf16 shapes of bench/gpu/quant.sh (bench/RESULTS.md):
-/// 16 warps where the grid is small (N <= 4096) or the token band wide
-/// (M > 32), 8 chunks in flight for int8 GEMV, 2 for int4 at M <= 16.
+/// Warps, row tiles and unroll per variant, from H200 timings of the int4
+/// g128 and int8 per-channel bf16 shapes of bench/gpu/qgemv.sh
+/// (bench/RESULTS.md): 16 warps where the grid is small (N <= 4096) or the
+/// token band wide (M > 32), 8 chunks in flight for int8 GEMV, 2 for int4 at
+/// M <= 16; several row tiles per block, whose warps share the activations
+/// through L1, for the 64-token band (and int4's 32): 4 x 4 warps with N >=
+/// 8192, 2 x 8 for int8 with N <= 4096.
 void chooseWarpsAndUnroll(QuantizedLinearConfig &cfg) {
   int64_t tiles = (cfg.n + 15) / 16;
+  cfg.rowTiles = 1;
+  if (tiles >= 512 && (cfg.tokenTiles == 8 ||
+                       (cfg.tokenTiles == 4 && cfg.int4))) {
+    cfg.rowTiles = 4;
+    cfg.warps = 16;
+    cfg.unroll = 2;
+    return;
+  }
+  if (tiles <= 256 && cfg.tokenTiles == 8 && !cfg.int4) {
+    cfg.rowTiles = 2;
+    cfg.warps = 16;
+    cfg.unroll = 2;
+    return;
+  }
   cfg.warps = tiles <= 256 || cfg.tokenTiles >= 8 ? 16 : 8;
   cfg.unroll = 4;
   if (cfg.tokenTiles == 1 && !cfg.int4) {
@@ -102,17 +127,35 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const int64_t steps = cfg.int4 ? 4 : 2;
   KernelText k(cfg.warps * 32);
   IndexOps ix{k};
-  const PackedLinearBuffers buffers =
-      packedLinearBuffers(k, t, cfg.ot, cfg.asymmetric, cfg.bias);
+  PackedLinearBuffers buffers;
+  if (cfg.materialize) {
+    buffers.out = k.buffer("out", t);
+    buffers.q = k.buffer("q", "i8");
+    buffers.s = k.buffer("s", t);
+    if (cfg.asymmetric)
+      buffers.z = k.buffer("z", "i8");
+  } else {
+    buffers = packedLinearBuffers(k, t, cfg.ot, cfg.asymmetric, cfg.bias);
+  }
   const std::string &out = buffers.out, &x = buffers.x, &q = buffers.q,
                     &s = buffers.s, &z = buffers.z, &b = buffers.b,
                     &rows = buffers.rows;
-  std::string red = k.shared("red", std::to_string(cfg.warps) + "x" +
-                                        std::to_string(128 * mt) + "xf32");
+  std::string red =
+      cfg.materialize
+          ? ""
+          : k.shared("red", std::to_string(cfg.warps) + "x" +
+                                std::to_string(128 * mt) + "xf32");
 
+  // Warp w works on row tile w % rowTiles and takes every kWarps-th chunk of
+  // K from w / rowTiles on: the rowTiles warps of one K slice read the same
+  // activations at about the same time, so all but the first hit in L1.
+  const int64_t kWarps = cfg.warps / cfg.rowTiles;
+  const int64_t packedTiles = (cfg.n + 15) / 16;
   std::string lane = ix.rem(k.tid(), 32), warp = ix.div(k.tid(), 32);
+  std::string kWarp = ix.div(warp, cfg.rowTiles);
   std::string r = ix.div(lane, 4), c = ix.rem(lane, 4);
-  std::string tile = k.bid('x');
+  std::string firstTile = ix.mul(k.bid('x'), k.c(cfg.rowTiles));
+  std::string tile = ix.add(firstTile, ix.rem(warp, cfg.rowTiles));
   std::string tokenBase = ix.mul(k.bid('y'), k.c(8 * mt));
   auto minIndex = [&](const std::string &a, const std::string &bnd) {
     return k.def("arith.minui " + a + ", " + bnd + " : index");
@@ -123,15 +166,17 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   std::string rowB = ix.add(rowA, k.c(8));
   std::string rowAc = minIndex(rowA, k.c(cfg.n - 1));
   std::string rowBc = minIndex(rowB, k.c(cfg.n - 1));
-  std::string lastRow = ix.bin("arith.subi", rows, k.c(1));
   std::vector<std::string> xBase;
-  for (int64_t nt = 0; nt < mt; ++nt) {
+  for (int64_t nt = 0; nt < mt && !cfg.materialize; ++nt) {
+    std::string lastRow = ix.bin("arith.subi", rows, k.c(1));
     std::string token = ix.add(tokenBase, ix.add(k.c(8 * nt), r));
     xBase.push_back(ix.add(ix.mul(minIndex(token, lastRow), k.c(cfg.kDim)),
                            ix.mul(c, k.c(span))));
   }
+  // A last block's tiles past N read the last tile (not stored).
   std::string qBase =
-      ix.add(ix.mul(tile, k.c(chunks * 512)), ix.mul(lane, k.c(16)));
+      ix.add(ix.mul(minIndex(tile, k.c(packedTiles - 1)), k.c(chunks * 512)),
+             ix.mul(lane, k.c(16)));
   std::string vt = "vector<2x" + t + ">";
   Dequantizer dq{k, t};
   int64_t magic = t == "f16" ? 0x6400 : 0x4300;
@@ -214,7 +259,8 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
     return g;
   };
 
-  // The A operands (4 per k16 step) of one 16-byte slice `words`.
+  // The A operands (4 per k16 step, as vector<2xT> pairs) of one 16-byte
+  // slice `words`.
   auto dequantize = [&](const std::vector<std::string> &words,
                         const GroupValues &g) {
     std::vector<std::vector<std::string>> a(steps);
@@ -225,11 +271,8 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
         for (int64_t p = 0; p < 4; ++p) {
           std::string pair = dq.magicPair(words[st], 4 * p, 0xf);
           bool rowAPair = p % 2 == 0;
-          a[st].push_back(
-              pairOperand(k,
-                              dq.apply(pair, rowAPair ? g.offsetA : g.offsetB,
-                                       rowAPair ? g.scaleA : g.scaleB),
-                              t));
+          a[st].push_back(dq.apply(pair, rowAPair ? g.offsetA : g.offsetB,
+                                   rowAPair ? g.scaleA : g.scaleB));
         }
         continue;
       }
@@ -241,8 +284,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
           const std::string &offset = rowSel ? g.offsetB : g.offsetA;
           if (!viaF32) {
             std::string pair = dq.magicPair(w, 8 * rowSel, 0xff);
-            a[st].push_back(
-                pairOperand(k, dq.apply(pair, offset, scale), t));
+            a[st].push_back(dq.apply(pair, offset, scale));
             continue;
           }
           std::string values[2];
@@ -258,7 +300,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
           std::string pair = k.def("vector.from_elements " + values[0] + ", " +
                                    values[1] + " : vector<2xf32>");
           pair = k.def("arith.truncf " + pair + " : vector<2xf32> to " + vt);
-          a[st].push_back(pairOperand(k, pair, t));
+          a[st].push_back(pair);
         }
       }
       // Order: a0a1 (A, lo), a2a3 (B, lo), a4a5 (A, hi), a6a7 (B, hi).
@@ -271,11 +313,48 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
     return chunkActivations(k, ix, x, t, xBase[nt], kc, chunk,
                             cfg.int4 ? 2 : 1);
   };
+  // Stores the lane's dequantized K span of rows A and B: pairs j = 0, 2 of
+  // each step are row A's K offsets 4 st + {0, 1}, {2, 3}; j = 1, 3 row B's.
+  auto storeDense = [&](const std::string &kc,
+                        const std::vector<std::vector<std::string>> &pairs) {
+    for (int64_t rowSel = 0; rowSel < 2; ++rowSel) {
+      std::string words;
+      for (int64_t st = 0; st < steps; ++st)
+        for (int64_t j : {rowSel, rowSel + 2})
+          words += (words.empty() ? "" : ", ") +
+                   k.def("vector.extract " +
+                         k.def("vector.bitcast " + pairs[st][j] + " : " + vt +
+                               " to vector<1xi32>") +
+                         "[0] : i32 from vector<1xi32>");
+      std::string vec = k.def("vector.from_elements " + words + " : vector<" +
+                              std::to_string(2 * steps) + "xi32>");
+      vec = k.def("vector.bitcast " + vec + " : vector<" +
+                  std::to_string(2 * steps) + "xi32> to vector<" +
+                  std::to_string(span) + "x" + t + ">");
+      std::string row = rowSel ? rowB : rowA;
+      if (cfg.n % 16)
+        k.line("scf.if " + ix.lt(row, k.c(cfg.n)) + " {");
+      std::string at = ix.add(ix.mul(row, k.c(cfg.kDim)),
+                              ix.add(ix.mul(kc, k.c(chunk)), ix.mul(c, k.c(span))));
+      k.line("vector.store " + vec + ", " + out + "[" + at +
+             "] {alignment = 16 : i64} : memref<?x" + t + ">, vector<" +
+             std::to_string(span) + "x" + t + ">");
+      if (cfg.n % 16)
+        k.line("}");
+    }
+  };
   // Dequantizes chunk `kc` from its `loads` and accumulates it.
   auto compute = [&](const std::string &kc, const ChunkLoads &loads,
                      std::vector<std::string> &acc) {
     std::vector<std::vector<std::string>> a =
         dequantize(loads.words, groupValues(loads));
+    if (cfg.materialize) {
+      storeDense(kc, a);
+      return;
+    }
+    for (std::vector<std::string> &stepPairs : a)
+      for (std::string &pair : stepPairs)
+        pair = pairOperand(k, pair, t);
     for (int64_t nt = 0; nt < mt; ++nt) {
       std::vector<std::string> bRegs = loadActivations(kc, nt);
       for (int64_t st = 0; st < steps; ++st) {
@@ -290,31 +369,34 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   // Main loop: passes of cfg.unroll chunks per warp, each pass's loads issued
   // together before any of them is dequantized. (Carrying the next pass's
   // loads across iterations measured slower for int4 at M = 1.)
-  std::vector<std::string> acc(4 * mt, k.f(0.0));
-  int64_t perPass = cfg.warps * cfg.unroll;
+  std::vector<std::string> acc(cfg.materialize ? 0 : 4 * mt, k.f(0.0));
+  int64_t perPass = kWarps * cfg.unroll;
   int64_t mainEnd = chunks / perPass * perPass;
-  CarriedLoop main = openCarriedLoop(k, warp, k.c(mainEnd), k.c(perPass), acc);
+  CarriedLoop main =
+      openCarriedLoop(k, kWarp, k.c(mainEnd), k.c(perPass), acc);
   std::vector<std::string> carried = main.carried;
   std::vector<ChunkLoads> passLoads;
   for (int64_t u = 0; u < cfg.unroll; ++u)
-    passLoads.push_back(loadChunk(ix.add(main.iv, k.c(u * cfg.warps))));
+    passLoads.push_back(loadChunk(ix.add(main.iv, k.c(u * kWarps))));
   for (int64_t u = 0; u < cfg.unroll; ++u)
-    compute(ix.add(main.iv, k.c(u * cfg.warps)), passLoads[u], carried);
+    compute(ix.add(main.iv, k.c(u * kWarps)), passLoads[u], carried);
   closeCarriedLoop(k, carried);
-  for (int64_t i = 0; i < 4 * mt; ++i)
+  for (size_t i = 0; i < acc.size(); ++i)
     acc[i] = main.result(i);
-  CarriedLoop tail = openCarriedLoop(k, ix.add(warp, k.c(mainEnd)), k.c(chunks),
-                                     k.c(cfg.warps), acc);
+  CarriedLoop tail = openCarriedLoop(k, ix.add(kWarp, k.c(mainEnd)),
+                                     k.c(chunks), k.c(kWarps), acc);
   acc = tail.carried;
   compute(tail.iv, loadChunk(tail.iv), acc);
   closeCarriedLoop(k, acc);
+  if (cfg.materialize)
+    return e.kernel("qdequantize", k.str("KERNEL"), op->getLoc());
 
   std::vector<std::string> sums;
   for (int64_t i = 0; i < 4 * mt; ++i)
     sums.push_back(tail.result(i));
   storePackedLinear(k, ix,
-                    {red, out, b, t, cfg.ot, tile, tokenBase, rows, cfg.warps,
-                     mt, cfg.n},
+                    {red, out, b, t, cfg.ot, firstTile, tokenBase, rows,
+                     cfg.warps, mt, cfg.n, cfg.rowTiles},
                     warp, lane, sums);
   return e.kernel("qlinear", k.str("KERNEL"), op->getLoc());
 }
@@ -458,6 +540,48 @@ streamedTiling(LinearOp op, const GpuTarget &target,
   return std::optional<StreamedLinearConfig>(cfg);
 }
 
+/// The packed kernel's tiling when `op` fixes it with `kopt.qlinear_tile =
+/// array<i64: row_tiles, k_warps, unroll>` (every band), else none (the
+/// measured defaults of chooseWarpsAndUnroll).
+struct PackedTiling {
+  int64_t rowTiles, kWarps, unroll;
+};
+FailureOr<std::optional<PackedTiling>> packedTiling(LinearOp op) {
+  Attribute attr = op->getAttr("kopt.qlinear_tile");
+  if (!attr)
+    return std::optional<PackedTiling>();
+  auto array = dyn_cast<DenseI64ArrayAttr>(attr);
+  ArrayRef<int64_t> v;
+  if (array)
+    v = array.asArrayRef();
+  if (v.size() != 3 || v[0] < 1 || v[0] > 16 || v[1] < 1 || v[1] > 32 ||
+      v[0] * v[1] > 32 || v[2] < 1 || v[2] > 16)
+    return op.emitError("kopt.qlinear_tile must be array<i64: row_tiles, "
+                        "k_warps, unroll> with row_tiles in [1, 16], at most "
+                        "32 warps and unroll in [1, 16]");
+  return std::optional<PackedTiling>(PackedTiling{v[0], v[1], v[2]});
+}
+
+/// Rows from which a linear over packed weights dequantizes them once and
+/// runs the dense GEMM, from H200 timings (bench/RESULTS.md, "Wide token
+/// bands"): the packed kernel's time grows with the tokens, the dense
+/// path's hardly does up to 128 rows (the GEMM's skinny-M tiles); at 128
+/// they are within 5% but for 8192 x 8192 (packed 1.26x faster for int8),
+/// at 512 the dense path is 2-2.6x faster.
+constexpr int64_t kDenseFromRows = 129;
+
+/// `kopt.dense_from_rows` (an i64 >= 1: the rows from which the dense path
+/// runs) when given, else the measured default.
+FailureOr<int64_t> denseFromRows(LinearOp op) {
+  Attribute attr = op->getAttr("kopt.dense_from_rows");
+  if (!attr)
+    return kDenseFromRows;
+  auto value = dyn_cast<IntegerAttr>(attr);
+  if (!value || !value.getType().isInteger(64) || value.getInt() < 1)
+    return op.emitError("kopt.dense_from_rows must be a positive i64");
+  return value.getInt();
+}
+
 } // namespace
 
 bool fusesIntoLinear(DequantizeOp op) {
@@ -513,6 +637,10 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
       streamedTiling(op, e.target(), enc);
   if (failed(streamed))
     return failure();
+  FailureOr<int64_t> denseFrom = denseFromRows(op);
+  FailureOr<std::optional<PackedTiling>> tiling = packedTiling(op);
+  if (failed(denseFrom) || failed(tiling))
+    return failure();
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(cfg.kDim);
   int64_t outBuffer = e.define(op.getResult());
   struct Variant {
@@ -520,8 +648,12 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
   };
   const Variant variants[] = {
       {1, 1, 8}, {2, 9, 16}, {4, 17, 32}, {8, 33, INT64_MAX}};
-  for (const Variant &v : variants) {
+  for (Variant v : variants) {
+    v.hi = std::min(v.hi, *denseFrom - 1);
+    if (v.lo > v.hi)
+      continue;
     cfg.tokenTiles = v.tokenTiles;
+    cfg.rowTiles = 1;
     FailureOr<std::string> kernel;
     int64_t threads = 0, sharedBytes = 0;
     if (*streamed && v.tokenTiles <= kStreamedMaxTokenTiles) {
@@ -547,12 +679,20 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
       sharedBytes = s.ringBytes();
     } else {
       chooseWarpsAndUnroll(cfg);
+      if (*tiling) {
+        cfg.rowTiles = (*tiling)->rowTiles;
+        cfg.warps = cfg.rowTiles * (*tiling)->kWarps;
+        cfg.unroll = (*tiling)->unroll;
+      }
       kernel = quantizedLinearKernel(e, op, cfg);
       threads = cfg.warps * 32;
     }
     if (failed(kernel))
       return failure();
-    Launch &l = e.launch(*kernel, op, e.constant((cfg.n + 15) / 16), threads);
+    int64_t tiles = (cfg.n + 15) / 16;
+    Launch &l = e.launch(*kernel, op,
+                         e.constant((tiles + cfg.rowTiles - 1) / cfg.rowTiles),
+                         threads);
     l.sharedBytes = sharedBytes;
     l.grid[1] = ceilDiv(rows, 8 * v.tokenTiles);
     l.buffer(outBuffer)
@@ -568,7 +708,31 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     l.guardMin = v.lo;
     l.guardMax = v.hi;
   }
-  return success();
+  if (*denseFrom == INT64_MAX)
+    return success();
+  // Wide bands: the weight dequantized once into the function's scratch,
+  // then the dense GEMM, which the tensor cores run at full rate.
+  cfg.materialize = true;
+  cfg.tokenTiles = 1;
+  cfg.rowTiles = 1;
+  cfg.warps = 8;
+  cfg.unroll = 4;
+  FailureOr<std::string> kernel = quantizedLinearKernel(e, op, cfg);
+  if (failed(kernel))
+    return failure();
+  int64_t dense = e.sharedScratch(
+      cast<RankedTensorType>(weight.getType()).getElementType(),
+      cfg.n * cfg.kDim);
+  Launch &l = e.launch(*kernel, op, e.constant((cfg.n + 15) / 16),
+                       cfg.warps * 32);
+  l.buffer(dense)
+      .buffer(e.bufferOf(weight.getCodes()))
+      .buffer(e.bufferOf(weight.getScales()));
+  if (weight.getZeros())
+    l.buffer(e.bufferOf(weight.getZeros()));
+  l.guard = rows;
+  l.guardMin = *denseFrom;
+  return launchLinearGemm(op, e, outBuffer, dense, *denseFrom);
 }
 
 } // namespace kopt::gpu

@@ -1,4 +1,5 @@
-// A kopt.gemv_tile the streamed kernel cannot honour is diagnosed at the
+// A kopt.gemv_tile the streamed kernel cannot honour, and a bad
+// kopt.qlinear_tile or kopt.dense_from_rows, are diagnosed at the
 // linear.
 // RUN: kopt %s -o %t.ptx --verify-diagnostics --split-input-file
 
@@ -33,5 +34,23 @@ func.func @shared(%x: tensor<?x8192xbf16>, %q: tensor<13x65536xi8>, %s: tensor<2
   %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x8192xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x65536xi8>, tensor<200x64xbf16>) -> tensor<200x8192xbf16>
   // expected-error @+1 {{kopt.gemv_tile: 280640 bytes of shared memory exceed the 232448 a block may take}}
   %y = kopt.linear %x, %w {kopt.gemv_tile = array<i64: 32, 16, 1>} : (tensor<?x8192xbf16>, tensor<200x8192xbf16>) -> tensor<?x200xbf16>
+  return %y : tensor<?x200xbf16>
+}
+
+// -----
+
+func.func @qlinear_tile(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200x8xbf16>) -> tensor<?x200xbf16> {
+  %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x1024xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x8192xi8>, tensor<200x8xbf16>) -> tensor<200x1024xbf16>
+  // expected-error @+1 {{kopt.qlinear_tile must be array<i64: row_tiles, k_warps, unroll> with row_tiles in [1, 16], at most 32 warps and unroll in [1, 16]}}
+  %y = kopt.linear %x, %w {kopt.qlinear_tile = array<i64: 8, 8, 2>} : (tensor<?x1024xbf16>, tensor<200x1024xbf16>) -> tensor<?x200xbf16>
+  return %y : tensor<?x200xbf16>
+}
+
+// -----
+
+func.func @dense_from_rows(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200x8xbf16>) -> tensor<?x200xbf16> {
+  %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x1024xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x8192xi8>, tensor<200x8xbf16>) -> tensor<200x1024xbf16>
+  // expected-error @+1 {{kopt.dense_from_rows must be a positive i64}}
+  %y = kopt.linear %x, %w {kopt.dense_from_rows = 0 : i64} : (tensor<?x1024xbf16>, tensor<200x1024xbf16>) -> tensor<?x200xbf16>
   return %y : tensor<?x200xbf16>
 }

@@ -20,12 +20,13 @@
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-LABEL: .entry qgemv_1
 // CHECK-LABEL: .entry qlinear_2
-// @factored shares the wide-band kernels: its own are qgemv_4 and 5.
-// CHECK-LABEL: .entry qgemv_4
+// @factored shares the wide-band kernels (packed 17-128 tokens, dense
+// path above): its own are qgemv_6 and 7.
+// CHECK-LABEL: .entry qgemv_6
 // CHECK-NOT: mul.rn.bf16x2
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK: fma.rn.f32
-// CHECK-LABEL: .entry qgemv_6
+// CHECK-LABEL: .entry qgemv_8
 // CHECK: mul.rn.f32
 // CHECK: cvt.rn.bf16x2.f32
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

@@ -1,7 +1,8 @@
 // --quantize=int4 on the GPU: linear weights bind as packed parts (the plan
 // says how to pack them from the float checkpoint), the dequantize fuses
-// into one tensor-core kernel per token-count band, and the weight is never
-// materialized. ptxas accepts the kernels.
+// into one tensor-core kernel per token-count band up to 128 tokens; wider
+// bands dequantize the weight once into a scratch buffer for the dense
+// GEMM. ptxas accepts the kernels.
 // RUN: kopt %s --quantize=int4 -o %t.ptx
 // RUN: FileCheck %s < %t.ptx
 // RUN: FileCheck %s --check-prefix=PLAN < %t.plan.json
@@ -17,9 +18,16 @@
 // CHECK: mul.rn.bf16x2
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-NOT: .entry dequantize
+// CHECK-LABEL: .entry qdequantize
+// CHECK: ld.global.v4.b32
+// CHECK: mul.rn.bf16x2
+// CHECK: st.global.v4.b32
+// CHECK-NOT: mma.sync
+// CHECK-LABEL: .entry wgmma_gemm
 
-// Four launches, by token count; the last tiles tokens 64 at a time. With
-// N = 4096 (256 tiles) every band runs 16 warps.
+// Four packed launches, by token count, the last tiling tokens 64 at a
+// time up to 128; with N = 4096 (256 tiles) every band runs 16 warps. From
+// 129 tokens: the dequantization into the shared scratch, then the GEMM.
 // PLAN: "block": 512,
 // PLAN: "max": 8,
 // PLAN: "kernel": "qlinear_0"
@@ -28,8 +36,13 @@
 // PLAN: "max": 32,
 // PLAN: "kernel": "qlinear_2"
 // PLAN: "s0 ceildiv 64"
+// PLAN: "max": 128,
 // PLAN: "min": 33,
 // PLAN: "kernel": "qlinear_3"
+// PLAN: "min": 129,
+// PLAN: "kernel": "qdequantize_4"
+// PLAN: "min": 129,
+// PLAN: "kernel": "wgmma_gemm_5"
 // The packed parts, and how to pack them from "w".
 // PLAN: "name": "w.qweight",
 // PLAN-NEXT: "quantized": {
