@@ -2,8 +2,8 @@
 # Builds .gpu-q/ (git-ignored, ~25 MB): what bench/gpu/qgemv.sh needs to
 # compare the quantized linear's kernels on the GPU machine: kopt-run, the
 # qlinear numerics cases, and the int4 g128 / int8 per-channel bf16 linears
-# of four shapes as PTX, one per tiling (kopt.gemv_tile; "default" is
-# what kopt emits without one). Then: device run with carry [".gpu-q"],
+# of four shapes as PTX, one per tiling (kopt.qlinear_tile,
+# kopt.dense_from_rows; "default" is what kopt emits without them). Then: device run with carry [".gpu-q"],
 # command `bash .gpu-q/qgemv.sh`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd); K=$root/build/bin; D=$root/.gpu-q
@@ -12,9 +12,11 @@ cp "$root/bench/gpu/qgemv.sh" "$root/bench/gpu/quant_inputs.py" "$root/bench/gpu
 KOPT_EXPORT_GPU_CASES=$D/cases $K/kopt-e2e-tests --gtest_filter='Quantized/GpuNumerics.*' \
   --gtest_brief=1 >/dev/null
 echo "exported $(wc -l < cases/cases.txt) qlinear numerics runs"
-# Tilings: warps x stages x chunks per stage [+ flags: 4 factored scales,
-# 1 stream-only probe, 2 no-activation probe (probes compute nothing right)].
-variants="default 4x4x4 8x4x2 8x3x4 4x6x2 16x2x2 8x2x4 4x4x4+4 8x4x2+4 8x3x4+4 4x6x2+4 8x2x4+4 4x4x4+1 8x4x2+1 4x4x4+2"
+# Variants: "default" (what kopt emits), "packed" (the packed kernel at
+# every band, kopt.dense_from_rows out of reach) and pRxWxU (that, with
+# kopt.qlinear_tile = R row tiles per block, W warps splitting K, U chunks'
+# loads in flight).
+variants="default packed p2x4x4 p4x2x4 p4x4x2 p8x2x2 p4x2x2 p2x8x2"
 echo "$variants" > variants
 for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
   n=${shape%x*}; k=${shape#*x}
@@ -22,7 +24,11 @@ for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
     if [ $bits = 4 ]; then g=128; st=i4; qb=$((k / 64 * 512)); else g=$k; st=i8; qb=$((k / 32 * 512)); fi
     q="tensor<$((n / 16))x${qb}xi8>"; sc="tensor<${n}x$((k / g))xbf16>"; w="tensor<${n}x${k}xbf16>"
     for v in $variants; do
-      attr=""; [ $v = default ] || attr=" {kopt.gemv_tile = array<i64: ${v//[x+]/, }>}"
+      case $v in
+        default) attr="";;
+        packed) attr=" {kopt.dense_from_rows = 1000000}";;
+        p*) t=${v#p}; attr=" {kopt.dense_from_rows = 1000000, kopt.qlinear_tile = array<i64: ${t//x/, }>}";;
+      esac
       cat > ql.mlir <<MLIR
 func.func @f(%x: tensor<?x${k}xbf16>, %q: $q, %s: $sc) -> tensor<?x${n}xbf16> {
   %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<${n}x${k}x${st}, group_size = $g, scale = bf16, layout = mma>} : ($q, $sc) -> $w
