@@ -11,13 +11,16 @@
 // SAME: result[0]: ok
 
 // On the GPU both imported linears run the fused int4 kernels (one per
-// token band), reading zero points; the float one stays dense.
+// token band; from 129 tokens the weight is dequantized once for the
+// GEMM), reading zero points; the float one stays dense.
 // RUN: kopt %s --weights=%t.w.safetensors -o %t.gpu.ptx 2>/dev/null
 // RUN: FileCheck %s --check-prefix=PLAN < %t.gpu.plan.json
 // RUN: %if ptxas %{ ptxas -arch=sm_90a %t.gpu.ptx -o /dev/null %}
 // RUN: kopt-run %t.gpu.ptx --device=reference --input=@%t.x.npy --expected_output=@%t.expected.npy --tolerance=2e-3,2e-3 | FileCheck %s --check-prefix=SAME
 // PLAN: "kernel":"qlinear_0"
-// PLAN: "kernel":"qlinear_4"
+// PLAN: "kernel":"qdequantize_4"
+// PLAN: "kernel":"qlinear_6"
+// PLAN: "kernel":"qdequantize_10"
 // PLAN-NOT: "kernel":"dequantize
 
 // With --quantize=int4 the float weight is quantized too (symmetric, group
