@@ -1226,6 +1226,126 @@ std::vector<Case> quantizedCases() {
     }
     cases.push_back({spec.name, fn(signature, body), inputs, runs, spec.slack});
   }
+
+  // Weights no linear fuses, dequantized at their readers into the shared
+  // scratch: two fp8 linears in a row (one scratch, rewritten between
+  // them), and a moe over int4 experts (one scratch each for gate, up and
+  // down; a dequantize per expert tensor).
+  struct Packed {
+    std::string name, type, partTypes, operands;
+    std::vector<InputSpec> inputs;
+    std::vector<std::vector<int64_t>> shapes;
+  };
+  auto packed = [&](const std::string &name, quant::Storage storage,
+                    std::vector<int64_t> shape, int64_t group,
+                    bool asymmetric) {
+    quant::Encoding enc;
+    enc.storage = storage;
+    enc.groupSize = group;
+    enc.scale = KOPT_DTYPE_BF16;
+    enc.asymmetric = asymmetric;
+    // fp8 has no `mma` layout.
+    enc.layout = storage == quant::Storage::Fp8E4M3 ? quant::Layout::Plain
+                                                    : quant::Layout::Mma;
+    enc.shape = shape;
+    Packed p;
+    p.name = name;
+    std::string dims;
+    for (int64_t d : shape)
+      dims += std::to_string(d) + "x";
+    p.type = "!kopt.quantized<" + dims + quant::storageName(storage) +
+             ", group_size = " + std::to_string(group) + ", scale = bf16" +
+             (asymmetric ? ", zero_point = " + quant::storageName(storage)
+                         : std::string()) +
+             ", layout = " + quant::layoutName(enc.layout) + ">";
+    for (const quant::Part &part : quant::partsOf(enc)) {
+      std::string pt = "tensor<";
+      for (int64_t d : part.shape)
+        pt += std::to_string(d) + "x";
+      pt += std::string(typeName(part.dtype)) + ">";
+      std::string operand = "%" + name + "_" + part.suffix;
+      p.partTypes += (p.partTypes.empty() ? "" : ", ") + pt;
+      p.operands += (p.operands.empty() ? "" : ", ") + operand + ": " + pt;
+      p.shapes.push_back(part.shape);
+      p.inputs.push_back(
+          part.suffix == "scales"           ? f(KOPT_DTYPE_BF16, -0.02, 0.02)
+          : part.dtype == KOPT_DTYPE_F8E4M3 ? f(KOPT_DTYPE_F8E4M3, -448, 448)
+          : part.suffix == "zeros" && storage == quant::Storage::Int4
+              ? ints(0, 16, KOPT_DTYPE_I8)
+              : ints(-128, 128, KOPT_DTYPE_I8));
+    }
+    return p;
+  };
+  auto dequantize = [](const Packed &p, const std::string &dense) {
+    std::string names;
+    for (size_t at = 0; at != std::string::npos;) {
+      size_t colon = p.operands.find(':', at);
+      size_t start = p.operands.rfind('%', colon);
+      names += (names.empty() ? "" : ", ") +
+               p.operands.substr(start, colon - start);
+      at = p.operands.find(", %", colon);
+      if (at != std::string::npos)
+        at += 2;
+    }
+    return "  %" + p.name + " = kopt.dequantize " + names + " {encoding = " +
+           p.type + "} : (" + p.partTypes + ") -> " + dense + "\n";
+  };
+  auto collect = [](std::initializer_list<const Packed *> weights,
+                    std::vector<InputSpec> inputs,
+                    std::vector<std::vector<int64_t>> shapes,
+                    std::initializer_list<int64_t> rows) {
+    for (const Packed *w : weights) {
+      inputs.insert(inputs.end(), w->inputs.begin(), w->inputs.end());
+      shapes.insert(shapes.end(), w->shapes.begin(), w->shapes.end());
+    }
+    std::vector<std::vector<std::vector<int64_t>>> runs;
+    for (int64_t m : rows) {
+      std::vector<std::vector<int64_t>> run = shapes;
+      run[0][0] = m;
+      runs.push_back(run);
+    }
+    return std::make_pair(inputs, runs);
+  };
+  {
+    Packed w1 = packed("w1", quant::Storage::Fp8E4M3, {72, 136}, 136, false);
+    Packed w2 = packed("w2", quant::Storage::Fp8E4M3, {40, 72}, 72, false);
+    auto [inputs, runs] = collect({&w1, &w2}, {f(KOPT_DTYPE_BF16)},
+                                  {{1, 136}}, {1, 9, 130});
+    cases.push_back(
+        {"qlinear_f8_chain",
+         fn("(%x: tensor<?x136xbf16>, " + w1.operands + ", " + w2.operands +
+                ") -> tensor<?x40xbf16>",
+            dequantize(w1, "tensor<72x136xbf16>") +
+                dequantize(w2, "tensor<40x72xbf16>") +
+                "  %h = kopt.linear %x, %w1 : (tensor<?x136xbf16>, "
+                "tensor<72x136xbf16>) -> tensor<?x72xbf16>\n"
+                "  %y = kopt.linear %h, %w2 : (tensor<?x72xbf16>, "
+                "tensor<40x72xbf16>) -> tensor<?x40xbf16>\n"
+                "  return %y : tensor<?x40xbf16>"),
+         inputs, runs, 2.0});
+  }
+  {
+    Packed g = packed("g", quant::Storage::Int4, {4, 64, 128}, 64, true);
+    Packed u = packed("u", quant::Storage::Int4, {4, 64, 128}, 64, false);
+    Packed d = packed("d", quant::Storage::Int8, {4, 128, 64}, 32, false);
+    auto [inputs, runs] = collect(
+        {&g, &u, &d}, {f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16)},
+        {{1, 128}, {4, 128}}, {1, 5, 33});
+    cases.push_back(
+        {"moe_i4_i8_experts",
+         fn("(%x: tensor<?x128xbf16>, %r: tensor<4x128xbf16>, " + g.operands +
+                ", " + u.operands + ", " + d.operands +
+                ") -> tensor<?x128xbf16>",
+            dequantize(g, "tensor<4x64x128xbf16>") +
+                dequantize(u, "tensor<4x64x128xbf16>") +
+                dequantize(d, "tensor<4x128x64xbf16>") +
+                "  %y = kopt.moe %x, %r, %g, %u, %d {top_k = 2 : i64} : "
+                "(tensor<?x128xbf16>, tensor<4x128xbf16>, "
+                "tensor<4x64x128xbf16>, tensor<4x64x128xbf16>, "
+                "tensor<4x128x64xbf16>) -> tensor<?x128xbf16>\n"
+                "  return %y : tensor<?x128xbf16>"),
+         inputs, runs, 2.0});
+  }
   return cases;
 }
 

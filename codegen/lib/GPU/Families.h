@@ -33,6 +33,12 @@ mlir::LogicalResult launchLinearGemm(kopt::LinearOp op, FunctionEmitter &e,
 mlir::LogicalResult emitDequantize(kopt::DequantizeOp op, FunctionEmitter &e);
 /// Whether the linears reading `op` take its packed tensors directly.
 bool fusesIntoLinear(kopt::DequantizeOp op);
+/// The buffer a linear or moe reads its weight `weight` from: a dequantize
+/// that only such readers use (and no linear fuses) is dequantized right
+/// there into the function's shared scratch `slot`, so no dense copy of the
+/// weight outlives its reader; any other value's own buffer.
+mlir::FailureOr<int64_t> readWeight(FunctionEmitter &e, mlir::Value weight,
+                                    int64_t slot);
 /// linear over a fused dequantize: the tensor-core kernel on packed codes.
 mlir::LogicalResult emitQuantizedLinear(kopt::LinearOp op,
                                         kopt::DequantizeOp weight,

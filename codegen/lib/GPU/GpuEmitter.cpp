@@ -113,8 +113,10 @@ int64_t FunctionEmitter::scratch(Type elementType, ArrayRef<AffineExpr> dims) {
   return buffers_.size() - 1;
 }
 
-int64_t FunctionEmitter::sharedScratch(Type elementType, int64_t elements) {
-  auto [it, inserted] = sharedScratch_.try_emplace(elementType, -1);
+int64_t FunctionEmitter::sharedScratch(Type elementType, int64_t elements,
+                                       int64_t slot) {
+  auto [it, inserted] =
+      sharedScratch_.try_emplace(std::make_pair(elementType, slot), -1);
   if (inserted) {
     it->second = scratch(elementType, {constant(elements)});
     return it->second;

@@ -102,11 +102,12 @@ public:
   /// A scratch buffer of `elementType` with `dims`.
   int64_t scratch(mlir::Type elementType,
                   llvm::ArrayRef<mlir::AffineExpr> dims);
-  /// The function's one scratch buffer of `elementType` for values that
-  /// live between two consecutive launches (a dense weight dequantized for
-  /// the GEMM after it), grown to hold at least `elements`. Launches run in
-  /// order on one stream, so every user may overwrite it.
-  int64_t sharedScratch(mlir::Type elementType, int64_t elements);
+  /// The function's scratch buffer `slot` of `elementType` for values that
+  /// live only across one op's launches (a dense weight dequantized for the
+  /// GEMM after it), grown to hold at least `elements`. Launches run in
+  /// order on one stream, so every op may overwrite it.
+  int64_t sharedScratch(mlir::Type elementType, int64_t elements,
+                        int64_t slot = 0);
   /// A constant f32 buffer holding `values` (uploaded once).
   int64_t constantBuffer(mlir::Type elementType, llvm::ArrayRef<float> values);
   /// The status buffer (4 x i64: code, node, value, bound).
@@ -140,7 +141,7 @@ private:
   llvm::DenseMap<mlir::Value, int64_t> bufferOfValue_;
   llvm::StringMap<int64_t> weightIndex_;
   llvm::DenseMap<int64_t, llvm::json::Object> constantValues_;
-  llvm::DenseMap<mlir::Type, int64_t> sharedScratch_;
+  llvm::DenseMap<std::pair<mlir::Type, int64_t>, int64_t> sharedScratch_;
   int64_t status_ = -1;
 };
 

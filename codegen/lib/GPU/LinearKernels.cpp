@@ -385,6 +385,9 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
               ot = elementTypeText(op.getResult());
   bool bias = static_cast<bool>(op.getBias());
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
+  FailureOr<int64_t> weight = readWeight(e, op.getWeight(), /*slot=*/0);
+  if (failed(weight))
+    return failure();
   int64_t outBuffer = e.define(op.getResult());
 
   FailureOr<std::string> gemv = gemvKernel(e, op, t, ot, n, kDim, bias);
@@ -393,7 +396,7 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   Launch &small = e.launch(*gemv, op, e.constant((n + 7) / 8), 256);
   small.buffer(outBuffer)
       .buffer(e.bufferOf(op.getInput()))
-      .buffer(e.bufferOf(op.getWeight()));
+      .buffer(*weight);
   if (bias)
     small.buffer(e.bufferOf(op.getBias()));
   small.index(rows);
@@ -401,8 +404,7 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   small.guardMin = 1;
   small.guardMax = kGemvMaxRows;
 
-  return launchLinearGemm(op, e, outBuffer, e.bufferOf(op.getWeight()),
-                          kGemvMaxRows + 1);
+  return launchLinearGemm(op, e, outBuffer, *weight, kGemvMaxRows + 1);
 }
 
 LogicalResult emitMatmul(MatmulOp op, FunctionEmitter &e) {

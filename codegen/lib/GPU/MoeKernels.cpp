@@ -306,8 +306,12 @@ LogicalResult emitMoE(MoEOp op, FunctionEmitter &e) {
   int64_t chosen = e.scratch(i32, {tokens, e.constant(topK)});
   int64_t logits = e.scratch(f32, {tokens, e.constant(experts)});
   int64_t x = e.bufferOf(op.getInput());
-  int64_t gate = e.bufferOf(op.getWGate()), upW = e.bufferOf(op.getWUp()),
-          downW = e.bufferOf(op.getWDown()),
+  FailureOr<int64_t> gateRead = readWeight(e, op.getWGate(), 0),
+                     upRead = readWeight(e, op.getWUp(), 1),
+                     downRead = readWeight(e, op.getWDown(), 2);
+  if (failed(gateRead) || failed(upRead) || failed(downRead))
+    return failure();
+  int64_t gate = *gateRead, upW = *upRead, downW = *downRead,
           router = e.bufferOf(op.getRouter());
   int64_t out = e.define(op.getResult());
   e.launch(*route, op, ceilDiv(tokens, kWarps), kWarps * 32)

@@ -600,16 +600,31 @@ bool fusesIntoLinear(DequantizeOp op) {
   });
 }
 
-LogicalResult emitDequantize(DequantizeOp op, FunctionEmitter &e) {
-  if (fusesIntoLinear(op))
-    return success(); // Each reading linear unpacks in registers.
+/// Whether every reader of `op` (not fused into linears) is a linear's or
+/// moe's weight operand, which readWeight dequantizes at the reader.
+bool dequantizesAtReaders(DequantizeOp op) {
+  if (fusesIntoLinear(op) || op->use_empty())
+    return false;
+  return llvm::all_of(op->getUses(), [&](OpOperand &use) {
+    Operation *owner = use.getOwner();
+    if (auto linear = dyn_cast<LinearOp>(owner))
+      return use.get() == linear.getWeight() && use.getOperandNumber() == 1;
+    if (auto moe = dyn_cast<MoEOp>(owner))
+      return use.get() != moe.getInput() && use.get() != moe.getRouter();
+    return false;
+  });
+}
+
+/// Appends the dequantize kernel's launch writing `op`'s dense weight into
+/// buffer `out`.
+LogicalResult launchDequantize(DequantizeOp op, FunctionEmitter &e,
+                               int64_t out) {
   FailureOr<rt::quant::Encoding> enc = encodingOf(op.getEncodingType());
   if (failed(enc))
     return op.emitError("this encoding has no GPU kernel");
   FailureOr<std::string> kernel = dequantizeKernel(e, op, *enc);
   if (failed(kernel))
     return failure();
-  int64_t out = e.define(op.getResult());
   int64_t total = enc->experts() * enc->rows() * enc->cols();
   Launch &l = e.launch(*kernel, op, e.constant((total + 255) / 256), 256);
   l.buffer(out)
@@ -618,6 +633,26 @@ LogicalResult emitDequantize(DequantizeOp op, FunctionEmitter &e) {
   if (op.getZeros())
     l.buffer(e.bufferOf(op.getZeros()));
   return success();
+}
+
+LogicalResult emitDequantize(DequantizeOp op, FunctionEmitter &e) {
+  // Fused: each reading linear unpacks in registers; at readers: each
+  // reader dequantizes into the shared scratch (readWeight).
+  if (fusesIntoLinear(op) || dequantizesAtReaders(op))
+    return success();
+  return launchDequantize(op, e, e.define(op.getResult()));
+}
+
+FailureOr<int64_t> readWeight(FunctionEmitter &e, Value weight, int64_t slot) {
+  auto dequantize = weight.getDefiningOp<DequantizeOp>();
+  if (!dequantize || !dequantizesAtReaders(dequantize))
+    return e.bufferOf(weight);
+  auto type = cast<RankedTensorType>(weight.getType());
+  int64_t scratch =
+      e.sharedScratch(type.getElementType(), type.getNumElements(), slot);
+  if (failed(launchDequantize(dequantize, e, scratch)))
+    return failure();
+  return scratch;
 }
 
 LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
