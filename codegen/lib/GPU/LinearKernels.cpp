@@ -285,11 +285,58 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
   return e.kernel("gemm", k.str("KERNEL"), op->getLoc());
 }
 
+/// The wgmma GEMM's tile width and row bands: [lo, hi] row ranges (from
+/// `minRows`), each with the widest of 256 / 128 / 64 columns whose grid at
+/// the band's fewest rows still fills every SM once, else 64 (wave
+/// quantisation: a 2048-wide product of 512 rows gets 128 blocks of 64
+/// columns, not 32 of 256). Bands follow the row tiles 1, 2, 4, ..., 64,
+/// more; neighbours of one width merge. Without a static N or batch:
+/// 128 wide up to 128 rows, then 256.
+struct WgmmaBand {
+  int64_t lo, hi, tileN;
+};
+llvm::SmallVector<WgmmaBand> wgmmaBands(const GpuTarget &target,
+                                        std::optional<int64_t> n,
+                                        std::optional<int64_t> batch,
+                                        int64_t minRows) {
+  using S = WgmmaGemmShape;
+  llvm::SmallVector<WgmmaBand> bands;
+  auto add = [&](int64_t lo, int64_t hi, int64_t tileN) {
+    lo = std::max(lo, minRows);
+    if (lo > hi)
+      return;
+    if (!bands.empty() && bands.back().tileN == tileN)
+      bands.back().hi = hi;
+    else
+      bands.push_back({lo, hi, tileN});
+  };
+  if (!n || !batch) {
+    add(0, S::narrowMaxRows, S::narrowTileN);
+    add(S::narrowMaxRows + 1, INT64_MAX, S::wideTileN);
+    return bands;
+  }
+  int64_t lo = 0;
+  for (int64_t tiles : {1, 2, 4, 8, 16, 32, 64, 0}) {
+    int64_t hi = tiles ? tiles * S::tileM : INT64_MAX;
+    int64_t fewestTiles = std::max<int64_t>(1, (std::max(lo, minRows) +
+                                                S::tileM - 1) / S::tileM);
+    int64_t tileN = S::minTileN;
+    for (int64_t width : {S::wideTileN, S::narrowTileN})
+      if (fewestTiles * ((*n + width - 1) / width) * *batch >=
+          target.smCount) {
+        tileN = width;
+        break;
+      }
+    add(lo, hi, tileN);
+    lo = hi + 1;
+  }
+  return bands;
+}
+
 /// Launches of the best GEMM kernel for the problem, each given its
 /// arguments by `addArguments` and run when M is in [minRows, inf): the
-/// wgmma kernel where it applies (256-wide tiles, 128-wide up to 128 rows
-/// so that skinny products still spread over the SMs), else the mma.sync
-/// one, else the SIMT one.
+/// wgmma kernel where it applies (tile widths by row band, wgmmaBands),
+/// else the mma.sync one, else the SIMT one.
 LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
                          const std::string &t, const std::string &ot, bool bNK,
                          bool bias, AffineExpr m, AffineExpr n, AffineExpr kDim,
@@ -305,21 +352,20 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
   };
   if (wgmmaGemmApplies(e.target(), t, staticValue(kDim), bNK)) {
     using S = WgmmaGemmShape;
-    for (int64_t tileN : {S::narrowTileN, S::wideTileN}) {
-      bool narrow = tileN == S::narrowTileN;
-      int64_t lo = narrow ? minRows : std::max(minRows, S::narrowMaxRows + 1);
-      int64_t hi = narrow ? S::narrowMaxRows : INT64_MAX;
-      if (lo > hi || (staticM && (*staticM < lo || *staticM > hi)))
+    for (const WgmmaBand &band :
+         wgmmaBands(e.target(), staticN, staticValue(batch), minRows)) {
+      if (staticM && (*staticM < band.lo || *staticM > band.hi))
         continue;
       FailureOr<std::string> kernel =
-          wgmmaGemmKernel(e, op, t, ot, bias, nEven, tileN);
+          wgmmaGemmKernel(e, op, t, ot, bias, nEven, band.tileN);
       if (failed(kernel))
         return failure();
-      Launch &l = e.launch(
-          *kernel, op, ceilDiv(m, S::tileM) * ceilDiv(n, tileN), S::threads);
+      Launch &l = e.launch(*kernel, op,
+                           ceilDiv(m, S::tileM) * ceilDiv(n, band.tileN),
+                           S::threads);
       l.grid[2] = batch;
-      l.sharedBytes = S::sharedBytes(tileN);
-      guarded(l, lo, hi);
+      l.sharedBytes = S::sharedBytes(band.tileN);
+      guarded(l, band.lo, band.hi);
     }
     return success();
   }

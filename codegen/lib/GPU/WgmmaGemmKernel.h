@@ -1,7 +1,7 @@
 //===- WgmmaGemmKernel.h - Hopper tensor-core GEMM (wgmma) ------*- C++ -*-===//
 //
 // C[batch, m, n] = sum_k A[batch, m, k] B[batch, n, k] (+ bias[n]) on sm_90a
-// with warpgroup MMA: 128 x 256 (or 128 x 128) output tiles per block of
+// with warpgroup MMA: 128 x 256 (or 128 or 64) output tiles per block of
 // two warpgroups (64 rows each, wgmma m64nNk16 reading both operands from
 // shared memory through matrix descriptors), 64-wide K slices staged by a
 // multi-stage cp.async pipeline in dynamic shared memory, laid out in the
@@ -19,9 +19,10 @@ namespace kopt::gpu {
 
 struct WgmmaGemmShape {
   static constexpr int64_t tileM = 128, tileK = 64;
-  /// Output tile widths: wide from narrowMaxRows + 1 rows, narrow below
-  /// (twice the blocks for skinny products).
-  static constexpr int64_t wideTileN = 256, narrowTileN = 128;
+  /// Output tile widths (launchGemm picks one per row band so that the
+  /// grid fills the SMs); without a static N: wide from narrowMaxRows + 1
+  /// rows, narrow below.
+  static constexpr int64_t wideTileN = 256, narrowTileN = 128, minTileN = 64;
   static constexpr int64_t narrowMaxRows = 128;
   static constexpr int64_t threads = 256, stages = 4;
   /// wgmma groups left in flight while the next slice is prepared.
@@ -41,7 +42,8 @@ struct WgmmaGemmShape {
 bool wgmmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
                       std::optional<int64_t> k, bool bNK);
 
-/// The kernel for `tileN`-wide output tiles (wideTileN or narrowTileN).
+/// The kernel for `tileN`-wide output tiles (wideTileN, narrowTileN or
+/// minTileN).
 mlir::FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e,
                                              mlir::Operation *op,
                                              const std::string &t,

@@ -23,8 +23,13 @@
 // CHECK: "kernel": "qlinear_3"
 // CHECK: "min": 129,
 // CHECK: "kernel": "qdequantize_4"
-// CHECK: "min": 129,
+// CHECK: "max": 256,
+// CHECK-NEXT: "min": 129,
 // CHECK: "kernel": "wgmma_gemm_5"
+// CHECK: "min": 257,
+// CHECK: "kernel": "wgmma_gemm_6"
+// CHECK: "min": 513,
+// CHECK: "kernel": "wgmma_gemm_7"
 // CHECK-NOT: "kernel"
 
 func.func @f(%x: tensor<?x1024xbf16>) -> tensor<?x8192xbf16> {
