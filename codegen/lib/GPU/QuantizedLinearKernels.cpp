@@ -1,12 +1,13 @@
 //===- QuantizedLinearKernels.cpp - linear over packed int4/int8 weights --===//
 //
 // kopt.linear whose weight is a kopt.dequantize of `mma`-layout i4/i8 codes
-// runs one tensor-core kernel for every row count M, with the weight as the
-// A operand of m16n8k16 mma.sync and the activations as B, so tokens fill
-// the n = 8 side and M = 1 wastes no weight traffic:
-//   - a block owns 16 weight rows (one packed tile) and 8 * MT tokens; its
-//     8 or 16 warps split K, one 16-byte slice per lane per chunk of 64
-//     (i4) or 32 (i8) K elements, 2 to 8 chunks' loads issued together;
+// runs one tensor-core kernel per band of row counts M up to 128, with the
+// weight as the A operand of m16n8k16 mma.sync and the activations as B, so
+// tokens fill the n = 8 side and M = 1 wastes no weight traffic:
+//   - a block owns R tiles of 16 weight rows (R = 1, 2 or 4) and 8 * MT
+//     tokens; the warps of each tile split K, one 16-byte slice per lane per
+//     chunk of 64 (i4) or 32 (i8) K elements, 2 to 8 chunks' loads issued
+//     together, and the R warps of one K slice share its activations in L1;
 //   - codes are dequantized in registers: i4 nibbles and f16-side i8 bytes
 //     by the exponent trick ((code | 0x6400) - (1024 + zero), then * scale,
 //     as f16x2/bf16x2 pairs), bf16-side i8 through f32, rounding once, so
@@ -17,13 +18,15 @@
 // MT = 1, 2, 4, 8 variants are chosen by launch guards on M (grid.y tiles
 // the tokens). From kDenseFromRows rows (or `kopt.dense_from_rows`) the same
 // dequantization instead writes the dense weight once into a scratch buffer
-// shared by the function's linears and the dense GEMM reads it: there the
-// packed kernel's activation reads, repeated by every 16-row block, cost more
-// than the dequantized weight's round trip. A linear carrying `kopt.gemv_tile` runs the
-// streamed kernel (StreamedQuantizedLinearKernel.h) for up to 16 tokens
-// instead, with that tiling. Any other dequantize (plain layout, fp8, K not a
-// multiple of the chunk, f32 activations) is materialized by a dequantize
-// kernel and the dense linear kernels read it.
+// shared by the function's ops and the dense GEMM reads it: there the packed
+// kernel's activation reads, repeated by every block of rows, cost more than
+// the dequantized weight's round trip. A linear carrying `kopt.gemv_tile`
+// runs the streamed kernel (StreamedQuantizedLinearKernel.h) for up to 16
+// tokens instead, with that tiling. Any other dequantize (plain layout, fp8,
+// K not a multiple of the chunk, f32 activations, moe experts) is
+// dequantized by a dequantize kernel, at each reading linear or moe into
+// the shared scratch when those are its only readers (readWeight), and the
+// dense kernels read it.
 //
 //===----------------------------------------------------------------------===//
 
