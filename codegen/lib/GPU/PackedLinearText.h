@@ -17,6 +17,17 @@
 
 namespace kopt::gpu {
 
+/// The problem of a linear over packed weights: what both kernels'
+/// configurations share.
+struct PackedLinearProblem {
+  int64_t n = 0, kDim = 0;
+  int64_t groupSize = 0; // 0: one scale; kDim: per channel
+  int64_t groups = 1;
+  bool int4 = true, asymmetric = false, bias = false;
+  std::string t, ot;      // activation (f16/bf16) and output dtypes
+  int64_t tokenTiles = 1; // n8 tiles of tokens per block
+};
+
 /// The kernel parameters of a linear over packed weights, in launch order:
 /// out, x, q (codes), s (scales)[, z (zero points)][, b (bias)], rows.
 struct PackedLinearBuffers {

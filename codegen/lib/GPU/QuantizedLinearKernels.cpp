@@ -76,11 +76,7 @@ struct Dequantizer {
 /// Token tiles (of 8) up to which the streamed kernel runs.
 constexpr int64_t kStreamedMaxTokenTiles = 2;
 
-struct QuantizedLinearConfig {
-  int64_t n, kDim, groupSize, groups;
-  bool int4, asymmetric, bias;
-  std::string t, ot;
-  int64_t tokenTiles; // MT: n8 tiles of tokens per block
+struct QuantizedLinearConfig : PackedLinearProblem {
   int64_t warps = 8;    // rowTiles x the warps splitting K
   int64_t rowTiles = 1; // tiles of 16 weight rows per block
   int64_t unroll = 4;   // chunks whose loads are issued together
@@ -611,7 +607,7 @@ bool dequantizesAtReaders(DequantizeOp op) {
   return llvm::all_of(op->getUses(), [&](OpOperand &use) {
     Operation *owner = use.getOwner();
     if (auto linear = dyn_cast<LinearOp>(owner))
-      return use.get() == linear.getWeight() && use.getOperandNumber() == 1;
+      return use.getOperandNumber() == 1;
     if (auto moe = dyn_cast<MoEOp>(owner))
       return use.get() != moe.getInput() && use.get() != moe.getRouter();
     return false;
@@ -696,16 +692,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     int64_t threads = 0, sharedBytes = 0;
     if (*streamed && v.tokenTiles <= kStreamedMaxTokenTiles) {
       StreamedLinearConfig s = **streamed;
-      s.n = cfg.n;
-      s.kDim = cfg.kDim;
-      s.groupSize = cfg.groupSize;
-      s.groups = cfg.groups;
-      s.int4 = cfg.int4;
-      s.asymmetric = cfg.asymmetric;
-      s.bias = cfg.bias;
-      s.t = cfg.t;
-      s.ot = cfg.ot;
-      s.tokenTiles = v.tokenTiles;
+      static_cast<PackedLinearProblem &>(s) = cfg;
       finishStreamedTiling(s);
       int64_t shared = s.ringBytes() + s.staticSharedBytes();
       if (shared > e.target().sharedMemoryPerBlockBytes)

@@ -9,19 +9,14 @@
 #define KOPT_CODEGEN_GPU_STREAMEDQUANTIZEDLINEARKERNEL_H
 
 #include "GpuEmitter.h"
+#include "PackedLinearText.h"
 
 #include <string>
 
 namespace kopt::gpu {
 
 /// One streamed kernel: the weight's encoding, the dtypes, and its tiling.
-struct StreamedLinearConfig {
-  int64_t n = 0, kDim = 0;
-  int64_t groupSize = 0; // 0: one scale; kDim: per channel
-  int64_t groups = 1;
-  bool int4 = true, asymmetric = false, bias = false;
-  std::string t, ot; // activation (f16/bf16) and output dtypes
-  int64_t tokenTiles = 1; // n8 tiles of tokens per block
+struct StreamedLinearConfig : PackedLinearProblem {
   int64_t warps = 4;      // each streams its own range of the tile's chunks
   int64_t stages = 4;     // ring slots per warp
   int64_t chunksPerStage = 4;
