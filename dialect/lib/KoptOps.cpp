@@ -180,6 +180,15 @@ LogicalResult ClampOp::verify() {
   return success();
 }
 
+LogicalResult FakeQuantOp::verify() {
+  if (getGranularity() != "token" && getGranularity() != "tensor")
+    return emitOpError("granularity must be \"token\" or \"tensor\", got \"")
+           << getGranularity() << "\"";
+  if (getGranularity() == "token" && getInput().getType().getRank() == 0)
+    return emitOpError("per-token scales need a rank >= 1 input");
+  return success();
+}
+
 LogicalResult CastOp::verify() {
   auto in = getInput().getType(), out = getResult().getType();
   if (!areCompatibleTensorTypes(

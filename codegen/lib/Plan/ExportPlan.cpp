@@ -73,8 +73,14 @@ json::Object encodingJson(QuantizedType type) {
 
 std::optional<json::Value> attributeJson(Attribute attr) {
   if (auto typeAttr = dyn_cast<TypeAttr>(attr))
+  {
     if (auto quantized = dyn_cast<QuantizedType>(typeAttr.getValue()))
       return json::Value(encodingJson(quantized));
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    typeAttr.getValue().print(os);
+    return json::Value(text);
+  }
   if (auto dictionary = dyn_cast<DictionaryAttr>(attr)) {
     json::Object object;
     for (NamedAttribute entry : dictionary)

@@ -101,7 +101,7 @@ LogicalResult rulesFor(Operation *op, unsigned resultIndex,
         return success();
       })
       .template Case<SiluOp, ReluOp, SigmoidOp, TanhOp, ExpOp, RsqrtOp, NegOp, GeluOp,
-            ClampOp, CastOp, SoftmaxOp, L2NormOp>(
+            ClampOp, CastOp, FakeQuantOp, SoftmaxOp, L2NormOp>(
           [&](Operation *unary) { return r.sameAs(unary->getOperand(0), dims); })
       .template Case<RMSNormOp, LayerNormOp>([&](Operation *norm) {
         Value input = norm->getOperand(0);

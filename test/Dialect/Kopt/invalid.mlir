@@ -792,3 +792,35 @@ func.func @decompress_sparse_dtype() {
   %d = kopt.decompress %w : (!kopt.sparse<16x64xf16, "2:4">) -> tensor<16x64xf32>
   return
 }
+
+// -----
+
+func.func @fake_quant_granularity(%a: tensor<3x8xbf16>) {
+  // expected-error @+1 {{granularity must be "token" or "tensor", got "channel"}}
+  %c = kopt.fake_quant %a {dtype = f8E4M3FN, granularity = "channel"} : tensor<3x8xbf16>
+  return
+}
+
+// -----
+
+func.func @fake_quant_dtype(%a: tensor<3x8xbf16>) {
+  // expected-error @+1 {{attribute 'dtype' failed to satisfy constraint}}
+  %c = kopt.fake_quant %a {dtype = f8E5M2} : tensor<3x8xbf16>
+  return
+}
+
+// -----
+
+func.func @fake_quant_rank0(%a: tensor<bf16>) {
+  // expected-error @+1 {{per-token scales need a rank >= 1 input}}
+  %c = kopt.fake_quant %a {dtype = f8E4M3FN} : tensor<bf16>
+  return
+}
+
+// -----
+
+func.func @fake_quant_shape(%a: tensor<3x8xbf16>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %c = kopt.fake_quant %a {dtype = f8E4M3FN} : (tensor<3x8xbf16>) -> tensor<3x8xf16>
+  return
+}

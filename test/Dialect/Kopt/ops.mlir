@@ -225,3 +225,12 @@ func.func @short_form(%x: tensor<?x8xf16>) -> tensor<?x8xf16> {
   %5 = kopt.l2norm %4 : tensor<?x8xf16>
   return %5 : tensor<?x8xf16>
 }
+
+// CHECK-LABEL: func.func @fake_quant
+func.func @fake_quant(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> {
+  // CHECK: kopt.fake_quant %{{.+}} {dtype = f8E4M3FN} : (tensor<?x64xbf16>) -> tensor<?x64xbf16>
+  %0 = kopt.fake_quant %x {dtype = f8E4M3FN} : tensor<?x64xbf16>
+  // CHECK: kopt.fake_quant %{{.+}} {dtype = f8E4M3FN, granularity = "tensor"}
+  %1 = kopt.fake_quant %0 {dtype = f8E4M3FN, granularity = "tensor"} : (tensor<?x64xbf16>) -> tensor<?x64xbf16>
+  return %1 : tensor<?x64xbf16>
+}

@@ -22,6 +22,7 @@ void populateKoptToLinalgPatterns(RewritePatternSet &patterns) {
   populateAttentionToLinalgPatterns(patterns);
   populateSelectionToLinalgPatterns(patterns);
   populateDequantizeToLinalgPatterns(patterns);
+  populateFakeQuantToLinalgPatterns(patterns);
 }
 
 namespace {

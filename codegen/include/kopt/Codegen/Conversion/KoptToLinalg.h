@@ -21,6 +21,7 @@ void populateDataMovementToTensorPatterns(mlir::RewritePatternSet &patterns);
 void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateSelectionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateDequantizeToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateFakeQuantToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// Every pattern above.
 void populateKoptToLinalgPatterns(mlir::RewritePatternSet &patterns);

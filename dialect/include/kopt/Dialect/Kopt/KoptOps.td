@@ -161,6 +161,31 @@ def Kopt_DequantizeOp : Kopt_TensorOp<"dequantize"> {
   }];
 }
 
+def Kopt_FakeQuantOp : Kopt_TensorOp<"fake_quant", [SameOperandsAndResultType]> {
+  let summary = "activations rounded to float8 with a dynamic scale";
+  let description = [{
+    What a linear with float8 activations computes from its input: with
+    `s = amax(|x|) / 448` (f32; `s = 1` where the amax is 0) over each row of
+    the last dim (`granularity = "token"`) or the whole tensor (`"tensor"`),
+    `y = (e4m3(x / s) * s).to(x.dtype)`, e4m3 rounding to nearest even and
+    saturating at +-448. The quantization pass puts it before linears whose
+    weights are float8 (`--quantize=fp8`); the GPU backend fuses it into
+    them, which then run on the fp8 tensor cores over the codes and scales.
+
+    ```mlir
+    %y = kopt.fake_quant %x {dtype = f8E4M3FN, granularity = "token"} : (tensor<?x4096xbf16>) -> tensor<?x4096xbf16>
+    ```
+  }];
+  let arguments = (ins Kopt_FloatTensor:$input,
+                       TypeAttrOf<F8E4M3FN>:$dtype,
+                       DefaultValuedStrAttr<StrAttr, "token">:$granularity);
+  let results = (outs Kopt_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` custom<FunctionalOrUniformTypes>(type($input), type($result))
+  }];
+  let hasVerifier = 1;
+}
+
 def Kopt_EmbeddingOp : Kopt_InferredOp<"embedding"> {
   let summary = "row lookup in an embedding table";
   let description = [{
