@@ -37,6 +37,12 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   quantize.int8.assign(options.int8.begin(), options.int8.end());
   quantize.imported.assign(options.imported.begin(), options.imported.end());
   pm.addPass(createKoptQuantizePass(quantize));
+  if (options.activations != "none") {
+    KoptQuantizeActivationsPassOptions activations;
+    activations.granularity = options.activations;
+    activations.fastAccumulation = options.fp8FastAccumulation;
+    pm.addPass(createKoptQuantizeActivationsPass(activations));
+  }
 }
 
 void buildSparsifyPipeline(mlir::OpPassManager &pm,
@@ -67,6 +73,8 @@ void buildModelPipeline(mlir::OpPassManager &pm,
     quantize.int8 = options.quantizeInt8;
     quantize.imported = options.quantizeImported;
     quantize.scaleInputs = options.quantizeScaleInputs;
+    quantize.activations = options.quantizeActivations;
+    quantize.fp8FastAccumulation = options.quantizeFp8FastAccumulation;
     buildQuantizePipeline(pm, quantize);
   }
   // Fuse last, over the final weight encodings.

@@ -25,7 +25,8 @@
 // USER-NEXT: kopt-fuse
 // USER-NEXT: )
 // RUN: kopt %s --quantize=fp8 --kopt-model-summary --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=APPEND
-// APPEND: kopt-quantize{{.*}}mode=fp8
+// APPEND: kopt-quantize{group-size=-1 {{.*}}mode=fp8
+// APPEND-NEXT: kopt-quantize-activations{fast-accumulation=false granularity=token}
 // APPEND-NEXT: kopt-model-summary
 // RUN: not kopt %s --fuse --pass-pipeline='builtin.module(cse)' 2>&1 | FileCheck %s --check-prefix=BOTH
 // BOTH: kopt: error: --pass-pipeline is the whole pipeline and cannot be combined with --fuse/--quantize/--sparsify

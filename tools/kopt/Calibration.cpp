@@ -32,6 +32,8 @@ void QuantizeSettings::applyTo(ModelPipelineOptions &options) const {
   options.quantizeKeep = keep;
   options.quantizeInt8 = int8;
   options.quantizeScaleInputs = scaleInputs;
+  options.quantizeActivations = activations;
+  options.quantizeFp8FastAccumulation = fp8FastAccumulation;
   options.quantizeImported = imported;
 }
 

@@ -35,6 +35,10 @@ struct QuantizeSettings {
   int64_t groupSize = 128;
   bool strictGroupSize = false;
   bool symmetric = true;
+  /// Inputs of fp8 linears: "none", "token" or "tensor" scales.
+  std::string activations = "none";
+  /// fp8 GEMMs keep the tensor cores' own accumulation.
+  bool fp8FastAccumulation = false;
   std::vector<std::string> keep, int8, scaleInputs;
   /// NAME:GROUP of weights imported pre-quantized (Import.h).
   std::vector<std::string> imported;

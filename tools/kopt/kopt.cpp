@@ -75,6 +75,19 @@ cl::opt<int64_t> quantizeGroupSize(
     "quantize-group-size",
     cl::desc("Elements of K per scale (-1: per output channel, 0: per tensor)"),
     cl::init(128), cl::cat(koptCategory));
+cl::opt<std::string> quantizeActivations(
+    "quantize-activations",
+    cl::desc("Inputs of fp8 linears: token (fp8 codes, one scale per token; "
+             "the default with --quantize=fp8), tensor (one scale), or none "
+             "(weight-only fp8)"),
+    cl::value_desc("token|tensor|none"), cl::cat(koptCategory));
+cl::opt<bool> quantizeFp8FastAccumulation(
+    "quantize-fp8-fast-accumulation",
+    cl::desc("With fp8 activations: the GEMMs keep the tensor cores' own "
+             "accumulation over all of K (faster, less precise; as "
+             "torch._scaled_mm use_fast_accum) instead of adding partial "
+             "sums into f32 every 256 elements"),
+    cl::cat(koptCategory));
 cl::opt<bool> quantizeAsymmetric(
     "quantize-asymmetric",
     cl::desc("Unsigned codes with a zero point per group (int4/int8)"),
@@ -252,6 +265,19 @@ int main(int argc, char **argv) {
   if (quantizeAsymmetric && quantize == kopt::QuantMode::FP8)
     return fail("--quantize-asymmetric is for int4/int8; fp8 has no zero "
                 "points");
+  if (quantizeActivations.getNumOccurrences() &&
+      quantize != kopt::QuantMode::FP8)
+    return fail("--quantize-activations is for --quantize=fp8 (float8 "
+                "activations feed the fp8 tensor cores)");
+  if (quantizeActivations.getNumOccurrences() &&
+      !llvm::is_contained({"token", "tensor", "none"},
+                          quantizeActivations.getValue()))
+    return fail("--quantize-activations takes token, tensor or none, got '" +
+                quantizeActivations + "'");
+  if (quantizeFp8FastAccumulation && (quantize != kopt::QuantMode::FP8 ||
+                                      quantizeActivations == "none"))
+    return fail("--quantize-fp8-fast-accumulation is for the fp8 GEMMs of "
+                "--quantize=fp8 with fp8 activations");
   if (!quantizeKeep.empty() && quantize == kopt::QuantMode::None)
     return fail("--quantize-keep needs --quantize");
   if (!quantizeInt8.empty() && quantize == kopt::QuantMode::None)
@@ -306,6 +332,17 @@ int main(int argc, char **argv) {
   settings.strictGroupSize = quantizeGroupSize.getNumOccurrences() > 0;
   settings.keep = quantizeKeep;
   settings.int8 = quantizeInt8;
+  // fp8 defaults to w8a8 on the fp8 tensor cores: per-token activation
+  // scales and per-channel weight scales (the GEMM's epilogue applies both).
+  if (quantize == kopt::QuantMode::FP8) {
+    settings.activations = quantizeActivations.getNumOccurrences()
+                               ? quantizeActivations.getValue()
+                               : std::string("token");
+    if (settings.activations != "none" &&
+        !quantizeGroupSize.getNumOccurrences())
+      settings.groupSize = -1;
+    settings.fp8FastAccumulation = quantizeFp8FastAccumulation;
+  }
 
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =

@@ -81,6 +81,30 @@ def KoptQuantizePass : Pass<"kopt-quantize", "::mlir::ModuleOp"> {
   let dependentDialects = ["::kopt::KoptDialect"];
 }
 
+def KoptQuantizeActivationsPass
+    : Pass<"kopt-quantize-activations", "::mlir::ModuleOp"> {
+  let summary = "Round the inputs of fp8 linears to float8 (w8a8)";
+  let description = [{
+    The activation half of `--quantize=fp8`: the input of every `kopt.linear`
+    whose weight is `!kopt.quantized<... x f8E4M3FN ...>` goes through one
+    `kopt.fake_quant {dtype = f8E4M3FN, granularity}` (shared by the linears
+    that read the same value), so the product is one of float8 codes, as
+    Hopper's fp8 tensor cores compute it. Runs after `kopt-quantize`; a
+    module without fp8 linears is unchanged. With `fast-accumulation` the
+    linears get `kopt.fp8_promote_every = 0`: their GEMMs keep the tensor
+    cores' own (reduced-precision) sums over all of K instead of adding
+    them into f32 every 256 elements, as `torch._scaled_mm(use_fast_accum)`.
+  }];
+  let options = [
+    Option<"granularity", "granularity", "std::string", "\"token\"",
+           "Activation scales: one per token (row) or one per tensor">,
+    Option<"fastAccumulation", "fast-accumulation", "bool", "false",
+           "fp8 GEMMs keep the tensor cores' own accumulation (faster, "
+           "less precise)">
+  ];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
 def KoptScaleLinearInputsPass
     : Pass<"kopt-scale-linear-inputs", "::mlir::ModuleOp"> {
   let summary = "Scale the inputs of chosen linears per channel (AWQ)";

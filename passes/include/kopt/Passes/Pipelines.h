@@ -50,6 +50,15 @@ struct QuantizePipelineOptions
       *this, "imported",
       llvm::cl::desc("NAME:GROUP of weights imported pre-quantized "
                      "(GPTQ/AWQ int4)")};
+  Option<std::string> activations{
+      *this, "activations",
+      llvm::cl::desc("Inputs of fp8 linears: none (bf16), token or tensor "
+                     "(fp8 codes with one scale per token / per tensor)"),
+      llvm::cl::init("none")};
+  Option<bool> fp8FastAccumulation{
+      *this, "fp8-fast-accumulation",
+      llvm::cl::desc("fp8 GEMMs keep the tensor cores' own accumulation"),
+      llvm::cl::init(false)};
   ListOption<std::string> scaleInputs{
       *this, "scale-inputs",
       llvm::cl::desc("Weights whose linears get per-channel input scales "
@@ -97,6 +106,14 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
       llvm::cl::desc("NAME:GROUP of weights imported pre-quantized "
                      "(GPTQ/AWQ int4); runs the quantize stage even "
                      "without a mode")};
+  Option<std::string> quantizeActivations{
+      *this, "quantize-activations",
+      llvm::cl::desc("Inputs of fp8 linears: none, token or tensor scales"),
+      llvm::cl::init("none")};
+  Option<bool> quantizeFp8FastAccumulation{
+      *this, "quantize-fp8-fast-accumulation",
+      llvm::cl::desc("fp8 GEMMs keep the tensor cores' own accumulation"),
+      llvm::cl::init(false)};
   ListOption<std::string> quantizeScaleInputs{
       *this, "quantize-scale-inputs",
       llvm::cl::desc("Weights whose linears get per-channel input scales "
