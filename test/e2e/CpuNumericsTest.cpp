@@ -48,6 +48,9 @@ struct InputSpec {
   /// Every `specialEvery`-th element is `special` (NaN, inf) when set.
   int64_t specialEvery = 0;
   double special = NAN;
+  /// Floats rounded to +-2^round(log2 |v|) (scales whose products with
+  /// float8 codes are exact in bf16).
+  bool powerOfTwo = false;
 };
 
 struct Case;
@@ -169,6 +172,9 @@ HostTensor makeInput(const InputSpec &spec, const std::vector<int64_t> &shape,
                    : spec.iota  ? static_cast<double>(i % std::max<int64_t>(last, 1))
                    : isInt      ? std::floor(real(rng))
                                 : real(rng);
+    if (spec.powerOfTwo && value != 0.0)
+      value = std::copysign(std::exp2(std::round(std::log2(std::fabs(value)))),
+                            value);
     if (spec.specialEvery && i % spec.specialEvery == spec.specialEvery - 1)
       value = spec.special;
     writeElement(t, i, value);
@@ -294,6 +300,11 @@ TEST_P(CpuNumerics, MatchesReference) {
 /// `t` as a .npy-writable tensor: bf16 widened to f32 (exactly), which
 /// kopt-run rounds back for bf16 inputs and compares bf16 results against.
 HostTensor npyWritable(const HostTensor &t) {
+  if (t.dtype == KOPT_DTYPE_F8E4M3) { // kopt-run reads uint8 bits as float8
+    HostTensor bits = t;
+    bits.dtype = KOPT_DTYPE_U8;
+    return bits;
+  }
   if (t.dtype != KOPT_DTYPE_BF16)
     return t;
   HostTensor wide;
@@ -365,10 +376,6 @@ TEST_P(GpuNumerics, MatchesReference) {
     ASSERT_EQ(std::system(command.c_str()), 0) << "ptxas rejected " << ptx;
   }
   if (const char *dir = std::getenv("KOPT_EXPORT_GPU_CASES")) {
-    for (const InputSpec &input : c.inputs)
-      if (input.dtype == KOPT_DTYPE_F8E4M3)
-        GTEST_SKIP() << ".npy has no float8 dtype: not exported (it runs "
-                        "on a GPU under ctest)";
     exportCase(c, ptx, dir);
     return;
   }
@@ -1323,6 +1330,89 @@ std::vector<Case> quantizedCases() {
                 "tensor<40x72xbf16>) -> tensor<?x40xbf16>\n"
                 "  return %y : tensor<?x40xbf16>"),
          inputs, runs, 2.0});
+  }
+  // w8a8 fp8: fake_quant activations and e4m3 weights with one scale per
+  // output channel (or per tensor), the fp8 tensor-core GEMM on sm_90. N
+  // and the row counts straddle the 128 x 64 tiles; two linears share one
+  // fake_quant. The GPU multiplies codes exactly where the reference rounds
+  // x and w to bf16 first, so the data makes those roundings exact: every
+  // row's amax is 7 (scale 2^-6) and weight scales are powers of two.
+  InputSpec fp8Activations = f(KOPT_DTYPE_BF16, -3, 3);
+  fp8Activations.specialEvery = 17;
+  fp8Activations.special = 7.0;
+  auto exactScales = [](Packed &p) {
+    for (InputSpec &spec : p.inputs)
+      if (spec.dtype == KOPT_DTYPE_BF16)
+        spec.powerOfTwo = true;
+  };
+  {
+    Packed w = packed("w", quant::Storage::Fp8E4M3, {200, 272}, 272, false);
+    exactScales(w);
+    auto [inputs, runs] = collect({&w}, {fp8Activations},
+                                  {{1, 272}}, {1, 7, 130, 257});
+    inputs.push_back(f(KOPT_DTYPE_BF16));
+    for (auto &run : runs)
+      run.push_back({200});
+    cases.push_back(
+        {"fp8_w8a8_token",
+         fn("(%x: tensor<?x272xbf16>, " + w.operands +
+                ", %b: tensor<200xbf16>) -> tensor<?x200xbf16>",
+            dequantize(w, "tensor<200x272xbf16>") +
+                "  %xq = kopt.fake_quant %x {dtype = f8E4M3FN} : "
+                "tensor<?x272xbf16>\n"
+                "  %y = kopt.linear %xq, %w, %b : (tensor<?x272xbf16>, "
+                "tensor<200x272xbf16>, tensor<200xbf16>) -> "
+                "tensor<?x200xbf16>\n"
+                "  return %y : tensor<?x200xbf16>"),
+         // The tensor cores sum 256 fp8 products with fewer bits than f32
+         // before kopt adds them up in f32: ~2^-13 of partial sums of terms
+         // up to 49 here, against outputs near 0.
+         inputs, runs, 4.0});
+  }
+  {
+    Packed q = packed("q", quant::Storage::Fp8E4M3, {96, 128}, 0, false);
+    Packed k = packed("k", quant::Storage::Fp8E4M3, {64, 128}, 128, false);
+    exactScales(q);
+    exactScales(k);
+    auto [inputs, runs] = collect({&q, &k}, {fp8Activations},
+                                  {{1, 128}}, {1, 3, 67});
+    cases.push_back(
+        {"fp8_w8a8_tensor_shared",
+         fn("(%x: tensor<?x128xbf16>, " + q.operands + ", " + k.operands +
+                ") -> (tensor<?x96xbf16>, tensor<?x64xbf16>)",
+            dequantize(q, "tensor<96x128xbf16>") +
+                dequantize(k, "tensor<64x128xbf16>") +
+                "  %xq = kopt.fake_quant %x {dtype = f8E4M3FN, granularity = "
+                "\"tensor\"} : tensor<?x128xbf16>\n"
+                "  %yq = kopt.linear %xq, %q : (tensor<?x128xbf16>, "
+                "tensor<96x128xbf16>) -> tensor<?x96xbf16>\n"
+                "  %yk = kopt.linear %xq, %k : (tensor<?x128xbf16>, "
+                "tensor<64x128xbf16>) -> tensor<?x64xbf16>\n"
+                "  return %yq, %yk : tensor<?x96xbf16>, tensor<?x64xbf16>"),
+         inputs, runs, 2.0});
+  }
+  // fake_quant's rounded values (a reader that is no fp8 linear): 16-byte
+  // rows and odd rows, per token and per tensor, zero rows (scale 1) and
+  // values past the e4m3 subnormal range.
+  {
+    InputSpec wide = f(KOPT_DTYPE_BF16, -1000, 1000);
+    wide.specialEvery = 13;
+    wide.special = 0.0;
+    cases.push_back(
+        {"fake_quant_values",
+         fn("(%a: tensor<?x256xbf16>, %b: tensor<?x37xf16>) -> "
+            "(tensor<?x256xbf16>, tensor<?x37xf16>, tensor<?x37xf16>)",
+            "  %ya = kopt.fake_quant %a {dtype = f8E4M3FN} : "
+            "tensor<?x256xbf16>\n"
+            "  %yb = kopt.fake_quant %b {dtype = f8E4M3FN} : "
+            "tensor<?x37xf16>\n"
+            "  %yt = kopt.fake_quant %b {dtype = f8E4M3FN, granularity = "
+            "\"tensor\"} : tensor<?x37xf16>\n"
+            "  return %ya, %yb, %yt : tensor<?x256xbf16>, tensor<?x37xf16>, "
+            "tensor<?x37xf16>"),
+         {wide, f(KOPT_DTYPE_F16, -0.01, 0.01)},
+         {{{1, 256}, {1, 37}}, {{5, 256}, {9, 37}}, {{3, 256}, {2, 37}}},
+         1.0});
   }
   {
     Packed g = packed("g", quant::Storage::Int4, {4, 64, 128}, 64, true);

@@ -49,7 +49,9 @@ Runs a function of a compiled kopt model on the given inputs.
   --input=SPEC               one per function input, in order:
                                2x3xf32=[1 2 3][4 5 6]  4xf32=0.5  f32=1  0x4xf32
                                @x.npy
-                             dtypes f32 f16 bf16 f64 i64 i32 i16 i8 ui8 i1
+                             dtypes f32 f16 bf16 f64 i64 i32 i16 i8 ui8 i1;
+                             a .npy of f32 feeds a bf16 input (rounded), of
+                             uint8 a float8 input (the bit patterns)
   --output=@y.npy|-          one per result, in order: write .npy (bf16 as f32)
                              or print ('-'); unnamed results are printed
   --expected_output=SPEC     one per result: compare, exit 1 on mismatch

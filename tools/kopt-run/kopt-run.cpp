@@ -167,6 +167,13 @@ std::vector<HostTensor> readInputs(const run::Options &options,
       }
       *tensor = std::move(rounded);
     }
+    // NumPy has no float8 either: a uint8 file feeds a float8 input as its
+    // bit patterns.
+    if (spec[0] == '@' && tensor->dtype == KOPT_DTYPE_U8 &&
+        i < function.inputs.size() &&
+        (function.inputs[i].dtype == KOPT_DTYPE_F8E4M3 ||
+         function.inputs[i].dtype == KOPT_DTYPE_F8E5M2))
+      tensor->dtype = function.inputs[i].dtype;
     inputs.push_back(std::move(*tensor));
   }
   return inputs;

@@ -32,7 +32,13 @@ mlir::LogicalResult launchLinearGemm(kopt::LinearOp op, FunctionEmitter &e,
 /// registers (fusesIntoLinear), else a kernel writing the dense weight.
 mlir::LogicalResult emitDequantize(kopt::DequantizeOp op, FunctionEmitter &e);
 /// Whether the linears reading `op` take its packed tensors directly.
-bool fusesIntoLinear(kopt::DequantizeOp op);
+bool fusesIntoLinear(kopt::DequantizeOp op, const GpuTarget &target);
+/// Whether `op` runs on the fp8 tensor cores: its input is a fake_quant and
+/// its weight a plain e4m3 dequantize with one scale per row or tensor.
+bool fp8LinearApplies(kopt::LinearOp op, const GpuTarget &target);
+/// fake_quant: the float8 codes and scales for the fp8 linears reading it
+/// (FunctionEmitter::encoded), and the rounded value for any other reader.
+mlir::LogicalResult emitFakeQuant(kopt::FakeQuantOp op, FunctionEmitter &e);
 /// The buffer a linear or moe reads its weight `weight` from: a dequantize
 /// that only such readers use (and no linear fuses) is dequantized right
 /// there into the function's shared scratch `slot`, so no dense copy of the

@@ -5,13 +5,23 @@
 namespace kopt::gpu {
 
 GemmTile gemmTile(KernelText &k, const std::string &t, const std::string &ot,
-                  bool bias, int64_t tileM, int64_t tileN, int64_t groupM) {
+                  bool bias, int64_t tileM, int64_t tileN, int64_t groupM,
+                  const GemmScales *scales) {
   IndexOps x{k};
   GemmTile g;
   g.out = k.buffer("out", ot);
   g.a = k.buffer("a", t);
   g.b = k.buffer("b", t);
-  g.bias = bias ? k.buffer("bias", t) : "";
+  g.biasType = t;
+  if (scales) {
+    g.aScale = k.buffer("a_scale", "f32");
+    g.bScale = k.buffer("b_scale", scales->bType);
+    g.aScalePerRow = scales->aPerRow;
+    g.bScalePerRow = scales->bPerRow;
+    g.bScaleType = scales->bType;
+    g.biasType = scales->biasType;
+  }
+  g.bias = bias ? k.buffer("bias", g.biasType) : "";
   g.m = k.index("m");
   g.n = k.index("n");
   g.k = k.index("k");
@@ -50,12 +60,29 @@ void storeAccumulatorPair(KernelText &k, const GemmTile &g,
   std::string oType = "memref<?x" + ot + ">";
   std::string rowOk = x.lt(row, g.m);
   std::string rowAt = x.add(x.mul(row, g.n), g.cOffset);
-  auto biased = [&](const std::string &v, const std::string &c) {
+  // A's scale of this row, loaded once where the row is inside.
+  std::string rowScale;
+  auto scaled = [&](const std::string &v, const std::string &c) {
+    if (g.aScale.empty())
+      return v;
+    if (rowScale.empty())
+      rowScale = k.def("memref.load " + g.aScale + "[" +
+                       (g.aScalePerRow ? row : k.c(0)) + "] : memref<?xf32>");
+    std::string bs = k.convert(
+        k.def("memref.load " + g.bScale + "[" + (g.bScalePerRow ? c : k.c(0)) +
+              "] : memref<?x" + g.bScaleType + ">"),
+        g.bScaleType, "f32");
+    return k.def("arith.mulf " + v + ", " +
+                 k.def("arith.mulf " + rowScale + ", " + bs + " : f32") +
+                 " : f32");
+  };
+  auto biased = [&](const std::string &raw, const std::string &c) {
+    std::string v = scaled(raw, c);
     if (g.bias.empty())
       return v;
     std::string bv = k.convert(k.def("memref.load " + g.bias + "[" + c +
-                                     "] : memref<?x" + t + ">"),
-                               t, "f32");
+                                     "] : memref<?x" + g.biasType + ">"),
+                               g.biasType, "f32");
     return k.def("arith.addf " + v + ", " + bv + " : f32");
   };
   if (nEven) {
@@ -74,6 +101,7 @@ void storeAccumulatorPair(KernelText &k, const GemmTile &g,
   for (int j = 0; j < 2; ++j) {
     std::string c = x.add(col, k.c(j));
     k.line("scf.if " + x.both(rowOk, x.lt(c, g.n)) + " {");
+    rowScale.clear(); // defined in the previous region
     std::string o = k.convert(biased(j ? v1 : v0, c), "f32", ot);
     k.line("memref.store " + o + ", " + g.out + "[" + x.add(rowAt, c) +
            "] : " + oType);

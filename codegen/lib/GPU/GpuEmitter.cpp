@@ -233,6 +233,7 @@ LogicalResult FunctionEmitter::emit() {
             .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ArgmaxOp>(
                 [&](Operation *o) { return emitReduction(o, *this); })
             .Case([&](DequantizeOp o) { return emitDequantize(o, *this); })
+            .Case([&](FakeQuantOp o) { return emitFakeQuant(o, *this); })
             .Case<LinearOp, MatmulOp>(
                 [&](Operation *o) { return emitLinearAlgebra(o, *this); })
             .Case<AttentionOp>(

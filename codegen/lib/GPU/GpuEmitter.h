@@ -108,6 +108,15 @@ public:
   /// order on one stream, so every op may overwrite it.
   int64_t sharedScratch(mlir::Type elementType, int64_t elements,
                         int64_t slot = 0);
+  /// Buffers an op publishes beside its result `value` for readers that
+  /// take an encoded form of it (a fake_quant's float8 codes and scales).
+  void setEncoded(mlir::Value value, llvm::ArrayRef<int64_t> buffers) {
+    encoded_[value].assign(buffers.begin(), buffers.end());
+  }
+  llvm::ArrayRef<int64_t> encoded(mlir::Value value) const {
+    auto it = encoded_.find(value);
+    return it == encoded_.end() ? llvm::ArrayRef<int64_t>() : it->second;
+  }
   /// A constant f32 buffer holding `values` (uploaded once).
   int64_t constantBuffer(mlir::Type elementType, llvm::ArrayRef<float> values);
   /// The status buffer (4 x i64: code, node, value, bound).
@@ -142,6 +151,7 @@ private:
   llvm::StringMap<int64_t> weightIndex_;
   llvm::DenseMap<int64_t, llvm::json::Object> constantValues_;
   llvm::DenseMap<std::pair<mlir::Type, int64_t>, int64_t> sharedScratch_;
+  llvm::DenseMap<mlir::Value, llvm::SmallVector<int64_t, 2>> encoded_;
   int64_t status_ = -1;
 };
 

@@ -29,6 +29,8 @@ namespace {
 
 /// Largest M the GEMV variant takes.
 constexpr int64_t kGemvMaxRows = 8;
+/// K elements of fp8 products the tensor cores sum before f32 takes over.
+constexpr int64_t kFp8PromoteK = 256;
 
 FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
                                   const std::string &t, const std::string &ot,
@@ -298,10 +300,11 @@ struct WgmmaBand {
 llvm::SmallVector<WgmmaBand> wgmmaBands(const GpuTarget &target,
                                         std::optional<int64_t> n,
                                         std::optional<int64_t> batch,
-                                        int64_t minRows) {
+                                        int64_t minRows, int64_t maxTileN) {
   using S = WgmmaGemmShape;
   llvm::SmallVector<WgmmaBand> bands;
   auto add = [&](int64_t lo, int64_t hi, int64_t tileN) {
+    tileN = std::min(tileN, maxTileN);
     lo = std::max(lo, minRows);
     if (lo > hi)
       return;
@@ -336,12 +339,16 @@ llvm::SmallVector<WgmmaBand> wgmmaBands(const GpuTarget &target,
 /// Launches of the best GEMM kernel for the problem, each given its
 /// arguments by `addArguments` and run when M is in [minRows, inf): the
 /// wgmma kernel where it applies (tile widths by row band, wgmmaBands),
-/// else the mma.sync one, else the SIMT one.
+/// else the mma.sync one, else the SIMT one. With `fp8` scales, the wgmma
+/// kernel over e4m3 operands (the caller checked wgmmaFp8GemmApplies),
+/// promoting its sums to f32 every `promoteSlices` K slices (0: never).
 LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
                          const std::string &t, const std::string &ot, bool bNK,
                          bool bias, AffineExpr m, AffineExpr n, AffineExpr kDim,
                          AffineExpr batch, int64_t minRows,
-                         llvm::function_ref<void(Launch &)> addArguments) {
+                         llvm::function_ref<void(Launch &)> addArguments,
+                         const GemmScales *fp8 = nullptr,
+                         int64_t promoteSlices = 0) {
   std::optional<int64_t> staticN = staticValue(n), staticM = staticValue(m);
   bool nEven = staticN && *staticN % 2 == 0;
   auto guarded = [&](Launch &l, int64_t lo, int64_t hi) {
@@ -350,14 +357,17 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
     l.guardMin = lo;
     l.guardMax = hi;
   };
-  if (wgmmaGemmApplies(e.target(), t, staticValue(kDim), bNK)) {
+  if (fp8 || wgmmaGemmApplies(e.target(), t, staticValue(kDim), bNK)) {
     using S = WgmmaGemmShape;
+    bool promote = fp8 && promoteSlices > 0;
     for (const WgmmaBand &band :
-         wgmmaBands(e.target(), staticN, staticValue(batch), minRows)) {
+         wgmmaBands(e.target(), staticN, staticValue(batch), minRows,
+                    promote ? S::promotedMaxTileN : S::wideTileN)) {
       if (staticM && (*staticM < band.lo || *staticM > band.hi))
         continue;
       FailureOr<std::string> kernel =
-          wgmmaGemmKernel(e, op, t, ot, bias, nEven, band.tileN);
+          wgmmaGemmKernel(e, op, t, ot, bias, nEven, band.tileN, fp8,
+                          promote ? promoteSlices : 0);
       if (failed(kernel))
         return failure();
       Launch &l = e.launch(*kernel, op,
@@ -421,9 +431,64 @@ LogicalResult launchLinearGemm(LinearOp op, FunctionEmitter &e,
 
 namespace {
 
+/// A linear over fake_quant activations and an e4m3 weight (one scale per
+/// row or per tensor): the fp8 wgmma GEMM over both operands' codes, scaled
+/// in its epilogue. The tensor cores' fp8 sums keep fewer bits than f32, so
+/// they are added into f32 registers every kFp8PromoteK elements of K;
+/// `kopt.fp8_promote_every = N` (a multiple of 128, or 0: never, the
+/// tensor cores' own accumulation over all of K) changes that.
+LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
+  int64_t promoteK = kFp8PromoteK;
+  if (Attribute every = op->getAttr("kopt.fp8_promote_every")) {
+    auto value = dyn_cast<IntegerAttr>(every);
+    if (!value || value.getInt() < 0 || value.getInt() % 128 != 0)
+      return op.emitError("kopt.fp8_promote_every must be a non-negative "
+                          "multiple of 128 (K elements), got ")
+             << every;
+    promoteK = value.getInt();
+  }
+  auto weight = op.getWeight().getDefiningOp<DequantizeOp>();
+  auto activations = op.getInput().getDefiningOp<FakeQuantOp>();
+  ArrayRef<int64_t> codes = e.encoded(activations.getResult());
+  if (codes.size() != 2)
+    return op.emitError("the fp8 activations of this linear were not "
+                        "encoded (internal error)");
+  QuantizedType encoding = weight.getEncodingType();
+  int64_t n = encoding.getShape()[0], kDim = encoding.getShape()[1];
+  bool bias = static_cast<bool>(op.getBias());
+  GemmScales scales{elementTypeText(weight.getScales()),
+                    activations.getGranularity() == "token",
+                    encoding.getGroupSize() != 0,
+                    bias ? elementTypeText(op.getBias()) : "f32"};
+  AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
+  int64_t outBuffer = e.define(op.getResult());
+  return launchGemm(
+      e, op, "i8", elementTypeText(op.getResult()), /*bNK=*/true, bias, rows,
+      e.constant(n), e.constant(kDim), e.constant(1), /*minRows=*/1,
+      [&](Launch &l) {
+        l.buffer(outBuffer)
+            .buffer(codes[0])
+            .buffer(e.bufferOf(weight.getCodes()))
+            .buffer(codes[1])
+            .buffer(e.bufferOf(weight.getScales()));
+        if (bias)
+          l.buffer(e.bufferOf(op.getBias()));
+        l.index(rows)
+            .index(e.constant(n))
+            .index(e.constant(kDim))
+            .index(e.constant(0))
+            .index(e.constant(0))
+            .index(e.constant(1))
+            .index(e.constant(1));
+      },
+      &scales, promoteK / 128);
+}
+
 LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
+  if (fp8LinearApplies(op, e.target()))
+    return emitFp8Linear(op, e);
   if (auto packed = op.getWeight().getDefiningOp<DequantizeOp>();
-      packed && fusesIntoLinear(packed))
+      packed && fusesIntoLinear(packed, e.target()))
     return emitQuantizedLinear(op, packed, e);
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);

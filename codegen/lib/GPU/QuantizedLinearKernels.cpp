@@ -35,6 +35,7 @@
 #include "MmaText.h"
 #include "PackedLinearText.h"
 #include "StreamedQuantizedLinearKernel.h"
+#include "WgmmaGemmKernel.h"
 
 #include <cmath>
 
@@ -583,7 +584,26 @@ FailureOr<int64_t> denseFromRows(LinearOp op) {
 
 } // namespace
 
-bool fusesIntoLinear(DequantizeOp op) {
+bool fp8LinearApplies(LinearOp op, const GpuTarget &target) {
+  auto weight = op.getWeight().getDefiningOp<DequantizeOp>();
+  if (!weight || !op.getInput().getDefiningOp<FakeQuantOp>())
+    return false;
+  FailureOr<rt::quant::Encoding> enc = encodingOf(weight.getEncodingType());
+  Type activation =
+      cast<RankedTensorType>(op.getInput().getType()).getElementType();
+  return succeeded(enc) && enc->storage == rt::quant::Storage::Fp8E4M3 &&
+         enc->layout == rt::quant::Layout::Plain && enc->shape.size() == 2 &&
+         enc->groups() == 1 && !activation.isF32() &&
+         wgmmaFp8GemmApplies(target, enc->cols());
+}
+
+bool fusesIntoLinear(DequantizeOp op, const GpuTarget &target) {
+  if (!op->use_empty() && llvm::all_of(op->getUses(), [&](OpOperand &use) {
+        auto linear = dyn_cast<LinearOp>(use.getOwner());
+        return linear && use.getOperandNumber() == 1 &&
+               fp8LinearApplies(linear, target);
+      }))
+    return true;
   FailureOr<rt::quant::Encoding> enc = encodingOf(op.getEncodingType());
   if (failed(enc) || enc->layout != rt::quant::Layout::Mma ||
       enc->shape.size() != 2 || enc->cols() % enc->mmaChunk() != 0)
@@ -601,13 +621,13 @@ bool fusesIntoLinear(DequantizeOp op) {
 
 /// Whether every reader of `op` (not fused into linears) is a linear's or
 /// moe's weight operand, which readWeight dequantizes at the reader.
-bool dequantizesAtReaders(DequantizeOp op) {
-  if (fusesIntoLinear(op) || op->use_empty())
+bool dequantizesAtReaders(DequantizeOp op, const GpuTarget &target) {
+  if (fusesIntoLinear(op, target) || op->use_empty())
     return false;
   return llvm::all_of(op->getUses(), [&](OpOperand &use) {
     Operation *owner = use.getOwner();
     if (auto linear = dyn_cast<LinearOp>(owner))
-      return use.getOperandNumber() == 1;
+      return use.getOperandNumber() == 1 && !fp8LinearApplies(linear, target);
     if (auto moe = dyn_cast<MoEOp>(owner))
       return use.get() != moe.getInput() && use.get() != moe.getRouter();
     return false;
@@ -637,14 +657,14 @@ LogicalResult launchDequantize(DequantizeOp op, FunctionEmitter &e,
 LogicalResult emitDequantize(DequantizeOp op, FunctionEmitter &e) {
   // Fused: each reading linear unpacks in registers; at readers: each
   // reader dequantizes into the shared scratch (readWeight).
-  if (fusesIntoLinear(op) || dequantizesAtReaders(op))
+  if (fusesIntoLinear(op, e.target()) || dequantizesAtReaders(op, e.target()))
     return success();
   return launchDequantize(op, e, e.define(op.getResult()));
 }
 
 FailureOr<int64_t> readWeight(FunctionEmitter &e, Value weight, int64_t slot) {
   auto dequantize = weight.getDefiningOp<DequantizeOp>();
-  if (!dequantize || !dequantizesAtReaders(dequantize))
+  if (!dequantize || !dequantizesAtReaders(dequantize, e.target()))
     return e.bufferOf(weight);
   auto type = cast<RankedTensorType>(weight.getType());
   int64_t scratch =

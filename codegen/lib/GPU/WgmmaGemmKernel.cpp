@@ -1,11 +1,11 @@
 //===- WgmmaGemmKernel.cpp - Hopper tensor-core GEMM (wgmma) --------------===//
 //
 // Shared memory, per stage: the A tile [128 m][64 k] then the B tile
-// [256 n][64 k], rows of 128 bytes whose 16-byte chunk c sits at c ^ (row %
-// 8): the canonical K-major 128-byte-swizzled layout, so a matrix
-// descriptor (start, stride 1024 bytes between 8-row groups, swizzle mode
-// 128B) covers a 64-row slab and advancing 16 elements of K adds 32 bytes
-// to its start. Dynamic shared memory is 1024-byte aligned
+// [256 n][64 k] (float8: 128 k), rows of 128 bytes whose 16-byte chunk c
+// sits at c ^ (row % 8): the canonical K-major 128-byte-swizzled layout, so
+// a matrix descriptor (start, stride 1024 bytes between 8-row groups,
+// swizzle mode 128B) covers a 64-row slab and advancing one instruction's K
+// (16 elements, float8: 32) adds 32 bytes to its start. Dynamic shared memory is 1024-byte aligned
 // (kopt-extern-dynamic-shared) and stages are multiples of it.
 //
 // Pipeline per K slice: wait for this slice's copies, make them visible to
@@ -32,7 +32,7 @@ namespace {
 
 using S = WgmmaGemmShape;
 constexpr int64_t kGroupM = 8;
-constexpr int64_t kChunksPerRow = S::tileK / 8;
+constexpr int64_t kChunksPerRow = 8; // 16-byte chunks in a 128-byte row
 // The B tile follows the A tile; descriptors need 1024-byte-aligned tiles.
 static_assert(S::tileM * S::tileK * 2 % 1024 == 0, "B tile alignment");
 
@@ -44,21 +44,33 @@ bool wgmmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
          *k % 8 == 0;
 }
 
+bool wgmmaFp8GemmApplies(const GpuTarget &target, std::optional<int64_t> k) {
+  return target.hasWgmma && k && *k % 16 == 0;
+}
+
 FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
-                                       const std::string &t,
+                                       const std::string &operandType,
                                        const std::string &ot, bool bias,
-                                       bool nEven, int64_t tileN) {
+                                       bool nEven, int64_t tileN,
+                                       const GemmScales *fp8,
+                                       int64_t promoteSlices) {
+  const bool promote = promoteSlices > 0;
   const int64_t accumulators = tileN / 2; // m64 x tileN f32 over 128 threads
   const int64_t stageBytes = S::stageBytes(tileN);
+  // Elements per 16-byte chunk, per K slice (128 bytes) and per instruction.
+  const int64_t chunkElements = fp8 ? 16 : 8, sliceK = 8 * chunkElements,
+                mmaK = fp8 ? 32 : 16;
+  const std::string t = fp8 ? "i8" : operandType;
+  const std::string mmaType = fp8 ? "e4m3" : operandType;
   KernelText k(S::threads);
   IndexOps x{k};
-  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, tileN, kGroupM);
+  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, tileN, kGroupM, fp8);
   const std::string gType = "memref<?x" + t + ">";
   const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
   const std::string tilesType =
       "memref<" + std::to_string(S::stages) + "x" +
-      std::to_string(S::tileM + tileN) + "x" + std::to_string(S::tileK) +
-      "x" + t + ", #gpu.address_space<workgroup>>";
+      std::to_string(S::tileM + tileN) + "x" + std::to_string(sliceK) + "x" +
+      t + ", #gpu.address_space<workgroup>>";
   std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
   // [stage][row: A's tileM, then B's tileN][k]
   std::string tiles = k.def("memref.view " + dynamic + "[" + k.c(0) +
@@ -72,11 +84,12 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   // same chunk column of rows tid / 8 + 32 r.
   std::string copyRow = x.div(tid, kChunksPerRow);
   std::string copyChunk = x.rem(tid, kChunksPerRow);
-  std::string copyColumn = x.swizzle128(copyRow, copyChunk);
+  std::string copyColumn =
+      x.mul(x.xorc(copyChunk, x.rem(copyRow, 8)), k.c(chunkElements));
   constexpr int64_t rowStep = S::threads / kChunksPerRow;
   auto issueCopies = [&](const std::string &stage, const std::string &slice) {
-    std::string k0 =
-        x.add(x.mul(slice, k.c(S::tileK)), x.mul(copyChunk, k.c(8)));
+    std::string k0 = x.add(x.mul(slice, k.c(sliceK)),
+                           x.mul(copyChunk, k.c(chunkElements)));
     std::string kOk = x.lt(k0, g.k);
     for (int64_t operand = 0; operand < 2; ++operand) {
       const std::string &src = operand ? g.b : g.a;
@@ -92,8 +105,9 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
         k.def("nvgpu.device_async_copy " + src + "[" +
               x.select(ok, at, k.c(0)) + "], " + tiles + "[" + stage + ", " +
               (operand ? x.add(tileRow, k.c(S::tileM)) : tileRow) + ", " +
-              copyColumn + "], 8, " +
-              x.select(ok, k.c(8), k.c(0)) + " {bypassL1} : " + gType +
+              copyColumn + "], " + std::to_string(chunkElements) + ", " +
+              x.select(ok, k.c(chunkElements), k.c(0)) +
+              " {bypassL1} : " + gType +
               " to " + tilesType);
       }
     }
@@ -135,7 +149,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   std::string accType = structType(accumulators, "f32");
 
   std::string slices = k.def("arith.ceildivui " + g.k + ", " +
-                             k.c(S::tileK) + " : index");
+                             k.c(sliceK) + " : index");
   // Copies run `ahead` slices ahead; the stage they overwrite was read by
   // the wgmma of slice kt - 1 - mmasInFlight, complete in every warpgroup
   // once past the barrier.
@@ -143,32 +157,59 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   static_assert(ahead >= 1, "too few stages");
   for (int64_t s = 0; s < ahead; ++s)
     issueCopies(k.c(s), k.c(s));
-  std::string kt = k.fresh(), accIn = k.fresh(), result = k.fresh();
-  k.line(result + " = scf.for " + kt + " = " + k.c(0) + " to " + slices +
-         " step " + k.c(1) + " iter_args(" + accIn + " = " +
-         k.def("llvm.mlir.zero : " + accType) + ") -> (" + accType + ") {");
-  k.line("nvvm.cp.async.wait.group " + std::to_string(ahead - 1));
-  k.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
-         "#nvvm.shared_space<cta>}");
-  k.line("gpu.barrier");
-  std::string next = x.add(kt, k.c(ahead));
-  issueCopies(x.rem(next, S::stages), next);
-  std::string stage = x.rem(kt, S::stages);
-  std::string stageOffset = k.def(
-      "arith.index_cast " + x.mul(stage, k.c(stageBytes >> 4)) +
-      " : index to i64");
-  k.line("nvvm.wgmma.fence.aligned");
-  std::string acc = accIn;
-  for (int64_t kStep = 0; kStep < S::tileK / 16; ++kStep)
-    acc = k.def("nvvm.wgmma.mma_async " + descriptor(stageOffset, 0, kStep) +
-                ", " + descriptor(stageOffset, 1, kStep) + ", " + acc +
-                ", #nvvm.shape<m = 64, n = " + std::to_string(tileN) +
-                ", k = 16>, D[<f32>, <one>, "
-                "<wrapped>], A[<" + t + ">, <one>, <row>], B[<" + t +
-                ">, <one>, <col>] : " + accType + " -> " + accType);
-  k.line("nvvm.wgmma.commit.group.sync.aligned");
-  k.line("nvvm.wgmma.wait.group.sync.aligned " +
-         std::to_string(S::mmasInFlight));
+  // The loop runs over runs of `run` slices (1 unless promoted; a partial
+  // last run reads zero-filled slices past K). Promoted: each run sums into
+  // fresh accumulators, added to the running f32 sums once complete (the
+  // tensor cores' own fp8 accumulation keeps fewer bits).
+  const int64_t run = promote ? promoteSlices : 1;
+  std::string runs =
+      run == 1 ? slices
+               : k.def("arith.ceildivui " + slices + ", " + k.c(run) +
+                       " : index");
+  std::string r = k.fresh(), accIn = k.fresh(), result = k.fresh();
+  std::string zero = k.def("llvm.mlir.zero : " + accType);
+  k.line(result + " = scf.for " + r + " = " + k.c(0) + " to " + runs +
+         " step " + k.c(1) + " iter_args(" + accIn + " = " + zero + ") -> (" +
+         accType + ") {");
+  std::string acc = promote ? zero : accIn;
+  for (int64_t j = 0; j < run; ++j) {
+    std::string kt = x.add(x.mul(r, k.c(run)), k.c(j));
+    k.line("nvvm.cp.async.wait.group " + std::to_string(ahead - 1));
+    k.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space "
+           "= #nvvm.shared_space<cta>}");
+    k.line("gpu.barrier");
+    std::string next = x.add(kt, k.c(ahead));
+    issueCopies(x.rem(next, S::stages), next);
+    std::string stage = x.rem(kt, S::stages);
+    std::string stageOffset = k.def(
+        "arith.index_cast " + x.mul(stage, k.c(stageBytes >> 4)) +
+        " : index to i64");
+    k.line("nvvm.wgmma.fence.aligned");
+    for (int64_t kStep = 0; kStep < sliceK / mmaK; ++kStep)
+      acc = k.def("nvvm.wgmma.mma_async " +
+                  descriptor(stageOffset, 0, kStep) + ", " +
+                  descriptor(stageOffset, 1, kStep) + ", " + acc +
+                  ", #nvvm.shape<m = 64, n = " + std::to_string(tileN) +
+                  ", k = " + std::to_string(mmaK) +
+                  ">, D[<f32>, <one>, <wrapped>], A[<" + mmaType +
+                  ">, <one>, <row>], B[<" + mmaType + ">, <one>, <col>] : " +
+                  accType + " -> " + accType);
+    k.line("nvvm.wgmma.commit.group.sync.aligned");
+    bool promoteNow = promote && j == run - 1;
+    k.line("nvvm.wgmma.wait.group.sync.aligned " +
+           std::to_string(promoteNow ? 0 : S::mmasInFlight));
+    if (promoteNow) {
+      std::string sum = accIn;
+      for (int64_t i = 0; i < accumulators; ++i) {
+        std::string at = "[" + std::to_string(i) + "] : " + accType;
+        std::string total = k.def(
+            "arith.addf " + k.def("llvm.extractvalue " + accIn + at) + ", " +
+            k.def("llvm.extractvalue " + acc + at) + " : f32");
+        sum = k.def("llvm.insertvalue " + total + ", " + sum + at);
+      }
+      acc = sum;
+    }
+  }
   k.line("scf.yield " + acc + " : " + accType);
   k.line("}");
   k.line("nvvm.wgmma.wait.group.sync.aligned 0");
@@ -189,7 +230,11 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
                            x.add(colBase, k.c(8 * nt)),
                            value(4 * nt + 2 * half),
                            value(4 * nt + 2 * half + 1));
-  return e.kernel("wgmma_gemm", k.str("KERNEL"), op->getLoc());
+  return e.kernel(!fp8      ? "wgmma_gemm"
+                  : promote ? "wgmma_gemm_f8"
+                            : "wgmma_gemm_f8_fast",
+                  k.str("KERNEL"),
+                  op->getLoc());
 }
 
 } // namespace kopt::gpu

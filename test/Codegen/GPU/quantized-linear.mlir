@@ -7,8 +7,9 @@
 // RUN: FileCheck %s < %t.ptx
 // RUN: FileCheck %s --check-prefix=PLAN < %t.plan.json
 // RUN: %if ptxas %{ ptxas -arch=sm_90a %t.ptx -o /dev/null %}
-// fp8 (and any layout the fused kernels do not read) dequantizes first.
-// RUN: kopt %s --quantize=fp8 -o %t.fp8.ptx
+// Weight-only fp8 (and any layout the fused kernels do not read)
+// dequantizes first.
+// RUN: kopt %s --quantize=fp8 --quantize-activations=none -o %t.fp8.ptx
 // RUN: FileCheck %s --check-prefix=FP8 < %t.fp8.plan.json
 // RUN: %if ptxas %{ ptxas -arch=sm_90a %t.fp8.ptx -o /dev/null %}
 
