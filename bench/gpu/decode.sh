@@ -1,13 +1,14 @@
 #!/bin/bash
 # Decode and prefill of the TinyLlama-1.1B-shaped model (after
-# bench/gpu/prepare_decode.sh) in bf16, int8 and int4, random weights:
+# bench/gpu/prepare_decode.sh) in bf16, int8, int4 and fp8 (w8a8), random
+# weights:
 # one forward_cached call per measurement, captured as a CUDA graph and
 # replayed (kopt-run --benchmark, L2 flushed clean before each run), the
 # inputs uploaded once. Decode = 1 new token over a 512-position cache;
 # prefill = 512 tokens into empty caches. tokens/s = tokens / median.
 cd "$(dirname "$0")"; R=$PWD/kopt-run
 nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
-for mode in bf16 int8 int4; do
+for mode in bf16 int8 int4 fp8; do
   python3 random_checkpoint.py tl1b_$mode.plan.json w_$mode.safetensors --seed 1 || exit 1
 done
 caches=$(python3 -c "
@@ -15,7 +16,7 @@ import json; p = json.load(open('tl1b_bf16.plan.json'))
 f = [f for f in p['functions'] if f['name'] == 'forward_cached'][0]
 print(' '.join('--input=' + 'x'.join(map(str, i['shape'])) + 'x' + i['dtype'] for i in f['inputs'][4:]))")
 python3 -c "import numpy as np; np.save('prompt.npy', np.arange(512, dtype=np.int32)[None] % 32000); np.save('positions.npy', np.arange(512, dtype=np.int32)[None])"
-for mode in bf16 int8 int4; do
+for mode in bf16 int8 int4 fp8; do
   decode=$($R tl1b_$mode.ptx --weights=w_$mode.safetensors --function=forward_cached \
     --input=1x1xi32=7 --input=1x1xi32=512 --input=1xi32=512 --input=1xi32=513 $caches \
     --benchmark=50 --quiet 2>&1 | grep -o 'median [0-9.]* ms' | grep -o '[0-9.]*')

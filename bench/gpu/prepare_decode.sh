@@ -16,4 +16,5 @@ python3 "$root/models/gen_models.py" llama --name tl1b --layers 22 --hidden 2048
 $K/kopt tl1b.mlir -o tl1b_bf16.ptx
 $K/kopt tl1b.mlir --quantize=int4 -o tl1b_int4.ptx
 $K/kopt tl1b.mlir --quantize=int8 -o tl1b_int8.ptx
+$K/kopt tl1b.mlir --quantize=fp8 -o tl1b_fp8.ptx
 du -sh "$D"

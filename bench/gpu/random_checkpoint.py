@@ -19,6 +19,7 @@ DTYPES = {  # plan dtype -> (safetensors dtype, numpy storage dtype)
     "f16": ("F16", np.float16),
     "bf16": ("BF16", np.uint16),
     "i8": ("I8", np.int8),
+    "f8E4M3FN": ("F8_E4M3", np.uint8),
     "i32": ("I32", np.int32),
 }
 
@@ -31,6 +32,10 @@ def bf16_bits(values):
 def tensor(weight, rng):
     shape, dtype = tuple(weight["shape"]), weight["dtype"]
     part = weight.get("quantized", {}).get("part")
+    if part == "qweight" and dtype == "f8E4M3FN":
+        # Every e4m3 bit pattern but the NaNs 0x7f and 0xff.
+        codes = rng.integers(0, 254, shape)
+        return (codes + (codes >= 0x7F)).astype(np.uint8)
     if part == "qweight":
         return rng.integers(-128, 128, shape, dtype=np.int8)
     if part == "zeros":
