@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Families.h"
+#include "Fp8GemvKernel.h"
 #include "KernelText.h"
 #include "MmaGemmKernel.h"
 #include "WgmmaGemmKernel.h"
@@ -432,8 +433,8 @@ LogicalResult launchLinearGemm(LinearOp op, FunctionEmitter &e,
 namespace {
 
 /// A linear over fake_quant activations and an e4m3 weight (one scale per
-/// row or per tensor): the fp8 wgmma GEMM over both operands' codes, scaled
-/// in its epilogue. The tensor cores' fp8 sums keep fewer bits than f32, so
+/// row or per tensor): up to fp8GemvMaxRows rows the fp8 GEMV, then the fp8
+/// wgmma GEMM, over both operands' codes, scaled in their epilogues. The tensor cores' fp8 sums keep fewer bits than f32, so
 /// they are added into f32 registers every kFp8PromoteK elements of K;
 /// `kopt.fp8_promote_every = N` (a multiple of 128, or 0: never, the
 /// tensor cores' own accumulation over all of K) changes that.
@@ -462,9 +463,29 @@ LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
                     bias ? elementTypeText(op.getBias()) : "f32"};
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
   int64_t outBuffer = e.define(op.getResult());
+  std::string ot = elementTypeText(op.getResult());
+  // Up to fp8GemvMaxRows rows: a warp per output feature.
+  FailureOr<std::string> gemv = fp8GemvKernel(e, op, ot, n, kDim, bias, scales);
+  if (failed(gemv))
+    return failure();
+  Launch &small = e.launch(
+      *gemv, op, e.constant((n + fp8GemvWarps - 1) / fp8GemvWarps),
+      fp8GemvWarps * 32);
+  small.buffer(outBuffer)
+      .buffer(codes[0])
+      .buffer(e.bufferOf(weight.getCodes()))
+      .buffer(codes[1])
+      .buffer(e.bufferOf(weight.getScales()));
+  if (bias)
+    small.buffer(e.bufferOf(op.getBias()));
+  small.index(rows);
+  small.guard = rows;
+  small.guardMin = 1;
+  small.guardMax = fp8GemvMaxRows;
   return launchGemm(
-      e, op, "i8", elementTypeText(op.getResult()), /*bNK=*/true, bias, rows,
-      e.constant(n), e.constant(kDim), e.constant(1), /*minRows=*/1,
+      e, op, "i8", ot, /*bNK=*/true, bias, rows,
+      e.constant(n), e.constant(kDim), e.constant(1),
+      /*minRows=*/fp8GemvMaxRows + 1,
       [&](Launch &l) {
         l.buffer(outBuffer)
             .buffer(codes[0])

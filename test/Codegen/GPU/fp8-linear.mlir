@@ -1,7 +1,8 @@
 // --quantize=fp8 on sm_90: w8a8. Each fake_quant is one kernel writing the
 // e4m3 codes (cvt.rn.satfinite, two at a time) and per-token scales; the
-// linears after it run the e4m3 wgmma GEMM (m64nNk32) over both operands'
-// codes, no weight is dequantized, and the sums go to f32 every 256 of K
+// linears after it run, up to 8 rows, a GEMV turning codes into f16 pairs
+// (cvt) with f32 sums, then the e4m3 wgmma GEMM (m64nNk32) over both
+// operands' codes; no weight is dequantized, and the sums go to f32 every 256 of K
 // (at most 128 wide). kopt.fp8_promote_every = 0 keeps the tensor cores'
 // own accumulation (up to 256 wide). On sm_80 (no fp8 tensor cores) the
 // rounded activations and the dequantized weight feed the bf16 GEMM.
@@ -18,6 +19,11 @@
 // CHECK: div.rn.f32
 // CHECK: cvt.rn.satfinite.e4m3x2.f32
 // CHECK: st.global.{{(v2.b32|b64|u64)}}
+// CHECK-LABEL: .entry gemv_f8
+// CHECK: ld.global.v4.b32
+// CHECK: cvt.rn.f16x2.e4m3x2
+// CHECK: fma.rn.f32
+// CHECK: shfl.sync.bfly
 // CHECK-LABEL: .entry wgmma_gemm_f8
 // CHECK: cp.async.cg.shared.global [{{.*}}], 16
 // CHECK: wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3
@@ -28,9 +34,13 @@
 // CHECK: wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3
 
 // PLAN: "kernel": "fake_quant_0"
-// PLAN: "kernel": "wgmma_gemm_f8_1"
+// PLAN: "max": 8,
+// PLAN: "kernel": "gemv_f8
+// PLAN: "min": 9,
+// PLAN: "kernel": "wgmma_gemm_f8_
 // PLAN: "kernel": "elementwise
 // PLAN: "kernel": "fake_quant_0"
+// PLAN: "kernel": "gemv_f8
 // PLAN: "kernel": "wgmma_gemm_f8_fast
 // PLAN-NOT: "kernel": "dequantize
 
