@@ -22,6 +22,14 @@
 // RUN: python3 %S/Inputs/check_report.py %t.report.json %t.q4.txt --layers=15 --positions=13 | FileCheck %s --check-prefix=AGREE
 // AGREE: report agrees with the compiled model
 
+// fp8 (w8a8: per-token activation and per-channel weight scales) reports
+// the same way, and the compiled model computes what it reports.
+// RUN: kopt %models/tiny_llama.mlir --weights=%t.w.safetensors --quantize=fp8 --calibration=@%t.ids.npy,@%t.pos.npy --quantize-report=%t.f8.json -o %t.f8.so 2>&1 | FileCheck %s --check-prefix=FP8
+// FP8: model.layers.0.self_attn.q_proj.weight f8E4M3FN per-channel 8.{{[0-9]+}}
+// FP8: whole model, result[0]: rel L2 0.0{{[0-9]+}}, cosine 0.99{{[0-9]+}}
+// RUN: kopt-run %t.f8.so --input=@%t.ids.npy --input=@%t.pos.npy --expected_output=@%t.f32.npy --tolerance=0,1 --min_cosine=0.99 > %t.f8.txt
+// RUN: python3 %S/Inputs/check_report.py %t.f8.json %t.f8.txt --layers=15 --positions=13 | FileCheck %s --check-prefix=AGREE
+
 // A budget of 5 bits per weight upgrades the most sensitive layers to int8
 // and improves the model, within the budget.
 // RUN: kopt %models/tiny_llama.mlir --weights=%t.w.safetensors --quantize=int4 --calibration=%t.cal.npy,%t.calpos.npy --calibration=@%t.ids.npy,@%t.pos.npy --quantize-budget=5 --quantize-report=%t.budget.json -o %t.b5.so 2>&1 | FileCheck %s --check-prefix=BUDGET
