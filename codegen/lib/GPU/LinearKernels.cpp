@@ -293,7 +293,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
 /// the band's fewest rows still fills every SM once, else 64 (wave
 /// quantisation: a 2048-wide product of 512 rows gets 128 blocks of 64
 /// columns, not 32 of 256). Bands follow the row tiles 1, 2, 4, ..., 64,
-/// more; neighbours of one width merge. Without a static N or batch:
+/// more; neighbours of one width merge, except the first (one row tile,
+/// deeper pipelined). Without a static N or batch:
 /// 128 wide up to 128 rows, then 256.
 struct WgmmaBand {
   int64_t lo, hi, tileN;
@@ -309,7 +310,9 @@ llvm::SmallVector<WgmmaBand> wgmmaBands(const GpuTarget &target,
     lo = std::max(lo, minRows);
     if (lo > hi)
       return;
-    if (!bands.empty() && bands.back().tileN == tileN)
+    // The one-row-tile band stays apart: it runs a deeper pipeline.
+    if (!bands.empty() && bands.back().tileN == tileN &&
+        bands.back().hi > S::tileM)
       bands.back().hi = hi;
     else
       bands.push_back({lo, hi, tileN});
@@ -366,16 +369,17 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
                     promote ? S::promotedMaxTileN : S::wideTileN)) {
       if (staticM && (*staticM < band.lo || *staticM > band.hi))
         continue;
+      bool oneRowTile = band.hi <= S::tileM;
       FailureOr<std::string> kernel =
           wgmmaGemmKernel(e, op, t, ot, bias, nEven, band.tileN, fp8,
-                          promote ? promoteSlices : 0);
+                          promote ? promoteSlices : 0, oneRowTile);
       if (failed(kernel))
         return failure();
       Launch &l = e.launch(*kernel, op,
                            ceilDiv(m, S::tileM) * ceilDiv(n, band.tileN),
                            S::threads);
       l.grid[2] = batch;
-      l.sharedBytes = S::sharedBytes(band.tileN);
+      l.sharedBytes = S::sharedBytes(band.tileN, oneRowTile);
       guarded(l, band.lo, band.hi);
     }
     return success();

@@ -53,10 +53,11 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
                                        const std::string &ot, bool bias,
                                        bool nEven, int64_t tileN,
                                        const GemmScales *fp8,
-                                       int64_t promoteSlices) {
+                                       int64_t promoteSlices,
+                                       bool oneRowTile) {
   const bool promote = promoteSlices > 0;
   const int64_t accumulators = tileN / 2; // m64 x tileN f32 over 128 threads
-  const int64_t stageBytes = S::stageBytes(tileN);
+  const int64_t stageBytes = S::stageBytes(tileN), stages = S::stages(tileN, oneRowTile);
   // Elements per 16-byte chunk, per K slice (128 bytes) and per instruction.
   const int64_t chunkElements = fp8 ? 16 : 8, sliceK = 8 * chunkElements,
                 mmaK = fp8 ? 32 : 16;
@@ -68,7 +69,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   const std::string gType = "memref<?x" + t + ">";
   const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
   const std::string tilesType =
-      "memref<" + std::to_string(S::stages) + "x" +
+      "memref<" + std::to_string(stages) + "x" +
       std::to_string(S::tileM + tileN) + "x" + std::to_string(sliceK) + "x" +
       t + ", #gpu.address_space<workgroup>>";
   std::string dynamic = k.def("gpu.dynamic_shared_memory : " + bytesType);
@@ -153,8 +154,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   // Copies run `ahead` slices ahead; the stage they overwrite was read by
   // the wgmma of slice kt - 1 - mmasInFlight, complete in every warpgroup
   // once past the barrier.
-  constexpr int64_t ahead = S::stages - 1 - S::mmasInFlight;
-  static_assert(ahead >= 1, "too few stages");
+  const int64_t ahead = stages - 1 - S::mmasInFlight;
   for (int64_t s = 0; s < ahead; ++s)
     issueCopies(k.c(s), k.c(s));
   // The loop runs over runs of `run` slices (1 unless promoted; a partial
@@ -179,8 +179,8 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
            "= #nvvm.shared_space<cta>}");
     k.line("gpu.barrier");
     std::string next = x.add(kt, k.c(ahead));
-    issueCopies(x.rem(next, S::stages), next);
-    std::string stage = x.rem(kt, S::stages);
+    issueCopies(x.rem(next, stages), next);
+    std::string stage = x.rem(kt, stages);
     std::string stageOffset = k.def(
         "arith.index_cast " + x.mul(stage, k.c(stageBytes >> 4)) +
         " : index to i64");

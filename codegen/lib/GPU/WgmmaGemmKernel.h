@@ -28,7 +28,11 @@ struct WgmmaGemmShape {
   static constexpr int64_t wideTileN = 256, narrowTileN = 128, minTileN = 64;
   static constexpr int64_t narrowMaxRows = 128;
   static constexpr int64_t promotedMaxTileN = 128;
-  static constexpr int64_t threads = 256, stages = 4;
+  static constexpr int64_t threads = 256;
+  /// Pipeline stages: 4, or for row bands of one row tile (the weight
+  /// stream is latency-bound there) as many as fit stagedBytes, up to 8.
+  /// More elsewhere costs the second block per SM of 64-wide tiles.
+  static constexpr int64_t stagedBytes = 192 * 1024;
   /// wgmma groups left in flight while the next slice is prepared.
   static constexpr int64_t mmasInFlight = 1;
   /// One stage: an A and a B tile of 128 bytes (tileK 16-bit elements) per
@@ -36,8 +40,12 @@ struct WgmmaGemmShape {
   static constexpr int64_t stageBytes(int64_t tileN) {
     return (tileM + tileN) * tileK * 2;
   }
-  static constexpr int64_t sharedBytes(int64_t tileN) {
-    return stages * stageBytes(tileN);
+  static constexpr int64_t stages(int64_t tileN, bool oneRowTile) {
+    int64_t fit = stagedBytes / stageBytes(tileN);
+    return !oneRowTile || fit < 4 ? 4 : fit > 8 ? 8 : fit;
+  }
+  static constexpr int64_t sharedBytes(int64_t tileN, bool oneRowTile) {
+    return stages(tileN, oneRowTile) * stageBytes(tileN);
   }
 };
 
@@ -50,7 +58,8 @@ bool wgmmaGemmApplies(const GpuTarget &target, llvm::StringRef t,
 bool wgmmaFp8GemmApplies(const GpuTarget &target, std::optional<int64_t> k);
 
 /// The kernel for `tileN`-wide output tiles (wideTileN, narrowTileN or
-/// minTileN); with `fp8`, over e4m3 operands (`t` is ignored: they are
+/// minTileN), pipelined as deep as WgmmaGemmShape::stages says for M <=
+/// tileM (`oneRowTile`); with `fp8`, over e4m3 operands (`t` is ignored: they are
 /// passed as i8 buffers) and their scales. With `promoteSlices` > 0, each
 /// run of that many K slices accumulates into fresh registers that are then
 /// added to the f32 sums (fp8 wgmma accumulates with reduced precision; at
@@ -58,7 +67,8 @@ bool wgmmaFp8GemmApplies(const GpuTarget &target, std::optional<int64_t> k);
 mlir::FailureOr<std::string>
 wgmmaGemmKernel(FunctionEmitter &e, mlir::Operation *op, const std::string &t,
                 const std::string &ot, bool bias, bool nEven, int64_t tileN,
-                const GemmScales *fp8 = nullptr, int64_t promoteSlices = 0);
+                const GemmScales *fp8 = nullptr, int64_t promoteSlices = 0,
+                bool oneRowTile = false);
 
 } // namespace kopt::gpu
 

@@ -13,7 +13,10 @@
 // HOPPER: .extern .shared .align 1024 .b8 __dynamic_shmem__0[];
 // Tile widths by row band, each the widest whose grid at the band's fewest
 // rows fills the 132 SMs: N = 8192 takes 64-wide tiles up to 256 rows,
-// 128-wide up to 512, then 256-wide; guards on M pick the launch.
+// 128-wide up to 512, then 256-wide; guards on M pick the launch. Up to
+// 128 rows (one row tile) the weight stream is latency-bound: 8 stages of
+// 24 KB instead of 4.
+// HOPPER-LABEL: .entry wgmma_gemm
 // HOPPER-LABEL: .entry wgmma_gemm
 // HOPPER: fence.proxy.async.shared::cta
 // HOPPER: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
@@ -23,8 +26,13 @@
 // HOPPER-LABEL: .entry wgmma_gemm
 // HOPPER: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
 // PLAN: "(s0 ceildiv 128) * 128"
-// PLAN: "max": 256,
+// PLAN: "max": 128,
 // PLAN-NEXT: "min": 9,
+// PLAN: "kernel": "wgmma_gemm
+// PLAN: "shared_bytes": 196608
+// PLAN: "(s0 ceildiv 128) * 128"
+// PLAN: "max": 256,
+// PLAN-NEXT: "min": 129,
 // PLAN: "kernel": "wgmma_gemm
 // PLAN: "shared_bytes": 98304
 // PLAN: "(s0 ceildiv 128) * 64"
