@@ -54,6 +54,25 @@ std::string roundToE4M3(KernelText &k, const std::string &v) {
   return k.def("math.copysign " + rounded + ", " + v + " : f32");
 }
 
+/// s = amax / 448 (1 where the amax is 0), stored by thread 0 at
+/// scales[at]; every thread gets s.
+std::string storeScale(KernelText &k, const std::string &amax,
+                       const std::string &scales, const std::string &at) {
+  std::string positive =
+      k.def("arith.cmpf ogt, " + amax + ", " + k.f(0.0) + " : f32");
+  std::string scale = k.def(
+      "arith.select " + positive + ", " +
+      k.def("arith.divf " + amax + ", " + k.f(448.0) + " : f32") + ", " +
+      k.f(1.0) + " : f32");
+  k.line("scf.if " +
+         k.def("arith.cmpi eq, " + k.tid() + ", " + k.c(0) + " : index") +
+         " {");
+  k.line("memref.store " + scale + ", " + scales + "[" + at +
+         "] : memref<?xf32>");
+  k.line("}");
+  return scale;
+}
+
 FailureOr<std::string> rowKernel(FunctionEmitter &e, FakeQuantOp op,
                                  const FakeQuantKernel &cfg) {
   KernelText k(kThreads);
@@ -103,18 +122,9 @@ FailureOr<std::string> rowKernel(FunctionEmitter &e, FakeQuantOp op,
       amax = k.def("arith.maximumf " + amax + ", " +
                    k.def("math.absf " + v + " : f32") + " : f32");
     closeCarriedLoop(k, {amax});
-    std::string total = k.blockReduce(pass.result(0), "arith.maximumf", scratch);
-    std::string positive =
-        k.def("arith.cmpf ogt, " + total + ", " + k.f(0.0) + " : f32");
-    scale = k.def("arith.select " + positive + ", " +
-                  k.def("arith.divf " + total + ", " + k.f(448.0) + " : f32") +
-                  ", " + k.f(1.0) + " : f32");
-    k.line("scf.if " +
-           k.def("arith.cmpi eq, " + k.tid() + ", " + k.c(0) + " : index") +
-           " {");
-    k.line("memref.store " + scale + ", " + scales + "[" + row +
-           "] : memref<?xf32>");
-    k.line("}");
+    scale = storeScale(
+        k, k.blockReduce(pass.result(0), "arith.maximumf", scratch), scales,
+        row);
   }
 
   CarriedLoop pass = openCarriedLoop(k, start, cols, step, {});
@@ -193,19 +203,8 @@ FailureOr<std::string> tensorScaleKernel(FunctionEmitter &e, FakeQuantOp op,
       t, "f32");
   closeCarriedLoop(k, {k.def("arith.maximumf " + pass.carried[0] + ", " +
                              k.def("math.absf " + v + " : f32") + " : f32")});
-  std::string amax = k.blockReduce(pass.result(0), "arith.maximumf", scratch);
-  std::string positive =
-      k.def("arith.cmpf ogt, " + amax + ", " + k.f(0.0) + " : f32");
-  std::string scale = k.def(
-      "arith.select " + positive + ", " +
-      k.def("arith.divf " + amax + ", " + k.f(448.0) + " : f32") + ", " +
-      k.f(1.0) + " : f32");
-  k.line("scf.if " +
-         k.def("arith.cmpi eq, " + k.tid() + ", " + k.c(0) + " : index") +
-         " {");
-  k.line("memref.store " + scale + ", " + scales + "[" + k.c(0) +
-         "] : memref<?xf32>");
-  k.line("}");
+  storeScale(k, k.blockReduce(pass.result(0), "arith.maximumf", scratch),
+             scales, k.c(0));
   return e.kernel("fake_quant_scale", k.str("KERNEL"), op->getLoc());
 }
 

@@ -52,7 +52,7 @@ GemmTile gemmTile(KernelText &k, const std::string &t, const std::string &ot,
 }
 
 void storeAccumulatorPair(KernelText &k, const GemmTile &g,
-                          const std::string &t, const std::string &ot,
+                          const std::string &ot,
                           bool nEven, const std::string &row,
                           const std::string &col, const std::string &v0,
                           const std::string &v1) {

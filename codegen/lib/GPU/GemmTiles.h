@@ -47,7 +47,7 @@ GemmTile gemmTile(KernelText &k, const std::string &t, const std::string &ot,
 /// it is inside the
 /// output; one paired store when N is statically even (`nEven`).
 void storeAccumulatorPair(KernelText &k, const GemmTile &g,
-                          const std::string &t, const std::string &ot,
+                          const std::string &ot,
                           bool nEven, const std::string &row,
                           const std::string &col, const std::string &v0,
                           const std::string &v1);

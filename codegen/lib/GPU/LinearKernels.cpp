@@ -406,6 +406,19 @@ LogicalResult launchGemm(FunctionEmitter &e, Operation *op,
   return success();
 }
 
+/// The GEMM ABI's trailing indices for a linear: m, n, k, no batch strides,
+/// one batch.
+void addLinearGemmIndices(Launch &l, FunctionEmitter &e, AffineExpr rows,
+                          int64_t n, int64_t kDim) {
+  l.index(rows)
+      .index(e.constant(n))
+      .index(e.constant(kDim))
+      .index(e.constant(0))
+      .index(e.constant(0))
+      .index(e.constant(1))
+      .index(e.constant(1));
+}
+
 } // namespace
 
 LogicalResult launchLinearGemm(LinearOp op, FunctionEmitter &e,
@@ -424,13 +437,7 @@ LogicalResult launchLinearGemm(LinearOp op, FunctionEmitter &e,
                           .buffer(weightBuffer);
                       if (bias)
                         large.buffer(e.bufferOf(op.getBias()));
-                      large.index(rows)
-                          .index(e.constant(n))
-                          .index(e.constant(kDim))
-                          .index(e.constant(0))
-                          .index(e.constant(0))
-                          .index(e.constant(1))
-                          .index(e.constant(1));
+                      addLinearGemmIndices(large, e, rows, n, kDim);
                     });
 }
 
@@ -438,8 +445,9 @@ namespace {
 
 /// A linear over fake_quant activations and an e4m3 weight (one scale per
 /// row or per tensor): up to fp8GemvMaxRows rows the fp8 GEMV, then the fp8
-/// wgmma GEMM, over both operands' codes, scaled in their epilogues. The tensor cores' fp8 sums keep fewer bits than f32, so
-/// they are added into f32 registers every kFp8PromoteK elements of K;
+/// wgmma GEMM, over both operands' codes, scaled in their epilogues. The
+/// tensor cores' fp8 sums keep fewer bits than f32, so the GEMM adds them
+/// into f32 registers every kFp8PromoteK elements of K;
 /// `kopt.fp8_promote_every = N` (a multiple of 128, or 0: never, the
 /// tensor cores' own accumulation over all of K) changes that.
 LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
@@ -468,6 +476,16 @@ LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
   int64_t outBuffer = e.define(op.getResult());
   std::string ot = elementTypeText(op.getResult());
+  // Both kernels take out, a, b, a_scale, b_scale, [bias] first.
+  auto addOperands = [&](Launch &l) {
+    l.buffer(outBuffer)
+        .buffer(codes[0])
+        .buffer(e.bufferOf(weight.getCodes()))
+        .buffer(codes[1])
+        .buffer(e.bufferOf(weight.getScales()));
+    if (bias)
+      l.buffer(e.bufferOf(op.getBias()));
+  };
   // Up to fp8GemvMaxRows rows: a warp per output feature.
   FailureOr<std::string> gemv = fp8GemvKernel(e, op, ot, n, kDim, bias, scales);
   if (failed(gemv))
@@ -475,13 +493,7 @@ LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
   Launch &small = e.launch(
       *gemv, op, e.constant((n + fp8GemvWarps - 1) / fp8GemvWarps),
       fp8GemvWarps * 32);
-  small.buffer(outBuffer)
-      .buffer(codes[0])
-      .buffer(e.bufferOf(weight.getCodes()))
-      .buffer(codes[1])
-      .buffer(e.bufferOf(weight.getScales()));
-  if (bias)
-    small.buffer(e.bufferOf(op.getBias()));
+  addOperands(small);
   small.index(rows);
   small.guard = rows;
   small.guardMin = 1;
@@ -491,20 +503,8 @@ LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
       e.constant(n), e.constant(kDim), e.constant(1),
       /*minRows=*/fp8GemvMaxRows + 1,
       [&](Launch &l) {
-        l.buffer(outBuffer)
-            .buffer(codes[0])
-            .buffer(e.bufferOf(weight.getCodes()))
-            .buffer(codes[1])
-            .buffer(e.bufferOf(weight.getScales()));
-        if (bias)
-          l.buffer(e.bufferOf(op.getBias()));
-        l.index(rows)
-            .index(e.constant(n))
-            .index(e.constant(kDim))
-            .index(e.constant(0))
-            .index(e.constant(0))
-            .index(e.constant(1))
-            .index(e.constant(1));
+        addOperands(l);
+        addLinearGemmIndices(l, e, rows, n, kDim);
       },
       &scales, promoteK / 128);
 }

@@ -203,7 +203,7 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
     for (int half = 0; half < 2; ++half) {
       std::string row = x.add(rowBase, k.c(16 * mt + 8 * half));
       for (int nt = 0; nt < kMmaTilesN; ++nt)
-        storeAccumulatorPair(k, g, t, ot, nEven, row,
+        storeAccumulatorPair(k, g, ot, nEven, row,
                              x.add(colBase, k.c(8 * nt)),
                              loop.result(accIndex(mt, nt, 2 * half)),
                              loop.result(accIndex(mt, nt, 2 * half + 1)));

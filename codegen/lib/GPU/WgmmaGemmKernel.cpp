@@ -225,7 +225,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   };
   for (int64_t nt = 0; nt < tileN / 8; ++nt)
     for (int64_t half = 0; half < 2; ++half)
-      storeAccumulatorPair(k, g, t, ot, nEven,
+      storeAccumulatorPair(k, g, ot, nEven,
                            x.add(rowBase, k.c(8 * half)),
                            x.add(colBase, k.c(8 * nt)),
                            value(4 * nt + 2 * half),
