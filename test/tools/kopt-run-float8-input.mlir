@@ -1,7 +1,8 @@
 // NumPy has no float8: kopt-run feeds a uint8 .npy to a float8 input as its
 // bit patterns (0x38 is 1.0 in e4m3), and refuses an int8 one.
 // RUN: kopt %s -o %t.so
-// RUN: python3 -c "import numpy as np; np.save('%t.q.npy', np.full((3, 16), 0x38, np.uint8)); np.save('%t.i8.npy', np.full((3, 16), 0x38, np.int8))"
+// RUN: python3 %S/Inputs/full_npy.py %t.q.npy '|u1' 3 16 0x38
+// RUN: python3 %S/Inputs/full_npy.py %t.i8.npy '|i1' 3 16 0x38
 // RUN: kopt-run %t.so --input=2x16xf32=0.5 --input=@%t.q.npy --input=3x1xf32=2 --expected_output=2x3xf32=16 | FileCheck %s
 // RUN: not kopt-run %t.so --input=2x16xf32=0.5 --input=@%t.i8.npy --input=3x1xf32=2 2>&1 | FileCheck %s --check-prefix=INT8
 // CHECK: result[0]: ok
