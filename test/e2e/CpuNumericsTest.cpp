@@ -1126,6 +1126,14 @@ std::vector<Case> quantizedCases() {
       {"qlinear_i8_f16_channel_factored", quant::Storage::Int8, KOPT_DTYPE_F16,
        24, 1024, 1024, false, false, quant::Layout::Mma, {1, 16}, "kopt.gemv_tile = array<i64: 4, 4, 4, 4>",
        4.0},
+      // The streamed grid (one block per SM here) takes 2-3 tiles a block,
+      // the rings running on across tiles; ragged chunk shares per warp.
+      {"qlinear_i4_bf16_g64_streamed_tiles", quant::Storage::Int4,
+       KOPT_DTYPE_BF16, 4500, 320, 64, false, true, quant::Layout::Mma,
+       {1, 16}, "kopt.gemv_tile = array<i64: 4, 2, 1, 4, 1>", 4.0},
+      {"qlinear_i8_f16_channel_streamed_tiles", quant::Storage::Int8,
+       KOPT_DTYPE_F16, 2200, 160, 160, false, false, quant::Layout::Mma,
+       {3, 9}, "kopt.gemv_tile = array<i64: 2, 2, 2, 0, 1>"},
       // Several row tiles per block (kopt.qlinear_tile) over ragged N: the
       // last block's tiles past N; 3 K warps (not a power of two); token
       // bands held off the dense path; and the dense path (dequantized

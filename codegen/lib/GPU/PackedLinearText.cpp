@@ -29,6 +29,14 @@ std::string wordOperand(KernelText &k, const std::string &word,
   return k.def("vector.bitcast " + vec + " : vector<1xi32> to vector<2xf16>");
 }
 
+std::string andOr(KernelText &k, const std::string &word, uint32_t mask,
+                  uint32_t bits) {
+  // LUT 0xEA = (a & b) | c over a = 0xF0, b = 0xCC, c = 0xAA.
+  return k.def("llvm.inline_asm asm_dialect = att \"lop3.b32 $0, $1, " +
+               std::to_string(mask) + ", " + std::to_string(bits) +
+               ", 0xEA;\", \"=r,r\" " + word + " : (i32) -> i32");
+}
+
 std::string pairOperand(KernelText &k, const std::string &pair,
                         const std::string &t) {
   if (t != "bf16")

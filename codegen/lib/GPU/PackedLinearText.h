@@ -12,6 +12,7 @@
 
 #include "KernelText.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,11 @@ PackedLinearBuffers packedLinearBuffers(KernelText &k, const std::string &t,
 /// (bf16: the i32 itself; f16: vector<2xf16>).
 std::string wordOperand(KernelText &k, const std::string &word,
                         const std::string &t);
+
+/// (word & mask) | bits (i32) in one lop3: LLVM emits an and and an or,
+/// which ptxas does not merge when both operands are immediates.
+std::string andOr(KernelText &k, const std::string &word, uint32_t mask,
+                  uint32_t bits);
 
 /// A vector<2xT> pair as an mma operand (bf16 operands are i32).
 std::string pairOperand(KernelText &k, const std::string &pair,

@@ -9,7 +9,8 @@
 //     chunk of 64 (i4) or 32 (i8) K elements, 2 to 8 chunks' loads issued
 //     together, and the R warps of one K slice share its activations in L1;
 //   - codes are dequantized in registers: i4 nibbles and f16-side i8 bytes
-//     by the exponent trick ((code | 0x6400) - (1024 + zero), then * scale,
+//     by the exponent trick ((code & mask | 0x6400), in one lop3 for one
+//     token tile, minus 1024 + zero, then * scale,
 //     as f16x2/bf16x2 pairs), bf16-side i8 through f32, rounding once, so
 //     the weight equals kopt.dequantize's bit for bit;
 //   - activations come straight from global memory (L1/L2-resident) in the
@@ -20,9 +21,11 @@
 // dequantization instead writes the dense weight once into a scratch buffer
 // shared by the function's ops and the dense GEMM reads it: there the packed
 // kernel's activation reads, repeated by every block of rows, cost more than
-// the dequantized weight's round trip. A linear carrying `kopt.gemv_tile`
-// runs the streamed kernel (StreamedQuantizedLinearKernel.h) for up to 16
-// tokens instead, with that tiling. Any other dequantize (plain layout, fp8,
+// the dequantized weight's round trip. Up to 16 tokens, i4 weights of at
+// least kStreamedMinElements (or a linear carrying `kopt.gemv_tile`, with
+// that tiling) run the streamed kernel (StreamedQuantizedLinearKernel.h)
+// instead: its cp.async rings keep more of the weight in flight, which
+// pays where the weight stream is long. Any other dequantize (plain layout, fp8,
 // K not a multiple of the chunk, f32 activations, moe experts) is
 // dequantized by a dequantize kernel, at each reading linear or moe into
 // the shared scratch when those are its only readers (readWeight), and the
@@ -47,6 +50,10 @@ namespace {
 struct Dequantizer {
   KernelText &k;
   std::string t; // f16 or bf16
+  /// Mask and magic in one lop3 (one token tile: H200, 1-8% faster) or an
+  /// and and an or (wider tiles: the lop3 form takes 66 registers, past the
+  /// 64 that hold 4 blocks of 8 warps per SM, and ran up to 35% slower).
+  bool lop3 = true;
 
   std::string i32(int64_t v) { return k.ci(v, "i32"); }
   std::string op(const char *name, const std::string &a, const std::string &b,
@@ -57,8 +64,13 @@ struct Dequantizer {
   /// `mask`) | magic, as vector<2xT>.
   std::string magicPair(const std::string &w, int64_t shift, int64_t mask) {
     std::string v = shift ? op("arith.shrui", w, i32(shift)) : w;
-    v = op("arith.andi", v, i32(mask * 0x10001));
-    v = op("arith.ori", v, i32(0x10001 * (t == "f16" ? 0x6400 : 0x4300)));
+    int64_t magic = t == "f16" ? 0x6400 : 0x4300;
+    if (lop3) {
+      v = andOr(k, v, mask * 0x10001, 0x10001 * magic);
+    } else {
+      v = op("arith.andi", v, i32(mask * 0x10001));
+      v = op("arith.ori", v, i32(0x10001 * magic));
+    }
     std::string vec =
         k.def("vector.broadcast " + v + " : i32 to vector<1xi32>");
     return k.def("vector.bitcast " + vec + " : vector<1xi32> to vector<2x" + t +
@@ -76,6 +88,29 @@ struct Dequantizer {
 
 /// Token tiles (of 8) up to which the streamed kernel runs.
 constexpr int64_t kStreamedMaxTokenTiles = 2;
+/// i4 weights from this many elements stream by default (H200, int4 g128
+/// bf16, bench/RESULTS.md: 28672 x 8192 at 1 and 16 tokens runs 10% faster
+/// streamed; 8192 x 8192 and smaller ties or loses).
+constexpr int64_t kStreamedMinElements = int64_t(1) << 27;
+
+/// The streamed kernel's measured default tiling for a band, if it takes
+/// this linear: 8 warps, 4 stages of 2 chunks, factored scales for up to 8
+/// tokens; 16 warps with scaled weights for 9 to 16.
+std::optional<StreamedLinearConfig>
+defaultStreamedTiling(const GpuTarget &target, const PackedLinearProblem &p) {
+  if (!p.int4 || p.tokenTiles > kStreamedMaxTokenTiles ||
+      p.n * p.kDim < kStreamedMinElements ||
+      !streamedLinearApplies(target, p.kDim, p.int4))
+    return std::nullopt;
+  StreamedLinearConfig cfg;
+  bool one = p.tokenTiles == 1;
+  cfg.warps = one ? 8 : 16;
+  cfg.stages = 4;
+  cfg.chunksPerStage = 2;
+  cfg.factoredScales = one && factoredScalesApply(p.groupSize, p.int4);
+  cfg.blocks = 0;
+  return cfg;
+}
 
 struct QuantizedLinearConfig : PackedLinearProblem {
   int64_t warps = 8;    // rowTiles x the warps splitting K
@@ -178,7 +213,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
       ix.add(ix.mul(minIndex(tile, k.c(packedTiles - 1)), k.c(chunks * 512)),
              ix.mul(lane, k.c(16)));
   std::string vt = "vector<2x" + t + ">";
-  Dequantizer dq{k, t};
+  Dequantizer dq{k, t, mt == 1};
   int64_t magic = t == "f16" ? 0x6400 : 0x4300;
 
   // Scale (and offset) splats of rows A and B for one chunk's group.
@@ -503,8 +538,9 @@ FailureOr<std::string> dequantizeKernel(FunctionEmitter &e, DequantizeOp op,
 }
 
 /// The streamed kernel's tiling when `op` asks for it with
-/// `kopt.gemv_tile = array<i64: warps, stages, chunks_per_stage[, flags]>`
-/// (flags: 4 factored scales; 1 and 2 timing probes with wrong results);
+/// `kopt.gemv_tile = array<i64: warps, stages, chunks_per_stage[, flags[,
+/// blocks_per_sm]]>` (flags: 4 factored scales; 1 and 2 timing probes with
+/// wrong results; blocks per SM 0: streamedLinearBlocks chooses);
 /// none (the register-pipelined kernel, the measured default) otherwise.
 FailureOr<std::optional<StreamedLinearConfig>>
 streamedTiling(LinearOp op, const GpuTarget &target,
@@ -514,13 +550,15 @@ streamedTiling(LinearOp op, const GpuTarget &target,
   auto attr = op->getAttrOfType<DenseI64ArrayAttr>("kopt.gemv_tile");
   if (!attr)
     return op.emitError("kopt.gemv_tile must be array<i64: warps, stages, "
-                        "chunks_per_stage[, flags]>");
+                        "chunks_per_stage[, flags[, blocks_per_sm]]>");
   ArrayRef<int64_t> v = attr.asArrayRef();
-  if (v.size() < 3 || v.size() > 4 || v[0] < 1 || v[0] > 32 || v[1] < 1 ||
+  if (v.size() < 3 || v.size() > 5 || v[0] < 1 || v[0] > 32 || v[1] < 1 ||
       v[1] > 16 || v[2] < 1 || v[2] > 16 ||
-      (v.size() == 4 && (v[3] < 0 || v[3] > 7 || (v[3] & 3) == 3)))
+      (v.size() >= 4 && (v[3] < 0 || v[3] > 7 || (v[3] & 3) == 3)) ||
+      (v.size() == 5 && (v[4] < 0 || v[4] > 32)))
     return op.emitError("kopt.gemv_tile wants warps in [1, 32], stages and "
-                        "chunks per stage in [1, 16], flags 0-2 | 4");
+                        "chunks per stage in [1, 16], flags 0-2 | 4, blocks "
+                        "per SM in [0, 32]");
   bool int4 = enc.storage == rt::quant::Storage::Int4;
   if (!streamedLinearApplies(target, enc.cols(), int4))
     return op.emitError("kopt.gemv_tile: the streamed kernel needs cp.async "
@@ -531,6 +569,7 @@ streamedTiling(LinearOp op, const GpuTarget &target,
   cfg.chunksPerStage = v[2];
   int64_t flags = v.size() > 3 ? v[3] : 0;
   cfg.probe = flags & 3;
+  cfg.blocks = v.size() > 4 ? v[4] : 0; // per SM until the launch
   cfg.factoredScales = flags & 4;
   if (cfg.factoredScales &&
       !factoredScalesApply(enc.groupSize, int4))
@@ -710,8 +749,14 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     cfg.rowTiles = 1;
     FailureOr<std::string> kernel;
     int64_t threads = 0, sharedBytes = 0;
-    if (*streamed && v.tokenTiles <= kStreamedMaxTokenTiles) {
-      StreamedLinearConfig s = **streamed;
+    int64_t tiles = (cfg.n + 15) / 16;
+    int64_t gridX = tiles;
+    std::optional<StreamedLinearConfig> streamedBand =
+        *streamed ? *streamed
+                  : (*tiling ? std::nullopt
+                             : defaultStreamedTiling(e.target(), cfg));
+    if (streamedBand && v.tokenTiles <= kStreamedMaxTokenTiles) {
+      StreamedLinearConfig s = *streamedBand;
       static_cast<PackedLinearProblem &>(s) = cfg;
       finishStreamedTiling(s);
       int64_t shared = s.ringBytes() + s.staticSharedBytes();
@@ -719,7 +764,11 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
         return op.emitError("kopt.gemv_tile: ")
                << shared << " bytes of shared memory exceed the "
                << e.target().sharedMemoryPerBlockBytes << " a block may take";
+      s.blocks = s.blocks > 0
+                     ? std::min(tiles, s.blocks * e.target().smCount)
+                     : streamedLinearBlocks(e.target(), s);
       kernel = streamedQuantizedLinearKernel(e, op, s);
+      gridX = s.blocks;
       threads = s.warps * 32;
       sharedBytes = s.ringBytes();
     } else {
@@ -730,14 +779,12 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
         cfg.unroll = (*tiling)->unroll;
       }
       kernel = quantizedLinearKernel(e, op, cfg);
+      gridX = (tiles + cfg.rowTiles - 1) / cfg.rowTiles;
       threads = cfg.warps * 32;
     }
     if (failed(kernel))
       return failure();
-    int64_t tiles = (cfg.n + 15) / 16;
-    Launch &l = e.launch(*kernel, op,
-                         e.constant((tiles + cfg.rowTiles - 1) / cfg.rowTiles),
-                         threads);
+    Launch &l = e.launch(*kernel, op, e.constant(gridX), threads);
     l.sharedBytes = sharedBytes;
     l.grid[1] = ceilDiv(rows, 8 * v.tokenTiles);
     l.buffer(outBuffer)

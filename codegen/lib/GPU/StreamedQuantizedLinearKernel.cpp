@@ -34,7 +34,11 @@
 #include "MmaText.h"
 #include "PackedLinearText.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include <algorithm>
+#include <functional>
+#include <optional>
 
 using namespace mlir;
 
@@ -78,17 +82,32 @@ bool factoredScalesApply(int64_t groupSize, bool int4) {
 }
 
 void finishStreamedTiling(StreamedLinearConfig &cfg) {
-  int64_t chunks = cfg.chunks();
-  bool whole = cfg.groupSize == 0 || cfg.groupSize == cfg.kDim;
-  int64_t perGroup = whole ? chunks : cfg.groupSize / cfg.chunkK();
-  int64_t u = std::max<int64_t>(1, std::min(cfg.chunksPerStage, chunks));
-  auto fits = [&](int64_t v) {
-    return chunks % v == 0 && (!cfg.factoredScales || whole ||
-                               perGroup % v == 0 || v % perGroup == 0);
+  int64_t share = (cfg.chunks() + cfg.warps - 1) / cfg.warps;
+  cfg.chunksPerStage = std::max<int64_t>(1, std::min(cfg.chunksPerStage, share));
+}
+
+int64_t streamedLinearBlocks(const GpuTarget &target,
+                             const StreamedLinearConfig &cfg) {
+  constexpr int64_t kRegistersPerThread = 64, kDriverSharedBytes = 1024;
+  int64_t threads = cfg.warps * 32;
+  int64_t perSm = std::min<int64_t>(
+      {target.maxThreadsPerSm / threads,
+       target.sharedMemoryPerSmBytes /
+           (cfg.ringBytes() + cfg.staticSharedBytes() + kDriverSharedBytes),
+       target.registersPerSm / (kRegistersPerThread * threads)});
+  perSm = std::max<int64_t>(perSm, 1);
+  int64_t tiles = (cfg.n + 15) / 16;
+  // Balance: tiles / (ceil(tiles / grid) * grid), the busy share of the
+  // longest block's time; fewer blocks per SM while that gains over 10%.
+  auto balance = [&](int64_t grid) {
+    grid = std::min(grid, tiles);
+    return double(tiles) / double((tiles + grid - 1) / grid * grid);
   };
-  while (u > 1 && !fits(u))
-    --u;
-  cfg.chunksPerStage = u;
+  int64_t best = perSm;
+  for (int64_t b = perSm - 1; b >= 1; --b)
+    if (balance(b * target.smCount) > balance(best * target.smCount) + 0.1)
+      best = b;
+  return std::min(tiles, best * target.smCount);
 }
 
 FailureOr<std::string>
@@ -100,13 +119,12 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const int64_t steps = cfg.int4 ? 4 : 2, mt = cfg.tokenTiles;
   const int64_t perStage = cfg.chunksPerStage, stages = cfg.stages;
   const int64_t warps = cfg.warps, perWarp = cfg.chunksPerWarp();
+  const int64_t tileStages = perWarp / perStage;
   const int64_t stageBytes = perStage * kChunkBytes;
+  const int64_t tiles = (cfg.n + 15) / 16, blocks = cfg.blocks;
   const bool perTensor = cfg.groupSize == 0;
   const bool whole = perTensor || cfg.groupSize == cfg.kDim;
   const bool factored = cfg.factoredScales;
-  // Factored: chunks between two scale applications.
-  const int64_t perGroup = whole ? chunks : cfg.groupSize / chunk;
-  const int64_t fold = whole ? perStage : std::min(perGroup, perStage);
   // bf16 cannot hold magic + byte exactly: scaled weights go through f32,
   // factored ones split the byte into nibbles.
   const bool i8bf16 = !cfg.int4 && t == "bf16";
@@ -124,87 +142,72 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
                     &s = buffers.s, &z = buffers.z, &b = buffers.b,
                     &rows = buffers.rows;
 
-  const std::string wg = ", #gpu.address_space<workgroup>>";
-  const std::string ringType = "memref<?xi8" + wg;
+  const std::string ringType = "memref<?xi8, #gpu.address_space<workgroup>>";
   std::string ring = k.def("gpu.dynamic_shared_memory : " + ringType);
-  // Scales of the tile's 16 rows, rows `stride` elements apart.
-  const int64_t stride = cfg.scaleStride();
-  std::string scaleType =
-      "memref<" + std::to_string(16 * stride) + "x" + t + wg;
-  std::string zeroType = "memref<" + std::to_string(16 * stride) + "xi8" + wg;
-  std::string sc =
-      perTensor ? "" : k.shared("sc", std::to_string(16 * stride) + "x" + t);
-  std::string zp = !perTensor && cfg.asymmetric
-                       ? k.shared("zp", std::to_string(16 * stride) + "xi8")
-                       : "";
   std::string red = k.shared("red", std::to_string(warps) + "x" +
                                         std::to_string(128 * mt) + "xf32");
 
   std::string tid = k.tid();
   std::string lane = ix.rem(tid, 32), warp = ix.div(tid, 32);
   std::string r = ix.div(lane, 4), c = ix.rem(lane, 4);
-  std::string tile = k.bid('x');
   std::string tokenBase = ix.mul(k.bid('y'), k.c(8 * mt));
   auto minIndex = [&](const std::string &a, const std::string &bound) {
     return k.def("arith.minui " + a + ", " + bound + " : index");
   };
-
-  // This warp's chunks: [start, start + warpStages * perStage) of the tile.
+  // This block's tiles: [firstTile, firstTile + ownTiles), an even split of
+  // all tiles over the grid, so no SM waits on a last partial wave.
+  std::string bid = k.bid('x');
+  std::string firstTile = ix.div(ix.mul(bid, k.c(tiles)), blocks);
+  std::string endTile =
+      ix.div(ix.mul(ix.add(bid, k.c(1)), k.c(tiles)), blocks);
+  std::string ownStages = ix.mul(
+      ix.bin("arith.subi", endTile, firstTile), k.c(tileStages));
+  // This warp's chunks of every tile: [start, start + perWarp), those past
+  // the last chunk neither copied nor read (the test is warp-uniform).
   std::string start = ix.mul(warp, k.c(perWarp));
-  std::string owned = minIndex(
-      ix.bin("arith.subi", k.c(chunks), minIndex(start, k.c(chunks))),
-      k.c(perWarp));
-  std::string warpStages = ix.div(owned, perStage);
-  std::string streamBase =
-      ix.add(ix.mul(ix.add(ix.mul(tile, k.c(chunks)), start), k.c(kChunkBytes)),
-             ix.mul(lane, k.c(16)));
+  auto chunkOf = [&](const std::string &stage, int64_t u) {
+    return ix.add(ix.add(start, ix.mul(ix.rem(stage, tileStages),
+                                       k.c(perStage))),
+                  k.c(u));
+  };
+  auto tileOf = [&](const std::string &stage) {
+    return ix.add(firstTile, ix.div(stage, tileStages));
+  };
+  std::string laneBytes = ix.mul(lane, k.c(16));
   std::string ringBase =
-      ix.add(ix.mul(warp, k.c(stages * stageBytes)), ix.mul(lane, k.c(16)));
+      ix.add(ix.mul(warp, k.c(stages * stageBytes)), laneBytes);
   // Every lane: its 16 bytes of each chunk of `stage` into `slot`; one
-  // cp.async group per stage, empty past the warp's range.
+  // cp.async group per stage, empty past the block's stages.
   auto issue = [&](const std::string &slot, const std::string &stage) {
-    k.line("scf.if " + ix.lt(stage, warpStages) + " {");
-    std::string from = ix.add(streamBase, ix.mul(stage, k.c(stageBytes)));
+    k.line("scf.if " + ix.lt(stage, ownStages) + " {");
+    std::string tileBytes = ix.mul(tileOf(stage), k.c(chunks * kChunkBytes));
     std::string to = ix.add(ringBase, ix.mul(slot, k.c(stageBytes)));
-    for (int64_t u = 0; u < perStage; ++u)
-      k.def("nvgpu.device_async_copy " + q + "[" +
-            ix.add(from, k.c(u * kChunkBytes)) + "], " + ring + "[" +
+    for (int64_t u = 0; u < perStage; ++u) {
+      std::string kc = chunkOf(stage, u);
+      bool ragged = chunks != perWarp * warps;
+      if (ragged)
+        k.line("scf.if " + ix.lt(kc, k.c(chunks)) + " {");
+      std::string from =
+          ix.add(ix.add(tileBytes, ix.mul(kc, k.c(kChunkBytes))), laneBytes);
+      k.def("nvgpu.device_async_copy " + q + "[" + from + "], " + ring + "[" +
             ix.add(to, k.c(u * kChunkBytes)) +
             "], 16 {bypassL1} : memref<?xi8> to " + ringType);
+      if (ragged)
+        k.line("}");
+    }
     k.line("}");
     k.line("nvvm.cp.async.commit.group");
   };
   for (int64_t slot = 0; slot < stages; ++slot)
     issue(k.c(slot), k.c(slot));
 
-  // The tile's scales (and zero points) while the first stages arrive.
   std::string scale0, zero0;
   if (perTensor) {
     scale0 =
         k.def("memref.load " + s + "[" + k.c(0) + "] : memref<?x" + t + ">");
     if (cfg.asymmetric)
-      zero0 =
-          k.def("memref.load " + z + "[" + k.c(0) + "] : memref<?xi8>");
-  } else {
-    std::string i = k.fresh();
-    k.line("scf.for " + i + " = " + tid + " to " + k.c(16 * cfg.groups) +
-           " step " + k.c(warps * 32) + " {");
-    std::string row = ix.div(i, cfg.groups), g = ix.rem(i, cfg.groups);
-    std::string globalRow = ix.add(ix.mul(tile, k.c(16)), row);
-    std::string from =
-        ix.select(ix.lt(globalRow, k.c(cfg.n)),
-                  ix.add(ix.mul(globalRow, k.c(cfg.groups)), g), k.c(0));
-    std::string to = ix.add(ix.mul(row, k.c(stride)), g);
-    k.line("memref.store " +
-           k.def("memref.load " + s + "[" + from + "] : memref<?x" + t + ">") +
-           ", " + sc + "[" + to + "] : " + scaleType);
-    if (cfg.asymmetric)
-      k.line("memref.store " +
-             k.def("memref.load " + z + "[" + from + "] : memref<?xi8>") +
-             ", " + zp + "[" + to + "] : " + zeroType);
-    k.line("}");
+      zero0 = k.def("memref.load " + z + "[" + k.c(0) + "] : memref<?xi8>");
   }
-  k.line("gpu.barrier");
 
   std::vector<std::string> xBase;
   std::string lastRow = ix.bin("arith.subi", rows, k.c(1));
@@ -225,12 +228,13 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
                             cfg.int4 ? 2 : 1);
   };
 
-  // The scale and zero point of rows r and r + 8 for group `g` (index).
+  // The scale (T) and zero point (f32) of rows r and r + 8 of `tile` for
+  // group `g` (index), from global memory (L2-resident after first use).
   struct RowParams {
-    std::string scale[2]; // T
-    std::string zero[2];  // f32
+    std::string scale[2];
+    std::string zero[2];
   };
-  auto rowParams = [&](const std::string &g) {
+  auto rowParams = [&](const std::string &tile, const std::string &g) {
     RowParams p;
     for (int64_t rowB = 0; rowB < 2; ++rowB) {
       if (perTensor) {
@@ -240,14 +244,18 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
                            : k.f(symmetricZero);
         continue;
       }
-      std::string at = ix.add(ix.mul(ix.add(r, k.c(8 * rowB)), k.c(stride)), g);
+      // Rows past N hold zero codes; clamping keeps these reads in bounds.
+      std::string row = minIndex(
+          ix.add(ix.mul(tile, k.c(16)), ix.add(r, k.c(8 * rowB))),
+          k.c(cfg.n - 1));
+      std::string at = ix.add(ix.mul(row, k.c(cfg.groups)), g);
       p.scale[rowB] =
-          k.def("memref.load " + sc + "[" + at + "] : " + scaleType);
+          k.def("memref.load " + s + "[" + at + "] : memref<?x" + t + ">");
       p.zero[rowB] =
           cfg.asymmetric
               ? k.def("arith.uitofp " +
-                      k.def("memref.load " + zp + "[" + at + "] : " +
-                            zeroType) +
+                      k.def("memref.load " + z + "[" + at +
+                            "] : memref<?xi8>") +
                       " : i8 to f32")
               : k.f(symmetricZero);
     }
@@ -261,14 +269,10 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
     return splat(k.convert(v, "f32", t));
   };
 
-  std::string magicWord = k.ci(magicBits * 0x10001, "i32");
-  std::string maskWord = k.ci(mask * 0x10001, "i32");
   // magic + the codes at bits `shift` and 16 + `shift` of `w` (vector<2xT>).
   auto codes = [&](const std::string &w, int64_t shift) {
     std::string v = shift ? int32(k, "arith.shrui", w, k.ci(shift, "i32")) : w;
-    return pairOf(
-        k, int32(k, "arith.ori", int32(k, "arith.andi", v, maskWord), magicWord),
-        t);
+    return pairOf(k, andOr(k, v, mask * 0x10001, magicBits * 0x10001), t);
   };
   // Per-row offsets (magic + zero) as T pairs, and the f32-route values.
   struct Offsets {
@@ -379,88 +383,151 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
     return ix.div(ix.add(ix.mul(kc, k.c(chunk)), ix.mul(c, k.c(span))),
                   cfg.groupSize);
   };
+  // `%r:N = scf.if cond -> (f32...) { body; yield } else { yield acc }`.
+  auto guarded = [&](const std::string &cond, std::vector<std::string> &acc,
+                     const std::function<void(std::vector<std::string> &)>
+                         &body) {
+    std::string result = k.fresh();
+    k.line(result + ":" + std::to_string(acc.size()) + " = scf.if " + cond +
+           " -> (" + repeatedTypes(acc.size(), "f32") + ") {");
+    std::vector<std::string> next = acc;
+    body(next);
+    k.line("scf.yield " + llvm::join(next, ", ") + " : " +
+           repeatedTypes(next.size(), "f32"));
+    k.line("} else {");
+    k.line("scf.yield " + llvm::join(acc, ", ") + " : " +
+           repeatedTypes(acc.size(), "f32"));
+    k.line("}");
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i] = result + "#" + std::to_string(i);
+  };
 
-  // Main loop over this warp's stages. Scaled weights accumulate even and
-  // odd k16 steps into two sets (two mma dependency chains, not one).
-  std::vector<std::string> zeros(4 * mt, k.f(0.0));
-  std::vector<std::string> init(8 * mt, k.f(0.0));
-  CarriedLoop main = openCarriedLoop(k, k.c(0), warpStages, k.c(1), init);
-  std::vector<std::string> total(main.carried.begin(),
-                                 main.carried.begin() + 4 * mt);
-  std::vector<std::string> odd(main.carried.begin() + 4 * mt,
-                               main.carried.end());
-  std::string stage = main.iv;
+  // Chunks per scale group; a stage's chunks share one group when groups
+  // hold whole stages (stages start at multiples of perStage chunks).
+  const bool stageGroup =
+      whole || (cfg.groupSize % chunk == 0 &&
+                (cfg.groupSize / chunk) % perStage == 0);
+  // Factored: partial sums are scaled once per tile (one scale for all of
+  // K), per stage (groups of whole stages) or per chunk.
+  const bool scaleAtEnd = factored && whole;
+  const bool foldPerStage = factored && !whole && stageGroup;
+
+  // Tiles of this block one after another; each tile's stages, the warps'
+  // rings running on across tile boundaries. At a tile's end the warps'
+  // sums are reduced and stored.
+  std::string tileIndex = k.fresh();
+  k.line("scf.for " + tileIndex + " = " + k.c(0) + " to " +
+         ix.bin("arith.subi", endTile, firstTile) + " step " + k.c(1) + " {");
+  std::string tile = ix.add(firstTile, tileIndex);
+  std::vector<std::string> init(4 * mt, k.f(0.0));
+  CarriedLoop inner = openCarriedLoop(k, k.c(0), k.c(tileStages), k.c(1), init);
+  std::vector<std::string> total = inner.carried;
+  std::string stageInTile = inner.iv;
+  std::string stage = ix.add(ix.mul(tileIndex, k.c(tileStages)), stageInTile);
   std::string slot = ix.rem(stage, stages);
-  std::string firstChunk = ix.add(start, ix.mul(stage, k.c(perStage)));
   k.line("nvvm.cp.async.wait.group " + std::to_string(stages - 1));
   std::string slotBase = ix.add(ringBase, ix.mul(slot, k.c(stageBytes)));
-  std::vector<std::vector<std::string>> words(perStage);
+  std::string firstChunk =
+      ix.add(start, ix.mul(stageInTile, k.c(perStage)));
+  std::optional<RowParams> stageParams;
+  if (stageGroup && !scaleAtEnd)
+    stageParams = rowParams(tile, groupOf(firstChunk));
+  std::vector<std::string> folded =
+      foldPerStage ? std::vector<std::string>(4 * mt, k.f(0.0)) : total;
+  // Scales the f32 partial sums `p` (4 per token tile: registers 0, 1 are
+  // row A's, 2, 3 row B's) into `acc`.
+  auto fold = [&](const RowParams &params, const std::vector<std::string> &p,
+                  std::vector<std::string> &acc) {
+    for (int64_t i = 0; i < 4 * mt; ++i)
+      acc[i] = k.def("math.fma " +
+                     k.convert(params.scale[(i % 4) / 2], t, "f32") + ", " +
+                     p[i] + ", " + acc[i] + " : f32");
+  };
   for (int64_t u = 0; u < perStage; ++u) {
-    std::string v = k.def("vector.load " + ring + "[" +
-                          ix.add(slotBase, k.c(u * kChunkBytes)) +
-                          "] {alignment = 16 : i64} : " + ringType +
-                          ", vector<16xi8>");
-    std::string w =
-        k.def("vector.bitcast " + v + " : vector<16xi8> to vector<4xi32>");
-    for (int i = 0; i < 4; ++i)
-      words[u].push_back(k.def("vector.extract " + w + "[" +
-                               std::to_string(i) +
-                               "] : i32 from vector<4xi32>"));
-  }
-  if (cfg.probe == 1) {
-    std::string bits = words[0][0];
-    for (int64_t u = 0; u < perStage; ++u)
-      for (int i = 0; i < 4; ++i)
-        bits = int32(k, "arith.xori", bits, words[u][i]);
-    total[0] = f32(k, "arith.addf", total[0],
-                   k.def("arith.bitcast " + bits + " : i32 to f32"));
-  }
-  std::vector<std::string> p, high;
-  for (int64_t u = 0; u < perStage && cfg.probe != 1; ++u) {
     std::string kc = ix.add(firstChunk, k.c(u));
-    if (factored && u % fold == 0) {
-      p = zeros;
-      high = i8bf16 ? zeros : std::vector<std::string>{};
-    }
-    Offsets o = offsets(rowParams(groupOf(kc)));
-    std::vector<std::vector<std::string>> bRegs;
-    for (int64_t nt = 0; nt < mt; ++nt)
-      bRegs.push_back(activations(kc, nt));
-    for (int64_t st = 0; st < steps; ++st) {
-      std::vector<std::string> highA;
-      std::vector<std::string> a = operands(words[u], st, o, highA);
-      for (int64_t nt = 0; nt < mt; ++nt) {
-        mmaInto(factored ? p : st % 2 ? odd : total, nt, a, bRegs[nt], st);
-        if (!highA.empty())
-          mmaInto(high, nt, highA, bRegs[nt], st);
+    auto body = [&](std::vector<std::string> &acc) {
+      std::string v = k.def("vector.load " + ring + "[" +
+                            ix.add(slotBase, k.c(u * kChunkBytes)) +
+                            "] {alignment = 16 : i64} : " + ringType +
+                            ", vector<16xi8>");
+      std::string wv =
+          k.def("vector.bitcast " + v + " : vector<16xi8> to vector<4xi32>");
+      std::vector<std::string> words;
+      for (int i = 0; i < 4; ++i)
+        words.push_back(k.def("vector.extract " + wv + "[" +
+                              std::to_string(i) +
+                              "] : i32 from vector<4xi32>"));
+      if (cfg.probe == 1) {
+        std::string bits = words[0];
+        for (int i = 1; i < 4; ++i)
+          bits = int32(k, "arith.xori", bits, words[i]);
+        acc[0] = f32(k, "arith.addf", acc[0],
+                     k.def("arith.bitcast " + bits + " : i32 to f32"));
+        return;
       }
-    }
-    if (factored && u % fold == fold - 1) {
-      RowParams params = rowParams(groupOf(kc));
-      for (int64_t i = 0; i < 4 * mt; ++i) {
-        std::string sum =
-            i8bf16 ? k.def("math.fma " + k.f(16.0) + ", " + high[i] + ", " +
-                           p[i] + " : f32")
-                   : p[i];
-        total[i] = k.def("math.fma " +
-                         k.convert(params.scale[(i % 4) / 2], t, "f32") +
-                         ", " + sum + ", " + total[i] + " : f32");
+      RowParams params = stageParams ? *stageParams
+                                     : rowParams(tile, groupOf(kc));
+      Offsets o = offsets(params);
+      std::vector<std::vector<std::string>> bRegs;
+      for (int64_t nt = 0; nt < mt; ++nt)
+        bRegs.push_back(activations(kc, nt));
+      // Per-chunk folds start from zero; otherwise the mma accumulates
+      // straight into `acc` (the stage's or the tile's sums).
+      bool perChunk = factored && !scaleAtEnd && !foldPerStage;
+      std::vector<std::string> p =
+          perChunk ? std::vector<std::string>(4 * mt, k.f(0.0)) : acc;
+      const bool nibbles = i8bf16 && factored;
+      std::vector<std::string> high =
+          nibbles ? std::vector<std::string>(4 * mt, k.f(0.0))
+                  : std::vector<std::string>{};
+      for (int64_t st = 0; st < steps; ++st) {
+        std::vector<std::string> highA;
+        std::vector<std::string> a = operands(words, st, o, highA);
+        for (int64_t nt = 0; nt < mt; ++nt) {
+          mmaInto(p, nt, a, bRegs[nt], st);
+          if (!highA.empty())
+            mmaInto(high, nt, highA, bRegs[nt], st);
+        }
       }
-    }
+      // bf16 i8 high nibbles weigh 16.
+      if (nibbles)
+        for (int64_t i = 0; i < 4 * mt; ++i)
+          p[i] = k.def("math.fma " + k.f(16.0) + ", " + high[i] + ", " + p[i] +
+                       " : f32");
+      if (perChunk)
+        fold(params, p, acc);
+      else
+        acc = p;
+    };
+    if (chunks == perWarp * warps)
+      body(folded);
+    else
+      guarded(ix.lt(kc, k.c(chunks)), folded, body);
   }
+  if (foldPerStage)
+    fold(*stageParams, folded, total);
+  else
+    total = folded;
   // Each lane refills the bytes it has just read itself.
   issue(slot, ix.add(stage, k.c(stages)));
-  total.insert(total.end(), odd.begin(), odd.end());
   closeCarriedLoop(k, total);
-
   std::vector<std::string> sums;
   for (int64_t i = 0; i < 4 * mt; ++i)
-    sums.push_back(
-        f32(k, "arith.addf", main.result(i), main.result(4 * mt + i)));
+    sums.push_back(inner.result(i));
+  if (scaleAtEnd) {
+    RowParams params = rowParams(tile, k.c(0));
+    for (int64_t i = 0; i < 4 * mt; ++i)
+      sums[i] = k.def("arith.mulf " + sums[i] + ", " +
+                      k.convert(params.scale[(i % 4) / 2], t, "f32") +
+                      " : f32");
+  }
   storePackedLinear(k, ix,
                     {red, out, b, t, cfg.ot, tile, tokenBase, rows, warps, mt,
                      cfg.n},
                     warp, lane, sums);
+  // The next tile's sums reuse `red`.
+  k.line("gpu.barrier");
+  k.line("}");
   return e.kernel("qgemv", k.str("KERNEL"), op->getLoc());
 }
 

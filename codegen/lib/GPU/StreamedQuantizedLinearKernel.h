@@ -17,12 +17,15 @@ namespace kopt::gpu {
 
 /// One streamed kernel: the weight's encoding, the dtypes, and its tiling.
 struct StreamedLinearConfig : PackedLinearProblem {
-  int64_t warps = 4;      // each streams its own range of the tile's chunks
+  int64_t warps = 4;      // split each tile's chunks between them
   int64_t stages = 4;     // ring slots per warp
   int64_t chunksPerStage = 4;
+  /// Blocks (grid.x): each takes an even share of the 16-row tiles, one
+  /// after another.
+  int64_t blocks = 1;
   /// Scales multiply the 16-bit weights (as kopt.dequantize rounds them,
   /// so results equal dequantize-then-linear) or, when scale groups hold
-  /// whole chunks, the f32 partial sums of each group (fewer operations;
+  /// whole chunks, each chunk's f32 partial sums (fewer operations;
   /// results differ by the weights' rounding).
   bool factoredScales = false;
   /// Timing probes (benchmarks only; results are wrong): 1 streams the
@@ -33,23 +36,14 @@ struct StreamedLinearConfig : PackedLinearProblem {
   static constexpr int64_t kChunkBytes = 512;
   int64_t chunkK() const { return int4 ? 64 : 32; }
   int64_t chunks() const { return kDim / chunkK(); }
-  /// Chunks a warp owns (a multiple of chunksPerStage).
+  /// Chunks of each tile a warp owns (a multiple of chunksPerStage).
   int64_t chunksPerWarp() const;
   /// Dynamic shared memory: every warp's ring.
   int64_t ringBytes() const {
     return warps * stages * chunksPerStage * kChunkBytes;
   }
-  /// Elements between two rows of the staged scales: an odd number of
-  /// 4-byte words, so the 8 rows a warp reads hit distinct banks.
-  int64_t scaleStride() const {
-    int64_t stride = groups + groups % 2;
-    return stride % 4 == 0 ? stride + 2 : stride;
-  }
-  /// Static shared memory: staged scales and zero points, the reduction.
-  int64_t staticSharedBytes() const {
-    int64_t staged = groupSize == 0 ? 0 : 16 * scaleStride() * (asymmetric ? 3 : 2);
-    return staged + warps * 128 * tokenTiles * 4;
-  }
+  /// Static shared memory: the warps' reduction.
+  int64_t staticSharedBytes() const { return warps * 128 * tokenTiles * 4; }
 };
 
 /// Whether the streamed kernel takes this encoding (K a multiple of the
@@ -59,13 +53,18 @@ bool streamedLinearApplies(const GpuTarget &target, int64_t kDim, bool int4);
 /// row or tensor.
 bool factoredScalesApply(int64_t groupSize, bool int4);
 
-/// Clamps the requested chunks per stage so that stages divide the chunks
-/// and, with factored scales, never straddle a scale group.
+/// Clamps the requested chunks per stage to a warp's share of a tile.
 void finishStreamedTiling(StreamedLinearConfig &cfg);
 
-/// The kernel's text, registered in the module; its launch is one block of
-/// warps * 32 threads per 16-row tile (grid.x) and 8 * tokenTiles tokens
-/// (grid.y), with ringBytes() of dynamic shared memory.
+/// The grid for `cfg` on `target`: the SMs times the blocks one SM holds
+/// (by threads, shared memory and ~64 registers a thread), lowered while
+/// that evens the tiles per block out better, at most one block per tile.
+int64_t streamedLinearBlocks(const GpuTarget &target,
+                             const StreamedLinearConfig &cfg);
+
+/// The kernel's text, registered in the module; its launch is cfg.blocks
+/// blocks of warps * 32 threads (grid.x) by 8 * tokenTiles tokens (grid.y),
+/// with ringBytes() of dynamic shared memory.
 mlir::FailureOr<std::string>
 streamedQuantizedLinearKernel(FunctionEmitter &e, mlir::Operation *op,
                               const StreamedLinearConfig &cfg);

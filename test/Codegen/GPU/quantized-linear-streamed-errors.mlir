@@ -5,7 +5,7 @@
 
 func.func @shape(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200x8xbf16>) -> tensor<?x200xbf16> {
   %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x1024xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x8192xi8>, tensor<200x8xbf16>) -> tensor<200x1024xbf16>
-  // expected-error @+1 {{kopt.gemv_tile wants warps in [1, 32], stages and chunks per stage in [1, 16], flags 0-2 | 4}}
+  // expected-error @+1 {{kopt.gemv_tile wants warps in [1, 32], stages and chunks per stage in [1, 16], flags 0-2 | 4, blocks per SM in [0, 32]}}
   %y = kopt.linear %x, %w {kopt.gemv_tile = array<i64: 4, 0, 2>} : (tensor<?x1024xbf16>, tensor<200x1024xbf16>) -> tensor<?x200xbf16>
   return %y : tensor<?x200xbf16>
 }
@@ -14,7 +14,7 @@ func.func @shape(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200
 
 func.func @type(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200x8xbf16>) -> tensor<?x200xbf16> {
   %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x1024xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x8192xi8>, tensor<200x8xbf16>) -> tensor<200x1024xbf16>
-  // expected-error @+1 {{kopt.gemv_tile must be array<i64: warps, stages, chunks_per_stage[, flags]>}}
+  // expected-error @+1 {{kopt.gemv_tile must be array<i64: warps, stages, chunks_per_stage[, flags[, blocks_per_sm]]>}}
   %y = kopt.linear %x, %w {kopt.gemv_tile = 4 : i64} : (tensor<?x1024xbf16>, tensor<200x1024xbf16>) -> tensor<?x200xbf16>
   return %y : tensor<?x200xbf16>
 }
@@ -32,7 +32,7 @@ func.func @groups(%x: tensor<?x1024xf16>, %q: tensor<13x8192xi8>, %s: tensor<200
 
 func.func @shared(%x: tensor<?x8192xbf16>, %q: tensor<13x65536xi8>, %s: tensor<200x64xbf16>) -> tensor<?x200xbf16> {
   %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x8192xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x65536xi8>, tensor<200x64xbf16>) -> tensor<200x8192xbf16>
-  // expected-error @+1 {{kopt.gemv_tile: 280640 bytes of shared memory exceed the 232448 a block may take}}
+  // expected-error @+1 {{kopt.gemv_tile: 278528 bytes of shared memory exceed the 232448 a block may take}}
   %y = kopt.linear %x, %w {kopt.gemv_tile = array<i64: 32, 16, 1>} : (tensor<?x8192xbf16>, tensor<200x8192xbf16>) -> tensor<?x200xbf16>
   return %y : tensor<?x200xbf16>
 }

@@ -15,7 +15,7 @@
 
 // CHECK-LABEL: .entry qlinear
 // CHECK: ld.global.v4.b32
-// CHECK: and.b32
+// CHECK: lop3.b32 {{%r[0-9]+}}, {{%r[0-9]+}}, 983055, 1124090624, 0xEA
 // CHECK: mul.rn.bf16x2
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-NOT: .entry dequantize
