@@ -15,8 +15,13 @@ echo "exported $(wc -l < cases/cases.txt) qlinear numerics runs"
 # Variants: "default" (what kopt emits), "packed" (the packed kernel at
 # every band, kopt.dense_from_rows out of reach) and pRxWxU (that, with
 # kopt.qlinear_tile = R row tiles per block, W warps splitting K, U chunks'
-# loads in flight).
-variants="default packed p2x4x4 p4x2x4 p4x4x2 p8x2x2 p4x2x2 p2x8x2"
+# loads in flight), sW_S_C[f] (the streamed kernel up to 16 tokens,
+# kopt.gemv_tile = W warps, S ring stages, C chunks per stage, f factored
+# scales). VARIANTS="..." builds only those.
+variants="default packed p2x4x4 p4x2x4 p4x4x2 p8x2x2 p4x2x2 p2x8x2
+  s4_4_4 s4_8_2 s4_4_2 s8_4_2 s8_4_4 s4_6_4 s2_8_4
+  s4_4_4f s4_8_2f s4_4_2f s8_4_2f s8_4_4f s4_6_4f s2_8_4f"
+variants=$(echo ${VARIANTS:-$variants})
 echo "$variants" > variants
 for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
   n=${shape%x*}; k=${shape#*x}
@@ -28,6 +33,8 @@ for shape in 4096x4096 14336x4096 8192x8192 28672x8192; do
         default) attr="";;
         packed) attr=" {kopt.dense_from_rows = 1000000}";;
         p*) t=${v#p}; attr=" {kopt.dense_from_rows = 1000000, kopt.qlinear_tile = array<i64: ${t//x/, }>}";;
+        s*) t=${v#s}; f=""; [ "${t%f}" != "$t" ] && { t=${t%f}; f=", 4"; }
+            attr=" {kopt.gemv_tile = array<i64: ${t//_/, }$f>}";;
       esac
       cat > ql.mlir <<MLIR
 func.func @f(%x: tensor<?x${k}xbf16>, %q: $q, %s: $sc) -> tensor<?x${n}xbf16> {
