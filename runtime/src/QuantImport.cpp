@@ -104,19 +104,41 @@ StatusOr<ImportedWeight> importInt4(const ForeignParts &parts, int64_t n,
   if (!hasShape(z, groups, n / 8))
     return invalidArgument("qzeros " + shapeOf(z) + " must be " +
                            shape2(groups, n / 8));
+  // Act-order: the checkpoint columns of each group, in order (a stable
+  // counting sort of g_idx).
+  std::vector<int32_t> order;
   if (parts.groupIndex) {
     const kopt_tensor_view_t &g = *parts.groupIndex;
     if (g.dtype != KOPT_DTYPE_I32 || g.rank != 1 || g.shape[0] != k)
       return invalidArgument("g_idx must be I32 " + shapeText({k}) + ", got " +
                              std::string(dtypeName(g.dtype)) + " " +
                              shapeOf(g));
-    for (int64_t i = 0; i < k; ++i)
-      if (wordAt(g, i) != i / group)
+    bool sequential = true;
+    std::vector<int64_t> members(groups, 0);
+    for (int64_t i = 0; i < k; ++i) {
+      int32_t at = wordAt(g, i);
+      if (at < 0 || at >= groups)
+        return invalidArgument("g_idx[" + std::to_string(i) + "] = " +
+                               std::to_string(at) + " is not a group in [0, " +
+                               std::to_string(groups) + ")");
+      sequential = sequential && at == i / group;
+      ++members[at];
+    }
+    for (int64_t j = 0; j < groups; ++j)
+      if (members[j] != group)
         return invalidArgument(
-            "g_idx[" + std::to_string(i) +
-            "] = " + std::to_string(wordAt(g, i)) +
-            ", not k / group_size = " + std::to_string(i / group) +
-            ": act-order (desc_act) checkpoints are not supported");
+            "g_idx puts " + std::to_string(members[j]) +
+            " columns in group " + std::to_string(j) + ", not K / G = " +
+            std::to_string(group) +
+            " (an act-order checkpoint's groups hold equally many)");
+    if (!sequential) {
+      std::vector<int64_t> next(groups);
+      for (int64_t j = 0; j < groups; ++j)
+        next[j] = j * group;
+      order.assign(k, 0);
+      for (int64_t i = 0; i < k; ++i)
+        order[next[wordAt(g, i)]++] = static_cast<int32_t>(i);
+    }
   }
 
   ImportedWeight out;
@@ -147,6 +169,9 @@ StatusOr<ImportedWeight> importInt4(const ForeignParts &parts, int64_t n,
     return static_cast<uint8_t>((static_cast<uint32_t>(word) >> shift) & 15);
   };
   int zeroOffset = format == CheckpointFormat::Gptq ? 1 : 0;
+  auto column = [&](int64_t packedColumn) -> int64_t {
+    return order.empty() ? packedColumn : order[packedColumn];
+  };
   for (int64_t row = 0; row < n; ++row) {
     for (int64_t g = 0; g < groups; ++g) {
       int32_t word = wordAt(z, g * (n / 8) + row / 8);
@@ -159,9 +184,11 @@ StatusOr<ImportedWeight> importInt4(const ForeignParts &parts, int64_t n,
     }
     for (int64_t col = 0; col < k; ++col) {
       ElementAddress<int64_t> at = elementAddress(e, 0, row, col);
-      p.qweight[at.byte] |= static_cast<uint8_t>(code(row, col) << at.shift);
+      p.qweight[at.byte] |=
+          static_cast<uint8_t>(code(row, column(col)) << at.shift);
     }
   }
+  out.inputOrder = std::move(order);
   return out;
 }
 

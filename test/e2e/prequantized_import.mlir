@@ -23,6 +23,25 @@
 // PLAN: "kernel":"qdequantize_10"
 // PLAN-NOT: "kernel":"dequantize
 
+// Act-order (desc_act) GPTQ: each group's columns scattered over K. The
+// import packs them sorted by group and the linear reads its input in that
+// order (a weight the packed checkpoint holds), so the product stays exact.
+// RUN: python3 %S/Inputs/make_prequantized.py %t.act.safetensors %t.x2.npy %t.e2.npy --act-order
+// RUN: kopt %s --weights=%t.act.safetensors -o %t.act.so 2>&1 | FileCheck %s --check-prefix=ACTORDER
+// ACTORDER: kopt: imported 2 pre-quantized int4 weights from '{{.*}}.act.safetensors' (1 awq g32, 1 gptq g64 act-order)
+// RUN: kopt-run %t.act.so --input=@%t.x2.npy --expected_output=@%t.e2.npy --tolerance=2e-3,2e-3 | FileCheck %s --check-prefix=SAME
+// RUN: kopt-run %t.act.so --device=reference --input=@%t.x2.npy --expected_output=@%t.e2.npy --tolerance=2e-3,2e-3 | FileCheck %s --check-prefix=SAME
+// RUN: kopt %s --weights=%t.act.safetensors -o %t.act.ptx 2>/dev/null
+// RUN: %if ptxas %{ ptxas -arch=sm_90a %t.act.ptx -o /dev/null %}
+// RUN: kopt-run %t.act.ptx --device=reference --input=@%t.x2.npy --expected_output=@%t.e2.npy --tolerance=2e-3,2e-3 | FileCheck %s --check-prefix=SAME
+// RUN: kopt %s --weights=%t.act.safetensors --emit=mlir -o - 2>/dev/null | FileCheck %s --check-prefix=ORDER
+// ORDER: %[[ORDER:.*]] = kopt.weight "mlp.up.weight.input_order" : tensor<128xi32>
+// ORDER: %[[T:.*]] = kopt.transpose %{{.*}} {permutation = array<i64: 1, 0>} : (tensor<?x128xf16>) -> tensor<128x?xf16>
+// ORDER: %[[G:.*]] = kopt.gather %[[T]], %[[ORDER]] {axis = 0 : i64}
+// ORDER: %[[X:.*]] = kopt.transpose %[[G]] {permutation = array<i64: 1, 0>}
+// ORDER: kopt.linear %[[X]]
+// ORDER-NOT: input_order
+
 // With --quantize=int4 the float weight is quantized too (symmetric, group
 // 128) while the imported ones keep their own groups and zero points.
 // RUN: kopt %s --weights=%t.w.safetensors --quantize=int4 --emit=mlir -o - 2>/dev/null | FileCheck %s --check-prefix=TYPES
@@ -33,9 +52,9 @@
 // Errors name the weight and the problem.
 // RUN: not kopt %s --weights=%t.w.safetensors --weights-format=awq -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=FORMAT
 // FORMAT: kopt: error: pre-quantized weight 'mlp.up.weight' (mlp.up.qweight in '{{.*}}'): qweight is [16x64]; awq stores [128x8] for a weight of shape [64x128]
-// RUN: python3 %S/Inputs/make_prequantized.py %t.act.safetensors %t.x2.npy %t.e2.npy --act-order
-// RUN: not kopt %s --weights=%t.act.safetensors -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=ACTORDER
-// ACTORDER: kopt: error: pre-quantized weight 'mlp.up.weight' {{.*}}: g_idx[0] = 1, not k / group_size = 0: act-order (desc_act) checkpoints are not supported
+// RUN: python3 %S/Inputs/make_prequantized.py %t.badg.safetensors %t.x4.npy %t.e4.npy --bad-g-idx
+// RUN: not kopt %s --weights=%t.badg.safetensors -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=BADGIDX
+// BADGIDX: kopt: error: pre-quantized weight 'mlp.up.weight' {{.*}}: g_idx puts 65 columns in group 0, not K / G = 64 (an act-order checkpoint's groups hold equally many)
 // RUN: python3 %S/Inputs/make_prequantized.py %t.sym.safetensors %t.x3.npy %t.e3.npy --drop=mlp.down.qzeros
 // RUN: not kopt %s --weights=%t.sym.safetensors -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=NOZEROS
 // NOZEROS: kopt: error: pre-quantized weight 'mlp.down.weight' {{.*}}: the checkpoint lacks mlp.down.qzeros (symmetric checkpoints without zero points are not supported)

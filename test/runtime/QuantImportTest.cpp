@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -45,11 +46,14 @@ struct Reference {
   int64_t n, k, groups;
   std::vector<uint8_t> codes, zeros; // zeros: the real zero points
   std::vector<uint16_t> scales;      // f16 bits, [G][N]
+  std::vector<uint32_t> groupOf;     // g_idx: column k / (K / G) unless set
 
   Reference(int64_t n, int64_t k, int64_t groups, int zeroMin, int zeroMax,
             unsigned seed)
       : n(n), k(k), groups(groups), codes(n * k), zeros(groups * n),
-        scales(groups * n) {
+        scales(groups * n), groupOf(k) {
+    for (int64_t col = 0; col < k; ++col)
+      groupOf[col] = static_cast<uint32_t>(col / (k / groups));
     std::mt19937 rng(seed);
     for (uint8_t &c : codes)
       c = rng() % 16;
@@ -60,12 +64,11 @@ struct Reference {
       v = floatToF16(s(rng));
   }
   float weight(int64_t row, int64_t col, kopt_dtype_t scaleType) const {
-    float s = f16ToFloat(scales[(col / (k / groups)) * n + row]);
+    int64_t g = groupOf[col];
+    float s = f16ToFloat(scales[g * n + row]);
     if (scaleType == KOPT_DTYPE_BF16)
       s = bf16ToFloat(floatToBF16(s));
-    float w = (float(codes[row * k + col]) -
-               float(zeros[(col / (k / groups)) * n + row])) *
-              s;
+    float w = (float(codes[row * k + col]) - float(zeros[g * n + row])) * s;
     return scaleType == KOPT_DTYPE_BF16 ? bf16ToFloat(floatToBF16(w))
                                         : f16ToFloat(floatToF16(w));
   }
@@ -161,25 +164,80 @@ TEST(QuantImport, Bf16ModelRoundsScalesOnce) {
               KOPT_DTYPE_BF16);
 }
 
-TEST(QuantImport, TrivialGroupIndexIsAcceptedActOrderIsNot) {
+TEST(QuantImport, TrivialGroupIndexKeepsTheColumnOrder) {
   Reference ref(16, 128, 2, 1, 16, 5);
   auto [q, z] = ref.gptq(1);
   Tensor s = ref.scaleTensor();
-  std::vector<uint32_t> ordered(128);
-  for (int i = 0; i < 128; ++i)
-    ordered[i] = i / 64;
-  Tensor gIdx = int32s({128}, ordered);
-  EXPECT_TRUE(importInt4({q.view(), z.view(), s.view(), gIdx.view()}, 16, 128,
-                         KOPT_DTYPE_F16, CheckpointFormat::Auto)
-                  .isOk());
-  std::swap(ordered[0], ordered[127]);
-  Tensor actOrder = int32s({128}, ordered);
-  StatusOr<ImportedWeight> bad =
-      importInt4({q.view(), z.view(), s.view(), actOrder.view()}, 16, 128,
+  Tensor gIdx = int32s({128}, ref.groupOf);
+  StatusOr<ImportedWeight> imported =
+      importInt4({q.view(), z.view(), s.view(), gIdx.view()}, 16, 128,
                  KOPT_DTYPE_F16, CheckpointFormat::Auto);
-  ASSERT_FALSE(bad.isOk());
-  EXPECT_NE(bad.status().message().find("act-order"), std::string::npos)
-      << bad.status().message();
+  ASSERT_TRUE(imported.isOk()) << imported.status().message();
+  EXPECT_TRUE(imported->inputOrder.empty());
+}
+
+/// Act-order (desc_act): columns of one group scattered over K. The import
+/// packs them sorted by group (stable), so packed column i holds checkpoint
+/// column inputOrder[i] exactly.
+TEST(QuantImport, ActOrderSortsColumnsByGroup) {
+  Reference ref(24, 256, 4, 1, 16, 7); // group 64
+  std::mt19937 rng(3);
+  std::shuffle(ref.groupOf.begin(), ref.groupOf.end(), rng);
+  auto [q, z] = ref.gptq(1);
+  Tensor s = ref.scaleTensor();
+  Tensor gIdx = int32s({256}, ref.groupOf);
+  StatusOr<ImportedWeight> imported =
+      importInt4({q.view(), z.view(), s.view(), gIdx.view()}, 24, 256,
+                 KOPT_DTYPE_F16, CheckpointFormat::Gptq);
+  ASSERT_TRUE(imported.isOk()) << imported.status().message();
+  const std::vector<int32_t> &order = imported->inputOrder;
+  ASSERT_EQ(order.size(), 256u);
+  std::vector<bool> seen(256, false);
+  for (int64_t i = 0; i < 256; ++i) {
+    ASSERT_GE(order[i], 0);
+    ASSERT_LT(order[i], 256);
+    EXPECT_FALSE(seen[order[i]]) << "column " << order[i] << " twice";
+    seen[order[i]] = true;
+    EXPECT_EQ(ref.groupOf[order[i]], uint32_t(i / 64)) << "packed column " << i;
+    if (i % 64)
+      EXPECT_LT(order[i - 1], order[i]) << "not stable at " << i;
+  }
+  const Packed &p = imported->packed;
+  StatusOr<std::vector<float>> w = dequantize(
+      imported->encoding, {p.qweight.data(), p.scales.data(), p.zeros.data()},
+      {p.qweight.size(), p.scales.size(), p.zeros.size()});
+  ASSERT_TRUE(w.isOk()) << w.status().message();
+  int64_t wrong = 0;
+  for (int64_t row = 0; row < 24; ++row)
+    for (int64_t col = 0; col < 256; ++col)
+      wrong += (*w)[row * 256 + col] !=
+               ref.weight(row, order[col], KOPT_DTYPE_F16);
+  EXPECT_EQ(wrong, 0);
+}
+
+TEST(QuantImport, GroupIndexThatIsNoActOrderIsAnError) {
+  Reference ref(16, 128, 2, 1, 16, 5);
+  auto [q, z] = ref.gptq(1);
+  Tensor s = ref.scaleTensor();
+  auto message = [&](std::vector<uint32_t> groupOf) {
+    Tensor gIdx = int32s({128}, groupOf);
+    StatusOr<ImportedWeight> r =
+        importInt4({q.view(), z.view(), s.view(), gIdx.view()}, 16, 128,
+                   KOPT_DTYPE_F16, CheckpointFormat::Auto);
+    EXPECT_FALSE(r.isOk());
+    return r.isOk() ? std::string() : r.status().message();
+  };
+  std::vector<uint32_t> uneven = ref.groupOf;
+  uneven[127] = 0; // group 0 gets 65 columns, group 1 63
+  EXPECT_NE(message(uneven).find("g_idx puts 65 columns in group 0, not K / "
+                                 "G = 64"),
+            std::string::npos)
+      << message(uneven);
+  std::vector<uint32_t> outside = ref.groupOf;
+  outside[5] = 2;
+  EXPECT_NE(message(outside).find("g_idx[5] = 2 is not a group in [0, 2)"),
+            std::string::npos)
+      << message(outside);
 }
 
 TEST(QuantImport, MalformedPartsAreClearErrors) {

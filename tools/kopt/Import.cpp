@@ -8,6 +8,8 @@
 
 #include "llvm/ADT/MapVector.h"
 
+#include <cstring>
+
 namespace kopt {
 namespace {
 
@@ -27,6 +29,8 @@ std::vector<std::string> ImportedWeights::names() const {
   std::vector<std::string> result;
   for (const auto &[name, group] : groups)
     result.push_back(name);
+  for (const std::string &name : orderedInputs)
+    result.push_back(name + ".input_order");
   return result;
 }
 
@@ -96,8 +100,17 @@ importPrequantized(mlir::ModuleOp model, const std::string &checkpoint,
       imported.parts[name.str() + "." + layout[i].suffix] = rt::HostTensor{
           layout[i].dtype, layout[i].shape, std::move(*bytes[i])};
     imported.groups[name.str()] = encoding.groupSize;
+    bool actOrder = !weight->inputOrder.empty();
+    if (actOrder) {
+      std::vector<uint8_t> order(4 * weight->inputOrder.size());
+      std::memcpy(order.data(), weight->inputOrder.data(), order.size());
+      imported.parts[name.str() + ".input_order"] =
+          rt::HostTensor{KOPT_DTYPE_I32, {k}, std::move(order)};
+      imported.orderedInputs.push_back(name.str());
+    }
     ++formats[rt::quant::formatName(weight->format) + " g" +
-              std::to_string(encoding.groupSize)];
+              std::to_string(encoding.groupSize) +
+              (actOrder ? " act-order" : "")];
   }
   if (!imported.groups.empty()) {
     log << "kopt: imported " << imported.groups.size()

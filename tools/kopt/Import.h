@@ -6,7 +6,9 @@
 // "P.g_idx") are converted by rt::quant::importInt4 into kopt's asymmetric
 // int4 encoding. The compile then treats them as quantized weights
 // (kopt-quantize's `imported` option) and packs the converted parts into
-// model.weights.safetensors.
+// model.weights.safetensors; an act-order weight's linears read their input
+// in the packed column order (kopt-order-linear-inputs), which is written
+// there too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,10 +31,14 @@ namespace kopt {
 struct ImportedWeights {
   /// Group size of each imported kopt.weight, by name.
   std::map<std::string, int64_t> groups;
-  /// The converted parts (NAME.qweight, NAME.scales, NAME.zeros).
+  /// The converted parts (NAME.qweight, NAME.scales, NAME.zeros, and for
+  /// act-order weights NAME.input_order).
   std::map<std::string, rt::HostTensor> parts;
+  /// Act-order weights: their linears read the input in NAME.input_order
+  /// (kopt-order-linear-inputs).
+  std::vector<std::string> orderedInputs;
 
-  /// The names, for kopt-bind-weights' `imported`.
+  /// The names, for kopt-bind-weights' `imported` (with the input orders).
   std::vector<std::string> names() const;
   /// "NAME:GROUP", for kopt-quantize's `imported`.
   std::vector<std::string> quantizeSpecs() const;

@@ -185,13 +185,21 @@ struct KoptDriverConfig : mlir::MlirOptMainConfig {
 
   void prependModelPipeline(const kopt::ModelPipelineOptions &options,
                             std::vector<std::string> importedWeights,
+                            std::vector<std::string> orderedInputs,
                             bool withSummary,
                             std::optional<kopt::CpuCodegenOptions> codegen,
                             std::optional<kopt::GpuCodegenOptions> gpu) {
     auto userPipeline = std::move(passPipelineCallback);
-    setPassPipelineSetupFn([&options, importedWeights, withSummary,
-                            userPipeline, codegen,
+    setPassPipelineSetupFn([&options, importedWeights, orderedInputs,
+                            withSummary, userPipeline, codegen,
                             gpu](mlir::PassManager &pm) -> mlir::LogicalResult {
+      // Act-order imports: their linears read the input reordered, through
+      // a weight the importer packs.
+      if (!orderedInputs.empty()) {
+        kopt::KoptOrderLinearInputsPassOptions order;
+        order.weights.assign(orderedInputs.begin(), orderedInputs.end());
+        pm.addPass(kopt::createKoptOrderLinearInputsPass(order));
+      }
       // The checkpoint is checked against the model before anything runs;
       // the alias stages follow; MLIR's own pass flags append to them (and
       // --dump-pass-pipeline prints the result).
@@ -424,7 +432,8 @@ int main(int argc, char **argv) {
                                   chosen == Target::SM80   ? "sm_80"
                                   : chosen == Target::SM89 ? "sm_89"
                                                            : "sm_90"};
-  config.prependModelPipeline(options, imported.names(), summary, codegen, gpu);
+  config.prependModelPipeline(options, imported.names(), imported.orderedInputs,
+                              summary, codegen, gpu);
 
   // The serializers write the artifact and its plan themselves; with
   // --weights, quantized weights are then packed into

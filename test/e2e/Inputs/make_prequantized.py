@@ -2,14 +2,15 @@
 """Writes a GPTQ + AWQ int4 checkpoint for prequantized_import.mlir, an input
 and the expected output (without NumPy, for lit tests).
 
-    make_prequantized.py WEIGHTS X EXPECTED [--act-order]
+    make_prequantized.py WEIGHTS X EXPECTED [--act-order | --bad-g-idx]
 
 "mlp.up" is GPTQ (qweight [K/8, N] along K, zero points stored minus one,
 group 64), "mlp.down" is AWQ (qweight [K, N/8], columns 0 2 4 6 1 3 5 7 per
 word, group 32), "out.weight" is a float f16 weight. The expected output
 follows the model with the dequantized weights (q - z) * s rounded to f16.
---act-order writes a GPTQ g_idx that is not k / group (unsupported);
---drop NAME leaves tensor NAME out.
+--act-order scatters each GPTQ group's columns over K (desc_act: g_idx a
+shuffle of k / group, the expected output following it); --bad-g-idx
+puts one column too many in group 0; --drop NAME leaves tensor NAME out.
 """
 
 import argparse
@@ -42,23 +43,22 @@ class Int4Weight:
         self.codes = [[rng.randrange(16) for _ in range(k)] for _ in range(n)]
         self.zeros = [[rng.randint(zero_lo, zero_hi) for _ in range(n)] for _ in range(g)]
         self.scales = [[f16(rng.uniform(0.005, 0.02)) for _ in range(n)] for _ in range(g)]
+        self.g_idx = [c // group for c in range(k)]
 
     def dense(self):
-        return [[f16((self.codes[r][c] - self.zeros[c // self.group][r]) *
-                     self.scales[c // self.group][r]) for c in range(self.k)]
+        return [[f16((self.codes[r][c] - self.zeros[self.g_idx[c]][r]) *
+                     self.scales[self.g_idx[c]][r]) for c in range(self.k)]
                 for r in range(self.n)]
 
     def scale_bytes(self):
         return struct.pack(f"<{self.n * len(self.scales)}e",
                            *[s for row in self.scales for s in row])
 
-    def gptq(self, prefix, act_order):
+    def gptq(self, prefix):
         qweight = pack_words([self.codes[r][c] for c8 in range(0, self.k, 8)
                               for r in range(self.n) for c in range(c8, c8 + 8)])
         qzeros = pack_words([z - 1 for row in self.zeros for z in row])
-        g_idx = [c // self.group for c in range(self.k)]
-        if act_order:
-            g_idx[0], g_idx[-1] = g_idx[-1], g_idx[0]
+        g_idx = self.g_idx
         return {prefix + ".qweight": ("I32", [self.k // 8, self.n], qweight),
                 prefix + ".qzeros": ("I32", [len(self.zeros), self.n // 8], qzeros),
                 prefix + ".scales": ("F16", [len(self.scales), self.n], self.scale_bytes()),
@@ -106,6 +106,7 @@ def main():
     parser.add_argument("x")
     parser.add_argument("expected")
     parser.add_argument("--act-order", action="store_true")
+    parser.add_argument("--bad-g-idx", action="store_true")
     parser.add_argument("--drop", default="")
     args = parser.parse_args()
     rng = random.Random(11)
@@ -113,7 +114,11 @@ def main():
     down = Int4Weight(rng, 128, 64, 32, 0, 15)
     out = [[f16(rng.uniform(-0.1, 0.1)) for _ in range(128)] for _ in range(128)]
     tensors = {}
-    tensors.update(up.gptq("mlp.up", args.act_order))
+    if args.act_order:
+        random.Random(5).shuffle(up.g_idx)
+    if args.bad_g_idx:
+        up.g_idx[-1] = 0
+    tensors.update(up.gptq("mlp.up"))
     tensors.update(down.awq("mlp.down"))
     tensors["out.weight"] = ("F16", [128, 128],
                              struct.pack("<16384e", *[v for r in out for v in r]))

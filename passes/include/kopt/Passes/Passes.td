@@ -124,6 +124,26 @@ def KoptScaleLinearInputsPass
   let dependentDialects = ["::kopt::KoptDialect"];
 }
 
+def KoptOrderLinearInputsPass
+    : Pass<"kopt-order-linear-inputs", "::mlir::ModuleOp"> {
+  let summary = "Read the inputs of chosen linears in a stored column order";
+  let description = [{
+    For every `kopt.linear` whose weight is named in `weights`, gathers its
+    input's last dim through a new weight `<name>.input_order` (i32 `[K]`):
+    the linear reads `x[..., order]`, as `kopt.transpose` (last dim first),
+    `kopt.gather` along axis 0, and the transpose back. An act-order
+    (desc_act) GPTQ checkpoint scatters each scale group's columns over K;
+    `kopt --weights` packs them sorted by group, so kopt's group-wise
+    encodings hold them, and writes that order into the packed checkpoint,
+    keeping the product exact. A name that no linear reads is an error.
+  }];
+  let options = [
+    ListOption<"weights", "weights", "std::string",
+               "Weight names whose linears read their input reordered">
+  ];
+  let dependentDialects = ["::kopt::KoptDialect"];
+}
+
 def KoptSparsifyPass : Pass<"kopt-sparsify", "::mlir::ModuleOp"> {
   let summary = "Prune linear weights to a structured sparsity pattern";
   let description = [{

@@ -12,7 +12,10 @@
 // Both mean w[n, k] = (q[n, k] - z[n, k / g]) * s[n, k / g] with g = K / G.
 // importInt4 re-packs them, losslessly, as kopt's asymmetric int4 `mma`
 // encoding (codes and zero points exact; scales converted to the model's
-// dtype, exact for f16 and f32).
+// dtype, exact for f16 and f32). An act-order (desc_act) g_idx, column k
+// in group g_idx[k] with every group holding g columns, is imported with
+// the columns sorted by group (stable): the weight's K order becomes
+// `inputOrder`, and the linear must read x[..., inputOrder].
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +26,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace kopt::rt::quant {
 
@@ -42,13 +46,17 @@ struct ImportedWeight {
   Encoding encoding;
   Packed packed;
   CheckpointFormat format; // as detected when asked for Auto
+  /// Act-order: packed column i is checkpoint column inputOrder[i]; empty
+  /// when g_idx is k / g (or absent).
+  std::vector<int32_t> inputOrder;
 };
 
 /// Converts the parts of a weight of logical shape [n, k] into kopt's
 /// asymmetric int4 `mma` encoding with `scale` (f16/bf16/f32) scales.
 /// Auto tells GPTQ from AWQ by qweight's shape (GPTQ means "gptq", whose
-/// zero points are stored minus one). Malformed parts, act-order g_idx and
-/// group sizes the layout cannot hold are INVALID_ARGUMENT.
+/// zero points are stored minus one). Malformed parts, a g_idx whose groups
+/// do not each hold K / G columns, and group sizes the layout cannot hold
+/// are INVALID_ARGUMENT.
 StatusOr<ImportedWeight> importInt4(const ForeignParts &parts, int64_t n,
                                     int64_t k, kopt_dtype_t scale,
                                     CheckpointFormat format);
