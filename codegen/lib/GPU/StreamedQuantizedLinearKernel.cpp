@@ -2,14 +2,17 @@
 //
 // kopt.linear over `mma`-layout i4/i8 codes for a few tokens, written for
 // the memory roofline:
-//   - a block owns one 16-row tile and 8 * MT tokens; each of its warps owns
-//     a contiguous range of the tile's 512-byte chunks (64 K of i4, 32 of
-//     i8) and streams it through a private ring of `stages` slots of
-//     `chunksPerStage` chunks in shared memory: every lane cp.asyncs its
-//     own 16 bytes of each chunk and later reads back exactly those, so a
-//     cp.async group wait orders them and no warp waits for another. The
-//     bytes in flight cost no registers (H200, 28672 x 8192 i4: the stream
-//     alone runs at 95% of copy bandwidth, bench/RESULTS.md);
+//   - a block takes an even share of all 16-row tiles (streamedLinearBlocks
+//     sizes the grid to the SMs, so no partial last wave) and 8 * MT
+//     tokens; each warp owns the same contiguous range of every tile's
+//     512-byte chunks (64 K of i4, 32 of i8) and streams them, tile after
+//     tile, through a private ring of `stages` slots of `chunksPerStage`
+//     chunks in shared memory: every lane cp.asyncs its own 16 bytes of
+//     each chunk and later reads back exactly those, so a cp.async group
+//     wait orders them and no warp waits for another. The bytes in flight
+//     cost no registers (H200, 28672 x 8192 i4: the stream alone runs at
+//     95% of copy bandwidth, bench/RESULTS.md), and the ring runs on across
+//     tile boundaries;
 //   - a code pair becomes a 16-bit value with one shift and one lop3:
 //     (w >> s) & 0x000f000f | magic holds magic + code in both halves,
 //     exactly (bf16 128 + c, f16 1024 + c);
@@ -17,12 +20,13 @@
 //     kopt.dequantize rounds it (bf16-side i8 goes through f32), so results
 //     equal dequantize-then-linear; factored scales (groups of whole
 //     chunks): the mma takes the exact integers code - zero (bf16 i8 bytes
-//     split into their nibbles, the high one weighted 16) and each group's
-//     f32 partial sum is scaled once: fewer operations, and the weight is
-//     never rounded to 16 bits;
-//   - the tile's scales (and zero points) are staged in shared memory while
-//     the first stages are in flight; warps reduce through shared memory,
-//     then bias and the output cast.
+//     split into their nibbles, the high one weighted 16) and the f32
+//     partial sums are scaled once per chunk, per stage (groups of whole
+//     stages) or per tile (one scale for all of K): fewer operations, and
+//     the weight is never rounded to 16 bits;
+//   - scales and zero points come from global memory (L2-resident), once
+//     per stage when a group holds whole stages; at each tile's end the
+//     warps reduce through shared memory, then bias and the output cast.
 // The layout and the activation order are QuantizedLinearKernels' (the
 // `mma` layout of rt::quant).
 //
