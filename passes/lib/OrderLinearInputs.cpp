@@ -6,10 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "NamedLinears.h"
+
 #include "kopt/Dialect/Kopt/KoptOps.h"
 #include "kopt/Passes/Passes.h"
-
-#include "llvm/ADT/StringSet.h"
 
 namespace kopt {
 #define GEN_PASS_DEF_KOPTORDERLINEARINPUTSPASS
@@ -50,19 +50,13 @@ struct KoptOrderLinearInputsPass
   using Base::Base;
 
   void runOnOperation() override {
-    llvm::StringSet<> wanted, seen;
-    for (const std::string &name : weights)
-      wanted.insert(name);
-    llvm::SmallVector<LinearOp> linears;
-    getOperation().walk([&](LinearOp linear) {
-      auto weight = linear.getWeight().getDefiningOp<WeightOp>();
-      if (weight && wanted.contains(weight.getName()))
-        linears.push_back(linear);
-    });
+    mlir::FailureOr<llvm::SmallVector<LinearOp>> linears =
+        linearsReading(getOperation(), weights, getArgument());
+    if (mlir::failed(linears))
+      return signalPassFailure();
     bool failed = false;
-    for (LinearOp linear : linears) {
+    for (LinearOp linear : *linears) {
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
-      seen.insert(weight.getName());
       auto dense = llvm::dyn_cast<mlir::RankedTensorType>(weight.getType());
       if (!dense || dense.getRank() != 2) {
         weight.emitError("kopt-order-linear-inputs: weight '")
@@ -80,14 +74,6 @@ struct KoptOrderLinearInputsPass
       linear.getInputMutable().assign(
           gatherLastDim(builder, linear.getLoc(), linear.getInput(), order));
     }
-    for (const std::string &name : weights)
-      if (!seen.contains(name)) {
-        mlir::emitError(getOperation().getLoc(),
-                        "kopt-order-linear-inputs: no kopt.linear reads a "
-                        "weight named '")
-            << name << "'";
-        failed = true;
-      }
     if (failed)
       signalPassFailure();
   }

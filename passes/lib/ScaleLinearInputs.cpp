@@ -5,10 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "NamedLinears.h"
+
 #include "kopt/Dialect/Kopt/KoptOps.h"
 #include "kopt/Passes/Passes.h"
-
-#include "llvm/ADT/StringSet.h"
 
 namespace kopt {
 #define GEN_PASS_DEF_KOPTSCALELINEARINPUTSPASS
@@ -21,18 +21,12 @@ struct KoptScaleLinearInputsPass
   using Base::Base;
 
   void runOnOperation() override {
-    llvm::StringSet<> wanted, seen;
-    for (const std::string &name : weights)
-      wanted.insert(name);
-    llvm::SmallVector<LinearOp> linears;
-    getOperation().walk([&](LinearOp linear) {
+    mlir::FailureOr<llvm::SmallVector<LinearOp>> linears =
+        linearsReading(getOperation(), weights, getArgument());
+    if (mlir::failed(linears))
+      return signalPassFailure();
+    for (LinearOp linear : *linears) {
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
-      if (weight && wanted.contains(weight.getName()))
-        linears.push_back(linear);
-    });
-    for (LinearOp linear : linears) {
-      auto weight = linear.getWeight().getDefiningOp<WeightOp>();
-      seen.insert(weight.getName());
       auto input =
           llvm::cast<mlir::RankedTensorType>(linear.getInput().getType());
       mlir::OpBuilder builder(linear);
@@ -45,17 +39,6 @@ struct KoptScaleLinearInputsPass
                                   linear.getInput(), scale);
       linear.getInputMutable().assign(scaled);
     }
-    bool failed = false;
-    for (const std::string &name : weights)
-      if (!seen.contains(name)) {
-        mlir::emitError(getOperation().getLoc(),
-                        "kopt-scale-linear-inputs: no kopt.linear reads a "
-                        "weight named '")
-            << name << "'";
-        failed = true;
-      }
-    if (failed)
-      signalPassFailure();
   }
 };
 

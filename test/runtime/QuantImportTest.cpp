@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <random>
 
 namespace kopt::rt::quant {
@@ -111,6 +112,23 @@ struct Reference {
   }
 };
 
+/// Checks every dequantized element of `imported` against the reference,
+/// packed column c holding the checkpoint's column `column(c)`.
+void expectDequantizesTo(const ImportedWeight &imported, const Reference &ref,
+                         kopt_dtype_t scaleType,
+                         const std::function<int64_t(int64_t)> &column) {
+  const Packed &p = imported.packed;
+  StatusOr<std::vector<float>> w = dequantize(
+      imported.encoding, {p.qweight.data(), p.scales.data(), p.zeros.data()},
+      {p.qweight.size(), p.scales.size(), p.zeros.size()});
+  ASSERT_TRUE(w.isOk()) << w.status().message();
+  int64_t wrong = 0;
+  for (int64_t row = 0; row < ref.n; ++row)
+    for (int64_t col = 0; col < ref.k; ++col)
+      wrong += (*w)[row * ref.k + col] != ref.weight(row, column(col), scaleType);
+  EXPECT_EQ(wrong, 0);
+}
+
 /// Imports and checks every dequantized element against the reference.
 void expectExact(const Reference &ref, const Tensor &q, const Tensor &z,
                  CheckpointFormat format, CheckpointFormat expected,
@@ -124,16 +142,9 @@ void expectExact(const Reference &ref, const Tensor &q, const Tensor &z,
   EXPECT_EQ(imported->encoding.groupSize, ref.k / ref.groups);
   EXPECT_TRUE(imported->encoding.asymmetric);
   EXPECT_EQ(imported->encoding.layout, Layout::Mma);
-  const Packed &p = imported->packed;
-  StatusOr<std::vector<float>> w = dequantize(
-      imported->encoding, {p.qweight.data(), p.scales.data(), p.zeros.data()},
-      {p.qweight.size(), p.scales.size(), p.zeros.size()});
-  ASSERT_TRUE(w.isOk()) << w.status().message();
-  int64_t wrong = 0;
-  for (int64_t row = 0; row < ref.n; ++row)
-    for (int64_t col = 0; col < ref.k; ++col)
-      wrong += (*w)[row * ref.k + col] != ref.weight(row, col, scaleType);
-  EXPECT_EQ(wrong, 0);
+  EXPECT_TRUE(imported->inputOrder.empty());
+  expectDequantizesTo(*imported, ref, scaleType,
+                      [](int64_t col) { return col; });
 }
 
 TEST(QuantImport, GptqIsExactWithZeroOffset) {
@@ -202,17 +213,8 @@ TEST(QuantImport, ActOrderSortsColumnsByGroup) {
     if (i % 64)
       EXPECT_LT(order[i - 1], order[i]) << "not stable at " << i;
   }
-  const Packed &p = imported->packed;
-  StatusOr<std::vector<float>> w = dequantize(
-      imported->encoding, {p.qweight.data(), p.scales.data(), p.zeros.data()},
-      {p.qweight.size(), p.scales.size(), p.zeros.size()});
-  ASSERT_TRUE(w.isOk()) << w.status().message();
-  int64_t wrong = 0;
-  for (int64_t row = 0; row < 24; ++row)
-    for (int64_t col = 0; col < 256; ++col)
-      wrong += (*w)[row * 256 + col] !=
-               ref.weight(row, order[col], KOPT_DTYPE_F16);
-  EXPECT_EQ(wrong, 0);
+  expectDequantizesTo(*imported, ref, KOPT_DTYPE_F16,
+                      [&](int64_t col) { return order[col]; });
 }
 
 TEST(QuantImport, GroupIndexThatIsNoActOrderIsAnError) {

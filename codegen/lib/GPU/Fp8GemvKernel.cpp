@@ -57,26 +57,9 @@ mlir::FailureOr<std::string> fp8GemvKernel(FunctionEmitter &e,
     return acc;
   };
   std::string zero = k.def("arith.constant dense<0.0> : " + pair);
-  // Two warp-wide steps per iteration (their loads issued together), then
-  // the rest one at a time.
-  constexpr int64_t kUnroll = 2;
-  const int64_t warpStep = 32 * 16,
-                mainEnd = kDim / (warpStep * kUnroll) * (warpStep * kUnroll);
-  std::string kk = k.fresh(), acc = k.fresh(), mainSum = k.fresh();
-  k.line(mainSum + " = scf.for " + kk + " = " + start + " to " + k.c(mainEnd) +
-         " step " + k.c(warpStep * kUnroll) + " iter_args(" + acc + " = " +
-         zero + ") -> (" + pair + ") {");
-  std::string body = acc;
-  for (int64_t u = 0; u < kUnroll; ++u)
-    body = step(x.add(kk, k.c(u * warpStep)), body);
-  k.line("scf.yield " + body + " : " + pair);
-  k.line("}");
-  std::string rest = k.fresh(), acc2 = k.fresh(), sum = k.fresh();
-  k.line(sum + " = scf.for " + rest + " = " + x.add(start, k.c(mainEnd)) +
-         " to " + k.c(kDim) + " step " + k.c(warpStep) + " iter_args(" + acc2 +
-         " = " + mainSum + ") -> (" + pair + ") {");
-  k.line("scf.yield " + step(rest, acc2) + " : " + pair);
-  k.line("}");
+  // Two warp-wide steps per iteration, then the rest one at a time.
+  std::string sum = unrolledStridedSum(k, start, kDim, 32 * 16, 2, zero, pair,
+                                       step);
   std::string v = k.warpReduce(
       k.def("vector.reduction <add>, " + sum + " : " + pair + " into f32"),
       "arith.addf");

@@ -317,6 +317,33 @@ CarriedLoop openCarriedLoop(KernelText &k, const std::string &lo,
   return loop;
 }
 
+std::string unrolledStridedSum(
+    KernelText &k, const std::string &start, int64_t end, int64_t stride,
+    int64_t unroll, const std::string &zero, const std::string &type,
+    const std::function<std::string(const std::string &, const std::string &)>
+        &step) {
+  const int64_t mainEnd = end / (stride * unroll) * (stride * unroll);
+  auto add = [&](const std::string &a, int64_t b) {
+    return k.def("arith.addi " + a + ", " + k.c(b) + " : index");
+  };
+  std::string kk = k.fresh(), acc = k.fresh(), mainSum = k.fresh();
+  k.line(mainSum + " = scf.for " + kk + " = " + start + " to " + k.c(mainEnd) +
+         " step " + k.c(stride * unroll) + " iter_args(" + acc + " = " + zero +
+         ") -> (" + type + ") {");
+  std::string body = acc;
+  for (int64_t u = 0; u < unroll; ++u)
+    body = step(add(kk, u * stride), body);
+  k.line("scf.yield " + body + " : " + type);
+  k.line("}");
+  std::string rest = k.fresh(), restAcc = k.fresh(), sum = k.fresh();
+  k.line(sum + " = scf.for " + rest + " = " + add(start, mainEnd) + " to " +
+         k.c(end) + " step " + k.c(stride) + " iter_args(" + restAcc + " = " +
+         mainSum + ") -> (" + type + ") {");
+  k.line("scf.yield " + step(rest, restAcc) + " : " + type);
+  k.line("}");
+  return sum;
+}
+
 void closeCarriedLoop(KernelText &k, const std::vector<std::string> &next) {
   if (next.empty()) {
     k.line("}");

@@ -21,6 +21,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -193,6 +194,16 @@ CarriedLoop openCarriedLoop(KernelText &k, const std::string &lo,
                             const std::vector<std::string> &init);
 /// Yields `next` (one f32 per carried value) and closes the loop.
 void closeCarriedLoop(KernelText &k, const std::vector<std::string> &next);
+
+/// The sum of `step(kk, acc)` over kk = start, start + stride, ... < end,
+/// carried as `type` from `zero`: `unroll` steps per iteration (their loads
+/// issued together), then the rest one at a time (a warp-strided GEMV's K
+/// loop). `end` is static; returns the sum.
+std::string unrolledStridedSum(
+    KernelText &k, const std::string &start, int64_t end, int64_t stride,
+    int64_t unroll, const std::string &zero, const std::string &type,
+    const std::function<std::string(const std::string &, const std::string &)>
+        &step);
 
 /// `n` copies of `type` separated by commas ("f32, f32").
 std::string repeatedTypes(int64_t n, llvm::StringRef type);

@@ -91,29 +91,9 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
     }
     return k.def("vector.fma " + wv + ", " + xv + ", " + acc + " : " + vf);
   };
-  // Main loop: kUnroll warp-wide steps per iteration, their loads issued
-  // together; then the remaining steps one at a time.
-  constexpr int64_t kUnroll = 4;
-  int64_t warpStep = 32 * width,
-          mainEnd = kDim / (warpStep * kUnroll) * (warpStep * kUnroll);
-  std::string kk = k.fresh(), acc = k.fresh(), mainSum = k.fresh();
-  k.line(mainSum + " = scf.for " + kk + " = " + start + " to " + k.c(mainEnd) +
-         " step " + k.c(warpStep * kUnroll) + " iter_args(" + acc + " = " +
-         zero + ") -> (" + vf + ") {");
-  std::string body = acc;
-  for (int64_t u = 0; u < kUnroll; ++u)
-    body =
-        step(k.def("arith.addi " + kk + ", " + k.c(u * warpStep) + " : index"),
-             body);
-  k.line("scf.yield " + body + " : " + vf);
-  k.line("}");
-  std::string rest = k.fresh(), acc2 = k.fresh(), sum = k.fresh();
-  k.line(sum + " = scf.for " + rest + " = " +
-         k.def("arith.addi " + start + ", " + k.c(mainEnd) + " : index") +
-         " to " + k.c(kDim) + " step " + k.c(warpStep) + " iter_args(" + acc2 +
-         " = " + mainSum + ") -> (" + vf + ") {");
-  k.line("scf.yield " + step(rest, acc2) + " : " + vf);
-  k.line("}");
+  // Four warp-wide steps per iteration, then the rest one at a time.
+  std::string sum =
+      unrolledStridedSum(k, start, kDim, 32 * width, 4, zero, vf, step);
   std::string partial =
       k.def("vector.reduction <add>, " + sum + " : " + vf + " into f32");
   std::string v = k.warpReduce(partial, "arith.addf");

@@ -108,7 +108,6 @@ defaultStreamedTiling(const GpuTarget &target, const PackedLinearProblem &p) {
   cfg.stages = 4;
   cfg.chunksPerStage = 2;
   cfg.factoredScales = one && factoredScalesApply(p.groupSize, p.int4);
-  cfg.blocks = 0;
   return cfg;
 }
 
@@ -569,7 +568,7 @@ streamedTiling(LinearOp op, const GpuTarget &target,
   cfg.chunksPerStage = v[2];
   int64_t flags = v.size() > 3 ? v[3] : 0;
   cfg.probe = flags & 3;
-  cfg.blocks = v.size() > 4 ? v[4] : 0; // per SM until the launch
+  cfg.blocksPerSm = v.size() > 4 ? v[4] : 0;
   cfg.factoredScales = flags & 4;
   if (cfg.factoredScales &&
       !factoredScalesApply(enc.groupSize, int4))
@@ -764,8 +763,8 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
         return op.emitError("kopt.gemv_tile: ")
                << shared << " bytes of shared memory exceed the "
                << e.target().sharedMemoryPerBlockBytes << " a block may take";
-      s.blocks = s.blocks > 0
-                     ? std::min(tiles, s.blocks * e.target().smCount)
+      s.blocks = s.blocksPerSm > 0
+                     ? std::min(tiles, s.blocksPerSm * e.target().smCount)
                      : streamedLinearBlocks(e.target(), s);
       kernel = streamedQuantizedLinearKernel(e, op, s);
       gridX = s.blocks;

@@ -20,8 +20,10 @@ struct StreamedLinearConfig : PackedLinearProblem {
   int64_t warps = 4;      // split each tile's chunks between them
   int64_t stages = 4;     // ring slots per warp
   int64_t chunksPerStage = 4;
-  /// Blocks (grid.x): each takes an even share of the 16-row tiles, one
-  /// after another.
+  /// Blocks per SM to launch (0: streamedLinearBlocks chooses) and the
+  /// grid it gives (grid.x): each block takes an even share of the 16-row
+  /// tiles, one after another.
+  int64_t blocksPerSm = 0;
   int64_t blocks = 1;
   /// Scales multiply the 16-bit weights (as kopt.dequantize rounds them,
   /// so results equal dequantize-then-linear) or, when scale groups hold

@@ -12,6 +12,15 @@ func.func @shape(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200
 
 // -----
 
+func.func @blocks(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200x8xbf16>) -> tensor<?x200xbf16> {
+  %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x1024xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x8192xi8>, tensor<200x8xbf16>) -> tensor<200x1024xbf16>
+  // expected-error @+1 {{kopt.gemv_tile wants warps in [1, 32], stages and chunks per stage in [1, 16], flags 0-2 | 4, blocks per SM in [0, 32]}}
+  %y = kopt.linear %x, %w {kopt.gemv_tile = array<i64: 4, 2, 2, 4, 33>} : (tensor<?x1024xbf16>, tensor<200x1024xbf16>) -> tensor<?x200xbf16>
+  return %y : tensor<?x200xbf16>
+}
+
+// -----
+
 func.func @type(%x: tensor<?x1024xbf16>, %q: tensor<13x8192xi8>, %s: tensor<200x8xbf16>) -> tensor<?x200xbf16> {
   %w = kopt.dequantize %q, %s {encoding = !kopt.quantized<200x1024xi4, group_size = 128, scale = bf16, layout = mma>} : (tensor<13x8192xi8>, tensor<200x8xbf16>) -> tensor<200x1024xbf16>
   // expected-error @+1 {{kopt.gemv_tile must be array<i64: warps, stages, chunks_per_stage[, flags[, blocks_per_sm]]>}}
