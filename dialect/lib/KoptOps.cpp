@@ -318,4 +318,33 @@ LogicalResult DecompressOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// FusedOp
+//===----------------------------------------------------------------------===//
+
+YieldOp FusedOp::getYield() {
+  return cast<YieldOp>(getBody().front().getTerminator());
+}
+
+LogicalResult FusedOp::verify() {
+  StringRef kind = getKind();
+  if (kind != "elementwise" && kind != "linear_epilogue")
+    return emitOpError("kind must be \"elementwise\" or \"linear_epilogue\", "
+                       "got \"")
+           << kind << "\"";
+  Block &body = getBody().front();
+  if (body.getNumArguments() != 0)
+    return emitOpError("body takes no arguments; it reads values from above");
+  auto yield = body.empty() ? YieldOp() : dyn_cast<YieldOp>(body.back());
+  if (!yield)
+    return emitOpError("body must end in kopt.yield");
+  if (yield.getValues().getTypes() != getResultTypes())
+    return yield.emitOpError("yields ")
+           << yield.getValues().getTypes() << " but the kopt.fused returns "
+           << getResultTypes();
+  if (&body.front() == yield.getOperation())
+    return emitOpError("body holds no op");
+  return success();
+}
+
 } // namespace kopt

@@ -12,9 +12,11 @@
 
 namespace kopt {
 
-void buildFusePipeline(mlir::OpPassManager &pm) {
+void buildFusePipeline(mlir::OpPassManager &pm, bool remarks) {
   // Fuse kopt ops into kernel-sized groups.
-  pm.addPass(createKoptFusePass());
+  KoptFusePassOptions fuse;
+  fuse.remarks = remarks;
+  pm.addPass(createKoptFusePass(fuse));
   // Fold and deduplicate what fusion left behind.
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
@@ -79,7 +81,7 @@ void buildModelPipeline(mlir::OpPassManager &pm,
   }
   // Fuse last, over the final weight encodings.
   if (options.fuse)
-    buildFusePipeline(pm);
+    buildFusePipeline(pm, options.fuseRemarks);
 }
 
 void registerKoptPipelines() {

@@ -10,6 +10,7 @@
 
 #include "kopt/Codegen/Passes.h"
 #include "kopt/InitAll.h"
+#include "kopt/Passes/Passes.h"
 #include "kopt/runtime/CompiledModule.h"
 #include "kopt/runtime/GpuModule.h"
 #include "kopt/runtime/Float16.h"
@@ -64,6 +65,8 @@ struct Case {
   std::vector<std::vector<std::vector<int64_t>>> runs;
   /// Tolerance scale on top of the dtype's (for long reductions).
   double slack = 1.0;
+  /// Run kopt-fuse first: the fused kernels against the unfused reference.
+  bool fuse = false;
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
@@ -214,7 +217,7 @@ protected:
   /// Compiles `source` to a shared object (or, with `gpu`, to PTX for
   /// sm_90); empty string on success, else the diagnostics.
   std::string compile(const std::string &source, const std::string &output,
-                      bool gpu = false) {
+                      bool gpu = false, bool fuse = false) {
     std::string diagnostics;
     mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &d) {
       diagnostics += d.str() + "\n";
@@ -225,6 +228,8 @@ protected:
     if (!module)
       return "parse failed: " + diagnostics;
     mlir::PassManager pm(context);
+    if (fuse)
+      pm.addPass(kopt::createKoptFusePass());
     if (gpu)
       kopt::buildGpuCodegenPipeline(pm, {output, "sm_90"});
     else
@@ -287,7 +292,7 @@ void compareWithReference(const Case &c, const std::string &graphJson,
 TEST_P(CpuNumerics, MatchesReference) {
   const Case &c = GetParam();
   std::string so = (directory / (c.name + ".so")).string();
-  std::string error = compile(c.mlir, so);
+  std::string error = compile(c.mlir, so, /*gpu=*/false, c.fuse);
   ASSERT_EQ(error, "") << c.mlir;
   auto module = kopt::rt::CompiledModule::load(so);
   ASSERT_TRUE(module.isOk()) << module.status().message();
@@ -369,7 +374,7 @@ class GpuNumerics : public CpuNumerics {};
 TEST_P(GpuNumerics, MatchesReference) {
   const Case &c = GetParam();
   std::string ptx = (directory / (c.name + ".ptx")).string();
-  std::string error = compile(c.mlir, ptx, /*gpu=*/true);
+  std::string error = compile(c.mlir, ptx, /*gpu=*/true, c.fuse);
   ASSERT_EQ(error, "") << c.mlir;
   if (std::system("command -v ptxas >/dev/null 2>&1") == 0) {
     std::string command = "ptxas -arch=sm_90a '" + ptx + "' -o /dev/null";
@@ -1447,6 +1452,158 @@ std::vector<Case> quantizedCases() {
   return cases;
 }
 
+/// Fusion groups (kopt-fuse) against the reference of their unfused ops:
+/// linear epilogues on every linear kernel (GEMV, SIMT, mma/wgmma GEMM,
+/// packed, streamed and dense-path int4, fp8) with each kind of operand
+/// indexing, and elementwise trees.
+std::vector<Case> fusedCases() {
+  std::vector<Case> cases;
+  auto add = [&](Case c) {
+    c.fuse = true;
+    cases.push_back(std::move(c));
+  };
+  auto rowsOf = [](std::initializer_list<int64_t> ms,
+                   std::function<std::vector<std::vector<int64_t>>(int64_t)>
+                       shapes) { return sizes(ms, shapes); };
+  // bias + gelu + residual: 16-bit through the GEMV and the tensor cores
+  // (N odd: unpaired stores), f32 through the GEMV and the SIMT GEMM.
+  for (kopt_dtype_t dt : {KOPT_DTYPE_BF16, KOPT_DTYPE_F16, KOPT_DTYPE_F32}) {
+    std::string t = typeName(dt);
+    std::string x = "tensor<?x64x" + t + ">", w = "tensor<77x64x" + t + ">",
+                b = "tensor<77x" + t + ">", y = "tensor<?x77x" + t + ">";
+    add({"fused_linear_bias_gelu_residual_" + t,
+         fn("(%x: " + x + ", %w: " + w + ", %b: " + b + ", %r: " + y +
+                ") -> " + y,
+            "  %l = kopt.linear %x, %w, %b : (" + x + ", " + w + ", " + b +
+                ") -> " + y + "\n  %g = kopt.gelu %l {approximate = \"tanh\"} : " +
+                y + "\n  %o = kopt.add %g, %r : " + y + "\n  return %o : " + y),
+         {f(dt), f(dt, -0.125, 0.125), f(dt), f(dt)},
+         rowsOf({1, 5, 8, 9, 33, 130}, [](int64_t m) {
+           return std::vector<std::vector<int64_t>>{
+               {m, 64}, {77, 64}, {77}, {m, 77}};
+         })});
+  }
+  // A feature scale, a per-token shift, a scalar, then a cast to f32, over
+  // a 3-d input (tokens flattened); N even: paired stores.
+  {
+    std::string x = "tensor<2x?x96xbf16>", w = "tensor<80x96xbf16>",
+                y = "tensor<2x?x80xbf16>", yf = "tensor<2x?x80xf32>";
+    add({"fused_linear_scale_shift_cast_bf16",
+         fn("(%x: " + x + ", %w: " + w +
+                ", %s: tensor<80xbf16>, %t: tensor<2x?x1xbf16>, %c: "
+                "tensor<1xbf16>) -> " + yf,
+            "  %l = kopt.linear %x, %w : (" + x + ", " + w + ") -> " + y +
+                "\n  %a = kopt.mul %l, %s : (" + y + ", tensor<80xbf16>) -> " +
+                y + "\n  %b = kopt.sub %t, %a : (tensor<2x?x1xbf16>, " + y +
+                ") -> " + y + "\n  %d = kopt.div %b, %c : (" + y +
+                ", tensor<1xbf16>) -> " + y + "\n  %o = kopt.cast %d : (" + y +
+                ") -> " + yf + "\n  return %o : " + yf),
+         {f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16, -0.1, 0.1),
+          f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16),
+          f(KOPT_DTYPE_BF16, 0.5, 2.0)},
+         rowsOf({1, 4, 7, 70}, [](int64_t m) {
+           return std::vector<std::vector<int64_t>>{
+               {2, m, 96}, {80, 96}, {80}, {2, m, 1}, {1}};
+         })});
+  }
+  // SwiGLU as its gate projection's epilogue: silu(x Wg^T) * (x Wu^T).
+  {
+    std::string x = "tensor<?x128xbf16>", w = "tensor<200x128xbf16>",
+                y = "tensor<?x200xbf16>";
+    add({"fused_swiglu_bf16",
+         fn("(%x: " + x + ", %wg: " + w + ", %wu: " + w + ") -> " + y,
+            "  %g = kopt.linear %x, %wg : (" + x + ", " + w + ") -> " + y +
+                "\n  %u = kopt.linear %x, %wu : (" + x + ", " + w + ") -> " + y +
+                "\n  %s = kopt.silu %g : " + y + "\n  %o = kopt.mul %s, %u : " +
+                y + "\n  return %o : " + y),
+         {f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16, -0.1, 0.1),
+          f(KOPT_DTYPE_BF16, -0.1, 0.1)},
+         rowsOf({1, 3, 17, 129}, [](int64_t m) {
+           return std::vector<std::vector<int64_t>>{
+               {m, 128}, {200, 128}, {200, 128}};
+         })});
+  }
+  // int4 weights: the packed kernel, the dense path from 9 tokens (one
+  // launch runs each band), and the streamed GEMV; a residual and relu.
+  for (const char *attrs :
+       {"kopt.dense_from_rows = 9", "kopt.gemv_tile = array<i64: 4, 2, 2>"}) {
+    namespace quant = kopt::rt::quant;
+    std::string x = "tensor<?x256xbf16>", y = "tensor<?x45xbf16>";
+    std::string type = "!kopt.quantized<45x256xi4, group_size = 64, scale = "
+                       "bf16, zero_point = i4, layout = mma>";
+    quant::Encoding enc;
+    enc.storage = quant::Storage::Int4;
+    enc.groupSize = 64;
+    enc.scale = KOPT_DTYPE_BF16;
+    enc.asymmetric = true;
+    enc.layout = quant::Layout::Mma;
+    enc.shape = {45, 256};
+    std::vector<quant::Part> parts = quant::partsOf(enc);
+    std::string signature = "(%x: " + x, partTypes;
+    const char *names[] = {"%q", "%s", "%z"};
+    for (size_t i = 0; i < parts.size(); ++i) {
+      std::string pt = "tensor<";
+      for (int64_t d : parts[i].shape)
+        pt += std::to_string(d) + "x";
+      pt += std::string(typeName(parts[i].dtype)) + ">";
+      signature += ", " + std::string(names[i]) + ": " + pt;
+      partTypes += (i ? ", " : "") + pt;
+    }
+    signature += ", %r: " + y + ") -> " + y;
+    std::vector<std::vector<int64_t>> partShapes;
+    for (const quant::Part &part : parts)
+      partShapes.push_back(part.shape);
+    bool streamed = std::string(attrs).find("gemv_tile") != std::string::npos;
+    add({std::string("fused_qlinear_i4_residual_relu_") +
+             (streamed ? "streamed" : "dense"),
+         fn(signature,
+            "  %w = kopt.dequantize %q, %s, %z {encoding = " + type + "} : (" +
+                partTypes + ") -> tensor<45x256xbf16>\n  %l = kopt.linear %x, %w {" +
+                attrs + "} : (" + x + ", tensor<45x256xbf16>) -> " + y +
+                "\n  %a = kopt.add %r, %l : " + y + "\n  %o = kopt.relu %a : " +
+                y + "\n  return %o : " + y),
+         {f(KOPT_DTYPE_BF16), ints(-128, 128, KOPT_DTYPE_I8),
+          f(KOPT_DTYPE_BF16, -0.02, 0.02), ints(0, 16, KOPT_DTYPE_I8),
+          f(KOPT_DTYPE_BF16)},
+         rowsOf(streamed ? std::initializer_list<int64_t>{1, 7, 16}
+                         : std::initializer_list<int64_t>{1, 8, 9, 40},
+                [&](int64_t m) {
+                  std::vector<std::vector<int64_t>> shapes{{m, 256}};
+                  shapes.insert(shapes.end(), partShapes.begin(),
+                                partShapes.end());
+                  shapes.push_back({m, 45});
+                  return shapes;
+                })});
+  }
+  // Elementwise trees: SwiGLU's product with a broadcast bias, in each
+  // float dtype; integer division (its zero check kept) in a tree.
+  for (kopt_dtype_t dt : {KOPT_DTYPE_F32, KOPT_DTYPE_BF16}) {
+    std::string t = typeName(dt);
+    std::string x = "tensor<?x13x" + t + ">", row = "tensor<13x" + t + ">";
+    add({"fused_elementwise_tree_" + t,
+         fn("(%g: " + x + ", %u: " + x + ", %c: " + row + ") -> " + x,
+            "  %s = kopt.silu %g : " + x + "\n  %m = kopt.mul %s, %u : " + x +
+                "\n  %e = kopt.exp %c : " + row + "\n  %o = kopt.add %m, %e : (" +
+                x + ", " + row + ") -> " + x + "\n  return %o : " + x),
+         {f(dt, -4, 4), f(dt), f(dt)},
+         sizes({1, 7, 65}, [](int64_t n) {
+           return std::vector<std::vector<int64_t>>{{n, 13}, {n, 13}, {13}};
+         })});
+  }
+  add({"fused_elementwise_tree_i32",
+       fn("(%a: tensor<?x5xi32>, %b: tensor<?x5xi32>, %c: tensor<5xi32>) -> "
+          "tensor<?x5xi32>",
+          "  %d = kopt.div %a, %b : tensor<?x5xi32>\n"
+          "  %m = kopt.mul %d, %c : (tensor<?x5xi32>, tensor<5xi32>) -> "
+          "tensor<?x5xi32>\n  %o = kopt.sub %m, %a : tensor<?x5xi32>\n"
+          "  return %o : tensor<?x5xi32>"),
+       {ints(-100, 100), ints(1, 9), ints(-3, 3)},
+       sizes({1, 6, 40}, [](int64_t n) {
+         return std::vector<std::vector<int64_t>>{{n, 5}, {n, 5}, {5}};
+       })});
+  return cases;
+}
+
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
   return info.param.name;
 }
@@ -1465,6 +1622,8 @@ INSTANTIATE_TEST_SUITE_P(Attention, CpuNumerics,
                          ::testing::ValuesIn(attentionCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Quantized, CpuNumerics,
                          ::testing::ValuesIn(quantizedCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Fused, CpuNumerics,
+                         ::testing::ValuesIn(fusedCases()), caseName);
 
 INSTANTIATE_TEST_SUITE_P(Elementwise, GpuNumerics,
                          ::testing::ValuesIn(elementwiseCases()), caseName);
@@ -1480,5 +1639,7 @@ INSTANTIATE_TEST_SUITE_P(Attention, GpuNumerics,
                          ::testing::ValuesIn(attentionCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Quantized, GpuNumerics,
                          ::testing::ValuesIn(quantizedCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Fused, GpuNumerics,
+                         ::testing::ValuesIn(fusedCases()), caseName);
 
 } // namespace

@@ -65,6 +65,10 @@ cl::opt<std::string> weightsFilename("weights",
                                      cl::cat(koptCategory));
 cl::opt<bool> fuse("fuse", cl::desc("Run the fusion pipeline"),
                    cl::cat(koptCategory));
+cl::opt<bool> fuseRemarks(
+    "fuse-remarks",
+    cl::desc("With --fuse: a remark at every fusion declined, with the reason"),
+    cl::init(false), cl::cat(koptCategory));
 cl::opt<kopt::QuantMode> quantize(
     "quantize", cl::desc("Quantize weights"), cl::init(kopt::QuantMode::None),
     cl::values(clEnumValN(kopt::QuantMode::Int4, "int4", "4-bit integer"),
@@ -420,6 +424,7 @@ int main(int argc, char **argv) {
   kopt::ModelPipelineOptions options;
   settings.applyTo(options);
   options.fuse = fuse;
+  options.fuseRemarks = fuseRemarks;
   options.sparsify = sparsify;
 
   KoptDriverConfig config(mlir::MlirOptMainConfig::createFromCLOptions());

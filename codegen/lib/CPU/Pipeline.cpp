@@ -18,6 +18,7 @@ namespace kopt {
 
 void buildCpuLoweringPipeline(OpPassManager &pm, bool threads) {
   // The plan describes the kopt-level functions, so it comes first.
+  pm.addPass(createKoptInlineFusedPass());
   pm.addPass(createKoptExpandQuantizedWeightsPass());
   pm.addPass(createKoptExportPlanPass());
   pm.addPass(createKoptPrepareCpuAbiPass());

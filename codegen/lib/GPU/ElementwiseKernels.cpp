@@ -12,6 +12,7 @@
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -23,10 +24,10 @@ namespace {
 
 constexpr int64_t kThreads = 256;
 
-/// The scalar computation of `op` on compute-typed `v` (f32 for floats);
-/// returns the SSA name of the result in `computeType`.
-std::string scalar(KernelText &k, Operation *op, ArrayRef<std::string> v,
-                   StringRef computeType) {
+} // namespace
+
+std::string elementwiseScalar(KernelText &k, Operation *op,
+                              ArrayRef<std::string> v, StringRef computeType) {
   bool isFloat = isFloatText(computeType);
   std::string t = computeType.str();
   auto sigmoid = [&](const std::string &x) {
@@ -112,30 +113,45 @@ std::string scalar(KernelText &k, Operation *op, ArrayRef<std::string> v,
       .Default([&](Operation *) { return v[0]; }); // cast
 }
 
+namespace {
+
+/// The type `op` computes in: f32 for float operands (16-bit floats round
+/// once, at the result), else the integer operand type; a cast from an
+/// integer computes in its input type.
+std::string computeTypeOf(Operation *op) {
+  std::string inType = elementTypeText(op->getOperand(0));
+  return isFloatText(inType) ? "f32" : inType;
+}
+
 } // namespace
 
-LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
-  Value result = op->getResult(0);
+LogicalResult emitElementwiseGroup(ArrayRef<Operation *> ops, Value result,
+                                   FunctionEmitter &e) {
+  Operation *root = ops.back();
   auto resultType = cast<RankedTensorType>(result.getType());
   int64_t rank = resultType.getRank();
   std::string outType = typeText(resultType.getElementType());
-  std::string inType = typeText(
-      cast<RankedTensorType>(op->getOperand(0).getType()).getElementType());
-  bool isCast = isa<CastOp>(op);
-  std::string computeType =
-      isCast ? inType : (isFloatText(inType) ? "f32" : inType);
-  if (isCast && isFloatText(inType))
-    computeType = "f32";
   SmallVector<AffineExpr> outDims = e.dims(result);
+  llvm::SmallPtrSet<Operation *, 8> inGroup(ops.begin(), ops.end());
+
+  // The group's inputs: operands defined outside it, each loaded once.
+  SmallVector<Value> leaves;
+  for (Operation *op : ops)
+    for (Value operand : op->getOperands())
+      if ((!operand.getDefiningOp() || !inGroup.contains(operand.getDefiningOp())) &&
+          !llvm::is_contained(leaves, operand))
+        leaves.push_back(operand);
+  SmallVector<Operation *> intDivisions;
+  for (Operation *op : ops)
+    if (isa<DivOp>(op) && !isFloatText(elementTypeText(op->getOperand(0))))
+      intDivisions.push_back(op);
 
   KernelText k(kThreads);
   std::string out = k.buffer("out", outType);
   std::string n = k.index("n");
-  bool divByZeroCheck =
-      isa<DivOp>(op) && !isFloatText(inType);
-  std::string status = divByZeroCheck ? k.buffer("status", "i64") : "";
+  std::string status = intDivisions.empty() ? "" : k.buffer("status", "i64");
 
-  // Which operands need strides.
+  // Which leaves need strides.
   struct OperandPlan {
     std::string memref, type;
     bool strided = false;
@@ -143,22 +159,21 @@ LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
     SmallVector<std::string> strideNames;
   };
   SmallVector<OperandPlan> plans;
-  for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+  for (auto [i, operand] : llvm::enumerate(leaves)) {
     OperandPlan p;
-    p.type = typeText(
-        cast<RankedTensorType>(operand.getType()).getElementType());
+    p.type = elementTypeText(operand);
     p.memref = k.buffer("in" + std::to_string(i), p.type);
     plans.push_back(std::move(p));
   }
   bool anyStrided = false;
-  for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+  for (auto [i, operand] : llvm::enumerate(leaves)) {
     auto type = cast<RankedTensorType>(operand.getType());
     OperandPlan &p = plans[i];
     SmallVector<AffineExpr> dims = e.dims(operand);
     int64_t offset = rank - type.getRank();
     bool same = offset == 0;
     for (int64_t d = 0; d < type.getRank() && same; ++d)
-      same = dims[d] == outDims[d] ||
+      same = e.sameDim(dims[d], outDims[d]) ||
              (!type.isDynamicDim(d) && !resultType.isDynamicDim(d + offset) &&
               type.getDimSize(d) == resultType.getDimSize(d + offset));
     if (same)
@@ -184,7 +199,7 @@ LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
   std::string i = k.globalId();
   std::string inRange = k.def("arith.cmpi ult, " + i + ", " + n + " : index");
   k.line("scf.if " + inRange + " {");
-  // Offsets of strided operands from the delinearised index.
+  // Offsets of strided leaves from the delinearised index.
   SmallVector<std::string> offsets(plans.size(), i);
   if (anyStrided) {
     SmallVector<std::string> coords(rank);
@@ -205,38 +220,46 @@ LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
       offsets[j] = offset;
     }
   }
-  SmallVector<std::string> values;
-  for (auto [j, p] : llvm::enumerate(plans)) {
-    std::string loaded = k.def("memref.load " + p.memref + "[" + offsets[j] +
-                               "] : memref<?x" + p.type + ">");
-    values.push_back(k.convert(loaded, p.type, computeType));
+  // Every value as stored (its own element type), as the unfused ops see it.
+  llvm::DenseMap<Value, std::string> stored;
+  for (auto [j, p] : llvm::enumerate(plans))
+    stored[leaves[j]] = k.def("memref.load " + p.memref + "[" + offsets[j] +
+                              "] : memref<?x" + p.type + ">");
+  for (Operation *op : ops) {
+    std::string computeType = computeTypeOf(op);
+    SmallVector<std::string> values;
+    for (Value operand : op->getOperands())
+      values.push_back(k.convert(stored[operand], elementTypeText(operand),
+                                 computeType));
+    if (llvm::is_contained(intDivisions, op)) {
+      std::string zero = k.ci(0, computeType);
+      std::string bad = k.def("arith.cmpi eq, " + values[1] + ", " + zero +
+                              " : " + computeType);
+      k.line("scf.if " + bad + " {");
+      std::string idx = k.def("arith.index_cast " + i + " : index to i64");
+      k.report(status, 3, e.nodeOf(op), idx, k.ci(0, "i64"));
+      k.line("}");
+    }
+    std::string computed = elementwiseScalar(k, op, values, computeType);
+    stored[op->getResult(0)] = k.convert(computed, computeType,
+                                         elementTypeText(op->getResult(0)));
   }
-  if (divByZeroCheck) {
-    std::string zero = k.ci(0, computeType);
-    std::string bad = k.def("arith.cmpi eq, " + values[1] + ", " + zero +
-                            " : " + computeType);
-    k.line("scf.if " + bad + " {");
-    std::string idx = k.def("arith.index_cast " + i + " : index to i64");
-    k.report(status, 3, e.nodeOf(op), idx, k.ci(0, "i64"));
-    k.line("}");
-  }
-  std::string computed = scalar(k, op, values, computeType);
-  std::string stored = k.convert(computed, computeType, outType);
-  k.line("memref.store " + stored + ", " + out + "[" + i + "] : memref<?x" +
-         outType + ">");
+  k.line("memref.store " + stored[root->getResult(0)] + ", " + out + "[" + i +
+         "] : memref<?x" + outType + ">");
   k.line("}");
 
-  FailureOr<std::string> name =
-      e.kernel("elementwise", k.str("KERNEL"), op->getLoc());
+  FailureOr<std::string> name = e.kernel(
+      ops.size() > 1 ? "fused_elementwise" : "elementwise", k.str("KERNEL"),
+      root->getLoc());
   if (failed(name))
     return failure();
   int64_t outBuffer = e.define(result);
   AffineExpr count = e.numElements(result);
-  Launch &l = e.launch(*name, op, ceilDiv(count, kThreads), kThreads);
+  Launch &l = e.launch(*name, root, ceilDiv(count, kThreads), kThreads);
   l.buffer(outBuffer).index(count);
-  if (divByZeroCheck)
+  if (!status.empty())
     l.buffer(e.status());
-  for (Value operand : op->getOperands())
+  for (Value operand : leaves)
     l.buffer(e.bufferOf(operand));
   for (OperandPlan &p : plans)
     if (p.strided)
@@ -246,6 +269,10 @@ LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
     for (AffineExpr d : outDims)
       l.index(d);
   return success();
+}
+
+LogicalResult emitElementwise(Operation *op, FunctionEmitter &e) {
+  return emitElementwiseGroup({op}, op->getResult(0), e);
 }
 
 } // namespace kopt::gpu

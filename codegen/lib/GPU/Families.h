@@ -10,6 +10,7 @@
 #define KOPT_CODEGEN_GPU_FAMILIES_H
 
 #include "GpuEmitter.h"
+#include "KernelText.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
 
@@ -17,6 +18,22 @@ namespace kopt::gpu {
 
 /// add/sub/mul/div with broadcasting, unary activations, clamp, cast.
 mlir::LogicalResult emitElementwise(mlir::Operation *op, FunctionEmitter &e);
+/// Elementwise `ops` (program order) as one kernel over the elements of
+/// `result` (the last op's value, or the kopt.fused result yielding it):
+/// operands from outside the group are loaded, intermediates stay in
+/// registers, each rounded to its own dtype.
+mlir::LogicalResult emitElementwiseGroup(llvm::ArrayRef<mlir::Operation *> ops,
+                                         mlir::Value result,
+                                         FunctionEmitter &e);
+/// The scalar computation of elementwise `op` on operands `v` of
+/// `computeType` (f32 for floats); returns the result in `computeType`.
+std::string elementwiseScalar(KernelText &k, mlir::Operation *op,
+                              llvm::ArrayRef<std::string> v,
+                              llvm::StringRef computeType);
+/// kopt.fused: one kernel per group where the group's kind has one (an
+/// elementwise tree; a linear whose kernels apply its epilogue), else its
+/// ops one by one.
+mlir::LogicalResult emitFused(kopt::FusedOp op, FunctionEmitter &e);
 /// rmsnorm, layernorm, l2norm, softmax.
 mlir::LogicalResult emitNormalization(mlir::Operation *op, FunctionEmitter &e);
 /// reduce_sum/mean/max, argmax.

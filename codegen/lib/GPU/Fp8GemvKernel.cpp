@@ -11,7 +11,9 @@ mlir::FailureOr<std::string> fp8GemvKernel(FunctionEmitter &e,
                                            const GemmScales &scales) {
   KernelText k(fp8GemvWarps * 32);
   IndexOps x{k};
-  std::string out = k.buffer("out", ot), a = k.buffer("a", "i8"),
+  EpilogueText epilogue(k, e.epilogueOf(op), ot);
+  std::string out = k.buffer("out", epilogue.outType()),
+              a = k.buffer("a", "i8"),
               b = k.buffer("b", "i8");
   std::string aScale = k.buffer("a_scale", "f32"),
               bScale = k.buffer("b_scale", scales.bType);
@@ -79,8 +81,9 @@ mlir::FailureOr<std::string> fp8GemvKernel(FunctionEmitter &e,
                               "] : memref<?x" + scales.biasType + ">"),
                         scales.biasType, "f32") +
               " : f32");
-  k.line("memref.store " + k.convert(v, "f32", ot) + ", " + out + "[" +
-         x.add(x.mul(m, k.c(n)), row) + "] : memref<?x" + ot + ">");
+  k.line("memref.store " + epilogue.finish(v, m, row, k.c(n)) + ", " + out +
+         "[" + x.add(x.mul(m, k.c(n)), row) + "] : memref<?x" +
+         epilogue.outType() + ">");
   k.line("}");
   k.line("}"); // m
   k.line("}"); // row ok

@@ -6,10 +6,11 @@ namespace kopt::gpu {
 
 GemmTile gemmTile(KernelText &k, const std::string &t, const std::string &ot,
                   bool bias, int64_t tileM, int64_t tileN, int64_t groupM,
-                  const GemmScales *scales) {
+                  const GemmScales *scales, const LinearEpilogue *epilogue) {
   IndexOps x{k};
   GemmTile g;
-  g.out = k.buffer("out", ot);
+  g.epilogue = std::make_shared<EpilogueText>(k, epilogue, ot);
+  g.out = k.buffer("out", g.epilogue->outType());
   g.a = k.buffer("a", t);
   g.b = k.buffer("b", t);
   g.biasType = t;
@@ -51,12 +52,12 @@ GemmTile gemmTile(KernelText &k, const std::string &t, const std::string &ot,
   return g;
 }
 
-void storeAccumulatorPair(KernelText &k, const GemmTile &g,
-                          const std::string &ot,
-                          bool nEven, const std::string &row,
+void storeAccumulatorPair(KernelText &k, const GemmTile &g, bool nEven,
+                          const std::string &row,
                           const std::string &col, const std::string &v0,
                           const std::string &v1) {
   IndexOps x{k};
+  const std::string &ot = g.epilogue->outType();
   std::string oType = "memref<?x" + ot + ">";
   std::string rowOk = x.lt(row, g.m);
   std::string rowAt = x.add(x.mul(row, g.n), g.cOffset);
@@ -88,8 +89,9 @@ void storeAccumulatorPair(KernelText &k, const GemmTile &g,
   if (nEven) {
     std::string pairAlign = ot == "f64" ? "16" : ot == "f32" ? "8" : "4";
     k.line("scf.if " + x.both(rowOk, x.lt(col, g.n)) + " {");
-    std::string o0 = k.convert(biased(v0, col), "f32", ot);
-    std::string o1 = k.convert(biased(v1, x.add(col, k.c(1))), "f32", ot);
+    std::string col1 = x.add(col, k.c(1));
+    std::string o0 = g.epilogue->finish(biased(v0, col), row, col, g.n);
+    std::string o1 = g.epilogue->finish(biased(v1, col1), row, col1, g.n);
     std::string pair = k.def("vector.from_elements " + o0 + ", " + o1 +
                              " : vector<2x" + ot + ">");
     k.line("vector.store " + pair + ", " + g.out + "[" + x.add(rowAt, col) +
@@ -102,7 +104,7 @@ void storeAccumulatorPair(KernelText &k, const GemmTile &g,
     std::string c = x.add(col, k.c(j));
     k.line("scf.if " + x.both(rowOk, x.lt(c, g.n)) + " {");
     rowScale.clear(); // defined in the previous region
-    std::string o = k.convert(biased(j ? v1 : v0, c), "f32", ot);
+    std::string o = g.epilogue->finish(biased(j ? v1 : v0, c), row, c, g.n);
     k.line("memref.store " + o + ", " + g.out + "[" + x.add(rowAt, c) +
            "] : " + oType);
     k.line("}");

@@ -12,6 +12,9 @@
 #define KOPT_CODEGEN_GPU_GEMMTILES_H
 
 #include "KernelText.h"
+#include "LinearEpilogue.h"
+
+#include <memory>
 
 namespace kopt::gpu {
 
@@ -32,6 +35,7 @@ struct GemmTile {
   std::string m, n, k;
   std::string aOffset, bOffset, cOffset; // this batch's element offsets
   std::string row0, col0;                // the block's first output row/col
+  std::shared_ptr<EpilogueText> epilogue; // the output cast (and epilogue)
 };
 
 /// Declares the GEMM parameters (operands of type `t`, output `ot`, scales
@@ -40,15 +44,15 @@ struct GemmTile {
 /// L2.
 GemmTile gemmTile(KernelText &k, const std::string &t, const std::string &ot,
                   bool bias, int64_t tileM, int64_t tileN, int64_t groupM,
-                  const GemmScales *scales = nullptr);
+                  const GemmScales *scales = nullptr,
+                  const LinearEpilogue *epilogue = nullptr);
 
 /// Stores accumulators `v0`, `v1` (f32) of output row `row`, columns `col`
-/// and `col + 1` (times the scales, + bias, converted to `ot`), each where
-/// it is inside the
-/// output; one paired store when N is statically even (`nEven`).
-void storeAccumulatorPair(KernelText &k, const GemmTile &g,
-                          const std::string &ot,
-                          bool nEven, const std::string &row,
+/// and `col + 1` (times the scales, + bias, through the epilogue), each
+/// where it is inside the output; one paired store when N is statically
+/// even (`nEven`).
+void storeAccumulatorPair(KernelText &k, const GemmTile &g, bool nEven,
+                          const std::string &row,
                           const std::string &col, const std::string &v0,
                           const std::string &v1);
 

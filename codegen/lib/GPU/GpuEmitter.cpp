@@ -1,6 +1,7 @@
 //===- GpuEmitter.cpp - One function's kernels and launch schedule --------===//
 
 #include "GpuEmitter.h"
+#include "LinearEpilogue.h"
 
 #include "Families.h"
 #include "KernelText.h"
@@ -198,12 +199,18 @@ static std::optional<json::Object> constantJson(DenseElementsAttr dense) {
 
 LogicalResult FunctionEmitter::emit() {
   Operation *terminator = func_.getBody().front().getTerminator();
-  llvm::DenseMap<Value, json::Object> constants;
   for (Operation &op : func_.getBody().front()) {
     if (&op == terminator)
       break;
-    LogicalResult result =
-        llvm::TypeSwitch<Operation *, LogicalResult>(&op)
+    if (failed(emitOp(&op)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult FunctionEmitter::emitOp(Operation *opPtr) {
+  Operation &op = *opPtr;
+  return llvm::TypeSwitch<Operation *, LogicalResult>(&op)
             .Case([&](WeightOp weight) -> LogicalResult {
               // The plan already refused compressed weights.
               auto type = cast<RankedTensorType>(weight.getType());
@@ -243,6 +250,7 @@ LogicalResult FunctionEmitter::emit() {
             .Case([&](LinearAttentionOp o) {
               return emitLinearAttention(o, *this);
             })
+            .Case([&](FusedOp o) { return emitFused(o, *this); })
             .Case<EmbeddingOp, RopeOp, CacheUpdateOp, ReshapeOp, TransposeOp,
                   ConcatOp, SliceOp, GatherOp>(
                 [&](Operation *o) { return emitDataMovement(o, *this); })
@@ -252,10 +260,14 @@ LogicalResult FunctionEmitter::emit() {
                      << "' has no GPU kernel yet; compile this model for the "
                         "CPU (-o model.so)";
             });
-    if (failed(result))
-      return failure();
-  }
-  return success();
+}
+
+int64_t FunctionEmitter::defineOutput(Operation *linear) {
+  auto it = epilogues_.find(linear);
+  if (it == epilogues_.end())
+    return define(linear->getResult(0));
+  appliedEpilogues_.insert(linear);
+  return define(it->second->result());
 }
 
 json::Object FunctionEmitter::toJson() {

@@ -18,6 +18,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <optional>
@@ -41,6 +42,8 @@ private:
   llvm::StringMap<std::string> byText_;
   unsigned count_ = 0;
 };
+
+class LinearEpilogue;
 
 struct LaunchArg {
   enum class Kind { Buffer, Index };
@@ -90,6 +93,9 @@ public:
   /// "buffers", "launches" and "results" of the plan function.
   llvm::json::Object toJson();
 
+  /// Emits one op (a top-level op, or one of a kopt.fused body).
+  mlir::LogicalResult emitOp(mlir::Operation *op);
+
   // ---- For kernel families ----
   const GpuTarget &target() const { return target_; }
   mlir::MLIRContext *context() { return func_.getContext(); }
@@ -97,6 +103,27 @@ public:
   int64_t bufferOf(mlir::Value value);
   /// A new buffer for `result` (an op result).
   int64_t define(mlir::Value result);
+  /// `value` lives in `buffer` (a kopt.fused result in its body's).
+  void bind(mlir::Value value, int64_t buffer) {
+    bufferOfValue_[value] = buffer;
+  }
+  /// The epilogue the kernels of `linear` apply to each output (null when
+  /// none), see LinearEpilogue.h.
+  const LinearEpilogue *epilogueOf(mlir::Operation *linear) const {
+    return epilogues_.lookup(linear);
+  }
+  void setEpilogue(mlir::Operation *linear, const LinearEpilogue *epilogue) {
+    if (epilogue)
+      epilogues_[linear] = epilogue;
+    else
+      epilogues_.erase(linear);
+  }
+  /// The output buffer of `linear`'s kernels: its epilogue's result (which
+  /// marks the epilogue applied) or its own.
+  int64_t defineOutput(mlir::Operation *linear);
+  bool epilogueApplied(mlir::Operation *linear) const {
+    return appliedEpilogues_.contains(linear);
+  }
   /// `result` is `source`'s memory with another shape (row-major reshape).
   void alias(mlir::Value result, mlir::Value source);
   /// A scratch buffer of `elementType` with `dims`.
@@ -121,6 +148,10 @@ public:
   int64_t constantBuffer(mlir::Type elementType, llvm::ArrayRef<float> values);
   /// The status buffer (4 x i64: code, node, value, bound).
   int64_t status();
+  /// Whether two dims are equal once the plan's unifications apply.
+  bool sameDim(mlir::AffineExpr a, mlir::AffineExpr b) {
+    return shapes_.same(a, b);
+  }
   /// The dims of a tensor value.
   llvm::SmallVector<mlir::AffineExpr> dims(mlir::Value value);
   mlir::AffineExpr constant(int64_t value);
@@ -152,6 +183,8 @@ private:
   llvm::DenseMap<int64_t, llvm::json::Object> constantValues_;
   llvm::DenseMap<std::pair<mlir::Type, int64_t>, int64_t> sharedScratch_;
   llvm::DenseMap<mlir::Value, llvm::SmallVector<int64_t, 2>> encoded_;
+  llvm::DenseMap<mlir::Operation *, const LinearEpilogue *> epilogues_;
+  llvm::DenseSet<mlir::Operation *> appliedEpilogues_;
   int64_t status_ = -1;
 };
 

@@ -18,6 +18,7 @@
 #include "Families.h"
 #include "Fp8GemvKernel.h"
 #include "KernelText.h"
+#include "LinearEpilogue.h"
 #include "MmaGemmKernel.h"
 #include "WgmmaGemmKernel.h"
 
@@ -42,7 +43,8 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
   int64_t width = vectorized ? (t == "f32" ? 4 : 8) : 1;
   std::string vt = "vector<" + std::to_string(width) + "x" + t + ">";
   std::string vf = "vector<" + std::to_string(width) + "xf32>";
-  std::string out = k.buffer("out", ot), x = k.buffer("x", t),
+  EpilogueText epilogue(k, e.epilogueOf(op), ot);
+  std::string out = k.buffer("out", epilogue.outType()), x = k.buffer("x", t),
               w = k.buffer("w", t);
   std::string b = bias ? k.buffer("b", t) : "";
   std::string rows = k.index("rows");
@@ -108,8 +110,8 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
   }
   std::string om = k.def("arith.muli " + m + ", " + k.c(n) + " : index");
   std::string oAt = k.def("arith.addi " + om + ", " + row + " : index");
-  k.line("memref.store " + k.convert(v, "f32", ot) + ", " + out + "[" + oAt +
-         "] : memref<?x" + ot + ">");
+  k.line("memref.store " + epilogue.finish(v, m, row, k.c(n)) + ", " + out +
+         "[" + oAt + "] : memref<?x" + epilogue.outType() + ">");
   k.line("}");
   k.line("}"); // m
   k.line("}"); // row ok
@@ -124,7 +126,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
                                   bool bNK, bool bias) {
   constexpr int64_t tile = 64, kt = 16, threads = 256;
   KernelText k(threads);
-  std::string out = k.buffer("out", ot), a = k.buffer("a", t),
+  EpilogueText epilogue(k, e.epilogueOf(op), ot);
+  std::string out = k.buffer("out", epilogue.outType()), a = k.buffer("a", t),
               bm = k.buffer("b", t);
   std::string bb = bias ? k.buffer("bias", t) : "";
   std::string M = k.index("m"), N = k.index("n"), K = k.index("k"),
@@ -261,8 +264,8 @@ FailureOr<std::string> gemmKernel(FunctionEmitter &e, Operation *op,
       std::string rn = k.def("arith.muli " + r + ", " + N + " : index");
       std::string at0 = k.def("arith.addi " + rn + ", " + c + " : index");
       std::string at = k.def("arith.addi " + at0 + ", " + cOff + " : index");
-      k.line("memref.store " + k.convert(v, "f32", ot) + ", " + out + "[" + at +
-             "] : memref<?x" + ot + ">");
+      k.line("memref.store " + epilogue.finish(v, r, c, N) + ", " + out + "[" +
+             at + "] : memref<?x" + epilogue.outType() + ">");
       k.line("}");
     }
   return e.kernel("gemm", k.str("KERNEL"), op->getLoc());
@@ -418,6 +421,7 @@ LogicalResult launchLinearGemm(LinearOp op, FunctionEmitter &e,
                       if (bias)
                         large.buffer(e.bufferOf(op.getBias()));
                       addLinearGemmIndices(large, e, rows, n, kDim);
+                      addEpilogueArguments(large, e, op);
                     });
 }
 
@@ -454,7 +458,7 @@ LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
                     encoding.getGroupSize() != 0,
                     bias ? elementTypeText(op.getBias()) : "f32"};
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(kDim);
-  int64_t outBuffer = e.define(op.getResult());
+  int64_t outBuffer = e.defineOutput(op);
   std::string ot = elementTypeText(op.getResult());
   // Both kernels take out, a, b, a_scale, b_scale, [bias] first.
   auto addOperands = [&](Launch &l) {
@@ -475,6 +479,7 @@ LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
       fp8GemvWarps * 32);
   addOperands(small);
   small.index(rows);
+  addEpilogueArguments(small, e, op);
   small.guard = rows;
   small.guardMin = 1;
   small.guardMax = fp8GemvMaxRows;
@@ -485,6 +490,7 @@ LogicalResult emitFp8Linear(LinearOp op, FunctionEmitter &e) {
       [&](Launch &l) {
         addOperands(l);
         addLinearGemmIndices(l, e, rows, n, kDim);
+        addEpilogueArguments(l, e, op);
       },
       &scales, promoteK / 128);
 }
@@ -504,7 +510,7 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   FailureOr<int64_t> weight = readWeight(e, op.getWeight(), /*slot=*/0);
   if (failed(weight))
     return failure();
-  int64_t outBuffer = e.define(op.getResult());
+  int64_t outBuffer = e.defineOutput(op);
 
   FailureOr<std::string> gemv = gemvKernel(e, op, t, ot, n, kDim, bias);
   if (failed(gemv))
@@ -516,6 +522,7 @@ LogicalResult emitLinear(LinearOp op, FunctionEmitter &e) {
   if (bias)
     small.buffer(e.bufferOf(op.getBias()));
   small.index(rows);
+  addEpilogueArguments(small, e, op);
   small.guard = rows;
   small.guardMin = 1;
   small.guardMax = kGemvMaxRows;

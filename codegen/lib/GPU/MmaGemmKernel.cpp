@@ -55,7 +55,8 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
   using S = MmaGemmShape;
   KernelText k(S::threads);
   IndexOps x{k};
-  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, S::tileN, kGroupM);
+  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, S::tileN, kGroupM,
+                        /*scales=*/nullptr, e.epilogueOf(op));
   const std::string &a = g.a, &b = g.b, &M = g.m, &N = g.n, &K = g.k;
   const std::string &row0 = g.row0, &col0 = g.col0;
   const std::string &aOff = g.aOffset, &bOff = g.bOffset;
@@ -203,7 +204,7 @@ FailureOr<std::string> mmaGemmKernel(FunctionEmitter &e, Operation *op,
     for (int half = 0; half < 2; ++half) {
       std::string row = x.add(rowBase, k.c(16 * mt + 8 * half));
       for (int nt = 0; nt < kMmaTilesN; ++nt)
-        storeAccumulatorPair(k, g, ot, nEven, row,
+        storeAccumulatorPair(k, g, nEven, row,
                              x.add(colBase, k.c(8 * nt)),
                              loop.result(accIndex(mt, nt, 2 * half)),
                              loop.result(accIndex(mt, nt, 2 * half + 1)));

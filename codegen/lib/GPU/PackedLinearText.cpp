@@ -114,7 +114,10 @@ void storePackedLinear(KernelText &k, IndexOps &ix,
                                 "] : memref<?x" + e.t + ">"),
                           e.t, "f32") +
                 " : f32");
-  k.line("memref.store " + k.convert(sum, "f32", e.ot) + ", " + e.out + "[" +
+  std::string value = e.epilogue
+                          ? e.epilogue->finish(sum, token, row, k.c(e.n))
+                          : k.convert(sum, "f32", e.ot);
+  k.line("memref.store " + value + ", " + e.out + "[" +
          ix.add(ix.mul(token, k.c(e.n)), row) + "] : memref<?x" + e.ot + ">");
   k.line("}");
   k.line("}");

@@ -11,6 +11,7 @@
 #define KOPT_CODEGEN_GPU_PACKEDLINEARTEXT_H
 
 #include "KernelText.h"
+#include "LinearEpilogue.h"
 
 #include <cstdint>
 #include <string>
@@ -72,6 +73,8 @@ struct PackedLinearEpilogue {
   std::string red, out, bias, t, ot;
   std::string tile, tokenBase, rows; // index values
   int64_t warps = 0, tokenTiles = 0, n = 0, rowTiles = 1;
+  /// A fused epilogue after the bias (its output type is `ot`), or null.
+  EpilogueText *epilogue = nullptr;
 };
 void storePackedLinear(KernelText &k, IndexOps &ix,
                        const PackedLinearEpilogue &e, const std::string &warp,

@@ -161,6 +161,8 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const int64_t steps = cfg.int4 ? 4 : 2;
   KernelText k(cfg.warps * 32);
   IndexOps ix{k};
+  EpilogueText epilogue(k, cfg.materialize ? nullptr : e.epilogueOf(op),
+                        cfg.ot);
   PackedLinearBuffers buffers;
   if (cfg.materialize) {
     buffers.out = k.buffer("out", t);
@@ -169,7 +171,8 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
     if (cfg.asymmetric)
       buffers.z = k.buffer("z", "i8");
   } else {
-    buffers = packedLinearBuffers(k, t, cfg.ot, cfg.asymmetric, cfg.bias);
+    buffers = packedLinearBuffers(k, t, epilogue.outType(), cfg.asymmetric,
+                                  cfg.bias);
   }
   const std::string &out = buffers.out, &x = buffers.x, &q = buffers.q,
                     &s = buffers.s, &z = buffers.z, &b = buffers.b,
@@ -428,10 +431,11 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   std::vector<std::string> sums;
   for (int64_t i = 0; i < 4 * mt; ++i)
     sums.push_back(tail.result(i));
-  storePackedLinear(k, ix,
-                    {red, out, b, t, cfg.ot, firstTile, tokenBase, rows,
-                     cfg.warps, mt, cfg.n, cfg.rowTiles},
-                    warp, lane, sums);
+  PackedLinearEpilogue store{red,  out,       b,         t,  epilogue.outType(),
+                             firstTile, tokenBase, rows, cfg.warps, mt,
+                             cfg.n,     cfg.rowTiles};
+  store.epilogue = &epilogue;
+  storePackedLinear(k, ix, store, warp, lane, sums);
   return e.kernel("qlinear", k.str("KERNEL"), op->getLoc());
 }
 
@@ -734,7 +738,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
   if (failed(denseFrom) || failed(tiling))
     return failure();
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(cfg.kDim);
-  int64_t outBuffer = e.define(op.getResult());
+  int64_t outBuffer = e.defineOutput(op);
   struct Variant {
     int64_t tokenTiles, lo, hi;
   };
@@ -795,6 +799,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     if (cfg.bias)
       l.buffer(e.bufferOf(op.getBias()));
     l.index(rows);
+    addEpilogueArguments(l, e, op);
     l.guard = rows;
     l.guardMin = v.lo;
     l.guardMax = v.hi;

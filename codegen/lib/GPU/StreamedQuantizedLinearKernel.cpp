@@ -140,8 +140,9 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
 
   KernelText k(warps * 32);
   IndexOps ix{k};
-  const PackedLinearBuffers buffers =
-      packedLinearBuffers(k, t, cfg.ot, cfg.asymmetric, cfg.bias);
+  EpilogueText epilogue(k, e.epilogueOf(op), cfg.ot);
+  const PackedLinearBuffers buffers = packedLinearBuffers(
+      k, t, epilogue.outType(), cfg.asymmetric, cfg.bias);
   const std::string &out = buffers.out, &x = buffers.x, &q = buffers.q,
                     &s = buffers.s, &z = buffers.z, &b = buffers.b,
                     &rows = buffers.rows;
@@ -525,10 +526,11 @@ streamedQuantizedLinearKernel(FunctionEmitter &e, Operation *op,
                       k.convert(params.scale[(i % 4) / 2], t, "f32") +
                       " : f32");
   }
-  storePackedLinear(k, ix,
-                    {red, out, b, t, cfg.ot, tile, tokenBase, rows, warps, mt,
-                     cfg.n},
-                    warp, lane, sums);
+  PackedLinearEpilogue store{red,       out,  b,     t,  epilogue.outType(),
+                             tile,      tokenBase, rows, warps, mt,
+                             cfg.n};
+  store.epilogue = &epilogue;
+  storePackedLinear(k, ix, store, warp, lane, sums);
   // The next tile's sums reuse `red`.
   k.line("gpu.barrier");
   k.line("}");

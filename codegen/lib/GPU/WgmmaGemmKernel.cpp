@@ -65,7 +65,8 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   const std::string mmaType = fp8 ? "e4m3" : operandType;
   KernelText k(S::threads);
   IndexOps x{k};
-  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, tileN, kGroupM, fp8);
+  GemmTile g = gemmTile(k, t, ot, bias, S::tileM, tileN, kGroupM, fp8,
+                        e.epilogueOf(op));
   const std::string gType = "memref<?x" + t + ">";
   const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
   const std::string tilesType =
@@ -225,7 +226,7 @@ FailureOr<std::string> wgmmaGemmKernel(FunctionEmitter &e, Operation *op,
   };
   for (int64_t nt = 0; nt < tileN / 8; ++nt)
     for (int64_t half = 0; half < 2; ++half)
-      storeAccumulatorPair(k, g, ot, nEven,
+      storeAccumulatorPair(k, g, nEven,
                            x.add(rowBase, k.c(8 * half)),
                            x.add(colBase, k.c(8 * nt)),
                            value(4 * nt + 2 * half),

@@ -198,9 +198,21 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
     llvm::MapVector<StringRef, WeightOp> weights;
     int64_t nodeIndex = 0;
     Operation *terminator = func.getBody().front().getTerminator();
+    // The ops of the reference graph: kopt.fused groups contribute the ops
+    // of their bodies (their results are the values the bodies yield).
+    SmallVector<Operation *> graphOps;
     for (Operation &op : func.getBody().front()) {
       if (&op == terminator)
         break;
+      if (auto fused = dyn_cast<FusedOp>(op)) {
+        for (Operation &inner : fused.getBody().front().without_terminator())
+          graphOps.push_back(&inner);
+        continue;
+      }
+      graphOps.push_back(&op);
+    }
+    for (Operation *opPtr : graphOps) {
+      Operation &op = *opPtr;
       if (auto weight = dyn_cast<WeightOp>(op))
         weights.insert({weight.getName(), weight});
       for (auto [index, result] : llvm::enumerate(op.getResults())) {
@@ -223,6 +235,15 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
       op.setAttr("kopt.node",
                  IntegerAttr::get(IntegerType::get(&getContext(), 64),
                                   nodeIndex++));
+      // A group takes the dims of what it yields, and the node of its last
+      // op (which its launches are reported as).
+      if (auto fused = dyn_cast<FusedOp>(op.getParentOp());
+          fused && op.getNextNode() == fused.getYield()) {
+        for (auto [result, yielded] :
+             llvm::zip(fused.getResults(), fused.getYield().getValues()))
+          shapes.dims[result] = shapes.dims[yielded];
+        fused->setAttr("kopt.node", op.getAttr("kopt.node"));
+      }
     }
 
     auto typeJson = [&](Value value) {
@@ -242,9 +263,8 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
                                     {"shape", shapes.shapeJson(arg)}});
       graphArgs.push_back(typeJson(arg));
     }
-    for (Operation &op : func.getBody().front()) {
-      if (&op == terminator)
-        break;
+    for (Operation *opPtr : graphOps) {
+      Operation &op = *opPtr;
       json::Object node{{"op", op.getName().getStringRef().str()}};
       json::Array operands, results;
       for (Value operand : op.getOperands())
@@ -271,6 +291,11 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
       if (!loc.empty())
         node["loc"] = loc;
       nodes.push_back(std::move(node));
+      if (auto fused = dyn_cast<FusedOp>(op.getParentOp());
+          fused && op.getNextNode() == fused.getYield())
+        for (auto [result, yielded] :
+             llvm::zip(fused.getResults(), fused.getYield().getValues()))
+          ids[result] = ids.lookup(yielded);
     }
 
     json::Array outputs, graphResults, weightList, call;

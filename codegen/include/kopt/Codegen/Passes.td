@@ -51,6 +51,15 @@ def KoptExportPlanPass : Pass<"kopt-export-plan", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def KoptInlineFusedPass : Pass<"kopt-inline-fused", "::mlir::ModuleOp"> {
+  let summary = "Run the ops of kopt.fused groups one by one";
+  let description = [{
+    Replaces every kopt.fused op by the ops of its body, for backends that
+    have no kernel per group: the CPU backend, whose linalg pipeline fuses
+    elementwise producers into their consumers itself.
+  }];
+}
+
 def KoptPrepareCpuAbiPass : Pass<"kopt-prepare-cpu-abi", "::mlir::ModuleOp"> {
   let summary = "Give model functions the calling convention of the plan";
   let description = [{

@@ -19,6 +19,8 @@
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/Support/JSON.h"
 
+#include <optional>
+
 namespace kopt {
 
 /// Symbolic dims of every value of one function.
@@ -69,6 +71,27 @@ public:
       }
     }
     dims[value] = exprs;
+  }
+
+  /// Whether `lhs` and `rhs` are the same dim under the unifications so far
+  /// (symbols replaced by their class leaders; constants they must equal).
+  bool same(mlir::AffineExpr lhs, mlir::AffineExpr rhs) {
+    mlir::SmallVector<mlir::AffineExpr> leaders;
+    for (unsigned i = 0; i < symbolCount; ++i) {
+      std::optional<int64_t> fixed;
+      for (unsigned member : llvm::make_range(classes.findLeader(i),
+                                              classes.member_end()))
+        if (auto it = constants.find(member); it != constants.end())
+          fixed = it->second;
+      leaders.push_back(fixed ? constant(*fixed)
+                              : mlir::getAffineSymbolExpr(
+                                    classes.getLeaderValue(i), context));
+    }
+    auto canonical = [&](mlir::AffineExpr e) {
+      return mlir::simplifyAffineExpr(e.replaceSymbols(leaders), 0,
+                                      symbolCount);
+    };
+    return canonical(lhs) == canonical(rhs);
   }
 
   /// After all unifications: each symbol replaced by its class leader (or

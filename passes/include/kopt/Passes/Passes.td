@@ -14,10 +14,28 @@ include "mlir/Pass/PassBase.td"
 def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
   let summary = "Fuse kopt ops into as few kernels as the hardware rewards";
   let description = [{
-    The `--fuse` stage. Fusion rules (elementwise chains, GEMM epilogues, norm
-    prologues, QKV and SwiGLU merging, attention recognition, MoE) are added
-    rule by rule; until then the pass leaves the module unchanged.
+    The `--fuse` stage. Each rule groups ops into a `kopt.fused` op that
+    becomes one kernel:
+
+    - `epilogues`: a `kopt.linear` and the chain of elementwise ops after it
+      (bias, activation, residual add, cast) into `"linear_epilogue"`, so the
+      GEMM/GEMV applies them to each output before its store. Operands of
+      the chain may be the output's shape, a row vector over the features,
+      one value per token, or a scalar.
+    - `elementwise`: a tree of elementwise ops whose intermediates have one
+      reader each (SwiGLU's `silu(g) * u`) into `"elementwise"`.
+
+    With `remarks`, every fusion that is possible in principle but not done
+    is reported as a remark at the op, with the reason.
   }];
+  let options = [
+    Option<"epilogues", "epilogues", "bool", "true",
+           "Fuse elementwise chains into the linear they follow">,
+    Option<"elementwise", "elementwise", "bool", "true",
+           "Fuse trees of elementwise ops into one kernel">,
+    Option<"remarks", "remarks", "bool", "false",
+           "Remark at every fusion declined, with the reason">,
+  ];
   let dependentDialects = ["::kopt::KoptDialect"];
 }
 

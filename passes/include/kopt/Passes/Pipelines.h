@@ -77,6 +77,10 @@ struct SparsifyPipelineOptions
 struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
   Option<bool> fuse{*this, "fuse", llvm::cl::desc("Run the fusion stage"),
                     llvm::cl::init(false)};
+  Option<bool> fuseRemarks{
+      *this, "fuse-remarks",
+      llvm::cl::desc("Remark at every fusion declined, with the reason"),
+      llvm::cl::init(false)};
   Option<QuantMode> quantize{
       *this, "quantize", llvm::cl::desc("Weight encoding (none: keep)"),
       llvm::cl::init(QuantMode::None),
@@ -124,8 +128,9 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
       llvm::cl::init("")};
 };
 
-/// `--fuse`: fusion, then cleanup of what fusion exposed.
-void buildFusePipeline(mlir::OpPassManager &pm);
+/// `--fuse`: fusion (with a remark at every fusion declined when
+/// `remarks`), then cleanup of what fusion exposed.
+void buildFusePipeline(mlir::OpPassManager &pm, bool remarks = false);
 
 /// `--quantize=MODE`: per-channel input scaling where activation-aware
 /// quantization chose it, then weight quantization.

@@ -620,4 +620,51 @@ def Kopt_DecompressOp : Kopt_TensorOp<"decompress"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Kernels formed by --fuse
+//===----------------------------------------------------------------------===//
+
+def Kopt_FusedOp : Kopt_Op<"fused", [RecursiveMemoryEffects, SingleBlock]> {
+  let summary = "ops that run as one kernel";
+  let description = [{
+    Formed by `kopt-fuse`: the ops of the body run as one kernel, and only the
+    values the body yields are written to memory. The body reads values
+    defined above it directly. `kind` names the rule that formed the group
+    and so the kernel it becomes:
+
+    - `"elementwise"`: a tree of elementwise ops (add/sub/mul/div, unary
+      activations, gelu, clamp, cast), one thread per element of the result,
+      each intermediate rounded to its own dtype as the unfused ops would.
+    - `"linear_epilogue"`: a `kopt.linear` whose output feeds a chain of
+      elementwise ops (bias, activation, residual add, cast) that the
+      GEMM/GEMV applies to each output element before its one store.
+
+    Backends without a fused kernel for a group run its ops one by one.
+
+    ```mlir
+    %y = kopt.fused "linear_epilogue" -> tensor<?x64xbf16> {
+      %0 = kopt.linear %x, %w : (tensor<?x32xbf16>, tensor<64x32xbf16>) -> tensor<?x64xbf16>
+      %1 = kopt.add %0, %residual : tensor<?x64xbf16>
+      kopt.yield %1 : tensor<?x64xbf16>
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$kind);
+  let results = (outs Variadic<Kopt_AnyTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$kind attr-dict `->` type($results) $body";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The op yielding the body's results.
+    YieldOp getYield();
+  }];
+}
+
+def Kopt_YieldOp : Kopt_Op<"yield", [Pure, Terminator,
+                                     HasParent<"FusedOp">]> {
+  let summary = "the results of a kopt.fused body";
+  let arguments = (ins Variadic<Kopt_AnyTensor>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+}
+
 #endif // KOPT_DIALECT_KOPT_KOPTOPS_TD
