@@ -11,11 +11,13 @@
 
 #include "kopt/runtime/GpuModule.h"
 
+#include "GpuModuleState.h"
 #include "ModuleCpuDevice.h"
 #include "cuda/CudaDriver.h"
 #include "cuda/L2Flush.h"
 #include "kopt/runtime/DType.h"
 #include "kopt/runtime/Reference.h"
+#include "kopt/runtime/TuningCache.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,107 +32,6 @@ namespace kopt::rt {
 using cuda::check;
 using json = nlohmann::json;
 
-namespace {
-
-struct ScheduleBuffer {
-  kopt_dtype_t dtype;
-  std::vector<ShapeExpr> dims;
-  enum class Source { Input, Weight, Temp, Status, Alias, Constant } source;
-  size_t index = 0;              // input/weight index, or the aliased buffer
-  std::vector<uint8_t> constant; // bytes of a constant buffer
-};
-
-struct ScheduleArg {
-  enum class Kind { Buffer, Index } kind;
-  size_t buffer = 0;
-  std::optional<ShapeExpr> index;
-};
-
-struct ScheduleLaunch {
-  std::string kernel;
-  cuda::CUfunction function = nullptr;
-  ShapeExpr grid[3] = {ShapeExpr::constant(1), ShapeExpr::constant(1),
-                       ShapeExpr::constant(1)};
-  unsigned block = 1;
-  unsigned sharedBytes = 0;
-  std::vector<ScheduleArg> args;
-  std::optional<ShapeExpr> guard;
-  int64_t guardMin = 0, guardMax = INT64_MAX;
-};
-
-struct Schedule {
-  std::vector<ScheduleBuffer> buffers;
-  std::vector<ScheduleLaunch> launches;
-  std::vector<size_t> results;
-  std::vector<cuda::CUdeviceptr> constants; // per buffer, 0 if none
-};
-
-/// One prepared call: buffer addresses and the launches' argument storage.
-struct PreparedCall {
-  std::vector<cuda::CUdeviceptr> address;
-  std::vector<size_t> bytes;
-  struct Ready {
-    const ScheduleLaunch *launch;
-    unsigned grid[3];
-    std::vector<uint64_t> storage;
-    std::vector<void *> params;
-  };
-  std::vector<Ready> launches;
-  cuda::CUgraphExec graph = nullptr;
-};
-
-size_t align(size_t n) { return (n + 255) & ~size_t(255); }
-
-} // namespace
-
-struct GpuModule::State {
-  const cuda::Driver *d = nullptr;
-  cuda::CUdevice device = 0;
-  cuda::CUcontext context = nullptr;
-  cuda::CUmodule module = nullptr;
-  cuda::CUstream stream = nullptr;
-  std::shared_ptr<const Plan> plan;
-  std::string description;
-  std::vector<Schedule> schedules;                     // per plan function
-  std::vector<std::vector<cuda::CUdeviceptr>> weights; // [function][weight]
-  std::vector<cuda::CUdeviceptr> allocations;
-  std::map<size_t, PreparedCall> prepared; // per function
-  cuda::CUdeviceptr arena = 0;
-  size_t arenaBytes = 0;
-
-  Status makeCurrent() {
-    return check(d->cuCtxSetCurrent(context), "cuCtxSetCurrent");
-  }
-
-  StatusOr<cuda::CUdeviceptr> allocate(size_t bytes) {
-    cuda::CUdeviceptr p = 0;
-    KOPT_RETURN_IF_ERROR(check(d->cuMemAlloc(&p, std::max<size_t>(bytes, 256)),
-                               "cuMemAlloc(" + std::to_string(bytes) + ")"));
-    allocations.push_back(p);
-    return p;
-  }
-
-  ~State() {
-    if (!d)
-      return;
-    d->cuCtxSetCurrent(context);
-    for (auto &[_, call] : prepared)
-      if (call.graph)
-        d->cuGraphExecDestroy(call.graph);
-    if (stream)
-      d->cuStreamSynchronize(stream);
-    for (cuda::CUdeviceptr p : allocations)
-      d->cuMemFree(p);
-    if (arena)
-      d->cuMemFree(arena);
-    if (stream)
-      d->cuStreamDestroy(stream);
-    if (module)
-      d->cuModuleUnload(module);
-    if (context)
-      d->cuDevicePrimaryCtxRelease(device);
-  }
-};
 
 namespace {
 
@@ -309,6 +210,16 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
       launch.guardMin = g["min"].get<int64_t>();
       launch.guardMax = g["max"].get<int64_t>();
     }
+    if (l.contains("tune")) {
+      const json &t = l["tune"];
+      if (!t.is_object() || !t.contains("group") || !t.contains("variant") ||
+          !t["group"].is_number_unsigned() || !t["variant"].is_number_unsigned() ||
+          t["group"].get<uint64_t>() > 1000000 ||
+          t["variant"].get<uint64_t>() > 1000)
+        return bad(where, "tune needs a group and a variant (unsigned)");
+      launch.tuneGroup = t["group"].get<int>();
+      launch.tuneVariant = t["variant"].get<int>();
+    }
     for (const json &a : l["args"]) {
       ScheduleArg arg;
       if (a.is_object() && a.contains("buffer") &&
@@ -329,6 +240,52 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
       launch.args.push_back(std::move(arg));
     }
     schedule.launches.push_back(std::move(launch));
+  }
+  if (auto tuning = function.find("tuning"); tuning != function.end()) {
+    if (!tuning->is_array())
+      return bad(at, "\"tuning\" must be an array");
+    for (size_t i = 0; i < tuning->size(); ++i) {
+      const json &g = (*tuning)[i];
+      std::string where = at + ".tuning[" + std::to_string(i) + "]";
+      if (!g.is_object() || g.value("group", uint64_t(-1)) != i ||
+          !g.contains("variants") || !g["variants"].is_array() ||
+          g["variants"].empty() || !g.contains("bucket") ||
+          !g.contains("output") || !g["output"].is_number_unsigned() ||
+          g["output"].get<uint64_t>() >= schedule.buffers.size() ||
+          !g.contains("kernel") || !g["kernel"].is_string())
+        return bad(where, "needs its index as \"group\", \"kernel\", "
+                          "\"variants\" (labels), \"bucket\" and an "
+                          "\"output\" buffer");
+      TuneGroup group;
+      group.node = g.value("node", int64_t(-1));
+      group.kernel = g["kernel"].get<std::string>();
+      for (const json &label : g["variants"]) {
+        if (!label.is_string())
+          return bad(where, "variant labels must be strings");
+        group.variants.push_back(label.get<std::string>());
+      }
+      StatusOr<ShapeExpr> bucket = readExpr(g["bucket"], where + ".bucket");
+      if (!bucket.isOk())
+        return bucket.status();
+      group.bucket = std::move(*bucket);
+      if (g.contains("bytes")) {
+        StatusOr<ShapeExpr> bytes = readExpr(g["bytes"], where + ".bytes");
+        if (!bytes.isOk())
+          return bytes.status();
+        group.bytes = std::move(*bytes);
+      }
+      group.output = g["output"].get<size_t>();
+      schedule.groups.push_back(std::move(group));
+    }
+  }
+  for (size_t i = 0; i < schedule.launches.size(); ++i) {
+    const ScheduleLaunch &l = schedule.launches[i];
+    if (l.tuneGroup >= 0 &&
+        (static_cast<size_t>(l.tuneGroup) >= schedule.groups.size() ||
+         static_cast<size_t>(l.tuneVariant) >=
+             schedule.groups[l.tuneGroup].variants.size()))
+      return bad(at + ".launches[" + std::to_string(i) + "]",
+                 "tune names a missing group or variant");
   }
   if (results->size() != planFunction.outputs.size())
     return bad(at, "\"results\" must name one buffer per output");
@@ -352,12 +309,14 @@ GpuModule::load(const std::string &artifactPath, int ordinal) {
     return invalidArgument("'" + artifactPath + "' is a '" +
                            (*plan)->artifactKind() +
                            "' artifact; the CUDA device runs 'ptx' artifacts");
-  std::ifstream planFile(planPath), ptxFile(artifactPath, std::ios::binary);
+  std::ifstream planFile(planPath, std::ios::binary),
+      ptxFile(artifactPath, std::ios::binary);
   if (!ptxFile)
     return notFound("cannot read '" + artifactPath + "'");
-  std::stringstream ptx;
+  std::stringstream ptx, planText;
   ptx << ptxFile.rdbuf();
-  json root = json::parse(planFile, nullptr, /*allow_exceptions=*/false);
+  planText << planFile.rdbuf();
+  json root = json::parse(planText.str(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.contains("functions") ||
       !root["functions"].is_array())
     return dataLoss("'" + planPath + "' is not a valid plan");
@@ -405,6 +364,15 @@ GpuModule::load(const std::string &artifactPath, int ordinal) {
   s.description = std::string(name) + " (sm_" + std::to_string(major) +
                   std::to_string(minor) + ", " + std::to_string(sms) + " SMs)";
   std::string text = ptx.str();
+  s.moduleHash = hashModule({text, planText.str()});
+  s.gpuName = name;
+  s.computeCapability = std::to_string(major) + "." + std::to_string(minor);
+  s.d->cuDriverGetVersion(&s.driverVersion);
+  int memoryKHz = 0, busBits = 0;
+  s.d->cuDeviceGetAttribute(&memoryKHz, cuda::kAttrMemoryClockRate, s.device);
+  s.d->cuDeviceGetAttribute(&busBits, cuda::kAttrGlobalMemoryBusWidth,
+                            s.device);
+  s.peakBandwidth = 2.0 * memoryKHz * 1e3 * busBits / 8.0; // double data rate
   KOPT_RETURN_IF_ERROR(check(
       s.d->cuModuleLoadDataEx(&s.module, text.c_str(), 0, nullptr, nullptr),
       "loading '" + artifactPath + "' (cuModuleLoadDataEx) on " +
@@ -501,8 +469,6 @@ Status GpuModule::bindWeights(const WeightSource &given) {
   s.prepared.clear();
   return Status::ok();
 }
-
-namespace {
 
 /// Binds the inputs, lays out the arena and fills every launch's arguments.
 Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
@@ -607,7 +573,17 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
   }
 
   call.launches.clear();
+  std::vector<int> variantOf(schedule.groups.size(), 0);
+  for (size_t g = 0; g < schedule.groups.size(); ++g) {
+    StatusOr<int64_t> rows = schedule.groups[g].bucket.evaluate(bindings.values);
+    if (!rows.isOk())
+      return rows.status();
+    variantOf[g] = chosenVariant(s, fi, g, tuneBucket(*rows));
+  }
   for (const ScheduleLaunch &launch : schedule.launches) {
+    if (launch.tuneGroup >= 0 &&
+        variantOf[launch.tuneGroup] != launch.tuneVariant)
+      continue;
     if (launch.guard) {
       StatusOr<int64_t> g = launch.guard->evaluate(bindings.values);
       if (!g.isOk())
@@ -674,8 +650,6 @@ Status launchAll(GpuModule::State &s, PreparedCall &call) {
   }
   return Status::ok();
 }
-
-} // namespace
 
 StatusOr<std::vector<HostTensor>>
 GpuModule::invoke(const std::string &name,

@@ -32,6 +32,17 @@ public:
   deviceTimes(const std::vector<rt::HostTensor> &inputs, int64_t runs) {
     return rt::unimplemented("host-timed device");
   }
+  /// Autotunes the function's tile variants at the shapes of `inputs`
+  /// (devices with variants to choose from); UNIMPLEMENTED otherwise.
+  struct TuneSettings {
+    int64_t runs = 20;
+    bool retune = false, quiet = false;
+    std::string log; // CSV path, or ""
+  };
+  virtual rt::Status tune(const std::vector<rt::HostTensor> &inputs,
+                          const TuneSettings &settings) {
+    return rt::unimplemented("--tune needs a cuda device");
+  }
 };
 
 /// Binds `weights` (read from `weightsPath`; nothing when null) to a loaded
@@ -58,7 +69,8 @@ rt::StatusOr<std::unique_ptr<Device>>
 openCudaDevice(const std::string &artifact, int ordinal,
                const std::string &function,
                std::shared_ptr<const rt::WeightSet> weights,
-               const std::string &weightsPath, bool poisonOutputs);
+               const std::string &weightsPath, bool poisonOutputs,
+               bool tuningCache = true);
 
 /// The reference interpreter over the graph of `plan` (ReferenceDevice.cpp).
 rt::StatusOr<std::unique_ptr<Device>>

@@ -62,7 +62,17 @@ Runs a function of a compiled kopt model on the given inputs.
   --benchmark=N              time N calls after one warm-up call
   --print_max_element_count=N  elide printed results after N elements (1024)
   --poison_outputs           fill outputs with NaN/-1 before the call (cpu)
-  --quiet                    print no results
+  --tune                     cuda: time each tile variant of the tunable
+                             kernels at these shapes first (progress on
+                             stderr), keep the fastest that matches the
+                             default, and store it in the tuning cache
+                             ($KOPT_CACHE_DIR, else $XDG_CACHE_HOME/kopt,
+                             else ~/.cache/kopt); later runs use the cache
+  --retune                   --tune, re-timing what the cache decided
+  --tune_runs=N              timed calls per variant (default 20)
+  --tune_log=FILE.csv        one line per variant tried
+  --no_tuning_cache          neither read nor write the tuning cache
+  --quiet                    print no results (and no tuning progress)
   --help                     this text
 
 Errors print one line 'kopt-run: error: ...' and exit 1 (2 for usage errors).
@@ -70,10 +80,12 @@ Errors print one line 'kopt-run: error: ...' and exit 1 (2 for usage errors).
 }
 
 std::string parseOptions(int argc, char **argv, Options &options) {
-  static const tools::FlagSpec spec{{"quiet", "poison_outputs"},
+  static const tools::FlagSpec spec{{"quiet", "poison_outputs", "tune",
+                                     "retune", "no_tuning_cache"},
                                     {"device", "function", "weights", "input",
                                      "output", "expected_output", "tolerance", "min_cosine",
-                                     "benchmark", "print_max_element_count"}};
+                                     "benchmark", "print_max_element_count",
+                                     "tune_runs", "tune_log"}};
   std::vector<std::string> positional;
   std::string error = tools::scanFlags(
       argc, argv, spec, positional, options.help,
@@ -125,6 +137,24 @@ std::string parseOptions(int argc, char **argv, Options &options) {
           options.quiet = value == "true";
         } else if (name == "poison_outputs") {
           options.poisonOutputs = value == "true";
+        } else if (name == "tune") {
+          options.tune = value == "true";
+        } else if (name == "retune") {
+          options.retune = value == "true";
+          options.tune |= options.retune;
+        } else if (name == "no_tuning_cache") {
+          options.tuningCache = value != "true";
+        } else if (name == "tune_runs") {
+          if (!parseInteger(value, 1, options.tuneRuns) ||
+              options.tuneRuns > 10000)
+            return "--tune_runs takes a count in [1, 10000], not '" + value +
+                   "'";
+          options.tune = true;
+        } else if (name == "tune_log") {
+          if (value.empty())
+            return "--tune_log needs a path";
+          options.tuneLog = value;
+          options.tune = true;
         }
         return "";
       });

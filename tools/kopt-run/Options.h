@@ -30,6 +30,13 @@ struct Options {
   bool quiet = false;
   bool poisonOutputs = false;
   bool help = false;
+  // Autotuning (cuda devices).
+  bool tune = false;
+  bool retune = false;
+  bool tuningCache = true;
+  int64_t tuneRuns = 20;
+  std::string tuneLog; // CSV of every trial
+
 };
 
 /// Fills `options` from the command line; returns a usage error, or "".

@@ -3,7 +3,7 @@
 //   kopt-run model.so [--device=cpu|reference] [--function=forward]
 //            [--weights=PATH] --input=SPEC ... [--output=@y.npy ...]
 //            [--expected_output=SPEC ... --tolerance=rtol,atol]
-//            [--benchmark=N] [--quiet]
+//            [--benchmark=N] [--tune] [--quiet]
 //
 // Loads the plan beside the artifact, parses the inputs (IREE's literal
 // grammar or .npy files) and checks them against the plan, runs the function
@@ -310,10 +310,20 @@ int runMain(int argc, char **argv) {
           ? run::openReferenceDevice(plan, function.name, weights)
           : run::openCudaDevice(options.artifact, std::stoi(device.substr(5)),
                                 function.name, weights, weightsPath,
-                                options.poisonOutputs);
+                                options.poisonOutputs, options.tuningCache);
   if (!opened.isOk())
     fail(opened.status().message());
   run::Device &runner = **opened;
+  if (options.tune) {
+    run::Device::TuneSettings settings;
+    settings.runs = options.tuneRuns;
+    settings.retune = options.retune;
+    settings.quiet = options.quiet;
+    settings.log = options.tuneLog;
+    rt::Status tuned = runner.tune(inputs, settings);
+    if (!tuned.isOk())
+      fail("--tune: " + tuned.message());
+  }
   auto results = runner.run(inputs);
   if (!results.isOk())
     fail(results.status().message());

@@ -65,6 +65,11 @@ cl::opt<std::string> weightsFilename("weights",
                                      cl::cat(koptCategory));
 cl::opt<bool> fuse("fuse", cl::desc("Run the fusion pipeline"),
                    cl::cat(koptCategory));
+cl::opt<bool> tileVariants(
+    "tile-variants",
+    cl::desc("GPU: also compile the tile variants kopt-run --tune chooses "
+             "from (kopt-tile-linears)"),
+    cl::init(false), cl::cat(koptCategory));
 cl::opt<bool> fuseRemarks(
     "fuse-remarks",
     cl::desc("With --fuse: a remark at every fusion declined, with the reason"),
@@ -436,7 +441,8 @@ int main(int argc, char **argv) {
     gpu = kopt::GpuCodegenOptions{outputFilename,
                                   chosen == Target::SM80   ? "sm_80"
                                   : chosen == Target::SM89 ? "sm_89"
-                                                           : "sm_90"};
+                                                           : "sm_90",
+                                  tileVariants};
   config.prependModelPipeline(options, imported.names(), imported.orderedInputs,
                               summary, codegen, gpu);
 

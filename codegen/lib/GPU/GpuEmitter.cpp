@@ -90,6 +90,9 @@ int64_t FunctionEmitter::bufferOf(Value value) {
 }
 
 int64_t FunctionEmitter::define(Value result) {
+  if (reuseDefinitions_)
+    if (auto it = bufferOfValue_.find(result); it != bufferOfValue_.end())
+      return it->second;
   auto type = cast<RankedTensorType>(result.getType());
   int64_t id = buffers_.size();
   buffers_.push_back(
@@ -241,7 +244,13 @@ LogicalResult FunctionEmitter::emitOp(Operation *opPtr) {
                 [&](Operation *o) { return emitReduction(o, *this); })
             .Case([&](DequantizeOp o) { return emitDequantize(o, *this); })
             .Case([&](FakeQuantOp o) { return emitFakeQuant(o, *this); })
-            .Case<LinearOp, MatmulOp>(
+            .Case([&](LinearOp o) {
+              if (auto variants =
+                      o->getAttrOfType<ArrayAttr>("kopt.tile_variants"))
+                return emitTileVariants(o, variants);
+              return emitLinearAlgebra(o, *this);
+            })
+            .Case<MatmulOp>(
                 [&](Operation *o) { return emitLinearAlgebra(o, *this); })
             .Case<AttentionOp>(
                 [&](Operation *o) { return emitAttention(o, *this); })
@@ -260,6 +269,80 @@ LogicalResult FunctionEmitter::emitOp(Operation *opPtr) {
                      << "' has no GPU kernel yet; compile this model for the "
                         "CPU (-o model.so)";
             });
+}
+
+LogicalResult FunctionEmitter::emitTileVariants(LinearOp linear,
+                                                ArrayAttr variants) {
+  TuningGroup group;
+  group.node = nodeOf(linear);
+  int64_t id = tuning_.size();
+  auto wType = cast<RankedTensorType>(linear.getWeight().getType());
+  int64_t n = wType.getDimSize(0), kDim = wType.getDimSize(1);
+  group.bucket = numElements(linear.getInput()).floorDiv(kDim);
+  std::string weightName = "?";
+  int64_t weightBytes = 0;
+  if (auto dequantize = linear.getWeight().getDefiningOp<DequantizeOp>()) {
+    if (auto codes = dequantize.getCodes().getDefiningOp<WeightOp>())
+      weightName = codes.getName().str();
+    if (StringRef(weightName).ends_with(".qweight"))
+      weightName.resize(weightName.size() - 8);
+    for (Value part : dequantize->getOperands()) {
+      auto type = cast<RankedTensorType>(part.getType());
+      weightBytes += type.getNumElements() *
+                     std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+    }
+  }
+  int64_t activationBytes =
+      std::max<int64_t>(1, wType.getElementTypeBitWidth() / 8);
+  group.bytes = constant(weightBytes) + group.bucket * (kDim + n) *
+                                            activationBytes;
+  group.kernel = "node " + std::to_string(group.node) + ": linear " +
+                 std::to_string(n) + "x" + std::to_string(kDim) + " of '" +
+                 weightName + "'";
+  group.variants.push_back("default");
+  auto tag = [&](size_t from, int64_t variant) {
+    for (size_t i = from; i < launches_.size(); ++i) {
+      launches_[i].tuneGroup = id;
+      launches_[i].tuneVariant = variant;
+    }
+  };
+  DictionaryAttr saved = linear->getAttrDictionary();
+  linear->removeAttr("kopt.tile_variants");
+  size_t first = launches_.size();
+  LogicalResult emitted = emitLinearAlgebra(linear, *this);
+  linear->setAttrs(saved);
+  if (failed(emitted))
+    return failure();
+  tag(first, 0);
+  Value output = epilogueApplied(linear) ? epilogues_.lookup(linear)->result()
+                                         : linear.getResult();
+  group.output = bufferOf(output);
+  for (auto [index, variant] : llvm::enumerate(variants)) {
+    auto settings = dyn_cast<DictionaryAttr>(variant);
+    if (!settings)
+      return linear.emitError("kopt.tile_variants must hold dictionaries of "
+                              "tiling attributes");
+    std::string label;
+    for (NamedAttribute attr : settings) {
+      linear->setAttr(attr.getName(), attr.getValue());
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << attr.getName().getValue() << " = " << attr.getValue();
+      label += (label.empty() ? "" : ", ") + text;
+    }
+    linear->removeAttr("kopt.tile_variants");
+    size_t from = launches_.size();
+    reuseDefinitions_ = true;
+    emitted = emitLinearAlgebra(linear, *this);
+    reuseDefinitions_ = false;
+    linear->setAttrs(saved);
+    if (failed(emitted))
+      return failure();
+    tag(from, static_cast<int64_t>(index) + 1);
+    group.variants.push_back(label);
+  }
+  tuning_.push_back(std::move(group));
+  return success();
 }
 
 int64_t FunctionEmitter::defineOutput(Operation *linear) {
@@ -311,14 +394,35 @@ json::Object FunctionEmitter::toJson() {
           {"value", affineJson(shapes_.resolve(*l.guard))},
           {"min", l.guardMin},
           {"max", l.guardMax}};
+    if (l.tuneGroup >= 0)
+      object["tune"] =
+          json::Object{{"group", l.tuneGroup}, {"variant", l.tuneVariant}};
     launches.push_back(std::move(object));
+  }
+  json::Array tuning;
+  for (auto [id, group] : llvm::enumerate(tuning_)) {
+    json::Array variants;
+    for (const std::string &label : group.variants)
+      variants.push_back(label);
+    json::Object object{{"group", static_cast<int64_t>(id)},
+                        {"node", group.node},
+                        {"kernel", group.kernel},
+                        {"variants", std::move(variants)},
+                        {"bucket", affineJson(shapes_.resolve(group.bucket))},
+                        {"output", group.output}};
+    if (group.bytes)
+      object["bytes"] = affineJson(shapes_.resolve(*group.bytes));
+    tuning.push_back(std::move(object));
   }
   Operation *terminator = func_.getBody().front().getTerminator();
   for (Value result : terminator->getOperands())
     results.push_back(bufferOf(result));
-  return json::Object{{"buffers", std::move(buffers)},
-                      {"launches", std::move(launches)},
-                      {"results", std::move(results)}};
+  json::Object function{{"buffers", std::move(buffers)},
+                        {"launches", std::move(launches)},
+                        {"results", std::move(results)}};
+  if (!tuning.empty())
+    function["tuning"] = std::move(tuning);
+  return function;
 }
 
 } // namespace kopt::gpu

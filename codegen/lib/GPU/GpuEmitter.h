@@ -15,6 +15,7 @@
 
 #include "kopt/Codegen/SymbolicShapes.h"
 #include "kopt/Codegen/Target/GpuTarget.h"
+#include "kopt/Dialect/Kopt/KoptOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -62,6 +63,9 @@ struct Launch {
   /// Launched only when `guard` evaluates into [guardMin, guardMax].
   std::optional<mlir::AffineExpr> guard;
   int64_t guardMin = 0, guardMax = INT64_MAX;
+  /// Launched only when the runtime runs variant `tuneVariant` of tuning
+  /// group `tuneGroup` (-1: always).
+  int64_t tuneGroup = -1, tuneVariant = 0;
 
   Launch &buffer(int64_t id) {
     args.push_back({LaunchArg::Kind::Buffer, id, {}});
@@ -79,6 +83,17 @@ struct DeviceBuffer {
   /// "input:I", "weight:I", "temp", "status", or "alias:B" (same memory as
   /// buffer B, another shape).
   std::string source;
+};
+
+/// An op compiled in several tile variants, which the runtime's autotuner
+/// chooses between per shape bucket (`bucket`: the op's token count).
+struct TuningGroup {
+  int64_t node = -1;
+  std::string kernel;                  // what the tuner reports
+  llvm::SmallVector<std::string> variants; // labels; 0 is the default
+  mlir::AffineExpr bucket;
+  std::optional<mlir::AffineExpr> bytes; // moved per call, for the roofline
+  int64_t output = -1;                   // the buffer variants must agree on
 };
 
 class FunctionEmitter {
@@ -183,6 +198,13 @@ private:
   llvm::DenseMap<int64_t, llvm::json::Object> constantValues_;
   llvm::DenseMap<std::pair<mlir::Type, int64_t>, int64_t> sharedScratch_;
   llvm::DenseMap<mlir::Value, llvm::SmallVector<int64_t, 2>> encoded_;
+  /// A linear in every variant of its `kopt.tile_variants`.
+  mlir::LogicalResult emitTileVariants(kopt::LinearOp linear,
+                                       mlir::ArrayAttr variants);
+
+  llvm::SmallVector<TuningGroup> tuning_;
+  /// While emitting a second variant: define() returns existing buffers.
+  bool reuseDefinitions_ = false;
   llvm::DenseMap<mlir::Operation *, const LinearEpilogue *> epilogues_;
   llvm::DenseSet<mlir::Operation *> appliedEpilogues_;
   int64_t status_ = -1;

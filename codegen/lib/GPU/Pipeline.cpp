@@ -36,6 +36,11 @@ std::string cudaToolkitPath() {
 void buildGpuCodegenPipeline(OpPassManager &pm,
                              const GpuCodegenOptions &options) {
   pm.addPass(createKoptExpandQuantizedWeightsPass());
+  if (options.tileVariants) {
+    KoptTileLinearsPassOptions tile;
+    tile.gpuTarget = options.target;
+    pm.addPass(createKoptTileLinearsPass(tile));
+  }
   KoptExportPlanPassOptions plan;
   plan.gpuTarget = options.target;
   pm.addPass(createKoptExportPlanPass(plan));

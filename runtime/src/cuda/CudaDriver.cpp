@@ -38,6 +38,7 @@ Loaded load() {
   resolve(d.cuDeviceGet, "cuDeviceGet");
   resolve(d.cuDeviceGetName, "cuDeviceGetName");
   resolve(d.cuDeviceGetAttribute, "cuDeviceGetAttribute");
+  resolve(d.cuDriverGetVersion, "cuDriverGetVersion");
   resolve(d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
   resolve(d.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
   resolve(d.cuCtxSetCurrent, "cuCtxSetCurrent");

@@ -39,6 +39,8 @@ using CUgraphExec = CUgraphExec_st *;
 constexpr int kAttrComputeCapabilityMajor = 75;
 constexpr int kAttrComputeCapabilityMinor = 76;
 constexpr int kAttrMultiprocessorCount = 16;
+constexpr int kAttrMemoryClockRate = 36;     // kHz
+constexpr int kAttrGlobalMemoryBusWidth = 37; // bits
 constexpr int kFuncAttrMaxDynamicSharedBytes = 8;
 constexpr int kStreamNonBlocking = 1;
 constexpr int kCaptureModeThreadLocal = 1;
@@ -50,6 +52,7 @@ struct Driver {
   CUresult (*cuDeviceGet)(CUdevice *, int);
   CUresult (*cuDeviceGetName)(char *, int, CUdevice);
   CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*cuDriverGetVersion)(int *);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
   CUresult (*cuCtxSetCurrent)(CUcontext);

@@ -48,6 +48,8 @@ void buildCpuLoweringPipeline(mlir::OpPassManager &pm, bool threads = true);
 struct GpuCodegenOptions {
   std::string output;          // model.ptx, or "-"
   std::string target = "sm_90"; // sm_80, sm_89, sm_90
+  /// Compile tile variants the runtime's autotuner can choose from.
+  bool tileVariants = false;
 };
 
 /// kopt IR -> PTX + plan: export the plan with each function's kernels and

@@ -26,6 +26,30 @@ def KoptExpandQuantizedWeightsPass
   let dependentDialects = ["::kopt::KoptDialect"];
 }
 
+def KoptTileLinearsPass : Pass<"kopt-tile-linears", "::mlir::ModuleOp"> {
+  let summary = "Candidate tile configurations for the runtime's autotuner";
+  let description = [{
+    For each linear whose packed int4/int8 weight its kernel dequantizes in
+    registers, and whose tiling no attribute fixes, derives from the target
+    description (SM count, shared memory per block, cp.async) a small set
+    of tile configurations besides the heuristic default and records them
+    as `kopt.tile_variants`: an array of attribute dictionaries, each
+    setting `kopt.gemv_tile` (the streamed GEMV: warps, ring stages, chunks
+    per stage), `kopt.qlinear_tile` (the register-pipelined kernel: row
+    tiles per block, K warps, unroll) or `kopt.dense_from_rows` (the token
+    count from which the dense GEMM runs). The GPU backend compiles every
+    variant and the plan tags their launches, so the runtime can time them
+    on the actual GPU and pick one per shape bucket (variant 0, the
+    default, until then).
+  }];
+  let options = [
+    Option<"gpuTarget", "gpu-target", "std::string", "\"sm_90\"",
+           "The GPU the variants are for">,
+    Option<"maxVariants", "max-variants", "int64_t", "4",
+           "At most this many variants besides the default per linear">,
+  ];
+}
+
 def KoptExportPlanPass : Pass<"kopt-export-plan", "::mlir::ModuleOp"> {
   let summary = "Describe the model's functions for the runtime (host plan)";
   let description = [{

@@ -17,6 +17,7 @@
 
 #include "kopt/runtime/CompiledModule.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,32 @@ struct GpuTimings {
   std::vector<double> milliseconds;
   size_t launchesPerCall = 0;
   bool graph = false;
+};
+
+/// How GpuModule::tune searches.
+struct TuneOptions {
+  int runs = 20;      // timed calls per variant (median)
+  bool force = false; // re-time groups the cache already decided
+  /// One line per trial ("which kernel, trials done/total, best so far, %
+  /// of roofline"); null: silent.
+  std::function<void(const std::string &)> progress;
+};
+
+/// One timed variant of one tuned group.
+struct TuneTrial {
+  std::string function, kernel, bucket, variant;
+  int index = 0;         // the variant's index (0: the default)
+  double medianMs = -1;  // negative when it failed
+  double rooflinePercent = -1; // of the device's peak DRAM bandwidth
+  std::string failure;   // why it was not trusted ("" when it passed)
+  bool chosen = false;
+};
+
+struct TuneReport {
+  std::vector<TuneTrial> trials;
+  size_t groups = 0;    // groups of the function run at these shapes
+  size_t tuned = 0;     // timed now
+  size_t fromCache = 0; // decided by the tuning cache, not re-timed
 };
 
 class GpuModule {
@@ -58,6 +85,22 @@ public:
   StatusOr<GpuTimings> benchmark(const std::string &function,
                                  const std::vector<const HostTensor *> &inputs,
                                  int runs, bool useGraph = true);
+
+  /// Times every tile variant of each tuned group (plan "tuning") of
+  /// `function` at the shapes of `inputs` on this GPU: device events around
+  /// the group's launches, L2 flushed before each timed call, the median
+  /// of `runs`; a variant whose output differs from the default's (or
+  /// whose launch fails) is recorded with the reason and never chosen. The
+  /// fastest variant is used from then on for that group and shape bucket
+  /// (token count rounded up to a power of two) and stored in the tuning
+  /// cache, which later loads consult before any call.
+  StatusOr<TuneReport> tune(const std::string &function,
+                            const std::vector<const HostTensor *> &inputs,
+                            const TuneOptions &options = {});
+
+  /// Whether calls read (and tune writes) the tuning cache, and where
+  /// (empty: TuningCache::defaultDirectory()).
+  void setTuningCache(bool enabled, const std::string &directory = "");
 
   struct State;
 
