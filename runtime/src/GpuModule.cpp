@@ -651,6 +651,37 @@ Status launchAll(GpuModule::State &s, PreparedCall &call) {
   return Status::ok();
 }
 
+StatusOr<std::vector<double>>
+timeCalls(GpuModule::State &s, cuda::L2Flush &flush, int runs,
+          const std::function<Status()> &once) {
+  cuda::CUevent start = nullptr, stop = nullptr;
+  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
+  Status result = check(s.d->cuEventCreate(&stop, 0), "cuEventCreate");
+  std::vector<double> times;
+  for (int i = 0; i < runs && result.isOk(); ++i) {
+    result = flush.flush();
+    if (result.isOk())
+      result = check(s.d->cuEventRecord(start, s.stream), "cuEventRecord");
+    if (result.isOk())
+      result = once();
+    if (result.isOk())
+      result = check(s.d->cuEventRecord(stop, s.stream), "cuEventRecord");
+    if (result.isOk())
+      result = check(s.d->cuEventSynchronize(stop), "cuEventSynchronize");
+    float ms = 0;
+    if (result.isOk())
+      result = check(s.d->cuEventElapsedTime(&ms, start, stop),
+                     "cuEventElapsedTime");
+    times.push_back(ms);
+  }
+  s.d->cuEventDestroy(start);
+  if (stop)
+    s.d->cuEventDestroy(stop);
+  KOPT_RETURN_IF_ERROR(result);
+  std::sort(times.begin(), times.end());
+  return times;
+}
+
 StatusOr<std::vector<HostTensor>>
 GpuModule::invoke(const std::string &name,
                   const std::vector<const HostTensor *> &inputs,
@@ -771,32 +802,11 @@ GpuModule::benchmark(const std::string &name,
   StatusOr<cuda::L2Flush> flush =
       cuda::L2Flush::create(*s.d, s.device, s.stream);
   KOPT_RETURN_IF_ERROR(flush.status());
-  cuda::CUevent start = nullptr, stop = nullptr;
-  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
-  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&stop, 0), "cuEventCreate"));
-  Status result = Status::ok();
-  for (int i = 0; i < 3 && result.isOk(); ++i)
-    result = once();
-  for (int i = 0; i < runs && result.isOk(); ++i) {
-    result = flush->flush();
-    if (result.isOk())
-      result = check(s.d->cuEventRecord(start, s.stream), "cuEventRecord");
-    if (result.isOk())
-      result = once();
-    if (result.isOk())
-      result = check(s.d->cuEventRecord(stop, s.stream), "cuEventRecord");
-    if (result.isOk())
-      result = check(s.d->cuEventSynchronize(stop), "cuEventSynchronize");
-    float ms = 0;
-    if (result.isOk())
-      result = check(s.d->cuEventElapsedTime(&ms, start, stop),
-                     "cuEventElapsedTime");
-    timings.milliseconds.push_back(ms);
-  }
-  s.d->cuEventDestroy(start);
-  s.d->cuEventDestroy(stop);
-  KOPT_RETURN_IF_ERROR(result);
-  std::sort(timings.milliseconds.begin(), timings.milliseconds.end());
+  for (int i = 0; i < 3; ++i)
+    KOPT_RETURN_IF_ERROR(once());
+  StatusOr<std::vector<double>> times = timeCalls(s, *flush, runs, once);
+  KOPT_RETURN_IF_ERROR(times.status());
+  timings.milliseconds = std::move(*times);
   return timings;
 }
 

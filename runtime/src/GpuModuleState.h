@@ -13,6 +13,9 @@
 #include "kopt/runtime/ShapeExpr.h"
 
 #include "cuda/CudaDriver.h"
+#include "cuda/L2Flush.h"
+
+#include <functional>
 
 #include <map>
 #include <optional>
@@ -150,6 +153,11 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
                PreparedCall &call, Bindings &bindings);
 /// Launches `call`'s kernels in order on the module's stream.
 Status launchAll(GpuModule::State &s, PreparedCall &call);
+/// Device-timed milliseconds (sorted) of `runs` calls of `once`, each
+/// after `flush` leaves L2 cold and clean.
+StatusOr<std::vector<double>> timeCalls(GpuModule::State &s,
+                                        cuda::L2Flush &flush, int runs,
+                                        const std::function<Status()> &once);
 /// The power of two >= `rows` (at least 1): tuning decisions hold per bucket.
 int64_t tuneBucket(int64_t rows);
 /// The variant of group `group` of function `fi` that runs at `bucket`: a

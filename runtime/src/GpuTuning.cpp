@@ -152,17 +152,6 @@ GpuModule::tune(const std::string &name,
   StatusOr<cuda::L2Flush> flush =
       cuda::L2Flush::create(*s.d, s.device, s.stream);
   KOPT_RETURN_IF_ERROR(flush.status());
-  cuda::CUevent start = nullptr, stop = nullptr;
-  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&start, 0), "cuEventCreate"));
-  KOPT_RETURN_IF_ERROR(check(s.d->cuEventCreate(&stop, 0), "cuEventCreate"));
-  struct Events {
-    const cuda::Driver *d;
-    cuda::CUevent a, b;
-    ~Events() {
-      d->cuEventDestroy(a);
-      d->cuEventDestroy(b);
-    }
-  } events{s.d, start, stop};
 
   // The groups that run at these shapes, in schedule order.
   std::vector<size_t> groups;
@@ -252,31 +241,17 @@ GpuModule::tune(const std::string &name,
         trial.failure = mismatch(reference, output,
                                  schedule.buffers[group.output].dtype);
       if (trial.failure.empty()) {
-        std::vector<double> times;
+        auto once = [&] { return launchAll(s, only); };
         Status timed = Status::ok();
         for (int i = 0; i < 2 && timed.isOk(); ++i)
-          timed = launchAll(s, only);
-        for (int i = 0; i < options.runs && timed.isOk(); ++i) {
-          timed = flush->flush();
-          if (timed.isOk())
-            timed = check(s.d->cuEventRecord(start, s.stream), "cuEventRecord");
-          if (timed.isOk())
-            timed = launchAll(s, only);
-          if (timed.isOk())
-            timed = check(s.d->cuEventRecord(stop, s.stream), "cuEventRecord");
-          if (timed.isOk())
-            timed = check(s.d->cuEventSynchronize(stop), "cuEventSynchronize");
-          float ms = 0;
-          if (timed.isOk())
-            timed = check(s.d->cuEventElapsedTime(&ms, start, stop),
-                          "cuEventElapsedTime");
-          times.push_back(ms);
-        }
-        if (!timed.isOk()) {
-          trial.failure = timed.message();
+          timed = once();
+        StatusOr<std::vector<double>> times =
+            timed.isOk() ? timeCalls(s, *flush, options.runs, once)
+                         : StatusOr<std::vector<double>>(timed);
+        if (!times.isOk()) {
+          trial.failure = times.status().message();
         } else {
-          std::sort(times.begin(), times.end());
-          trial.medianMs = times[times.size() / 2];
+          trial.medianMs = (*times)[times->size() / 2];
           if (bytes > 0 && s.peakBandwidth > 0 && trial.medianMs > 0)
             trial.rooflinePercent =
                 100.0 * bytes / (trial.medianMs * 1e-3) / s.peakBandwidth;
