@@ -1,8 +1,10 @@
 # Sourced by run.sh and quant.sh: the e2e numerics cases (cases/cases.txt,
 # one kopt-run command line each) on the GPU. Needs $R (kopt-run).
 
-# prepare.sh ships the cases compressed.
-[ -d cases ] || [ ! -f cases.tgz ] || tar xzf cases.tgz
+# prepare*.sh ship the cases compressed (gzip, or xz where space is short).
+if [ ! -d cases ]; then
+  if [ -f cases.txz ]; then tar xJf cases.txz; elif [ -f cases.tgz ]; then tar xzf cases.tgz; fi
+fi
 
 # run_cases REGEX: every case whose line matches, counted.
 run_cases() {

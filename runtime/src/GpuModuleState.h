@@ -84,6 +84,8 @@ struct PreparedCall {
   };
   std::vector<Ready> launches;
   cuda::CUgraphExec graph = nullptr;
+  /// Launch each kernel while the one before it finishes.
+  bool dependentLaunch = false;
 };
 
 inline size_t align(size_t n) { return (n + 255) & ~size_t(255); }
@@ -106,6 +108,13 @@ struct GpuModule::State {
   // Tuning: what the cache keys hold, and the decisions so far.
   std::string moduleHash, gpuName, computeCapability;
   int driverVersion = 0;
+  /// Launching each kernel with programmatic stream serialization (sm_90+,
+  /// the plan's kernels wait for their predecessors themselves): Off, On,
+  /// or Auto: for calls of small launches only (see latencyBound).
+  /// KOPT_DEPENDENT_LAUNCH=0 / 1 forces Off / On.
+  enum class DependentLaunch { Off, Auto, On } dependentLaunch =
+      DependentLaunch::Off;
+  int smCount = 0;
   double peakBandwidth = 0; // bytes/s, from the memory clock and bus width
   bool useTuningCache = true;
   std::string tuningCacheDirectory; // empty: TuningCache::defaultDirectory()

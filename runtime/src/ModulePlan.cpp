@@ -651,6 +651,12 @@ StatusOr<std::shared_ptr<const Plan>> Plan::parse(std::string_view text,
             : (std::filesystem::path(folder) / weightsPath).string();
   }
 
+  if (const json *dependent = PlanReader::member(root, "dependent_launch")) {
+    if (!dependent->is_boolean())
+      return reader.bad("", "\"dependent_launch\" must be true or false");
+    plan->dependentLaunch_ = dependent->get<bool>();
+  }
+
   const json *functions = PlanReader::member(root, "functions");
   if (!functions || !functions->is_array() || functions->empty())
     return reader.bad("", "\"functions\" must be a non-empty array");

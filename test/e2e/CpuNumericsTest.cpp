@@ -667,6 +667,20 @@ std::vector<Case> normalizationCases() {
                        return std::vector<std::vector<int64_t>>{{1, n, 48}};
                      })});
   }
+  // Rows the GPU keeps in registers (16-byte vectors, 1-4 per thread).
+  for (auto [dt, d] : {std::pair{KOPT_DTYPE_BF16, 2048}, {KOPT_DTYPE_F16, 4096},
+                       {KOPT_DTYPE_F32, 2048}, {KOPT_DTYPE_BF16, 256}}) {
+    std::string t = typeName(dt), n = std::to_string(d);
+    std::string x = "tensor<?x" + n + "x" + t + ">", p = "tensor<" + n + "x" + t + ">";
+    cases.push_back({"rmsnorm_resident_" + t + "_" + n,
+                     fn("(%x: " + x + ", %w: " + p + ") -> " + x,
+                        "  %r = kopt.rmsnorm %x, %w {epsilon = 1.0e-05 : f32} : (" +
+                            x + ", " + p + ") -> " + x + "\n  return %r : " + x),
+                     {f(dt, -3, 3), f(dt, 0.5, 1.5)},
+                     sizes({1, 3}, [d](int64_t rows) {
+                       return std::vector<std::vector<int64_t>>{{rows, d}, {d}};
+                     })});
+  }
   cases.push_back({"softmax_axis1",
                    fn("(%x: tensor<3x?x5xf32>) -> tensor<3x?x5xf32>",
                       "  %r = kopt.softmax %x {axis = 1 : i64} : (tensor<3x?x5xf32>) -> tensor<3x?x5xf32>\n"
@@ -971,6 +985,33 @@ std::vector<Case> attentionCases() {
                    {f(), f(), constant(4)},
                    {{{2, 10, 1, 3}, {2, 1, 1, 3}, {2}},
                     {{2, 10, 1, 3}, {2, 6, 1, 3}, {2}}}});
+  // The cache read again after the update (copied, not updated in place),
+  // and a cache that is an op's result (updated in place).
+  cases.push_back({"cache_update_reread",
+                   fn("(%c: tensor<2x10x1x3xf32>, %u: tensor<2x?x1x3xf32>, %o: tensor<2xi32>) -> (tensor<2x10x1x3xf32>, tensor<2x10x1x3xf32>)",
+                      "  %r = kopt.cache_update %c, %u, %o : (tensor<2x10x1x3xf32>, tensor<2x?x1x3xf32>, tensor<2xi32>) -> tensor<2x10x1x3xf32>\n"
+                      "  %d = kopt.sub %r, %c : (tensor<2x10x1x3xf32>, tensor<2x10x1x3xf32>) -> tensor<2x10x1x3xf32>\n"
+                      "  return %r, %d : tensor<2x10x1x3xf32>, tensor<2x10x1x3xf32>"),
+                   {f(), f(), constant(3)},
+                   {{{2, 10, 1, 3}, {2, 1, 1, 3}, {2}},
+                    {{2, 10, 1, 3}, {2, 7, 1, 3}, {2}}}});
+  cases.push_back({"cache_update_of_result",
+                   fn("(%c: tensor<2x10x1x3xf32>, %u: tensor<2x?x1x3xf32>, %o: tensor<2xi32>) -> tensor<2x10x1x3xf32>",
+                      "  %c2 = kopt.mul %c, %c : (tensor<2x10x1x3xf32>, tensor<2x10x1x3xf32>) -> tensor<2x10x1x3xf32>\n"
+                      "  %r = kopt.cache_update %c2, %u, %o : (tensor<2x10x1x3xf32>, tensor<2x?x1x3xf32>, tensor<2xi32>) -> tensor<2x10x1x3xf32>\n"
+                      "  return %r : tensor<2x10x1x3xf32>"),
+                   {f(), f(), constant(9)},
+                   {{{2, 10, 1, 3}, {2, 1, 1, 3}, {2}}}});
+  // rope(k) written straight into the cache (one kernel on the GPU).
+  cases.push_back({"rope_into_cache_update_bf16",
+                   fn("(%c: tensor<2x10x2x8xbf16>, %k: tensor<2x?x2x8xbf16>, %p: tensor<2x?xi32>, %o: tensor<2xi32>) -> tensor<2x10x2x8xbf16>",
+                      "  %r = kopt.rope %k, %p {theta = 10000.0 : f32} : (tensor<2x?x2x8xbf16>, tensor<2x?xi32>) -> tensor<2x?x2x8xbf16>\n"
+                      "  %u = kopt.cache_update %c, %r, %o : (tensor<2x10x2x8xbf16>, tensor<2x?x2x8xbf16>, tensor<2xi32>) -> tensor<2x10x2x8xbf16>\n"
+                      "  return %u : tensor<2x10x2x8xbf16>"),
+                   {f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16), ints(0, 500), constant(2)},
+                   {{{2, 10, 2, 8}, {2, 1, 2, 8}, {2, 1}, {2}},
+                    {{2, 10, 2, 8}, {2, 8, 2, 8}, {2, 8}, {2}}},
+                   2.0});
   cases.push_back({"linear_attention",
                    fn("(%q: tensor<1x?x2x4xf32>, %k: tensor<1x?x2x4xf32>, %v: tensor<1x?x2x4xf32>, %s: tensor<1x2x4x4xf32>) -> (tensor<1x?x2x4xf32>, tensor<1x2x4x4xf32>)",
                       "  %o, %t = kopt.linear_attention %q, %k, %v, %s {decay = array<f32: 0.5, 0.9>} : (tensor<1x?x2x4xf32>, tensor<1x?x2x4xf32>, tensor<1x?x2x4xf32>, tensor<1x2x4x4xf32>) -> (tensor<1x?x2x4xf32>, tensor<1x2x4x4xf32>)\n"

@@ -450,6 +450,9 @@ TEST(Module, RejectsMalformedPlans) {
       {R"("default_weights": "w.safetensors")", R"("default_weights": 3)",
        KOPT_STATUS_DATA_LOSS,
        R"("default_weights" must be null or a non-empty path)"},
+      {R"("default_weights": "w.safetensors")",
+       R"("default_weights": "w.safetensors", "dependent_launch": 1)",
+       KOPT_STATUS_DATA_LOSS, R"("dependent_launch" must be true or false)"},
       {R"("kind": "cpu-shared-object")", R"("kind": "cuda-ptx")",
        KOPT_STATUS_UNIMPLEMENTED,
        "is a 'cuda-ptx' artifact; this runtime loads only 'cpu-shared-object' "

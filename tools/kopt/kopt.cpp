@@ -70,6 +70,12 @@ cl::opt<bool> tileVariants(
     cl::desc("GPU: also compile the tile variants kopt-run --tune chooses "
              "from (kopt-tile-linears)"),
     cl::init(false), cl::cat(koptCategory));
+cl::opt<std::string> dependentLaunch(
+    "dependent-launch",
+    cl::desc("sm_90+: launch each kernel while the one before it finishes: "
+             "'end' (default: as its blocks finish), 'start' (as they "
+             "start) or 'off'"),
+    cl::init("end"), cl::cat(koptCategory));
 cl::opt<bool> fuseRemarks(
     "fuse-remarks",
     cl::desc("With --fuse: a remark at every fusion declined, with the reason"),
@@ -269,6 +275,10 @@ int main(int argc, char **argv) {
     return fail("--emit=obj is for --target=cpu; a GPU target writes PTX "
                 "(-o model.ptx)");
   bool emitPtx = what == Emit::PTX;
+  if (dependentLaunch != "end" && dependentLaunch != "start" &&
+      dependentLaunch != "off")
+    return fail("--dependent-launch takes end, start or off, not '" +
+                dependentLaunch + "'");
   if (what == Emit::LLVM)
     return fail("--emit=llvm is not implemented yet; use -o model.so or "
                 "--emit=mlir");
@@ -442,7 +452,7 @@ int main(int argc, char **argv) {
                                   chosen == Target::SM80   ? "sm_80"
                                   : chosen == Target::SM89 ? "sm_89"
                                                            : "sm_90",
-                                  tileVariants};
+                                  tileVariants, dependentLaunch};
   config.prependModelPipeline(options, imported.names(), imported.orderedInputs,
                               summary, codegen, gpu);
 

@@ -345,12 +345,21 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
     using D = DecodeAttentionShape;
     bool grouped = decodeAttentionApplies(t, d);
     bool mma = grouped && decodeAttentionUsesMma(e.target(), t, d, hq / hkv);
+    // Blocks per split: one for each row group, batch row and kv head
+    // (dynamic dims counted as 1).
+    int64_t columns =
+        llvm::divideCeil(staticValue(qDims[1]).value_or(1) * (hq / hkv),
+                         D::rows(hq / hkv)) *
+        staticValue(qDims[0]).value_or(1) * hkv;
+    int64_t warpKeys =
+        D::warpKeys(mma, staticValue(kDims[1]).value_or(D::maxWarpKeys(mma) * D::warps),
+                    columns, e.target().smCount);
     AffineExpr splits =
-        ceilDiv(kDims[1], grouped ? D::splitKeys(mma) : kSplitKeys);
+        ceilDiv(kDims[1], grouped ? D::warps * warpKeys : kSplitKeys);
     bool direct = grouped && staticValue(splits) == 1;
     FailureOr<std::string> splitName =
         grouped ? decodeAttentionKernel(e, op, t, lt, hq, hkv, d, scale,
-                                        direct)
+                                        direct, warpKeys)
                 : warpKernel(/*split=*/true);
     if (failed(splitName))
       return failure();

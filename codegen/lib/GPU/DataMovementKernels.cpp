@@ -86,24 +86,29 @@ LogicalResult emitEmbedding(EmbeddingOp op, FunctionEmitter &e) {
   return success();
 }
 
-LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
-  Value x = op.getInput();
-  auto type = cast<RankedTensorType>(x.getType());
+/// inv_freq in f32 exactly as HF (and the reference) computes it.
+SmallVector<float> ropeFrequencies(RopeOp op) {
+  int64_t d = cast<RankedTensorType>(op.getInput().getType()).getDimSize(3);
+  int64_t rotary = op.getRotaryDim().value_or(d);
+  float theta = static_cast<float>(op.getTheta());
+  SmallVector<float> inverse;
+  for (int64_t i = 0; i < rotary / 2; ++i)
+    inverse.push_back(1.0f / std::pow(theta, static_cast<float>(2 * i) /
+                                                 static_cast<float>(rotary)));
+  return inverse;
+}
+
+/// Element `g` (an index into [B, S, H, D]) of rope(`in`) as f32: `pos`
+/// holds the [B, S] positions and `freq` the op's ropeFrequencies.
+std::string ropeElement(KernelText &k, RopeOp op, const std::string &in,
+                        const std::string &pos, const std::string &freq,
+                        const std::string &g) {
+  auto type = cast<RankedTensorType>(op.getInput().getType());
   int64_t h = type.getDimSize(2), d = type.getDimSize(3);
   int64_t rotary = op.getRotaryDim().value_or(d);
   int64_t half = rotary / 2;
-  float theta = static_cast<float>(op.getTheta());
-  // inv_freq in f32 exactly as HF (and the reference) computes it.
-  SmallVector<float> inverse;
-  for (int64_t i = 0; i < half; ++i)
-    inverse.push_back(1.0f / std::pow(theta, static_cast<float>(2 * i) /
-                                                 static_cast<float>(rotary)));
-  std::string t = elementTypeText(x), pt = elementTypeText(op.getPositions());
-  KernelText k(kThreads);
-  std::string out = k.buffer("out", t), in = k.buffer("x", t),
-              pos = k.buffer("pos", pt), freq = k.buffer("freq", "f32");
-  std::string n = k.index("n");
-  std::string g = open(k, n);
+  std::string t = elementTypeText(op.getInput()),
+              pt = elementTypeText(op.getPositions());
   std::string c = k.def("arith.remui " + g + ", " + k.c(d) + " : index");
   std::string row = k.def("arith.divui " + g + ", " + k.c(d) + " : index");
   std::string token = k.def("arith.divui " + row + ", " + k.c(h) + " : index");
@@ -142,12 +147,44 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
   k.line("} else {");
   k.line("scf.yield " + v + " : f32");
   k.line("}");
+  return result;
+}
+
+/// The in-place cache_update that computes `rope`'s result itself (rope's
+/// only use is that update, so no kernel writes it), or null.
+CacheUpdateOp cacheUpdateTakingRope(RopeOp rope, FunctionEmitter &e) {
+  if (!rope.getResult().hasOneUse())
+    return nullptr;
+  auto update = dyn_cast<CacheUpdateOp>(*rope.getResult().getUsers().begin());
+  if (!update || update.getUpdate() != rope.getResult() ||
+      update->getBlock() != rope->getBlock())
+    return nullptr;
+  // The cache's buffer exists when the rope is emitted.
+  Operation *cacheDef = update.getCache().getDefiningOp();
+  if (cacheDef && (cacheDef->getBlock() != rope->getBlock() ||
+                   !cacheDef->isBeforeInBlock(rope)))
+    return nullptr;
+  return e.updatableInPlace(update.getCache()) ? update : nullptr;
+}
+
+LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
+  if (cacheUpdateTakingRope(op, e))
+    return success(); // emitCacheUpdateInPlace computes it
+  Value x = op.getInput();
+  std::string t = elementTypeText(x), pt = elementTypeText(op.getPositions());
+  KernelText k(kThreads);
+  std::string out = k.buffer("out", t), in = k.buffer("x", t),
+              pos = k.buffer("pos", pt), freq = k.buffer("freq", "f32");
+  std::string n = k.index("n");
+  std::string g = open(k, n);
+  std::string result = ropeElement(k, op, in, pos, freq, g);
   k.line("memref.store " + k.convert(result, "f32", t) + ", " + out + "[" + g +
          "] : memref<?x" + t + ">");
   FailureOr<std::string> name = finish(k, e, "rope", op);
   if (failed(name))
     return failure();
-  int64_t freqBuffer = e.constantBuffer(Float32Type::get(e.context()), inverse);
+  int64_t freqBuffer =
+      e.constantBuffer(Float32Type::get(e.context()), ropeFrequencies(op));
   int64_t outBuffer = e.define(op.getResult());
   AffineExpr count = e.numElements(op.getResult());
   e.launch(*name, op, ceilDiv(count, kThreads), kThreads)
@@ -159,7 +196,93 @@ LogicalResult emitRope(RopeOp op, FunctionEmitter &e) {
   return success();
 }
 
+/// cache_update in place: the result is the cache operand's memory (its only
+/// use, so nothing reads the old contents later) and one thread per element
+/// of `new` writes it (computing rope(k) itself where `new` is a rope only
+/// it reads); a bad offset writes nothing and is reported.
+LogicalResult emitCacheUpdateInPlace(CacheUpdateOp op, FunctionEmitter &e) {
+  std::string t = elementTypeText(op.getCache()),
+              ot = elementTypeText(op.getOffset());
+  SmallVector<AffineExpr> cacheDims = e.dims(op.getCache());
+  SmallVector<AffineExpr> newDims = e.dims(op.getUpdate());
+  AffineExpr row = cacheDims[2] * cacheDims[3]; // H * D
+  auto rope = op.getUpdate().getDefiningOp<RopeOp>();
+  if (rope && cacheUpdateTakingRope(rope, e) != op)
+    rope = nullptr;
+  KernelText k(kThreads);
+  std::string cache = k.buffer("cache", t), update = k.buffer("update", t),
+              offs = k.buffer("offset", ot), status = k.buffer("status", "i64");
+  std::string positions, freq;
+  if (rope) {
+    positions = k.buffer("pos", elementTypeText(rope.getPositions()));
+    freq = k.buffer("freq", "f32");
+  }
+  std::string n = k.index("n"), smax = k.index("smax"), s = k.index("s"),
+              hd = k.index("hd");
+  std::string g = open(k, n);
+  std::string inner = k.def("arith.remui " + g + ", " + hd + " : index");
+  std::string pos = k.def("arith.divui " + g + ", " + hd + " : index");
+  std::string si = k.def("arith.remui " + pos + ", " + s + " : index");
+  std::string b = k.def("arith.divui " + pos + ", " + s + " : index");
+  std::string off64 = k.convert(
+      k.def("memref.load " + offs + "[" + b + "] : memref<?x" + ot + ">"), ot,
+      "i64");
+  std::string s64 = k.def("arith.index_cast " + s + " : index to i64");
+  std::string smax64 = k.def("arith.index_cast " + smax + " : index to i64");
+  std::string end = k.def("arith.addi " + off64 + ", " + s64 + " : i64");
+  std::string negative =
+      k.def("arith.cmpi slt, " + off64 + ", " + k.ci(0, "i64") + " : i64");
+  std::string over = k.def("arith.cmpi sgt, " + end + ", " + smax64 + " : i64");
+  std::string bad = k.def("arith.ori " + negative + ", " + over + " : i1");
+  k.line("scf.if " + bad + " {");
+  std::string first = k.def(  // one report per batch row
+      "arith.andi " +
+      k.def("arith.cmpi eq, " + si + ", " + k.c(0) + " : index") + ", " +
+      k.def("arith.cmpi eq, " + inner + ", " + k.c(0) + " : index") + " : i1");
+  k.line("scf.if " + first + " {");
+  k.report(status, 2, e.nodeOf(op), end, smax64);
+  k.line("}");
+  k.line("} else {");
+  std::string offIdx = k.def("arith.index_cast " + off64 + " : i64 to index");
+  std::string cacheRow = k.def(
+      "arith.addi " + k.def("arith.muli " + b + ", " + smax + " : index") +
+      ", " + k.def("arith.addi " + offIdx + ", " + si + " : index") +
+      " : index");
+  std::string at = k.def(
+      "arith.addi " + k.def("arith.muli " + cacheRow + ", " + hd + " : index") +
+      ", " + inner + " : index");
+  std::string value =
+      rope ? k.convert(ropeElement(k, rope, update, positions, freq, g), "f32",
+                       t)
+           : k.def("memref.load " + update + "[" + g + "] : memref<?x" + t +
+                   ">");
+  k.line("memref.store " + value + ", " + cache + "[" + at + "] : memref<?x" +
+         t + ">");
+  k.line("}");
+  FailureOr<std::string> name = finish(k, e, "cache_update", op);
+  if (failed(name))
+    return failure();
+  e.alias(op.getResult(), op.getCache());
+  AffineExpr count = e.numElements(op.getUpdate());
+  Launch &l = e.launch(*name, op, ceilDiv(count, kThreads), kThreads);
+  l.buffer(e.bufferOf(op.getCache()))
+      .buffer(e.bufferOf(rope ? rope.getInput() : op.getUpdate()))
+      .buffer(e.bufferOf(op.getOffset()))
+      .buffer(e.status());
+  if (rope)
+    l.buffer(e.bufferOf(rope.getPositions()))
+        .buffer(e.constantBuffer(Float32Type::get(e.context()),
+                                 ropeFrequencies(rope)));
+  l.index(count)
+      .index(cacheDims[1])
+      .index(newDims[1])
+      .index(row);
+  return success();
+}
+
 LogicalResult emitCacheUpdate(CacheUpdateOp op, FunctionEmitter &e) {
+  if (e.updatableInPlace(op.getCache()))
+    return emitCacheUpdateInPlace(op, e);
   std::string t = elementTypeText(op.getCache()),
               ot = elementTypeText(op.getOffset());
   SmallVector<AffineExpr> cacheDims = e.dims(op.getCache());

@@ -66,7 +66,8 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
                                              const std::string &t,
                                              const std::string &lt, int64_t hq,
                                              int64_t hkv, int64_t d,
-                                             double scale, bool direct) {
+                                             double scale, bool direct,
+                                             int64_t warpKeys) {
   KernelText k(S::threads);
   IndexOps x{k};
   const int64_t vec = chunkElements(t), chunks = d / vec;
@@ -186,9 +187,9 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
   }
 
   // This warp's keys: its slice of the split, within the rows' union.
-  std::string sliceLo = x.add(x.mul(split, k.c(S::splitKeys(useMma))),
-                              x.mul(warp, k.c(S::warpKeys(useMma))));
-  std::string sliceHi = x.add(sliceLo, k.c(S::warpKeys(useMma)));
+  std::string sliceLo = x.add(x.mul(split, k.c(S::warps * warpKeys)),
+                              x.mul(warp, k.c(warpKeys)));
+  std::string sliceHi = x.add(sliceLo, k.c(warpKeys));
   std::string lo = x.bin("arith.maxui", blockLo, sliceLo);
   std::string hi = x.bin("arith.minui", blockHi, sliceHi);
   hi = x.bin("arith.maxui", hi, lo);

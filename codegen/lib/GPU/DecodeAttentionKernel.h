@@ -7,7 +7,7 @@
 // partials in the layout of the combine kernel. Parameters: part_max,
 // part_sum, part_acc, q, k, v, [kv_len], status, then Sq, Skv, splits;
 // grid (splits, ceil(G * Sq / rows), B * Hkv) of `threads` threads, G the
-// query heads per kv head.
+// query heads per kv head, each split `warps * warpKeys` keys.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,10 +24,25 @@ namespace kopt::gpu {
 
 struct DecodeAttentionShape {
   static constexpr int64_t warps = 4, threads = warps * 32;
-  /// Keys each warp walks within its block's split (the tensor-core
-  /// variant takes twice as many: its steps are cheaper to start).
-  static constexpr int64_t warpKeys(bool mma) { return mma ? 256 : 128; }
-  static constexpr int64_t splitKeys(bool mma) { return warps * warpKeys(mma); }
+  /// Keys each warp walks within its block's split at most (the
+  /// tensor-core variant takes twice as many: its steps are cheaper to
+  /// start), and at least.
+  static constexpr int64_t maxWarpKeys(bool mma) { return mma ? 256 : 128; }
+  static constexpr int64_t minWarpKeys = 32;
+  /// Keys per warp: the most (up to maxWarpKeys) that still gives the grid
+  /// `smCount` blocks over a full cache of `cacheKeys` keys, with `columns`
+  /// blocks per split (query row groups x batch x kv heads). Decode over a
+  /// short prefix of a long cache otherwise runs a handful of blocks.
+  static int64_t warpKeys(bool mma, int64_t cacheKeys, int64_t columns,
+                          int64_t smCount) {
+    int64_t keys = maxWarpKeys(mma);
+    auto blocks = [&](int64_t w) {
+      return (cacheKeys + warps * w - 1) / (warps * w) * columns;
+    };
+    while (keys > minWarpKeys && blocks(keys) < smCount)
+      keys /= 2;
+    return keys;
+  }
   /// Query rows (grouped heads x queries) one block computes.
   static int64_t rows(int64_t group) { return std::min<int64_t>(group, 8); }
   /// Key steps per loop iteration (a step: a 16-byte chunk per lane).
@@ -56,7 +71,8 @@ bool decodeAttentionUsesMma(const GpuTarget &target, llvm::StringRef t,
 mlir::FailureOr<std::string>
 decodeAttentionKernel(FunctionEmitter &e, kopt::AttentionOp op,
                       const std::string &t, const std::string &lt, int64_t hq,
-                      int64_t hkv, int64_t d, double scale, bool direct);
+                      int64_t hkv, int64_t d, double scale, bool direct,
+                      int64_t warpKeys);
 
 } // namespace kopt::gpu
 

@@ -101,6 +101,13 @@ int64_t FunctionEmitter::define(Value result) {
   return id;
 }
 
+bool FunctionEmitter::updatableInPlace(Value value) {
+  if (!value.hasOneUse())
+    return false;
+  StringRef source = buffers_[bufferOf(value)].source;
+  return source == "temp" || source.starts_with("input:");
+}
+
 void FunctionEmitter::alias(Value result, Value source) {
   auto type = cast<RankedTensorType>(result.getType());
   int64_t root = bufferOf(source);

@@ -139,6 +139,10 @@ public:
   bool epilogueApplied(mlir::Operation *linear) const {
     return appliedEpilogues_.contains(linear);
   }
+  /// Whether an op may overwrite `value`'s memory: it is its only use, and
+  /// the memory is a function input or an op's own result (not a weight, a
+  /// constant or memory another value shares).
+  bool updatableInPlace(mlir::Value value);
   /// `result` is `source`'s memory with another shape (row-major reshape).
   void alias(mlir::Value result, mlir::Value source);
   /// A scratch buffer of `elementType` with `dims`.

@@ -76,7 +76,121 @@ void rowWrite(KernelText &k, const std::string &d,
   k.line("}");
 }
 
+int64_t bytesOf(llvm::StringRef t) {
+  return t == "f64" ? 8 : t == "f32" ? 4 : 2;
+}
+
+/// A float vector of `n` elements converted from `from` to `to` elements.
+std::string convertVector(KernelText &k, const std::string &v,
+                          llvm::StringRef from, llvm::StringRef to, int64_t n) {
+  if (from == to)
+    return v;
+  auto vt = [&](llvm::StringRef e) {
+    return "vector<" + std::to_string(n) + "x" + e.str() + ">";
+  };
+  if (bytesOf(from) == bytesOf(to)) // f16 <-> bf16 through f32
+    return convertVector(k, convertVector(k, v, from, "f32", n), "f32", to, n);
+  return k.def((bytesOf(from) < bytesOf(to) ? "arith.extf " : "arith.truncf ") +
+               v + " : " + vt(from) + " to " + vt(to));
+}
+
+/// Threads for the register-resident RMSNorm of rows of `d` elements of
+/// `t`: each thread loads d / threads elements as 16-byte vectors once;
+/// 0 when d does not split so.
+int64_t residentRowThreads(int64_t d, llvm::StringRef t) {
+  int64_t vec = 16 / bytesOf(t);
+  int64_t threads = rowThreads(d);
+  while (threads > 32 && d % (threads * vec) != 0)
+    threads /= 2;
+  bool fits = d % (threads * vec) == 0 && d / (threads * vec) <= 8;
+  return fits ? threads : 0;
+}
+
+/// RMSNorm with the row in registers: x and w are loaded once (16 bytes per
+/// thread per vector, all issued before the reduction), summed, and the
+/// normalized row written from registers. Same rounding as the loop form.
+LogicalResult emitResidentRmsNorm(RMSNormOp op, FunctionEmitter &e,
+                                  int64_t threads) {
+  Value x = op.getInput();
+  std::string t = elementTypeText(x), wt = elementTypeText(op.getWeight()),
+              ot = elementTypeText(op.getResult());
+  int64_t d = cast<RankedTensorType>(x.getType()).getShape().back();
+  int64_t vec = 16 / bytesOf(t), perThread = d / (threads * vec);
+  auto vt = [&](llvm::StringRef el) {
+    return "vector<" + std::to_string(vec) + "x" + el.str() + ">";
+  };
+  auto align = [&](llvm::StringRef el) {
+    return std::to_string(std::min<int64_t>(16, vec * bytesOf(el)));
+  };
+  KernelText k(threads);
+  std::string out = k.buffer("out", ot), in = k.buffer("x", t),
+              w = k.buffer("w", wt);
+  std::string scratch = k.shared("red", "32xf32");
+  std::string base =
+      k.def("arith.muli " + k.bid('x') + ", " + k.c(d) + " : index");
+  SmallVector<std::string> columns, xs, ws;
+  std::string partial = k.f(0.0);
+  for (int64_t i = 0; i < perThread; ++i) {
+    std::string lane = k.def("arith.addi " + k.tid() + ", " +
+                             k.c(i * threads) + " : index");
+    std::string col = k.def("arith.muli " + lane + ", " + k.c(vec) + " : index");
+    std::string at = k.def("arith.addi " + base + ", " + col + " : index");
+    columns.push_back(col);
+    xs.push_back(k.def("vector.load " + in + "[" + at + "] {alignment = " +
+                       align(t) + " : i64} : memref<?x" + t + ">, " + vt(t)));
+    ws.push_back(k.def("vector.load " + w + "[" + col + "] {alignment = " +
+                       align(wt) + " : i64} : memref<?x" + wt + ">, " +
+                       vt(wt)));
+  }
+  for (int64_t i = 0; i < perThread; ++i) {
+    xs[i] = convertVector(k, xs[i], t, "f32", vec);
+    std::string sq =
+        k.def("arith.mulf " + xs[i] + ", " + xs[i] + " : " + vt("f32"));
+    std::string sum = k.def("vector.reduction <add>, " + sq + " : " +
+                            vt("f32") + " into f32");
+    partial = k.def("arith.addf " + partial + ", " + sum + " : f32");
+  }
+  std::string total = k.blockReduce(partial, "arith.addf", scratch);
+  std::string mean =
+      k.def("arith.divf " + total + ", " + k.f(double(d)) + " : f32");
+  std::string shifted = k.def("arith.addf " + mean + ", " +
+                              k.f(op.getEpsilon()) + " : f32");
+  std::string r = k.def("vector.broadcast " +
+                        k.def("math.rsqrt " + shifted + " : f32") +
+                        " : f32 to " + vt("f32"));
+  for (int64_t i = 0; i < perThread; ++i) {
+    std::string n = k.def("arith.mulf " + xs[i] + ", " + r + " : " + vt("f32"));
+    // HF: (x * r).to(x.dtype) * w
+    std::string rounded = convertVector(
+        k, convertVector(k, n, "f32", t, vec), t, "f32", vec);
+    std::string y = k.def("arith.mulf " + rounded + ", " +
+                          convertVector(k, ws[i], wt, "f32", vec) + " : " +
+                          vt("f32"));
+    std::string at =
+        k.def("arith.addi " + base + ", " + columns[i] + " : index");
+    k.line("vector.store " + convertVector(k, y, "f32", ot, vec) + ", " + out +
+           "[" + at + "] {alignment = " + align(ot) + " : i64} : memref<?x" +
+           ot + ">, " + vt(ot));
+  }
+  FailureOr<std::string> name =
+      e.kernel("rownorm", k.str("KERNEL"), op->getLoc());
+  if (failed(name))
+    return failure();
+  int64_t outBuffer = e.define(op.getResult());
+  AffineExpr rows = e.numElements(x).floorDiv(d);
+  e.launch(*name, op, rows, threads)
+      .buffer(outBuffer)
+      .buffer(e.bufferOf(x))
+      .buffer(e.bufferOf(op.getWeight()));
+  return success();
+}
+
 LogicalResult emitRowKernel(Operation *op, FunctionEmitter &e) {
+  if (auto rms = dyn_cast<RMSNormOp>(op)) {
+    int64_t d = cast<RankedTensorType>(rms.getInput().getType()).getShape().back();
+    if (int64_t threads = residentRowThreads(d, elementTypeText(rms.getInput())))
+      return emitResidentRmsNorm(rms, e, threads);
+  }
   Value x = op->getOperand(0);
   auto type = cast<RankedTensorType>(x.getType());
   std::string t = typeText(type.getElementType());

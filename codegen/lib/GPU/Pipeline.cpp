@@ -45,6 +45,13 @@ void buildGpuCodegenPipeline(OpPassManager &pm,
   plan.gpuTarget = options.target;
   pm.addPass(createKoptExportPlanPass(plan));
 
+  std::optional<GpuTarget> target = lookupGpuTarget(options.target);
+  if (target && target->hasDependentLaunch() &&
+      options.dependentLaunch != "off") {
+    KoptDependentLaunchPassOptions dependent;
+    dependent.earlyTrigger = options.dependentLaunch == "start";
+    pm.addPass(createKoptDependentLaunchPass(dependent));
+  }
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
@@ -60,7 +67,6 @@ void buildGpuCodegenPipeline(OpPassManager &pm,
   GpuNVVMAttachTargetOptions attach;
   // Hopper kernels use wgmma, which needs the architecture-specific
   // sm_90a (it runs on sm_90 parts only).
-  std::optional<GpuTarget> target = lookupGpuTarget(options.target);
   attach.chip = target && target->hasWgmma ? options.target + "a"
                                            : options.target;
   // PTX 8.0 (CUDA 12.0) covers sm_90 and everything kopt emits.

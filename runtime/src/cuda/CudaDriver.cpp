@@ -52,6 +52,8 @@ Loaded load() {
   resolve(d.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   resolve(d.cuMemsetD8Async, "cuMemsetD8Async");
   resolve(d.cuLaunchKernel, "cuLaunchKernel");
+  d.cuLaunchKernelEx = reinterpret_cast<decltype(d.cuLaunchKernelEx)>(
+      dlsym(handle, "cuLaunchKernelEx"));
   resolve(d.cuStreamCreate, "cuStreamCreate");
   resolve(d.cuStreamDestroy, "cuStreamDestroy_v2");
   resolve(d.cuStreamSynchronize, "cuStreamSynchronize");

@@ -45,6 +45,28 @@ constexpr int kFuncAttrMaxDynamicSharedBytes = 8;
 constexpr int kStreamNonBlocking = 1;
 constexpr int kCaptureModeThreadLocal = 1;
 
+/// cuLaunchKernelEx's configuration (cuda.h's CUlaunchConfig and
+/// CUlaunchAttribute, same layout).
+constexpr int kLaunchAttrProgrammaticStreamSerialization = 6;
+struct CUlaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+    void *alignAsPointer;
+  } value;
+};
+static_assert(sizeof(CUlaunchAttribute) == 72, "cuda.h CUlaunchAttribute");
+struct CUlaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+
 /// The resolved entry points.
 struct Driver {
   CUresult (*cuInit)(unsigned);
@@ -69,6 +91,9 @@ struct Driver {
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, unsigned, CUstream,
                              void **, void **);
+  /// Optional (CUDA 12.0+): null on older drivers.
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
+                               void **);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);

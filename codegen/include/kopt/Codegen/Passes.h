@@ -50,6 +50,9 @@ struct GpuCodegenOptions {
   std::string target = "sm_90"; // sm_80, sm_89, sm_90
   /// Compile tile variants the runtime's autotuner can choose from.
   bool tileVariants = false;
+  /// Kernels launched while the one before runs (sm_90+): "off", "end"
+  /// (the next launches as this one's blocks finish) or "start".
+  std::string dependentLaunch = "end";
 };
 
 /// kopt IR -> PTX + plan: export the plan with each function's kernels and

@@ -216,6 +216,30 @@ def KoptExternDynamicSharedPass
   ];
 }
 
+def KoptDependentLaunchPass
+    : Pass<"kopt-dependent-launch", "::mlir::ModuleOp"> {
+  let summary = "Let each kernel launch while the one before it finishes";
+  let description = [{
+    Starts every kernel with `griddepcontrol.wait` (nothing before it reads
+    or writes memory, so a kernel launched early sees all that the kernel
+    before it wrote) and issues `griddepcontrol.launch_dependents` where
+    each thread returns (or, with `early-trigger`, right after the wait), so
+    that on sm_90+ the runtime's launches with programmatic stream
+    serialization overlap each kernel's launch and block scheduling with the
+    tail of the previous one. Triggered at the start, the next kernel's
+    blocks wait resident for the whole kernel, which costs compute-bound
+    kernels issue slots. Marks the module's plan (`kopt.plan`, from
+    kopt-export-plan) `"dependent_launch": true`, which is what tells the
+    runtime to launch that way. Launched without the attribute, both
+    instructions are no-ops.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
+  let options = [
+    Option<"earlyTrigger", "early-trigger", "bool", "false",
+           "Let the next kernel launch as soon as every block has started">
+  ];
+}
+
 def KoptSerializePtxPass : Pass<"kopt-serialize-ptx", "::mlir::ModuleOp"> {
   let summary = "Write the serialized gpu.binary as model.ptx and its plan";
   let description = [{

@@ -145,9 +145,13 @@ public:
   std::string functionList() const;
   /// The raw "graph" section re-serialised as JSON; empty when absent.
   const std::string &graphJson() const { return graphJson_; }
+  /// Whether every kernel starts with griddepcontrol.wait, so that it may be
+  /// launched while the kernel before it runs ("dependent_launch").
+  bool dependentLaunch() const { return dependentLaunch_; }
 
 private:
   std::string artifactKind_, artifactFile_, defaultWeights_, graphJson_;
+  bool dependentLaunch_ = false;
   std::vector<PlanFunction> functions_;
 };
 

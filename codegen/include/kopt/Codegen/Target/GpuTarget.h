@@ -47,6 +47,9 @@ struct GpuTarget {
   bool hasTma;         // sm_90
   llvm::ArrayRef<MmaShape> mmaShapes;
 
+  /// griddepcontrol (programmatic dependent launch): sm_90+.
+  bool hasDependentLaunch() const { return computeCapability >= 90; }
+
   /// The time floor of a kernel moving `bytes` and doing `flops` at the
   /// peak for `f16` (tensor cores) or f32 math: max(bytes / bandwidth,
   /// flops / peak), in seconds.
