@@ -72,6 +72,38 @@ LogicalResult addEntryPoint(llvm::Module &module, StringRef name,
   return success();
 }
 
+/// Defines `__truncsfbf2` (f32 -> bf16, round to nearest even, NaNs kept
+/// quiet) in `module`, hidden: LLVM calls it for bf16 values it holds as
+/// f32 on CPUs without bf16 conversions, and Debian 12's libgcc (GCC 12)
+/// does not provide it.
+void addBf16Truncation(llvm::Module &module) {
+  constexpr llvm::StringLiteral name = "__truncsfbf2";
+  if (llvm::Function *existing = module.getFunction(name);
+      existing && !existing->isDeclaration())
+    return;
+  llvm::LLVMContext &context = module.getContext();
+  auto *i32 = llvm::Type::getInt32Ty(context);
+  auto *type = llvm::FunctionType::get(llvm::Type::getBFloatTy(context),
+                                       {llvm::Type::getFloatTy(context)},
+                                       /*isVarArg=*/false);
+  auto *function = llvm::cast<llvm::Function>(
+      module.getOrInsertFunction(name, type).getCallee());
+  function->setLinkage(llvm::GlobalValue::WeakODRLinkage);
+  function->setVisibility(llvm::GlobalValue::HiddenVisibility);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", function));
+  llvm::Value *bits = b.CreateBitCast(function->getArg(0), i32);
+  llvm::Value *high = b.CreateLShr(bits, 16);
+  llvm::Value *bias =
+      b.CreateAdd(b.CreateAnd(high, 1), llvm::ConstantInt::get(i32, 0x7fff));
+  llvm::Value *rounded = b.CreateLShr(b.CreateAdd(bits, bias), 16);
+  llvm::Value *isNan = b.CreateICmpUGT(
+      b.CreateAnd(bits, 0x7fffffff), llvm::ConstantInt::get(i32, 0x7f800000));
+  llvm::Value *quiet = b.CreateOr(high, 0x40);
+  llvm::Value *result = b.CreateSelect(isNan, quiet, rounded);
+  b.CreateRet(b.CreateBitCast(b.CreateTrunc(result, b.getInt16Ty()),
+                              llvm::Type::getBFloatTy(context)));
+}
+
 /// Optimizes `module` and returns its object code for `machine`.
 std::string compileToObject(llvm::Module &module, llvm::TargetMachine &machine,
                             unsigned optLevel) {
@@ -162,6 +194,7 @@ struct KoptSerializeCpuPass
       if (!function.isDeclaration() &&
           !function.getName().starts_with("kopt_call_"))
         function.setLinkage(llvm::GlobalValue::InternalLinkage);
+    addBf16Truncation(*llvmModule);
 
     // Target machine for the host (or the requested CPU).
     llvm::InitializeNativeTarget();
