@@ -1616,6 +1616,102 @@ std::vector<Case> fusedCases() {
                   return shapes;
                 })});
   }
+  // Merged launches (MergeLaunches.cpp): q, k and v projections sharing
+  // their input run as one GEMV kernel up to 8 tokens (ragged N, every
+  // part's own block range); an int4 pair (the packed kernel's parts and
+  // the streamed one) beside a bf16 projection; rope(q) beside both cache
+  // updates, rope(k) folded into its own.
+  {
+    std::string x = "tensor<?x96xbf16>";
+    auto w = [](int n) { return "tensor<" + std::to_string(n) + "x96xbf16>"; };
+    auto y = [](int n) { return "tensor<?x" + std::to_string(n) + "xbf16>"; };
+    std::string body, results, types;
+    for (auto [name, n] : {std::pair{"q", 67}, {"k", 16}, {"v", 19}}) {
+      body += std::string("  %") + name + " = kopt.linear %x, %w" + name +
+              " : (" + x + ", " + w(n) + ") -> " + y(n) + "\n";
+      results += std::string(results.empty() ? "" : ", ") + "%" + name;
+      types += (types.empty() ? "" : ", ") + y(n);
+    }
+    add({"merged_qkv_bf16",
+         fn("(%x: " + x + ", %wq: " + w(67) + ", %wk: " + w(16) + ", %wv: " +
+                w(19) + ") -> (" + types + ")",
+            body + "  return " + results + " : " + types),
+         {f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16, -0.1, 0.1),
+          f(KOPT_DTYPE_BF16, -0.1, 0.1), f(KOPT_DTYPE_BF16, -0.1, 0.1)},
+         rowsOf({1, 3, 8, 9, 20}, [](int64_t m) {
+           return std::vector<std::vector<int64_t>>{
+               {m, 96}, {67, 96}, {16, 96}, {19, 96}};
+         })});
+  }
+  {
+    namespace quant = kopt::rt::quant;
+    std::string x = "tensor<?x256xbf16>";
+    std::string signature = "(%x: " + x, body, results, types;
+    std::vector<InputSpec> inputs{f(KOPT_DTYPE_BF16)};
+    std::vector<std::vector<int64_t>> partShapes;
+    struct Proj {
+      const char *name;
+      int64_t n;
+      const char *attrs;
+    };
+    for (Proj p : {Proj{"a", 45, ""}, Proj{"b", 29, ""},
+                   Proj{"c", 33, " {kopt.gemv_tile = array<i64: 4, 2, 2>}"}}) {
+      std::string n = std::to_string(p.n), w = "tensor<" + n + "x256xbf16>",
+                  y = "tensor<?x" + n + "xbf16>";
+      quant::Encoding enc;
+      enc.storage = quant::Storage::Int4;
+      enc.groupSize = 64;
+      enc.scale = KOPT_DTYPE_BF16;
+      enc.asymmetric = false;
+      enc.layout = quant::Layout::Mma;
+      enc.shape = {p.n, 256};
+      std::string partTypes, partNames;
+      std::vector<quant::Part> parts = quant::partsOf(enc);
+      for (size_t i = 0; i < parts.size(); ++i) {
+        std::string pt = "tensor<";
+        for (int64_t d : parts[i].shape)
+          pt += std::to_string(d) + "x";
+        pt += std::string(typeName(parts[i].dtype)) + ">";
+        std::string pn = "%" + std::string(p.name) + std::to_string(i);
+        signature += ", " + pn + ": " + pt;
+        partTypes += (i ? ", " : "") + pt;
+        partNames += (i ? ", " : "") + pn;
+        partShapes.push_back(parts[i].shape);
+        inputs.push_back(i == 0 ? ints(-128, 128, KOPT_DTYPE_I8)
+                                : f(KOPT_DTYPE_BF16, -0.02, 0.02));
+      }
+      body += std::string("  %w") + p.name + " = kopt.dequantize " +
+              partNames + " {encoding = !kopt.quantized<" + n +
+              "x256xi4, group_size = 64, scale = bf16, layout = mma>} : (" +
+              partTypes + ") -> " + w + "\n  %" + p.name + " = kopt.linear %x, %w" +
+              p.name + p.attrs + " : (" + x + ", " + w + ") -> " + y + "\n";
+      results += std::string(results.empty() ? "" : ", ") + "%" + p.name;
+      types += (types.empty() ? "" : ", ") + y;
+    }
+    add({"merged_qlinear_i4",
+         fn(signature + ") -> (" + types + ")",
+            body + "  return " + results + " : " + types),
+         inputs, rowsOf({1, 5, 16}, [&](int64_t m) {
+           std::vector<std::vector<int64_t>> shapes{{m, 256}};
+           shapes.insert(shapes.end(), partShapes.begin(), partShapes.end());
+           return shapes;
+         })});
+  }
+  add({"merged_rope_cache_updates_bf16",
+       fn("(%q: tensor<1x?x4x8xbf16>, %k: tensor<1x?x2x8xbf16>, %v: tensor<1x?x2x8xbf16>, %kc: tensor<1x10x2x8xbf16>, %vc: tensor<1x10x2x8xbf16>, %p: tensor<1x?xi32>, %o: tensor<1xi32>) -> (tensor<1x?x4x8xbf16>, tensor<1x10x2x8xbf16>, tensor<1x10x2x8xbf16>)",
+          "  %rq = kopt.rope %q, %p {theta = 10000.0 : f32} : (tensor<1x?x4x8xbf16>, tensor<1x?xi32>) -> tensor<1x?x4x8xbf16>\n"
+          "  %rk = kopt.rope %k, %p {theta = 10000.0 : f32} : (tensor<1x?x2x8xbf16>, tensor<1x?xi32>) -> tensor<1x?x2x8xbf16>\n"
+          "  %uk = kopt.cache_update %kc, %rk, %o : (tensor<1x10x2x8xbf16>, tensor<1x?x2x8xbf16>, tensor<1xi32>) -> tensor<1x10x2x8xbf16>\n"
+          "  %uv = kopt.cache_update %vc, %v, %o : (tensor<1x10x2x8xbf16>, tensor<1x?x2x8xbf16>, tensor<1xi32>) -> tensor<1x10x2x8xbf16>\n"
+          "  return %rq, %uk, %uv : tensor<1x?x4x8xbf16>, tensor<1x10x2x8xbf16>, tensor<1x10x2x8xbf16>"),
+       {f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16),
+        f(KOPT_DTYPE_BF16), f(KOPT_DTYPE_BF16), ints(0, 500), constant(2)},
+       rowsOf({1, 8}, [](int64_t n) {
+         return std::vector<std::vector<int64_t>>{
+             {1, n, 4, 8}, {1, n, 2, 8}, {1, n, 2, 8}, {1, 10, 2, 8},
+             {1, 10, 2, 8}, {1, n}, {1}};
+       }),
+       2.0});
   // Elementwise trees: SwiGLU's product with a broadcast bias, in each
   // float dtype; integer division (its zero check kept) in a tree.
   for (kopt_dtype_t dt : {KOPT_DTYPE_F32, KOPT_DTYPE_BF16}) {

@@ -15,13 +15,19 @@
 // RUN: kopt-run %t.q.fused.so --weights=%t.w.safetensors --input=@%t.ids.npy --input=@%t.pos.npy --expected_output=@%t.q.unfused.npy --tolerance=0,0 | FileCheck %s
 // CHECK: result[0]: ok (max |diff| 0)
 
-// RUN: kopt %models/tiny_llama.mlir --fuse -o %t.fused.ptx
-// RUN: kopt %models/tiny_llama.mlir -o %t.unfused.ptx
+// RUN: kopt %models/tiny_llama.mlir --fuse --merge-launches=false -o %t.fused.ptx
+// RUN: kopt %models/tiny_llama.mlir --merge-launches=false -o %t.unfused.ptx
+// RUN: kopt %models/tiny_llama.mlir --fuse -o %t.merged.ptx
 // RUN: %if ptxas %{ ptxas -arch=sm_90a %t.fused.ptx -o /dev/null %}
+// RUN: %if ptxas %{ ptxas -arch=sm_90a %t.merged.ptx -o /dev/null %}
 // RUN: python3 %S/Inputs/count_launches.py %t.unfused.plan.json forward_cached 1 > %t.counts
 // RUN: python3 %S/Inputs/count_launches.py %t.fused.plan.json forward_cached 1 >> %t.counts
+// RUN: python3 %S/Inputs/count_launches.py %t.merged.plan.json forward_cached 1 >> %t.counts
 // RUN: FileCheck %s --check-prefix=COUNT < %t.counts
 // Decoding one token, per layer: both residual adds, silu and the product
-// run in epilogues: 4 kernels fewer per layer.
+// run in epilogues: 4 kernels fewer per layer; with merged launches, the
+// q, k and v projections are one kernel and rope(q) runs beside both cache
+// updates: 4 fewer again.
 // COUNT: forward_cached: [[#UNFUSED:]] kernels at 1 tokens
 // COUNT: forward_cached: [[#UNFUSED-8]] kernels at 1 tokens
+// COUNT: forward_cached: [[#UNFUSED-16]] kernels at 1 tokens

@@ -76,6 +76,16 @@ cl::opt<std::string> dependentLaunch(
              "'end' (default: as its blocks finish), 'start' (as they "
              "start) or 'off'"),
     cl::init("end"), cl::cat(koptCategory));
+cl::opt<bool> prefetchWeights(
+    "prefetch-weights",
+    cl::desc("sm_90+: each GEMV kernel prefetches its weight into L2 as it "
+             "starts, before waiting on the kernel before it"),
+    cl::init(true), cl::cat(koptCategory));
+cl::opt<bool> mergeLaunches(
+    "merge-launches",
+    cl::desc("GPU: run consecutive launches of independent ops (a layer's "
+             "q, k and v projections) as one kernel"),
+    cl::init(true), cl::cat(koptCategory));
 cl::opt<bool> fuseRemarks(
     "fuse-remarks",
     cl::desc("With --fuse: a remark at every fusion declined, with the reason"),
@@ -452,7 +462,8 @@ int main(int argc, char **argv) {
                                   chosen == Target::SM80   ? "sm_80"
                                   : chosen == Target::SM89 ? "sm_89"
                                                            : "sm_90",
-                                  tileVariants, dependentLaunch};
+                                  tileVariants, dependentLaunch,
+                                  prefetchWeights, mergeLaunches};
   config.prependModelPipeline(options, imported.names(), imported.orderedInputs,
                               summary, codegen, gpu);
 

@@ -14,9 +14,9 @@ mlir::FailureOr<std::string> fp8GemvKernel(FunctionEmitter &e,
   EpilogueText epilogue(k, e.epilogueOf(op), ot);
   std::string out = k.buffer("out", epilogue.outType()),
               a = k.buffer("a", "i8"),
-              b = k.buffer("b", "i8");
+              b = k.streamedBuffer("b", "i8");
   std::string aScale = k.buffer("a_scale", "f32"),
-              bScale = k.buffer("b_scale", scales.bType);
+              bScale = k.streamedBuffer("b_scale", scales.bType);
   std::string biasBuffer = bias ? k.buffer("bias", scales.biasType) : "";
   std::string rows = k.index("rows");
   std::string lane = x.rem(k.tid(), 32);

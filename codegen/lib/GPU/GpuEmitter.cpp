@@ -172,6 +172,7 @@ Launch &FunctionEmitter::launch(const std::string &kernel, Operation *op,
   l.grid[1] = l.grid[2] = constant(1);
   l.block = threads;
   l.node = nodeOf(op);
+  l.op = op;
   return l;
 }
 

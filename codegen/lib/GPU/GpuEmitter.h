@@ -38,6 +38,14 @@ public:
                                    const std::string &text,
                                    mlir::Location loc);
 
+  /// The symbol of one kernel running `kernels` side by side: part i takes
+  /// the next `blocks_i` blocks (an i64 parameter appended after every
+  /// part's own), its `gpu.block_id x` counting from its first. Failure
+  /// (and no diagnostic) when a kernel cannot be a part: see
+  /// MergeLaunches.cpp.
+  mlir::FailureOr<std::string> merged(llvm::ArrayRef<std::string> kernels,
+                                      mlir::Location loc);
+
 private:
   mlir::gpu::GPUModuleOp module_;
   llvm::StringMap<std::string> byText_;
@@ -59,6 +67,8 @@ struct Launch {
   int64_t block = 128;
   int64_t sharedBytes = 0;
   int64_t node = -1;
+  /// The op it runs (for dependence between launches).
+  mlir::Operation *op = nullptr;
   llvm::SmallVector<LaunchArg> args;
   /// Launched only when `guard` evaluates into [guardMin, guardMax].
   std::optional<mlir::AffineExpr> guard;
@@ -105,6 +115,9 @@ public:
   /// Emits every op; failure after a diagnostic on the op that has no GPU
   /// lowering.
   mlir::LogicalResult emit();
+  /// Runs consecutive launches of independent ops that share a block shape
+  /// (and launch guard) as one launch of a merged kernel (MergeLaunches.cpp).
+  void mergeIndependentLaunches();
   /// "buffers", "launches" and "results" of the plan function.
   llvm::json::Object toJson();
 

@@ -31,6 +31,13 @@ std::string KernelText::buffer(llvm::StringRef name,
   return ("%" + name).str();
 }
 
+std::string KernelText::streamedBuffer(llvm::StringRef name,
+                                       llvm::StringRef elementType) {
+  std::string param = buffer(name, elementType);
+  params_ += " {kopt.prefetch_l2}";
+  return param;
+}
+
 std::string KernelText::index(llvm::StringRef name) {
   if (!params_.empty())
     params_ += ", ";

@@ -42,6 +42,9 @@ public:
   std::string buffer(llvm::StringRef name, mlir::Type elementType) {
     return buffer(name, typeText(elementType));
   }
+  /// A buffer parameter the kernel's blocks together read once, end to end
+  /// (a GEMV's weight): marked `kopt.prefetch_l2` for kopt-prefetch-streamed.
+  std::string streamedBuffer(llvm::StringRef name, llvm::StringRef elementType);
   /// Adds an i64 parameter and returns the name of its `index` value.
   std::string index(llvm::StringRef name);
   /// Adds a workgroup (shared memory) buffer `memref<SHAPExT, 3>`.

@@ -45,7 +45,7 @@ FailureOr<std::string> gemvKernel(FunctionEmitter &e, Operation *op,
   std::string vf = "vector<" + std::to_string(width) + "xf32>";
   EpilogueText epilogue(k, e.epilogueOf(op), ot);
   std::string out = k.buffer("out", epilogue.outType()), x = k.buffer("x", t),
-              w = k.buffer("w", t);
+              w = k.streamedBuffer("w", t);
   std::string b = bias ? k.buffer("b", t) : "";
   std::string rows = k.index("rows");
   std::string lane =

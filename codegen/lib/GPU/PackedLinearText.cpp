@@ -10,10 +10,10 @@ PackedLinearBuffers packedLinearBuffers(KernelText &k, const std::string &t,
   PackedLinearBuffers p;
   p.out = k.buffer("out", ot);
   p.x = k.buffer("x", t);
-  p.q = k.buffer("q", "i8");
-  p.s = k.buffer("s", t);
+  p.q = k.streamedBuffer("q", "i8");
+  p.s = k.streamedBuffer("s", t);
   if (asymmetric)
-    p.z = k.buffer("z", "i8");
+    p.z = k.streamedBuffer("z", "i8");
   if (bias)
     p.b = k.buffer("b", t);
   p.rows = k.index("rows");

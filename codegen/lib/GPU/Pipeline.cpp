@@ -43,6 +43,7 @@ void buildGpuCodegenPipeline(OpPassManager &pm,
   }
   KoptExportPlanPassOptions plan;
   plan.gpuTarget = options.target;
+  plan.mergeLaunches = options.mergeLaunches;
   pm.addPass(createKoptExportPlanPass(plan));
 
   std::optional<GpuTarget> target = lookupGpuTarget(options.target);
@@ -53,6 +54,12 @@ void buildGpuCodegenPipeline(OpPassManager &pm,
     pm.addPass(createKoptDependentLaunchPass(dependent));
   }
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  // Half of L2: what stays resident until the kernel reads it.
+  KoptPrefetchStreamedPassOptions prefetch;
+  prefetch.maxBytes = target && target->hasTma && options.prefetchWeights
+                          ? target->l2Bytes / 2
+                          : 0;
+  kernels.addPass(createKoptPrefetchStreamedPass(prefetch));
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createConvertNVGPUToNVVMPass());

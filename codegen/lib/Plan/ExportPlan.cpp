@@ -20,6 +20,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/JSON.h"
 
 #include <cmath>
@@ -163,6 +164,8 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
       if (failed(exportFunction(func, functions, graphFunctions)))
         return signalPassFailure();
     }
+    if (kernelModule)
+      eraseUnlaunchedKernels(functions);
     json::Object plan{
         {"format", "kopt-plan"},
         {"version", 1},
@@ -178,6 +181,21 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
     llvm::raw_string_ostream os(text);
     os << json::Value(std::move(plan));
     getOperation()->setAttr("kopt.plan", StringAttr::get(&getContext(), text));
+  }
+
+  /// Drops the kernels no launch names any more (parts of merged ones).
+  void eraseUnlaunchedKernels(const json::Array &functions) {
+    llvm::StringSet<> launched;
+    for (const json::Value &function : functions)
+      if (const json::Array *launches =
+              function.getAsObject()->getArray("launches"))
+        for (const json::Value &launch : *launches)
+          if (auto kernel = launch.getAsObject()->getString("kernel"))
+            launched.insert(*kernel);
+    for (auto kernel : llvm::make_early_inc_range(
+             kernelModule.getOps<mlir::gpu::GPUFuncOp>()))
+      if (!launched.contains(kernel.getName()))
+        kernel.erase();
   }
 
   LogicalResult exportFunction(func::FuncOp func, json::Array &functions,
@@ -355,6 +373,8 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
                                    weightNames);
       if (failed(emitter.emit()))
         return failure();
+      if (mergeLaunches)
+        emitter.mergeIndependentLaunches();
       for (auto &entry : emitter.toJson())
         function[entry.first] = std::move(entry.second);
     }

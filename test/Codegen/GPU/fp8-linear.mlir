@@ -10,7 +10,9 @@
 // RUN: FileCheck %s < %t.ptx
 // RUN: FileCheck %s --check-prefix=PLAN < %t.plan.json
 // RUN: %if ptxas %{ ptxas -arch=sm_90a %t.ptx -o /dev/null %}
-// RUN: kopt %s --quantize=fp8 --target=sm_80 -o %t.80.ptx
+// (Kernels kept apart to name them: the fake_quant and the dequantize run
+// merged by default, see merge-launches.mlir.)
+// RUN: kopt %s --quantize=fp8 --target=sm_80 --merge-launches=false -o %t.80.ptx
 // RUN: FileCheck %s --check-prefix=AMPERE < %t.80.plan.json
 // RUN: %if ptxas %{ ptxas -arch=sm_80 %t.80.ptx -o /dev/null %}
 

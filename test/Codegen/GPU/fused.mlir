@@ -10,7 +10,7 @@
 // RUN: FileCheck %s --check-prefix=SM80 < %t.80.plan.json
 // RUN: %if ptxas %{ ptxas -arch=sm_80 %t.80.ptx -o /dev/null %}
 // Unfused, the same functions launch their elementwise ops on their own.
-// RUN: kopt %s -o %t.unfused.ptx
+// RUN: kopt %s --merge-launches=false -o %t.unfused.ptx
 // RUN: FileCheck %s --check-prefix=UNFUSED < %t.unfused.plan.json
 
 // Every launch of the linear ends with the residual (input 3); then the

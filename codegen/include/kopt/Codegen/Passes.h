@@ -53,6 +53,11 @@ struct GpuCodegenOptions {
   /// Kernels launched while the one before runs (sm_90+): "off", "end"
   /// (the next launches as this one's blocks finish) or "start".
   std::string dependentLaunch = "end";
+  /// sm_90+: kernels prefetch the weights they stream into L2 at entry
+  /// (kopt-prefetch-streamed), before waiting on the previous kernel.
+  bool prefetchWeights = true;
+  /// Independent launches that follow one another run as one kernel.
+  bool mergeLaunches = true;
 };
 
 /// kopt IR -> PTX + plan: export the plan with each function's kernels and

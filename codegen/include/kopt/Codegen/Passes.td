@@ -65,7 +65,10 @@ def KoptExportPlanPass : Pass<"kopt-export-plan", "::mlir::ModuleOp"> {
   let options = [
     Option<"gpuTarget", "gpu-target", "std::string", "",
            "Also build the GPU kernels and launch schedule for this target "
-           "(sm_80, sm_89, sm_90) into a gpu.module">
+           "(sm_80, sm_89, sm_90) into a gpu.module">,
+    Option<"mergeLaunches", "merge-launches", "bool", "true",
+           "Run consecutive launches of independent ops with one block shape "
+           "as one kernel, each in its own range of blocks">
   ];
   let dependentDialects = ["::kopt::KoptDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
@@ -237,6 +240,32 @@ def KoptDependentLaunchPass
   let options = [
     Option<"earlyTrigger", "early-trigger", "bool", "false",
            "Let the next kernel launch as soon as every block has started">
+  ];
+}
+
+def KoptPrefetchStreamedPass
+    : Pass<"kopt-prefetch-streamed", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Prefetch the buffers a kernel streams into L2 at its start";
+  let description = [{
+    For every kernel argument marked `kopt.prefetch_l2` (a buffer the
+    kernel's blocks read once, end to end, such as a GEMV's weight), each
+    block's first thread issues one `cp.async.bulk.prefetch.L2` (sm_90) of
+    its even share of the buffer at kernel entry, before the
+    `griddepcontrol.wait` of kopt-dependent-launch: nothing the previous
+    kernel writes is read, so a kernel launched early streams its weight
+    into L2 while the kernel before it finishes, and every block's loads
+    after the wait hit L2 instead of waiting on DRAM. Buffers larger than
+    `max-bytes` (which would not stay in L2) are not prefetched. Removes
+    the markers in every case; `max-bytes=0` only removes them.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", "25165824",
+           "Largest buffer prefetched (bytes; 0: none)">
   ];
 }
 
