@@ -117,6 +117,11 @@ TuningCache::TuningCache(std::string directory, Warn warn)
     };
 }
 
+void TuningCache::warnOnce(const std::string &line) {
+  if (warned_.insert(line).second)
+    warn_(line);
+}
+
 std::string TuningCache::pathFor(const std::string &moduleHash) const {
   return directory_ + "/tuning/" + moduleHash + ".json";
 }
@@ -130,12 +135,13 @@ std::vector<TuningRecord> TuningCache::read(const std::string &path) {
   if (root.is_discarded() || !root.is_object() ||
       root.value("format", "") != kFormat || !root.contains("entries") ||
       !root["entries"].is_array()) {
-    warn_("ignoring the corrupt tuning cache '" + path +
+    warnOnce("ignoring the corrupt tuning cache '" + path +
           "' (not a kopt-tuning file); it is rebuilt on the next write");
     return records;
   }
   if (root.value("version", 0) != kVersion) {
-    warn_("ignoring the tuning cache '" + path + "' of another format version");
+    warnOnce("ignoring the tuning cache '" + path +
+             "' of another format version");
     return records;
   }
   for (const json &entry : root["entries"]) {
@@ -145,7 +151,7 @@ std::vector<TuningRecord> TuningCache::read(const std::string &path) {
     auto variant = entry.is_object() ? entry.find("variant") : entry.end();
     if (!key || variant == entry.end() || !variant->is_number_integer() ||
         variant->get<int>() < 0) {
-      warn_("ignoring a corrupt entry of the tuning cache '" + path + "'");
+      warnOnce("ignoring a corrupt entry of the tuning cache '" + path + "'");
       continue;
     }
     TuningRecord record;

@@ -101,6 +101,20 @@ TEST(TuningCache, CorruptFileIsIgnoredWithAWarningAndRebuilt) {
   EXPECT_FALSE(cache.lookup(key("a")));
 }
 
+TEST(TuningCache, ACorruptFileIsReportedOncePerCache) {
+  test::TempDir dir;
+  Warnings warnings;
+  TuningCache cache(dir.file("cache"), warnings.sink());
+  ASSERT_TRUE(cache.store({record(key("a"), 1)}).isOk());
+  std::ofstream(cache.pathFor(key().moduleHash), std::ios::trunc) << "[1, 2";
+  // Looked up for every tuned kernel, and read again on the next store.
+  EXPECT_FALSE(cache.lookup(key("a")));
+  EXPECT_FALSE(cache.lookup(key("b")));
+  ASSERT_TRUE(cache.store({record(key("c"), 3)}).isOk());
+  EXPECT_EQ(warnings.lines.size(), 1u);
+  EXPECT_EQ(cache.lookup(key("c"))->variant, 3);
+}
+
 TEST(TuningCache, CorruptEntriesAreSkippedOthersKept) {
   test::TempDir dir;
   Warnings warnings;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ public:
   static std::string defaultDirectory();
 
   /// A cache under `directory`; `warn` receives one line per corrupt file
-  /// or entry (default: stderr).
+  /// or entry (default: stderr), once each however often it is read.
   explicit TuningCache(std::string directory, Warn warn = nullptr);
 
   /// The record stored for exactly `key`, if any.
@@ -74,9 +75,12 @@ public:
 
 private:
   std::vector<TuningRecord> read(const std::string &path);
+  /// `warn_(line)` unless this cache already said `line`.
+  void warnOnce(const std::string &line);
 
   std::string directory_;
   Warn warn_;
+  std::set<std::string> warned_;
 };
 
 } // namespace kopt::rt
