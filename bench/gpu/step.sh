@@ -10,11 +10,18 @@ cd "$(dirname "$0")"; export R=$PWD/kopt-run
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 source ./numerics.sh
 for f in tl1b_*.gz; do [ -f "$f" ] && gunzip "$f"; done
-if [ "${1:-}" != models ]; then
+if [ "${1:-}" = peer ]; then
+  # PyTorch on the same weights (eager, torch.compile with CUDA graphs),
+  # then one decode step's kernels under ncu.
+  [ -f w_bf16.safetensors ] || python3 random_checkpoint.py tl1b_bf16.plan.json w_bf16.safetensors --seed 1 || exit 1
+  python3 llama_peer.py w_bf16.safetensors
+  set -- models-skip profile
+fi
+if [ "${1:-}" = all ]; then
   echo "== numerics"
   run_cases "."
   echo "== sanitizer"
-  sanitize_cases "^(cache_update|cache_update_reread|cache_update_of_result|rmsnorm_resident_bf16_2048|attention_decode_splits[a-z_]*)\.ptx" | tee sanitizer.log | grep -v "SUMMARY: 0 "
+  sanitize_cases "^(cache_update|cache_update_reread|cache_update_of_result|rmsnorm_resident_bf16_2048|attention_decode_splits[a-z_]*|merged_[a-z0-9_]*|moe_i4_i8_experts)\.ptx" | tee sanitizer.log | grep -v "SUMMARY: 0 "
   echo "sanitizer: $(grep -c 'SUMMARY: 0 ' sanitizer.log) clean runs of $(wc -l < sanitizer.log)"
 fi
 for mode in bf16 int4; do
@@ -30,6 +37,7 @@ prefill="--function=forward_cached --input=@prompt.npy --input=@positions.npy --
 median() { grep -o 'median [0-9.]* ms' | grep -o '[0-9.]*'; }
 echo "== tl1b"
 for mode in bf16 int4; do
+  [ "${1:-}" = models-skip ] && break
   $R tl1b_$mode.ptx --weights=w_$mode.safetensors $decode --output=@dec_$mode.npy --output=@kc_$mode.npy --output=@vc_$mode.npy --quiet
   KOPT_DEPENDENT_LAUNCH=0 $R tl1b_$mode.ptx --weights=w_$mode.safetensors $decode \
     --expected_output=@dec_$mode.npy --expected_output=@kc_$mode.npy --expected_output=@vc_$mode.npy \
@@ -43,11 +51,12 @@ for mode in bf16 int4; do
     p=$(env "${env[@]}" $R tl1b_$mode.ptx --weights=w_$mode.safetensors $prefill --benchmark=10 --quiet 2>&1 | median)
     echo "tl1b $mode ${env[*]}: decode $d ms, prefill 512 $p ms"
   done
-  if [ -f tl1b_${mode}_start.ptx ]; then
-    d=$($R tl1b_${mode}_start.ptx --weights=w_$mode.safetensors $decode --benchmark=100 --quiet 2>&1 | median)
-    p=$($R tl1b_${mode}_start.ptx --weights=w_$mode.safetensors $prefill --benchmark=10 --quiet 2>&1 | median)
-    echo "tl1b $mode --dependent-launch=start: decode $d ms, prefill 512 $p ms"
-  fi
+  for v in unfused end nomerge noprefetch neither; do
+    [ -f tl1b_${mode}_$v.ptx ] || continue
+    d=$($R tl1b_${mode}_$v.ptx --weights=w_$mode.safetensors $decode --benchmark=100 --quiet 2>&1 | median)
+    p=$($R tl1b_${mode}_$v.ptx --weights=w_$mode.safetensors $prefill --benchmark=10 --quiet 2>&1 | median)
+    echo "tl1b $mode variant $v: decode $d ms, prefill 512 $p ms"
+  done
 done
 if [ "${1:-}" = profile ] || [ "${2:-}" = profile ]; then
   for mode in bf16 int4; do

@@ -72,14 +72,14 @@ cl::opt<bool> tileVariants(
     cl::init(false), cl::cat(koptCategory));
 cl::opt<std::string> dependentLaunch(
     "dependent-launch",
-    cl::desc("sm_90+: launch each kernel while the one before it finishes: "
-             "'end' (default: as its blocks finish), 'start' (as they "
-             "start) or 'off'"),
-    cl::init("end"), cl::cat(koptCategory));
+    cl::desc("sm_90+: launch each kernel while the one before it runs: "
+             "'start' (default: as its blocks start), 'end' (as they "
+             "finish) or 'off'"),
+    cl::init("start"), cl::cat(koptCategory));
 cl::opt<bool> prefetchWeights(
     "prefetch-weights",
-    cl::desc("sm_90+: each GEMV kernel prefetches its weight into L2 as it "
-             "starts, before waiting on the kernel before it"),
+    cl::desc("sm_90+: each quantized GEMV kernel prefetches its weight into "
+             "L2 as it starts, before waiting on the kernel before it"),
     cl::init(true), cl::cat(koptCategory));
 cl::opt<bool> mergeLaunches(
     "merge-launches",

@@ -1,14 +1,14 @@
 // On sm_90 every kernel starts with griddepcontrol.wait and triggers its
-// dependents where it returns (--dependent-launch=start: right after the
-// wait), and the plan says "dependent_launch": true, which lets the runtime
-// launch each kernel while the one before it finishes; sm_80 kernels and
+// dependents right after it (--dependent-launch=end: where it returns),
+// and the plan says "dependent_launch": true, which lets the runtime launch
+// each kernel while the one before it runs; sm_80 kernels and
 // --dependent-launch=off have neither. The pass alone needs the plan.
 // RUN: kopt %s --target=sm_90 -o %t.90.ptx
-// RUN: FileCheck %s --check-prefix=END < %t.90.ptx
+// RUN: FileCheck %s --check-prefix=START < %t.90.ptx
 // RUN: FileCheck %s --check-prefix=PLAN < %t.90.plan.json
 // RUN: %if ptxas %{ ptxas -arch=sm_90a %t.90.ptx -o /dev/null %}
-// RUN: kopt %s --target=sm_90 --dependent-launch=start -o %t.start.ptx
-// RUN: FileCheck %s --check-prefix=START < %t.start.ptx
+// RUN: kopt %s --target=sm_90 --dependent-launch=end -o %t.end.ptx
+// RUN: FileCheck %s --check-prefix=END < %t.end.ptx
 // RUN: kopt %s --target=sm_90 --dependent-launch=off -o %t.off.ptx
 // RUN: FileCheck %s --check-prefix=NONE < %t.off.ptx
 // RUN: FileCheck %s --check-prefix=NOPLAN < %t.off.plan.json

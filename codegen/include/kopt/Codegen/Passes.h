@@ -51,8 +51,9 @@ struct GpuCodegenOptions {
   /// Compile tile variants the runtime's autotuner can choose from.
   bool tileVariants = false;
   /// Kernels launched while the one before runs (sm_90+): "off", "end"
-  /// (the next launches as this one's blocks finish) or "start".
-  std::string dependentLaunch = "end";
+  /// (the next launches as this one's blocks finish) or "start" (as they
+  /// start, so it prefetches its weight meanwhile).
+  std::string dependentLaunch = "start";
   /// sm_90+: kernels prefetch the weights they stream into L2 at entry
   /// (kopt-prefetch-streamed), before waiting on the previous kernel.
   bool prefetchWeights = true;
