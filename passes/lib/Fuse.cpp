@@ -46,6 +46,8 @@ struct KoptFusePass : impl::KoptFusePassBase<KoptFusePass> {
         fuseLinearEpilogues(body, rewriter, remarks);
       if (elementwise)
         fuseElementwiseTrees(body, rewriter, remarks);
+      if (norms)
+        fuseNormPrologues(body, rewriter, remarks);
     });
   }
 };

@@ -25,6 +25,12 @@ int fuseLinearEpilogues(mlir::Block &body, mlir::RewriterBase &rewriter,
 int fuseElementwiseTrees(mlir::Block &body, mlir::RewriterBase &rewriter,
                          bool remarks);
 
+/// Marks every rmsnorm read only as linears' activations with
+/// `kIntoReadersAttr` (their small-row kernels may apply it). Returns the
+/// number marked.
+int fuseNormPrologues(mlir::Block &body, mlir::RewriterBase &rewriter,
+                      bool remarks);
+
 /// Moves `ops` (in program order, all in one block, the last producing
 /// `result`; no value they define is used outside them but `result`) into
 /// a new kopt.fused `kind` placed where the last op was; returns it.

@@ -56,3 +56,13 @@ func.func @recomputed(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>) -> (tensor<?x4xf
   %o = kopt.exp %n : tensor<?x4xf32>
   return %m, %o : tensor<?x4xf32>, tensor<?x4xf32>
 }
+
+// -----
+
+func.func @norm_read_by_add(%x: tensor<?x8xf32>, %g: tensor<8xf32>, %w: tensor<4x8xf32>) -> (tensor<?x4xf32>, tensor<?x8xf32>) {
+  // expected-remark @below {{not applied by the linears reading it: read by 'kopt.add' at}}
+  %n = kopt.rmsnorm %x, %g : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+  %l = kopt.linear %n, %w : (tensor<?x8xf32>, tensor<4x8xf32>) -> tensor<?x4xf32>
+  %a = kopt.add %n, %x : tensor<?x8xf32>
+  return %l, %a : tensor<?x4xf32>, tensor<?x8xf32>
+}

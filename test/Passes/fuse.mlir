@@ -1,6 +1,7 @@
 // Each kopt-fuse rule, and what it leaves alone.
 // RUN: kopt-opt %s --kopt-fuse --split-input-file | FileCheck %s
 // RUN: kopt-opt %s --kopt-fuse=epilogues=false --split-input-file | FileCheck %s --check-prefix=NOEPI
+// RUN: kopt-opt %s --kopt-fuse=norms=false --split-input-file | FileCheck %s --check-prefix=NONORM
 
 // A linear's bias add, activation, residual add and cast: one epilogue.
 // CHECK-LABEL: func.func @epilogue
@@ -107,4 +108,29 @@ func.func @shared(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>) -> (tensor<?x4xf32>,
   %a = kopt.neg %r : tensor<?x4xf32>
   %b = kopt.tanh %r : tensor<?x4xf32>
   return %a, %b : tensor<?x4xf32>, tensor<?x4xf32>
+}
+
+// -----
+
+// An rmsnorm read only as linears' activations (one of them in an epilogue
+// group) is marked for them to apply; one also read by an add is not. With
+// norms=false neither is.
+// CHECK-LABEL: func.func @norms
+// CHECK:      %[[N:.*]] = kopt.rmsnorm %arg0, %arg1 {epsilon = {{.*}}, kopt.into_readers}
+// CHECK:      kopt.linear %[[N]], %arg2
+// CHECK:      kopt.fused "linear_epilogue"
+// CHECK-NEXT:   kopt.linear %[[N]], %arg3
+// CHECK:      %[[M:.*]] = kopt.rmsnorm
+// CHECK-NOT:  kopt.into_readers
+// CHECK-SAME: -> tensor<?x64xbf16>
+// NONORM-LABEL: func.func @norms
+// NONORM-NOT:   kopt.into_readers
+func.func @norms(%x: tensor<?x64xbf16>, %g: tensor<64xbf16>, %wq: tensor<32x64xbf16>, %wk: tensor<16x64xbf16>) -> (tensor<?x32xbf16>, tensor<?x16xbf16>, tensor<?x64xbf16>) {
+  %n = kopt.rmsnorm %x, %g {epsilon = 1.0e-05 : f32} : (tensor<?x64xbf16>, tensor<64xbf16>) -> tensor<?x64xbf16>
+  %q = kopt.linear %n, %wq : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xbf16>
+  %k = kopt.linear %n, %wk : (tensor<?x64xbf16>, tensor<16x64xbf16>) -> tensor<?x16xbf16>
+  %kr = kopt.relu %k : tensor<?x16xbf16>
+  %m = kopt.rmsnorm %x, %g : (tensor<?x64xbf16>, tensor<64xbf16>) -> tensor<?x64xbf16>
+  %a = kopt.add %m, %x : tensor<?x64xbf16>
+  return %q, %kr, %a : tensor<?x32xbf16>, tensor<?x16xbf16>, tensor<?x64xbf16>
 }

@@ -24,6 +24,11 @@ def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
       one value per token, or a scalar.
     - `elementwise`: a tree of elementwise ops whose intermediates have one
       reader each (SwiGLU's `silu(g) * u`) into `"elementwise"`.
+    - `norms`: a `kopt.rmsnorm` read only as the activations of linears is
+      marked `kopt.into_readers`; on the GPU, where every reader is a GEMV
+      over packed int4 weights, those kernels then scale their inputs
+      by the norm's weight and each row's `rsqrt(mean(x^2) + eps)` up to 8
+      rows, and the norm's own kernel runs only for more.
 
     With `remarks`, every fusion that is possible in principle but not done
     is reported as a remark at the op, with the reason.
@@ -33,6 +38,8 @@ def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
            "Fuse elementwise chains into the linear they follow">,
     Option<"elementwise", "elementwise", "bool", "true",
            "Fuse trees of elementwise ops into one kernel">,
+    Option<"norms", "norms", "bool", "true",
+           "Let the linears reading an rmsnorm apply it">,
     Option<"remarks", "remarks", "bool", "false",
            "Remark at every fusion declined, with the reason">,
   ];

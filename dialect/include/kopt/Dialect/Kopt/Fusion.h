@@ -2,7 +2,7 @@
 //
 // The rules shared by kopt-fuse, which forms kopt.fused groups, and the
 // backends, which turn a group into one kernel: which ops count as
-// elementwise, and how an operand of a linear's epilogue is indexed from
+// elementwise, which norms their readers apply, and how an operand of a linear's epilogue is indexed from
 // the output element (token, feature) it meets.
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +21,11 @@ namespace kopt {
 /// tensors: ops whose every result element reads only the operand elements
 /// at the same (broadcast) position.
 bool isFusibleElementwise(mlir::Operation *op);
+
+/// The unit attribute kopt-fuse sets on an rmsnorm read only as linears'
+/// activations: a backend may apply the norm in those linears' kernels
+/// (for the row counts where they can) instead of running it.
+inline constexpr const char kIntoReadersAttr[] = "kopt.into_readers";
 
 /// How an epilogue operand broadcast against a linear's output
 /// [tokens..., N] is read for output element (token m, feature n).
