@@ -1493,6 +1493,37 @@ std::vector<Case> quantizedCases() {
   return cases;
 }
 
+/// The parameters of a function holding one packed weight's parts (codes,
+/// scales[, zero points]) as %<prefix>0, %<prefix>1, ...: random codes,
+/// small scales.
+struct PackedParams {
+  std::string params; // ", %p0: T0, %p1: T1"
+  std::string types;  // "T0, T1"
+  std::string names;  // "%p0, %p1"
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<InputSpec> inputs;
+};
+PackedParams packedParams(const kopt::rt::quant::Encoding &enc,
+                          const std::string &prefix) {
+  PackedParams p;
+  std::vector<kopt::rt::quant::Part> parts = kopt::rt::quant::partsOf(enc);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string type = "tensor<";
+    for (int64_t d : parts[i].shape)
+      type += std::to_string(d) + "x";
+    type += std::string(typeName(parts[i].dtype)) + ">";
+    std::string name = "%" + prefix + std::to_string(i);
+    p.params += ", " + name + ": " + type;
+    p.types += (i ? ", " : "") + type;
+    p.names += (i ? ", " : "") + name;
+    p.shapes.push_back(parts[i].shape);
+    p.inputs.push_back(i == 0   ? ints(-128, 128, KOPT_DTYPE_I8)
+                       : i == 1 ? f(KOPT_DTYPE_BF16, -0.02, 0.02)
+                                : ints(0, 16, KOPT_DTYPE_I8));
+  }
+  return p;
+}
+
 /// Fusion groups (kopt-fuse) against the reference of their unfused ops:
 /// linear epilogues on every linear kernel (GEMV, SIMT, mma/wgmma GEMM,
 /// packed, streamed and dense-path int4, fp8) with each kind of operand
@@ -1579,39 +1610,29 @@ std::vector<Case> fusedCases() {
     enc.asymmetric = true;
     enc.layout = quant::Layout::Mma;
     enc.shape = {45, 256};
-    std::vector<quant::Part> parts = quant::partsOf(enc);
-    std::string signature = "(%x: " + x, partTypes;
-    const char *names[] = {"%q", "%s", "%z"};
-    for (size_t i = 0; i < parts.size(); ++i) {
-      std::string pt = "tensor<";
-      for (int64_t d : parts[i].shape)
-        pt += std::to_string(d) + "x";
-      pt += std::string(typeName(parts[i].dtype)) + ">";
-      signature += ", " + std::string(names[i]) + ": " + pt;
-      partTypes += (i ? ", " : "") + pt;
-    }
-    signature += ", %r: " + y + ") -> " + y;
-    std::vector<std::vector<int64_t>> partShapes;
-    for (const quant::Part &part : parts)
-      partShapes.push_back(part.shape);
+    PackedParams packed = packedParams(enc, "p");
+    std::string signature =
+        "(%x: " + x + packed.params + ", %r: " + y + ") -> " + y;
+    std::vector<InputSpec> inputs{f(KOPT_DTYPE_BF16)};
+    inputs.insert(inputs.end(), packed.inputs.begin(), packed.inputs.end());
+    inputs.push_back(f(KOPT_DTYPE_BF16));
     bool streamed = std::string(attrs).find("gemv_tile") != std::string::npos;
     add({std::string("fused_qlinear_i4_residual_relu_") +
              (streamed ? "streamed" : "dense"),
          fn(signature,
-            "  %w = kopt.dequantize %q, %s, %z {encoding = " + type + "} : (" +
-                partTypes + ") -> tensor<45x256xbf16>\n  %l = kopt.linear %x, %w {" +
+            "  %w = kopt.dequantize " + packed.names + " {encoding = " + type +
+                "} : (" + packed.types +
+                ") -> tensor<45x256xbf16>\n  %l = kopt.linear %x, %w {" +
                 attrs + "} : (" + x + ", tensor<45x256xbf16>) -> " + y +
                 "\n  %a = kopt.add %r, %l : " + y + "\n  %o = kopt.relu %a : " +
                 y + "\n  return %o : " + y),
-         {f(KOPT_DTYPE_BF16), ints(-128, 128, KOPT_DTYPE_I8),
-          f(KOPT_DTYPE_BF16, -0.02, 0.02), ints(0, 16, KOPT_DTYPE_I8),
-          f(KOPT_DTYPE_BF16)},
+         inputs,
          rowsOf(streamed ? std::initializer_list<int64_t>{1, 7, 16}
                          : std::initializer_list<int64_t>{1, 8, 9, 40},
                 [&](int64_t m) {
                   std::vector<std::vector<int64_t>> shapes{{m, 256}};
-                  shapes.insert(shapes.end(), partShapes.begin(),
-                                partShapes.end());
+                  shapes.insert(shapes.end(), packed.shapes.begin(),
+                                packed.shapes.end());
                   shapes.push_back({m, 45});
                   return shapes;
                 })});
@@ -1665,25 +1686,15 @@ std::vector<Case> fusedCases() {
       enc.asymmetric = false;
       enc.layout = quant::Layout::Mma;
       enc.shape = {p.n, 256};
-      std::string partTypes, partNames;
-      std::vector<quant::Part> parts = quant::partsOf(enc);
-      for (size_t i = 0; i < parts.size(); ++i) {
-        std::string pt = "tensor<";
-        for (int64_t d : parts[i].shape)
-          pt += std::to_string(d) + "x";
-        pt += std::string(typeName(parts[i].dtype)) + ">";
-        std::string pn = "%" + std::string(p.name) + std::to_string(i);
-        signature += ", " + pn + ": " + pt;
-        partTypes += (i ? ", " : "") + pt;
-        partNames += (i ? ", " : "") + pn;
-        partShapes.push_back(parts[i].shape);
-        inputs.push_back(i == 0 ? ints(-128, 128, KOPT_DTYPE_I8)
-                                : f(KOPT_DTYPE_BF16, -0.02, 0.02));
-      }
+      PackedParams packed = packedParams(enc, p.name);
+      signature += packed.params;
+      partShapes.insert(partShapes.end(), packed.shapes.begin(),
+                        packed.shapes.end());
+      inputs.insert(inputs.end(), packed.inputs.begin(), packed.inputs.end());
       body += std::string("  %w") + p.name + " = kopt.dequantize " +
-              partNames + " {encoding = !kopt.quantized<" + n +
+              packed.names + " {encoding = !kopt.quantized<" + n +
               "x256xi4, group_size = 64, scale = bf16, layout = mma>} : (" +
-              partTypes + ") -> " + w + "\n  %" + p.name + " = kopt.linear %x, %w" +
+              packed.types + ") -> " + w + "\n  %" + p.name + " = kopt.linear %x, %w" +
               p.name + p.attrs + " : (" + x + ", " + w + ") -> " + y + "\n";
       results += std::string(results.empty() ? "" : ", ") + "%" + p.name;
       types += (types.empty() ? "" : ", ") + y;
@@ -1693,6 +1704,70 @@ std::vector<Case> fusedCases() {
             body + "  return " + results + " : " + types),
          inputs, rowsOf({1, 5, 16}, [&](int64_t m) {
            std::vector<std::vector<int64_t>> shapes{{m, 256}};
+           shapes.insert(shapes.end(), partShapes.begin(), partShapes.end());
+           return shapes;
+         })});
+  }
+  // RMS norms applied by the packed int4 GEMVs reading them
+  // (NormPrologue.h) up to 8 tokens, by their own kernel from 9: a g128
+  // pair, one beside a residual epilogue and with two row tiles per block.
+  // A norm read by dense or int8 GEMVs keeps its kernel.
+  {
+    std::string x = "tensor<1x?x96xbf16>", g = "tensor<96xbf16>",
+                w = "tensor<67x96xbf16>", y = "tensor<1x?x67xbf16>";
+    add({"norm_before_gemv_bf16",
+         fn("(%x: " + x + ", %g: " + g + ", %w: " + w + ") -> " + y,
+            "  %n = kopt.rmsnorm %x, %g {epsilon = 1.0e-05 : f32} : (" + x +
+                ", " + g + ") -> " + x + "\n  %a = kopt.linear %n, %w : (" +
+                x + ", " + w + ") -> " + y + "\n  return %a : " + y),
+         {f(KOPT_DTYPE_BF16, -3, 3), f(KOPT_DTYPE_BF16, 0.5, 1.5),
+          f(KOPT_DTYPE_BF16, -0.1, 0.1)},
+         rowsOf({1, 9}, [&](int64_t m) {
+           return std::vector<std::vector<int64_t>>{{1, m, 96}, {96}, {67, 96}};
+         })});
+  }
+  for (bool int8 : {false, true}) {
+    namespace quant = kopt::rt::quant;
+    std::string x = "tensor<?x256xbf16>", g = "tensor<256xbf16>";
+    std::string signature = "(%x: " + x + ", %g: " + g + ", %r: tensor<?x29xbf16>",
+                body = "  %n = kopt.rmsnorm %x, %g : (" + x + ", " + g +
+                       ") -> " + x + "\n";
+    std::vector<InputSpec> inputs{f(KOPT_DTYPE_BF16, -3, 3),
+                                  f(KOPT_DTYPE_BF16, 0.5, 1.5),
+                                  f(KOPT_DTYPE_BF16)};
+    std::vector<std::vector<int64_t>> partShapes;
+    int64_t group = int8 ? 256 : 128;
+    for (auto [name, n] : {std::pair{"a", 45}, {"b", 29}}) {
+      std::string ns = std::to_string(n), w = "tensor<" + ns + "x256xbf16>",
+                  y = "tensor<?x" + ns + "xbf16>";
+      quant::Encoding enc;
+      enc.storage = int8 ? quant::Storage::Int8 : quant::Storage::Int4;
+      enc.groupSize = group;
+      enc.scale = KOPT_DTYPE_BF16;
+      enc.asymmetric = false;
+      enc.layout = quant::Layout::Mma;
+      enc.shape = {n, 256};
+      PackedParams packed = packedParams(enc, name);
+      signature += packed.params;
+      partShapes.insert(partShapes.end(), packed.shapes.begin(),
+                        packed.shapes.end());
+      inputs.insert(inputs.end(), packed.inputs.begin(), packed.inputs.end());
+      std::string attrs = n == 29
+                              ? " {kopt.qlinear_tile = array<i64: 2, 4, 1>}"
+                              : "";
+      body += std::string("  %w") + name + " = kopt.dequantize " +
+              packed.names + " {encoding = !kopt.quantized<" + ns + "x256x" +
+              (int8 ? "i8" : "i4") + ", group_size = " + std::to_string(group) +
+              ", scale = bf16, layout = mma>} : (" + packed.types + ") -> " +
+              w + "\n  %" + name + " = kopt.linear %n, %w" + name + attrs +
+              " : (" + x + ", " + w + ") -> " + y + "\n";
+    }
+    add({std::string("norm_into_qlinear_") + (int8 ? "i8" : "i4"),
+         fn(signature + ") -> (tensor<?x45xbf16>, tensor<?x29xbf16>)",
+            body + "  %s = kopt.add %b, %r : tensor<?x29xbf16>\n"
+                   "  return %a, %s : tensor<?x45xbf16>, tensor<?x29xbf16>"),
+         inputs, rowsOf({1, 5, 8, 9, 16}, [&](int64_t m) {
+           std::vector<std::vector<int64_t>> shapes{{m, 256}, {256}, {m, 29}};
            shapes.insert(shapes.end(), partShapes.begin(), partShapes.end());
            return shapes;
          })});

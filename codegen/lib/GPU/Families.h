@@ -45,6 +45,14 @@ mlir::LogicalResult emitLinearAlgebra(mlir::Operation *op, FunctionEmitter &e);
 mlir::LogicalResult launchLinearGemm(kopt::LinearOp op, FunctionEmitter &e,
                                      int64_t outBuffer, int64_t weightBuffer,
                                      int64_t minRows);
+/// The rows up to which `op`'s kernels apply an rmsnorm of their input
+/// (NormPrologue.h); 0 when they do not (every dense kernel).
+int64_t linearPrologueRows(kopt::LinearOp op, FunctionEmitter &e);
+/// The same for a linear over the packed weight `weight` (fusesIntoLinear):
+/// its one-token-tile band of the register-pipelined kernel, int4 codes
+/// and bf16 activations only.
+int64_t packedPrologueRows(kopt::LinearOp op, kopt::DequantizeOp weight,
+                           FunctionEmitter &e);
 /// dequantize: nothing when every reader is a linear that unpacks it in
 /// registers (fusesIntoLinear), else a kernel writing the dense weight.
 mlir::LogicalResult emitDequantize(kopt::DequantizeOp op, FunctionEmitter &e);

@@ -70,6 +70,9 @@ struct Launch {
   /// The op it runs (for dependence between launches).
   mlir::Operation *op = nullptr;
   llvm::SmallVector<LaunchArg> args;
+  /// Buffers it only reads though they are not its op's operands (the
+  /// input and weight of a norm its kernel applies).
+  llvm::SmallVector<int64_t, 2> reads;
   /// Launched only when `guard` evaluates into [guardMin, guardMax].
   std::optional<mlir::AffineExpr> guard;
   int64_t guardMin = 0, guardMax = INT64_MAX;
@@ -104,6 +107,15 @@ struct TuningGroup {
   mlir::AffineExpr bucket;
   std::optional<mlir::AffineExpr> bytes; // moved per call, for the roofline
   int64_t output = -1;                   // the buffer variants must agree on
+};
+
+/// An rmsnorm that the small-row kernels of the linears reading it apply
+/// (NormPrologue.h): up to `maxRows` rows they read `input` and `weight`
+/// instead of the norm's result, which is computed only above.
+struct NormPrologue {
+  mlir::Value input, weight;
+  double epsilon = 0;
+  int64_t maxRows = 0;
 };
 
 class FunctionEmitter {
@@ -146,6 +158,20 @@ public:
     else
       epilogues_.erase(linear);
   }
+  /// The norm prologue the small-row kernels reading `value` (an rmsnorm's
+  /// result) apply, or null.
+  const NormPrologue *normPrologueOf(mlir::Value value) const {
+    auto it = normPrologues_.find(value);
+    return it == normPrologues_.end() ? nullptr : &it->second;
+  }
+  void setNormPrologue(mlir::Value normResult, NormPrologue prologue) {
+    normPrologues_[normResult] = prologue;
+  }
+  /// The launches appended from index `first` on (to guard an op's).
+  llvm::MutableArrayRef<Launch> launchesFrom(size_t first) {
+    return llvm::MutableArrayRef<Launch>(launches_).drop_front(first);
+  }
+  size_t launchCount() const { return launches_.size(); }
   /// The output buffer of `linear`'s kernels: its epilogue's result (which
   /// marks the epilogue applied) or its own.
   int64_t defineOutput(mlir::Operation *linear);
@@ -224,6 +250,7 @@ private:
   bool reuseDefinitions_ = false;
   llvm::DenseMap<mlir::Operation *, const LinearEpilogue *> epilogues_;
   llvm::DenseSet<mlir::Operation *> appliedEpilogues_;
+  llvm::DenseMap<mlir::Value, NormPrologue> normPrologues_;
   int64_t status_ = -1;
 };
 

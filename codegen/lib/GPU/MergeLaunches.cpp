@@ -167,8 +167,9 @@ void FunctionEmitter::mergeIndependentLaunches() {
     return source.starts_with("alias:") ? std::stoll(source.drop_front(6).str())
                                         : id;
   };
-  // What each launch reads (its op's operands, weights, constants, inputs
-  // other than its results: a folded op's operands are not its op's) and
+  // What each launch reads (its op's operands and Launch::reads, weights,
+  // constants, inputs other than its results: a folded op's operands are
+  // not its op's) and
   // writes (its op's results, and every other buffer it takes but the
   // status, which racing reports may share).
   struct Access {
@@ -185,6 +186,8 @@ void FunctionEmitter::mergeIndependentLaunches() {
         if (auto it = bufferOfValue_.find(v); it != bufferOfValue_.end())
           results.insert(root(it->second));
     }
+    for (int64_t id : l.reads)
+      operands.insert(root(id));
     for (const LaunchArg &arg : l.args) {
       if (arg.kind != LaunchArg::Kind::Buffer || arg.buffer == status_)
         continue;

@@ -10,6 +10,7 @@
 
 #include "Families.h"
 #include "KernelText.h"
+#include "NormPrologue.h"
 
 #include "kopt/Dialect/Kopt/KoptOps.h"
 #include "kopt/Dialect/Kopt/ShapeUtils.h"
@@ -403,8 +404,21 @@ LogicalResult emitNormalization(Operation *op, FunctionEmitter &e) {
   if (rank == 0)
     return op->emitError("normalizing a 0-d tensor has no GPU kernel");
   int64_t axis = axisOf(op, rank);
-  if (axis == rank - 1 && !type.isDynamicDim(rank - 1))
-    return emitRowKernel(op, e);
+  if (axis == rank - 1 && !type.isDynamicDim(rank - 1)) {
+    auto rms = dyn_cast<RMSNormOp>(op);
+    int64_t fromRows = rms ? deferNormIntoReaders(rms, e) : 1;
+    size_t first = e.launchCount();
+    if (failed(emitRowKernel(op, e)))
+      return failure();
+    // Below `fromRows` the reading linears apply the norm themselves.
+    if (fromRows > 1)
+      for (Launch &l : e.launchesFrom(first)) {
+        l.guard = e.numElements(op->getOperand(0))
+                      .floorDiv(type.getShape().back());
+        l.guardMin = fromRows;
+      }
+    return success();
+  }
   if (isa<SoftmaxOp, L2NormOp>(op))
     return emitColumnKernel(op, e, axis);
   return op->emitError("normalizing over a dynamic last dim has no GPU "

@@ -1,6 +1,7 @@
 //===- PackedLinearText.cpp - Shared parts of the packed-weight kernels ---===//
 
 #include "PackedLinearText.h"
+#include "NormPrologue.h"
 
 namespace kopt::gpu {
 
@@ -46,19 +47,38 @@ std::string pairOperand(KernelText &k, const std::string &pair,
   return k.def("vector.extract " + word + "[0] : i32 from vector<1xi32>");
 }
 
-std::vector<std::string> chunkActivations(KernelText &k, IndexOps &ix,
-                                          const std::string &x,
-                                          const std::string &t,
-                                          const std::string &xBase,
-                                          const std::string &kc, int64_t chunk,
-                                          int64_t halves) {
+std::vector<std::string>
+chunkActivations(KernelText &k, IndexOps &ix, const std::string &x,
+                 const std::string &t, const std::string &xBase,
+                 const std::string &kc, int64_t chunk, int64_t halves,
+                 const std::string &g, const std::string &gBase,
+                 std::string *sumOfSquares) {
   std::vector<std::string> regs;
-  for (int64_t half = 0; half < halves; ++half) {
+  if (sumOfSquares)
+    *sumOfSquares = k.f(0.0);
+  std::string vt = "vector<8x" + t + ">";
+  auto load = [&](const std::string &mem, const std::string &base,
+                  int64_t half) {
     std::string at =
-        ix.add(ix.add(xBase, ix.mul(kc, k.c(chunk))), k.c(8 * half));
-    std::string v = k.def("vector.load " + x + "[" + at +
-                          "] {alignment = 16 : i64} : memref<?x" + t +
-                          ">, vector<8x" + t + ">");
+        ix.add(ix.add(base, ix.mul(kc, k.c(chunk))), k.c(8 * half));
+    return k.def("vector.load " + mem + "[" + at +
+                 "] {alignment = 16 : i64} : memref<?x" + t + ">, " + vt);
+  };
+  for (int64_t half = 0; half < halves; ++half) {
+    std::string v = load(x, xBase, half);
+    if (!g.empty()) {
+      if (sumOfSquares) {
+        std::string wide = "vector<8xf32>";
+        std::string xf = k.def("arith.extf " + v + " : " + vt + " to " + wide);
+        std::string squares =
+            k.def("arith.mulf " + xf + ", " + xf + " : " + wide);
+        *sumOfSquares = k.def("vector.reduction <add>, " + squares + ", " +
+                              *sumOfSquares + " : " + wide + " into f32");
+      }
+      // Packed 16-bit multiplies: the product of two 16-bit floats is exact
+      // in f32, so this is its one rounding.
+      v = k.def("arith.mulf " + v + ", " + load(g, gBase, half) + " : " + vt);
+    }
     std::string words = k.def("vector.bitcast " + v + " : vector<8x" + t +
                               "> to vector<4xi32>");
     for (int i = 0; i < 4; ++i)
@@ -108,6 +128,20 @@ void storePackedLinear(KernelText &k, IndexOps &ix,
              ix.add(ix.mul(ix.rem(slotLane, 4), k.c(2)), ix.rem(reg, 2)));
   k.line("scf.if " + ix.both(ix.lt(row, k.c(e.n)), ix.lt(token, e.rows)) +
          " {");
+  if (!e.rowSumOfSquares.empty()) {
+    std::string local = ix.bin("arith.subi", token, e.tokenBase);
+    std::string total = k.f(0.0);
+    for (int64_t part = 0; part < e.sumOfSquaresParts; ++part)
+      total = k.def(
+          "arith.addf " + total + ", " +
+          k.def("memref.load " + e.rowSumOfSquares + "[" + k.c(part) + ", " +
+                local + "] : memref<" + std::to_string(e.sumOfSquaresParts) +
+                "x" + std::to_string(8 * e.tokenTiles) +
+                "xf32, #gpu.address_space<workgroup>>") +
+          " : f32");
+    sum = k.def("arith.mulf " + sum + ", " +
+                rmsScale(k, total, e.normDim, e.epsilon) + " : f32");
+  }
   if (!e.bias.empty())
     sum = k.def("arith.addf " + sum + ", " +
                 k.convert(k.def("memref.load " + e.bias + "[" + row +

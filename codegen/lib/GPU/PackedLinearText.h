@@ -55,13 +55,15 @@ std::string pairOperand(KernelText &k, const std::string &pair,
 
 /// The B operands (2 per k16 step, `halves` 16-byte loads) of chunk `kc`
 /// for the lane whose K slice of token row `xBase` starts there: x[xBase +
-/// kc * chunk + 8 * half + 0..7].
-std::vector<std::string> chunkActivations(KernelText &k, IndexOps &ix,
-                                          const std::string &x,
-                                          const std::string &t,
-                                          const std::string &xBase,
-                                          const std::string &kc, int64_t chunk,
-                                          int64_t halves);
+/// kc * chunk + 8 * half + 0..7]; with a norm weight `g` (not ""), each
+/// times g[gBase + kc * chunk + 8 * half + 0..7], rounded once to `t`, and
+/// the sum of the raw elements' squares (f32) in `*sumOfSquares`.
+std::vector<std::string>
+chunkActivations(KernelText &k, IndexOps &ix, const std::string &x,
+                 const std::string &t, const std::string &xBase,
+                 const std::string &kc, int64_t chunk, int64_t halves,
+                 const std::string &g = "", const std::string &gBase = "",
+                 std::string *sumOfSquares = nullptr);
 
 /// The output of one block: fragment registers `acc` (4 per n8 token tile)
 /// of every warp summed through `red` (a [warps][128 * tiles] f32 workgroup
@@ -75,6 +77,13 @@ struct PackedLinearEpilogue {
   int64_t warps = 0, tokenTiles = 0, n = 0, rowTiles = 1;
   /// A fused epilogue after the bias (its output type is `ot`), or null.
   EpilogueText *epilogue = nullptr;
+  /// A norm the sums are scaled by before the bias: `rowSumOfSquares` (or
+  /// ""), a [parts][8 * tokenTiles] f32 workgroup buffer of partial sums of
+  /// each token's squared activations (written before the barrier), whose
+  /// rsqrt(total / normDim + epsilon) is the token's factor.
+  std::string rowSumOfSquares;
+  int64_t sumOfSquaresParts = 0, normDim = 0;
+  double epsilon = 0;
 };
 void storePackedLinear(KernelText &k, IndexOps &ix,
                        const PackedLinearEpilogue &e, const std::string &warp,

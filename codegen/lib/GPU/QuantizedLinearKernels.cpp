@@ -36,6 +36,7 @@
 #include "Families.h"
 #include "KernelText.h"
 #include "MmaText.h"
+#include "NormPrologue.h"
 #include "PackedLinearText.h"
 #include "StreamedQuantizedLinearKernel.h"
 #include "WgmmaGemmKernel.h"
@@ -118,6 +119,9 @@ struct QuantizedLinearConfig : PackedLinearProblem {
   /// Writes the dense weight (out[row, k], T) instead of the product: the
   /// prologue of the wide-band path (dequantized once, then the dense GEMM).
   bool materialize = false;
+  /// The rmsnorm the kernel applies to its activations (x is the norm's
+  /// input, its weight g the parameter after `rows`), or null.
+  const NormPrologue *norm = nullptr;
 };
 
 /// Warps, row tiles and unroll per variant, from H200 timings of the int4
@@ -177,6 +181,8 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const std::string &out = buffers.out, &x = buffers.x, &q = buffers.q,
                     &s = buffers.s, &z = buffers.z, &b = buffers.b,
                     &rows = buffers.rows;
+  const int64_t tokens = 8 * mt;
+  std::string g = cfg.norm ? k.buffer("g", t) : "";
   std::string red =
       cfg.materialize
           ? ""
@@ -345,10 +351,13 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
     return a;
   };
 
-  // B operands of token tile nt: 2 per k16 step.
-  auto loadActivations = [&](const std::string &kc, int64_t nt) {
+  // B operands of token tile nt: 2 per k16 step (with the norm, x * g,
+  // and the sum of x's squares in `*squares`).
+  auto loadActivations = [&](const std::string &kc, int64_t nt,
+                             std::string *squares) {
     return chunkActivations(k, ix, x, t, xBase[nt], kc, chunk,
-                            cfg.int4 ? 2 : 1);
+                            cfg.int4 ? 2 : 1, g, ix.mul(c, k.c(span)),
+                            squares);
   };
   // Stores the lane's dequantized K span of rows A and B: pairs j = 0, 2 of
   // each step are row A's K offsets 4 st + {0, 1}, {2, 3}; j = 1, 3 row B's.
@@ -393,7 +402,12 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
       for (std::string &pair : stepPairs)
         pair = pairOperand(k, pair, t);
     for (int64_t nt = 0; nt < mt; ++nt) {
-      std::vector<std::string> bRegs = loadActivations(kc, nt);
+      std::string squares;
+      std::vector<std::string> bRegs =
+          loadActivations(kc, nt, cfg.norm ? &squares : nullptr);
+      if (cfg.norm)
+        acc[4 * mt + nt] = k.def("arith.addf " + acc[4 * mt + nt] + ", " +
+                                 squares + " : f32");
       for (int64_t st = 0; st < steps; ++st) {
         std::array<std::string, 4> d = mmaSync(
             k, t, a[st], {bRegs[2 * st], bRegs[2 * st + 1]},
@@ -406,7 +420,10 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   // Main loop: passes of cfg.unroll chunks per warp, each pass's loads issued
   // together before any of them is dequantized. (Carrying the next pass's
   // loads across iterations measured slower for int4 at M = 1.)
-  std::vector<std::string> acc(cfg.materialize ? 0 : 4 * mt, k.f(0.0));
+  // 4 fragment registers per token tile, then (with the norm) each token
+  // tile's partial sum of squares.
+  std::vector<std::string> acc(
+      cfg.materialize ? 0 : (cfg.norm ? 5 : 4) * mt, k.f(0.0));
   int64_t perPass = kWarps * cfg.unroll;
   int64_t mainEnd = chunks / perPass * perPass;
   CarriedLoop main =
@@ -431,10 +448,38 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   std::vector<std::string> sums;
   for (int64_t i = 0; i < 4 * mt; ++i)
     sums.push_back(tail.result(i));
+  std::string squares;
+  if (cfg.norm) {
+    // Token lane / 4's partial sums over the 4 lanes holding its K slices,
+    // into squares[k warp][token]; warps of other row tiles loaded the same.
+    squares = k.shared("squares", std::to_string(kWarps) + "x" +
+                                      std::to_string(tokens) + "xf32");
+    std::string first = k.def("arith.cmpi eq, " + c + ", " + k.c(0) + " : index");
+    if (cfg.rowTiles > 1)
+      first = ix.both(first, k.def("arith.cmpi eq, " +
+                                   ix.rem(warp, cfg.rowTiles) + ", " +
+                                   k.c(0) + " : index"));
+    for (int64_t nt = 0; nt < mt; ++nt) {
+      std::string v = tail.result(4 * mt + nt);
+      for (int offset : {1, 2})
+        v = k.def("arith.addf " + v + ", " + k.shuffleXor(v, offset) + " : f32");
+      k.line("scf.if " + first + " {");
+      k.line("memref.store " + v + ", " + squares + "[" + kWarp + ", " +
+             ix.add(k.c(8 * nt), r) + "] : memref<" + std::to_string(kWarps) +
+             "x" + std::to_string(tokens) + "xf32, #gpu.address_space<workgroup>>");
+      k.line("}");
+    }
+  }
   PackedLinearEpilogue store{red,  out,       b,         t,  epilogue.outType(),
                              firstTile, tokenBase, rows, cfg.warps, mt,
                              cfg.n,     cfg.rowTiles};
   store.epilogue = &epilogue;
+  if (cfg.norm) {
+    store.rowSumOfSquares = squares;
+    store.sumOfSquaresParts = kWarps;
+    store.normDim = cfg.kDim;
+    store.epsilon = cfg.norm->epsilon;
+  }
   storePackedLinear(k, ix, store, warp, lane, sums);
   return e.kernel("qlinear", k.str("KERNEL"), op->getLoc());
 }
@@ -716,6 +761,38 @@ FailureOr<int64_t> readWeight(FunctionEmitter &e, Value weight, int64_t slot) {
   return scratch;
 }
 
+int64_t packedPrologueRows(LinearOp op, DequantizeOp weight,
+                           FunctionEmitter &e) {
+  // f16 products x * g could overflow before the row's scale applies.
+  // int8 codes: the H200 numerics of the int8 kernel with the norm failed
+  // from 2 tokens on (bench/RESULTS.md), so its readers keep the norm.
+  if (elementTypeText(op.getInput()) != "bf16" ||
+      op->hasAttr("kopt.gemv_tile"))
+    return 0;
+  int64_t denseFrom = kDenseFromRows;
+  if (Attribute attr = op->getAttr("kopt.dense_from_rows")) {
+    auto value = dyn_cast<IntegerAttr>(attr);
+    if (!value || value.getInt() < 1)
+      return 0; // emitQuantizedLinear reports it
+    denseFrom = value.getInt();
+  }
+  FailureOr<rt::quant::Encoding> enc = encodingOf(weight.getEncodingType());
+  if (failed(enc))
+    return 0;
+  PackedLinearProblem band;
+  band.n = enc->rows();
+  band.kDim = enc->cols();
+  band.groupSize = enc->groupSize;
+  band.int4 = enc->storage == rt::quant::Storage::Int4;
+  band.tokenTiles = 1;
+  if (!band.int4)
+    return 0;
+  if (!op->hasAttr("kopt.qlinear_tile") &&
+      defaultStreamedTiling(e.target(), band))
+    return 0;
+  return std::min<int64_t>(8, denseFrom - 1);
+}
+
 LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
                                   FunctionEmitter &e) {
   rt::quant::Encoding enc = *encodingOf(weight.getEncodingType());
@@ -739,6 +816,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     return failure();
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(cfg.kDim);
   int64_t outBuffer = e.defineOutput(op);
+  const NormPrologue *norm = e.normPrologueOf(op.getInput());
   struct Variant {
     int64_t tokenTiles, lo, hi;
   };
@@ -750,6 +828,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
       continue;
     cfg.tokenTiles = v.tokenTiles;
     cfg.rowTiles = 1;
+    cfg.norm = nullptr;
     FailureOr<std::string> kernel;
     int64_t threads = 0, sharedBytes = 0;
     int64_t tiles = (cfg.n + 15) / 16;
@@ -781,6 +860,9 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
         cfg.warps = cfg.rowTiles * (*tiling)->kWarps;
         cfg.unroll = (*tiling)->unroll;
       }
+      // packedPrologueRows promised the norm to this band only.
+      if (norm && v.tokenTiles == 1)
+        cfg.norm = norm;
       kernel = quantizedLinearKernel(e, op, cfg);
       gridX = (tiles + cfg.rowTiles - 1) / cfg.rowTiles;
       threads = cfg.warps * 32;
@@ -791,7 +873,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     l.sharedBytes = sharedBytes;
     l.grid[1] = ceilDiv(rows, 8 * v.tokenTiles);
     l.buffer(outBuffer)
-        .buffer(e.bufferOf(op.getInput()))
+        .buffer(e.bufferOf(cfg.norm ? cfg.norm->input : op.getInput()))
         .buffer(e.bufferOf(weight.getCodes()))
         .buffer(e.bufferOf(weight.getScales()));
     if (weight.getZeros())
@@ -799,6 +881,8 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     if (cfg.bias)
       l.buffer(e.bufferOf(op.getBias()));
     l.index(rows);
+    if (cfg.norm)
+      addNormPrologueArguments(l, e, *cfg.norm);
     addEpilogueArguments(l, e, op);
     l.guard = rows;
     l.guardMin = v.lo;
