@@ -647,12 +647,13 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
       ready.params.push_back(&slot);
     blocks += uint64_t(ready.grid[0]) * ready.grid[1] * ready.grid[2];
   }
-  // Launch latency is what a call of small launches (a decode step: ~90
-  // blocks per launch on TinyLlama-1.1B) waits on, and dependent launch
-  // hides part of it (1.26 -> 1.17 ms, H200); calls of large launches (a
-  // 512-token prefill: ~420 per launch) ran 5-10% slower with it.
-  bool latencyBound =
-      blocks <= uint64_t(2 * std::max(s.smCount, 1)) * call.launches.size();
+  // Launch latency is what a call of small launches (a decode step: ~310
+  // blocks per launch on TinyLlama-1.1B with merged launches and its norms
+  // in the GEMVs) waits on, and dependent launch hides part of it (1.18 ->
+  // 1.15 ms, H200); calls of large launches (a 512-token prefill: 470-650
+  // per launch) ran 5-10% slower with it. The bound is 2.5 blocks per SM.
+  bool latencyBound = 2 * blocks <= uint64_t(5 * std::max(s.smCount, 1)) *
+                                        call.launches.size();
   call.dependentLaunch =
       s.dependentLaunch == GpuModule::State::DependentLaunch::On ||
       (s.dependentLaunch == GpuModule::State::DependentLaunch::Auto &&
