@@ -21,9 +21,9 @@ python3 "$root/models/gen_models.py" llama --name tl1b --layers 22 --hidden 2048
   --dtype bf16 > tl1b.mlir
 $K/kopt tl1b.mlir --fuse -o tl1b_bf16.ptx
 $K/kopt tl1b.mlir --fuse --quantize=int4 -o tl1b_int4.ptx
-# Variants against the default, timed in the same run: unfused; next
-# kernel triggered as each one ends (not starts); without merged launches;
-# without the L2 weight prefetch; without either.
+# Variants against the default, timed in the same run: unfused; norms not
+# applied by the GEMVs reading them (kopt-fuse{norms=false}); without
+# merged launches.
 variant() { # name, flags...
   local name=$1; shift
   $K/kopt tl1b.mlir --fuse "$@" -o tl1b_bf16_$name.ptx
@@ -31,9 +31,11 @@ variant() { # name, flags...
 }
 $K/kopt tl1b.mlir -o tl1b_bf16_unfused.ptx
 $K/kopt tl1b.mlir --quantize=int4 -o tl1b_int4_unfused.ptx
-variant end --dependent-launch=end
+nonorm() { # quantize option, output
+  $K/kopt tl1b.mlir --pass-pipeline="builtin.module(kopt-model-pipeline$1,kopt-fuse{norms=false},canonicalize,cse)" -o "$2"
+}
+nonorm "" tl1b_bf16_nonorm.ptx
+nonorm "{quantize=int4}" tl1b_int4_nonorm.ptx
 variant nomerge --merge-launches=false
-variant noprefetch --prefetch-weights=false
-variant neither --merge-launches=false --prefetch-weights=false
 rm tl1b.mlir && gzip tl1b_*.ptx tl1b_*.plan.json
 du -sh "$D"

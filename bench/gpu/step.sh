@@ -21,7 +21,8 @@ if [ "${1:-}" = all ]; then
   echo "== numerics"
   run_cases "."
   echo "== sanitizer"
-  sanitize_cases "^(cache_update|cache_update_reread|cache_update_of_result|rmsnorm_resident_bf16_2048|attention_decode_splits[a-z_]*|merged_[a-z0-9_]*|moe_i4_i8_experts)\.ptx" | tee sanitizer.log | grep -v "SUMMARY: 0 "
+  # SANITIZE (a case-name regex) narrows the sanitizer runs.
+  sanitize_cases "^(${SANITIZE:-cache_update|cache_update_reread|cache_update_of_result|rmsnorm_resident_bf16_2048|attention_decode_splits[a-z_]*|merged_[a-z0-9_]*|norm_into_[a-z0-9_]*|moe_i4_i8_experts})\.ptx" | tee sanitizer.log | grep -v "SUMMARY: 0 "
   echo "sanitizer: $(grep -c 'SUMMARY: 0 ' sanitizer.log) clean runs of $(wc -l < sanitizer.log)"
 fi
 for mode in bf16 int4; do
@@ -51,7 +52,7 @@ for mode in bf16 int4; do
     p=$(env "${env[@]}" $R tl1b_$mode.ptx --weights=w_$mode.safetensors $prefill --benchmark=10 --quiet 2>&1 | median)
     echo "tl1b $mode ${env[*]}: decode $d ms, prefill 512 $p ms"
   done
-  for v in unfused end nomerge noprefetch neither; do
+  for v in unfused nonorm nomerge; do
     [ -f tl1b_${mode}_$v.ptx ] || continue
     d=$($R tl1b_${mode}_$v.ptx --weights=w_$mode.safetensors $decode --benchmark=100 --quiet 2>&1 | median)
     p=$($R tl1b_${mode}_$v.ptx --weights=w_$mode.safetensors $prefill --benchmark=10 --quiet 2>&1 | median)
