@@ -7,6 +7,13 @@ using namespace mlir;
 
 namespace kopt {
 
+Operation *firstNonLinearReader(Value value) {
+  for (OpOperand &use : value.getUses())
+    if (!isa<LinearOp>(use.getOwner()) || use.getOperandNumber() != 0)
+      return use.getOwner();
+  return nullptr;
+}
+
 bool isFusibleElementwise(Operation *op) {
   if (!isa<AddOp, SubOp, MulOp, DivOp, SiluOp, ReluOp, SigmoidOp, TanhOp,
            ExpOp, RsqrtOp, NegOp, GeluOp, ClampOp, CastOp>(op))

@@ -22,15 +22,7 @@ int fuseNormPrologues(Block &body, RewriterBase &rewriter, bool remarks) {
     auto norm = dyn_cast<RMSNormOp>(op);
     if (!norm || norm.getResult().use_empty())
       continue;
-    Operation *declinedAt = nullptr;
-    for (OpOperand &use : norm.getResult().getUses()) {
-      auto linear = dyn_cast<LinearOp>(use.getOwner());
-      if (!linear || use.getOperandNumber() != 0) {
-        declinedAt = use.getOwner();
-        break;
-      }
-    }
-    if (declinedAt) {
+    if (Operation *declinedAt = firstNonLinearReader(norm.getResult())) {
       if (remarks)
         norm.emitRemark("not applied by the linears reading it: read by '")
             << declinedAt->getName() << "' at " << declinedAt->getLoc();

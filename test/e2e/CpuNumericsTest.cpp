@@ -1726,9 +1726,15 @@ std::vector<Case> fusedCases() {
            return std::vector<std::vector<int64_t>>{{1, m, 96}, {96}, {67, 96}};
          })});
   }
-  for (bool int8 : {false, true}) {
+  // K = 256: each warp's chunks in the kernel's tail loop; K = 4160: 64
+  // chunks through its main loop (16 K warps x 4), one in the tail.
+  for (auto [int8Codes, k] :
+       {std::pair{false, 256}, {true, 256}, {false, 4160}}) {
     namespace quant = kopt::rt::quant;
-    std::string x = "tensor<?x256xbf16>", g = "tensor<256xbf16>";
+    const bool int8 = int8Codes;
+    const int64_t kDim = k;
+    std::string kd = std::to_string(kDim);
+    std::string x = "tensor<?x" + kd + "xbf16>", g = "tensor<" + kd + "xbf16>";
     std::string signature = "(%x: " + x + ", %g: " + g + ", %r: tensor<?x29xbf16>",
                 body = "  %n = kopt.rmsnorm %x, %g : (" + x + ", " + g +
                        ") -> " + x + "\n";
@@ -1736,9 +1742,10 @@ std::vector<Case> fusedCases() {
                                   f(KOPT_DTYPE_BF16, 0.5, 1.5),
                                   f(KOPT_DTYPE_BF16)};
     std::vector<std::vector<int64_t>> partShapes;
-    int64_t group = int8 ? 256 : 128;
+    int64_t group = int8 ? kDim : kDim == 256 ? 128 : 64;
     for (auto [name, n] : {std::pair{"a", 45}, {"b", 29}}) {
-      std::string ns = std::to_string(n), w = "tensor<" + ns + "x256xbf16>",
+      std::string ns = std::to_string(n),
+                  w = "tensor<" + ns + "x" + kd + "xbf16>",
                   y = "tensor<?x" + ns + "xbf16>";
       quant::Encoding enc;
       enc.storage = int8 ? quant::Storage::Int8 : quant::Storage::Int4;
@@ -1746,7 +1753,7 @@ std::vector<Case> fusedCases() {
       enc.scale = KOPT_DTYPE_BF16;
       enc.asymmetric = false;
       enc.layout = quant::Layout::Mma;
-      enc.shape = {n, 256};
+      enc.shape = {n, kDim};
       PackedParams packed = packedParams(enc, name);
       signature += packed.params;
       partShapes.insert(partShapes.end(), packed.shapes.begin(),
@@ -1756,18 +1763,20 @@ std::vector<Case> fusedCases() {
                               ? " {kopt.qlinear_tile = array<i64: 2, 4, 1>}"
                               : "";
       body += std::string("  %w") + name + " = kopt.dequantize " +
-              packed.names + " {encoding = !kopt.quantized<" + ns + "x256x" +
+              packed.names + " {encoding = !kopt.quantized<" + ns + "x" + kd +
+              "x" +
               (int8 ? "i8" : "i4") + ", group_size = " + std::to_string(group) +
               ", scale = bf16, layout = mma>} : (" + packed.types + ") -> " +
               w + "\n  %" + name + " = kopt.linear %n, %w" + name + attrs +
               " : (" + x + ", " + w + ") -> " + y + "\n";
     }
-    add({std::string("norm_into_qlinear_") + (int8 ? "i8" : "i4"),
+    add({std::string("norm_into_qlinear_") + (int8 ? "i8" : "i4") +
+             (kDim == 256 ? "" : "_k" + kd),
          fn(signature + ") -> (tensor<?x45xbf16>, tensor<?x29xbf16>)",
             body + "  %s = kopt.add %b, %r : tensor<?x29xbf16>\n"
                    "  return %a, %s : tensor<?x45xbf16>, tensor<?x29xbf16>"),
          inputs, rowsOf({1, 5, 8, 9, 16}, [&](int64_t m) {
-           std::vector<std::vector<int64_t>> shapes{{m, 256}, {256}, {m, 29}};
+           std::vector<std::vector<int64_t>> shapes{{m, kDim}, {kDim}, {m, 29}};
            shapes.insert(shapes.end(), partShapes.begin(), partShapes.end());
            return shapes;
          })});

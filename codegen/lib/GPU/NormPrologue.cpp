@@ -10,15 +10,12 @@ using namespace mlir;
 namespace kopt::gpu {
 
 int64_t deferNormIntoReaders(RMSNormOp norm, FunctionEmitter &e) {
-  if (!norm->hasAttr(kIntoReadersAttr) || norm.getResult().use_empty())
+  if (!norm->hasAttr(kIntoReadersAttr) || norm.getResult().use_empty() ||
+      firstNonLinearReader(norm.getResult()))
     return 1;
   int64_t maxRows = INT64_MAX;
-  for (OpOperand &use : norm.getResult().getUses()) {
-    auto linear = dyn_cast<LinearOp>(use.getOwner());
-    if (!linear || use.getOperandNumber() != 0)
-      return 1;
-    maxRows = std::min(maxRows, linearPrologueRows(linear, e));
-  }
+  for (Operation *reader : norm.getResult().getUsers())
+    maxRows = std::min(maxRows, linearPrologueRows(cast<LinearOp>(reader), e));
   if (maxRows < 1)
     return 1;
   // Static rows past the band: the readers never apply it.

@@ -152,13 +152,9 @@ LogicalResult emitResidentRmsNorm(RMSNormOp op, FunctionEmitter &e,
     partial = k.def("arith.addf " + partial + ", " + sum + " : f32");
   }
   std::string total = k.blockReduce(partial, "arith.addf", scratch);
-  std::string mean =
-      k.def("arith.divf " + total + ", " + k.f(double(d)) + " : f32");
-  std::string shifted = k.def("arith.addf " + mean + ", " +
-                              k.f(op.getEpsilon()) + " : f32");
   std::string r = k.def("vector.broadcast " +
-                        k.def("math.rsqrt " + shifted + " : f32") +
-                        " : f32 to " + vt("f32"));
+                        rmsScale(k, total, d, op.getEpsilon()) + " : f32 to " +
+                        vt("f32"));
   for (int64_t i = 0; i < perThread; ++i) {
     std::string n = k.def("arith.mulf " + xs[i] + ", " + r + " : " + vt("f32"));
     // HF: (x * r).to(x.dtype) * w
@@ -225,12 +221,7 @@ LogicalResult emitRowKernel(Operation *op, FunctionEmitter &e) {
       return k.def("arith.addf " + acc + ", " + sq + " : f32");
     });
     std::string total = k.blockReduce(sum, "arith.addf", scratch);
-    std::string mean =
-        k.def("arith.divf " + total + ", " + k.f(double(d)) + " : f32");
-    std::string shifted = k.def("arith.addf " + mean + ", " +
-                                k.f(rms.getEpsilon()) +
-                                " : f32");
-    std::string r = k.def("math.rsqrt " + shifted + " : f32");
+    std::string r = rmsScale(k, total, d, rms.getEpsilon());
     rowWrite(k, dim, at, [&](auto v, auto j) {
       std::string n = k.def("arith.mulf " + v + ", " + r + " : f32");
       // HF: (x * r).to(x.dtype) * w

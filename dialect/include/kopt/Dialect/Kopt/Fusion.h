@@ -2,8 +2,9 @@
 //
 // The rules shared by kopt-fuse, which forms kopt.fused groups, and the
 // backends, which turn a group into one kernel: which ops count as
-// elementwise, which norms their readers apply, and how an operand of a linear's epilogue is indexed from
-// the output element (token, feature) it meets.
+// elementwise, which norms their readers may apply, and how an operand of
+// a linear's epilogue is indexed from the output element (token, feature)
+// it meets.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +27,10 @@ bool isFusibleElementwise(mlir::Operation *op);
 /// activations: a backend may apply the norm in those linears' kernels
 /// (for the row counts where they can) instead of running it.
 inline constexpr const char kIntoReadersAttr[] = "kopt.into_readers";
+
+/// The first op reading `value` other than as a linear's activation
+/// (operand 0), or null when every reader is one.
+mlir::Operation *firstNonLinearReader(mlir::Value value);
 
 /// How an epilogue operand broadcast against a linear's output
 /// [tokens..., N] is read for output element (token m, feature n).
