@@ -115,6 +115,8 @@ Status readSchedule(const json &function, const PlanFunction &planFunction,
       buffer.index = *index;
     } else if (source == "temp") {
       buffer.source = ScheduleBuffer::Source::Temp;
+    } else if (source == "zeroed") {
+      buffer.source = ScheduleBuffer::Source::Zeroed;
     } else if (source == "status") {
       buffer.source = ScheduleBuffer::Source::Status;
     } else if (source == "constant") {
@@ -529,6 +531,8 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
       return bytes.status();
     call.bytes[i] = *bytes;
     switch (b.source) {
+    case ScheduleBuffer::Source::Zeroed:
+      break; // placed together after the others, cleared by one memset
     case ScheduleBuffer::Source::Input:
       if (*bytes != inputs[b.index]->bytes.size())
         return invalidArgument(function.name + ": input " +
@@ -550,6 +554,12 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
       break;
     }
   }
+  size_t zeroedStart = total;
+  for (size_t i = 0; i < n; ++i)
+    if (schedule.buffers[i].source == ScheduleBuffer::Source::Zeroed) {
+      offset[i] = total;
+      total += align(call.bytes[i]);
+    }
   if (total > s.arenaBytes) {
     if (s.arena) {
       s.d->cuStreamSynchronize(s.stream);
@@ -579,6 +589,12 @@ Status prepare(GpuModule::State &s, size_t fi, const PlanFunction &function,
       call.address[i] = call.address[root];
     }
   }
+  // Other functions' calls share the arena: counters start at zero.
+  if (total > zeroedStart)
+    KOPT_RETURN_IF_ERROR(check(s.d->cuMemsetD8Async(s.arena + zeroedStart, 0,
+                                                    total - zeroedStart,
+                                                    s.stream),
+                               "clearing counters"));
 
   call.launches.clear();
   std::vector<int> variantOf(schedule.groups.size(), 0);
@@ -718,6 +734,33 @@ timeCalls(GpuModule::State &s, cuda::L2Flush &flush, int runs,
   return times;
 }
 
+/// Queues the copies of `call`'s results to the host (valid once the
+/// stream is synchronized).
+static StatusOr<std::vector<HostTensor>>
+downloadResults(GpuModule::State &s, const PlanFunction &function,
+                const Schedule &schedule, PreparedCall &call,
+                const Bindings &bindings) {
+  std::vector<HostTensor> outputs(function.outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    StatusOr<std::vector<int64_t>> shape = function.outputShape(i, bindings);
+    if (!shape.isOk())
+      return shape.status();
+    size_t buffer = schedule.results[i];
+    outputs[i].dtype = function.outputs[i].dtype;
+    outputs[i].shape = std::move(*shape);
+    outputs[i].bytes.resize(call.bytes[buffer]);
+    if (outputs[i].numElements() * dtypeSize(outputs[i].dtype) !=
+        call.bytes[buffer])
+      return dataLoss(function.name + ": result " + std::to_string(i) +
+                      " does not match its plan buffer");
+    KOPT_RETURN_IF_ERROR(check(
+        s.d->cuMemcpyDtoHAsync(outputs[i].bytes.data(), call.address[buffer],
+                               call.bytes[buffer], s.stream),
+        "downloading result " + std::to_string(i)));
+  }
+  return outputs;
+}
+
 StatusOr<std::vector<HostTensor>>
 GpuModule::invoke(const std::string &name,
                   const std::vector<const HostTensor *> &inputs,
@@ -753,24 +796,10 @@ GpuModule::invoke(const std::string &name,
           "poisoning buffers"));
   }
   KOPT_RETURN_IF_ERROR(launchAll(s, call));
-  std::vector<HostTensor> outputs(function->outputs.size());
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    StatusOr<std::vector<int64_t>> shape = function->outputShape(i, bindings);
-    if (!shape.isOk())
-      return shape.status();
-    size_t buffer = schedule.results[i];
-    outputs[i].dtype = function->outputs[i].dtype;
-    outputs[i].shape = std::move(*shape);
-    outputs[i].bytes.resize(call.bytes[buffer]);
-    if (outputs[i].numElements() * dtypeSize(outputs[i].dtype) !=
-        call.bytes[buffer])
-      return dataLoss(name + ": result " + std::to_string(i) +
-                      " does not match its plan buffer");
-    KOPT_RETURN_IF_ERROR(check(
-        s.d->cuMemcpyDtoHAsync(outputs[i].bytes.data(), call.address[buffer],
-                               call.bytes[buffer], s.stream),
-        "downloading result " + std::to_string(i)));
-  }
+  StatusOr<std::vector<HostTensor>> outputs =
+      downloadResults(s, *function, schedule, call, bindings);
+  if (!outputs.isOk())
+    return outputs.status();
   int64_t status[kStatusBufferSize] = {0, 0, 0, 0};
   if (statusBuffer != SIZE_MAX)
     KOPT_RETURN_IF_ERROR(
@@ -781,7 +810,7 @@ GpuModule::invoke(const std::string &name,
       check(s.d->cuStreamSynchronize(s.stream), name + " on " + s.description));
   if (status[0] != 0)
     return statusFromBuffer(status, *function);
-  return outputs;
+  return std::move(outputs);
 }
 
 StatusOr<GpuTimings>
@@ -838,10 +867,25 @@ GpuModule::benchmark(const std::string &name,
   StatusOr<cuda::L2Flush> flush =
       cuda::L2Flush::create(*s.d, s.device, s.stream);
   KOPT_RETURN_IF_ERROR(flush.status());
-  for (int i = 0; i < 3; ++i)
+  // The results of the first call and of the last must agree: state a
+  // call leaves behind (counters) must not change the next one's.
+  KOPT_RETURN_IF_ERROR(once());
+  StatusOr<std::vector<HostTensor>> first =
+      downloadResults(s, *function, schedule, call, bindings);
+  KOPT_RETURN_IF_ERROR(first.status());
+  for (int i = 0; i < 2; ++i)
     KOPT_RETURN_IF_ERROR(once());
   StatusOr<std::vector<double>> times = timeCalls(s, *flush, runs, once);
   KOPT_RETURN_IF_ERROR(times.status());
+  StatusOr<std::vector<HostTensor>> last =
+      downloadResults(s, *function, schedule, call, bindings);
+  KOPT_RETURN_IF_ERROR(last.status());
+  KOPT_RETURN_IF_ERROR(check(s.d->cuStreamSynchronize(s.stream),
+                             name + " on " + s.description));
+  for (size_t i = 0; i < first->size(); ++i)
+    if ((*first)[i].bytes != (*last)[i].bytes)
+      return dataLoss(name + ": result " + std::to_string(i) +
+                      " of the last timed call differs from the first call's");
   timings.milliseconds = std::move(*times);
   return timings;
 }

@@ -29,7 +29,9 @@ namespace kopt::rt {
 struct ScheduleBuffer {
   kopt_dtype_t dtype;
   std::vector<ShapeExpr> dims;
-  enum class Source { Input, Weight, Temp, Status, Alias, Constant } source;
+  /// Zeroed: temp memory cleared before every call (counters that the
+  /// kernels using them leave zero again).
+  enum class Source { Input, Weight, Temp, Zeroed, Status, Alias, Constant } source;
   size_t index = 0;              // input/weight index, or the aliased buffer
   std::vector<uint8_t> constant; // bytes of a constant buffer
 };

@@ -7,7 +7,8 @@
 // causal and sliding-window bounds become loop bounds, so out-of-window
 // slices cost nothing), computing each score with a shuffle reduction and
 // keeping an online softmax (running max and sum) in f32; a combine kernel
-// rescales the slices to the global max. GQA: query head h reads kv head
+// rescales the slices to the global max (for the grouped kernel over a
+// static number of splits, the block finishing last does). GQA: query head h reads kv head
 // h / (Hq / Hkv). A row with no visible key writes zeros.
 // Prefill: on sm_90a the wgmma FlashAttention kernel
 // (WgmmaAttentionKernel.h), on sm_80/89 the mma.sync one
@@ -356,10 +357,20 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
                     columns, e.target().smCount);
     AffineExpr splits =
         ceilDiv(kDims[1], grouped ? D::warps * warpKeys : kSplitKeys);
-    bool direct = grouped && staticValue(splits) == 1;
+    std::optional<int64_t> staticSplits = staticValue(splits);
+    bool direct = grouped && staticSplits == 1;
+    // Static splits: the block finishing last combines them (no combine
+    // launch).
+    bool combines = grouped && !direct && staticSplits &&
+                    *staticSplits <= D::maxCombinedSplits;
+    using Output = DecodeAttentionOutput;
+    Output output = direct     ? Output::Direct
+                    : combines ? Output::LastBlockCombines
+                               : Output::Partials;
     FailureOr<std::string> splitName =
         grouped ? decodeAttentionKernel(e, op, t, lt, hq, hkv, d, scale,
-                                        direct, warpKeys)
+                                        output, combines ? *staticSplits : 0,
+                                        warpKeys)
                 : warpKernel(/*split=*/true);
     if (failed(splitName))
       return failure();
@@ -379,27 +390,42 @@ LogicalResult emitAttention(Operation *o, FunctionEmitter &e) {
       addOperands(l);
       l.index(qDims[1]).index(kDims[1]).index(splits);
     } else {
-      FailureOr<std::string> combineName = combineKernel(e, op, t, d, staticValue(splits));
-      if (failed(combineName))
-        return failure();
       // Scratch for at most kLongQueries - 1 queries (it is sized whatever
       // the guard decides at launch).
-      AffineExpr decodeRows =
-          qDims[0] * (staticSq ? *staticSq : kLongQueries - 1) * hq;
+      int64_t maxSq = staticSq ? *staticSq : kLongQueries - 1;
+      AffineExpr decodeRows = qDims[0] * maxSq * hq;
       Type f32 = Float32Type::get(e.context());
       int64_t partMax = e.scratch(f32, {decodeRows, splits});
       int64_t partSum = e.scratch(f32, {decodeRows, splits});
       int64_t partAcc = e.scratch(f32, {decodeRows, splits, e.constant(d)});
-      l.buffer(partMax).buffer(partSum).buffer(partAcc);
-      addOperands(l);
-      if (!grouped)
-        l.index(rowsExpr);
-      l.index(qDims[1]).index(kDims[1]).index(splits);
-      Launch &c = e.launch(*combineName, op, ceilDiv(rowsExpr * d, 128), 128);
-      c.buffer(outBuffer).buffer(partMax).buffer(partSum).buffer(partAcc)
-          .index(rowsExpr * d).index(splits);
-      c.guard = qDims[1];
-      c.guardMax = kLongQueries - 1;
+      if (combines) {
+        // A counter per (row group, batch x kv head).
+        int64_t rowGroups =
+            llvm::divideCeil(maxSq * (hq / hkv), D::rows(hq / hkv));
+        int64_t counters =
+            e.zeroedScratch(IntegerType::get(e.context(), 32),
+                            {qDims[0] * (hkv * rowGroups)});
+        l.buffer(outBuffer).buffer(partMax).buffer(partSum).buffer(partAcc)
+            .buffer(counters);
+        addOperands(l);
+        l.index(qDims[1]).index(kDims[1]).index(splits);
+      } else {
+        FailureOr<std::string> combineName =
+            combineKernel(e, op, t, d, staticSplits);
+        if (failed(combineName))
+          return failure();
+        l.buffer(partMax).buffer(partSum).buffer(partAcc);
+        addOperands(l);
+        if (!grouped)
+          l.index(rowsExpr);
+        l.index(qDims[1]).index(kDims[1]).index(splits);
+        Launch &c =
+            e.launch(*combineName, op, ceilDiv(rowsExpr * d, 128), 128);
+        c.buffer(outBuffer).buffer(partMax).buffer(partSum).buffer(partAcc)
+            .index(rowsExpr * d).index(splits);
+        c.guard = qDims[1];
+        c.guardMax = kLongQueries - 1;
+      }
     }
   }
   if (staticSq && *staticSq < kLongQueries)

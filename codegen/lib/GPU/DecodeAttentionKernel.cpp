@@ -48,6 +48,146 @@ constexpr int64_t kStages = S::stages;
 
 int64_t chunkElements(llvm::StringRef t) { return t == "f32" ? 4 : 8; }
 
+/// A fence ordering this thread's memory accesses (and, after a barrier,
+/// its block's) before and after it for the whole GPU.
+void gpuFence(KernelText &k) {
+  k.line("llvm.inline_asm has_side_effects asm_dialect = att "
+         "\"fence.acq_rel.gpu;\", \"~{memory}\" : () -> ()");
+}
+
+/// `buffer`[at] (f32) read from L2, past this SM's L1, which may hold
+/// lines other blocks have since written.
+std::string loadFromL2(KernelText &k, IndexOps &x, const std::string &buffer,
+                       const std::string &at) {
+  std::string base = k.def("memref.extract_aligned_pointer_as_index " +
+                           buffer + " : memref<?xf32> -> index");
+  std::string address = k.def("arith.index_cast " +
+                              x.add(base, x.mul(at, k.c(4))) +
+                              " : index to i64");
+  return k.def("llvm.inline_asm has_side_effects asm_dialect = att "
+               "\"ld.global.cg.f32 $0, [$1];\", \"=f,l\" " +
+               address + " : (i64) -> f32");
+}
+
+/// After the block's partials are stored: the block that finishes its
+/// (row group, batch x kv head) column last (a counter per column, which
+/// it resets for the next call) combines every split's partials into
+/// `out`, as the combine kernel would: per row, split weights
+/// exp(m_s - M) / sum_s l_s exp(m_s - M) in shared memory, then each output
+/// the weighted sum of the splits' accumulators.
+template <typename OutputRow>
+void combineInLastBlock(KernelText &k, IndexOps &x, const std::string &out,
+                        const std::string &partMax, const std::string &partSum,
+                        const std::string &partAcc,
+                        const std::string &counters, const std::string &tid,
+                        const std::string &rowGroup, const std::string &bkv,
+                        const std::string &splits, const std::string &totalRows,
+                        OutputRow outputRow, const std::string &t, int64_t d,
+                        int64_t rows, int64_t splitCount) {
+  std::string flag = k.shared("last_block", "1xi32");
+  std::string flagType = "memref<1xi32, #gpu.address_space<workgroup>>";
+  std::string weights = k.shared(
+      "split_weights",
+      std::to_string(rows) + "x" + std::to_string(splitCount) + "xf32");
+  std::string weightsType = "memref<" + std::to_string(rows) + "x" +
+                            std::to_string(splitCount) +
+                            "xf32, #gpu.address_space<workgroup>>";
+  std::string zero = k.ci(0, "i32");
+  k.line("gpu.barrier");
+  std::string first =
+      k.def("arith.cmpi eq, " + tid + ", " + k.c(0) + " : index");
+  k.line("scf.if " + first + " {");
+  gpuFence(k);
+  std::string rowGroups = x.div(x.add(totalRows, k.c(rows - 1)), rows);
+  std::string column = x.add(x.mul(bkv, rowGroups), rowGroup);
+  std::string before =
+      k.def("memref.atomic_rmw addi " + k.ci(1, "i32") + ", " + counters +
+            "[" + column + "] : (i32, memref<?xi32>) -> i32");
+  std::string lastSplit =
+      k.def("arith.index_cast " + x.bin("arith.subi", splits, k.c(1)) +
+            " : index to i32");
+  std::string isLast =
+      k.def("arith.cmpi eq, " + before + ", " + lastSplit + " : i32");
+  k.line("scf.if " + isLast + " {");
+  k.line("memref.store " + zero + ", " + counters + "[" + column +
+         "] : memref<?xi32>");
+  k.line("}");
+  gpuFence(k);
+  k.line("memref.store " + k.def("arith.extui " + isLast + " : i1 to i32") +
+         ", " + flag + "[" + k.c(0) + "] : " + flagType);
+  k.line("}");
+  k.line("gpu.barrier");
+  std::string last = k.def(
+      "arith.cmpi ne, " +
+      k.def("memref.load " + flag + "[" + k.c(0) + "] : " + flagType) + ", " +
+      zero + " : i32");
+  k.line("scf.if " + last + " {");
+  // Split weights, a thread per row.
+  k.line("scf.if " + x.lt(tid, k.c(rows)) + " {");
+  {
+    auto [row, ok, i] = outputRow(tid);
+    (void)i;
+    k.line("scf.if " + ok + " {");
+    std::string firstPart = x.mul(row, splits);
+    SmallVector<std::string> maxes, sums;
+    std::string top = k.f(-INFINITY);
+    for (int64_t s = 0; s < splitCount; ++s) {
+      std::string at = x.add(firstPart, k.c(s));
+      maxes.push_back(loadFromL2(k, x, partMax, at));
+      sums.push_back(loadFromL2(k, x, partSum, at));
+      top = k.def("arith.maximumf " + top + ", " + maxes.back() + " : f32");
+    }
+    std::string safe = k.def(
+        "arith.select " +
+        k.def("arith.cmpf oeq, " + top + ", " + k.f(-INFINITY) + " : f32") +
+        ", " + k.f(0.0) + ", " + top + " : f32");
+    SmallVector<std::string> scales;
+    std::string total = k.f(0.0);
+    for (int64_t s = 0; s < splitCount; ++s) {
+      scales.push_back(k.def(
+          "math.exp " +
+          k.def("arith.subf " + maxes[s] + ", " + safe + " : f32") + " : f32"));
+      total = k.def("math.fma " + sums[s] + ", " + scales[s] + ", " + total +
+                    " : f32");
+    }
+    std::string denom = k.def(
+        "arith.select " +
+        k.def("arith.cmpf oeq, " + total + ", " + k.f(0.0) + " : f32") + ", " +
+        k.f(1.0) + ", " + total + " : f32");
+    for (int64_t s = 0; s < splitCount; ++s)
+      k.line("memref.store " +
+             k.def("arith.divf " + scales[s] + ", " + denom + " : f32") +
+             ", " + weights + "[" + tid + ", " + k.c(s) + "] : " +
+             weightsType);
+    k.line("}");
+  }
+  k.line("}");
+  k.line("gpu.barrier");
+  // Outputs, a thread per (row, dim).
+  std::string idx = k.fresh();
+  k.line("scf.for " + idx + " = " + tid + " to " + k.c(rows * d) + " step " +
+         k.c(S::threads) + " {");
+  std::string r = x.div(idx, d), dim = x.rem(idx, d);
+  auto [row, ok, i] = outputRow(r);
+  (void)i;
+  k.line("scf.if " + ok + " {");
+  std::string value = k.f(0.0);
+  std::string firstPart = x.mul(row, splits);
+  for (int64_t s = 0; s < splitCount; ++s) {
+    std::string part = x.add(firstPart, k.c(s));
+    std::string acc =
+        loadFromL2(k, x, partAcc, x.add(x.mul(part, k.c(d)), dim));
+    std::string w = k.def("memref.load " + weights + "[" + r + ", " +
+                          k.c(s) + "] : " + weightsType);
+    value = k.def("math.fma " + acc + ", " + w + ", " + value + " : f32");
+  }
+  k.line("memref.store " + k.convert(value, "f32", t) + ", " + out + "[" +
+         x.add(x.mul(row, k.c(d)), dim) + "] : memref<?x" + t + ">");
+  k.line("}");
+  k.line("}");
+  k.line("}");
+}
+
 } // namespace
 
 bool decodeAttentionApplies(llvm::StringRef t, int64_t d) {
@@ -66,8 +206,12 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
                                              const std::string &t,
                                              const std::string &lt, int64_t hq,
                                              int64_t hkv, int64_t d,
-                                             double scale, bool direct,
+                                             double scale,
+                                             DecodeAttentionOutput output,
+                                             int64_t combinedSplits,
                                              int64_t warpKeys) {
+  const bool direct = output == DecodeAttentionOutput::Direct;
+  const bool combines = output == DecodeAttentionOutput::LastBlockCombines;
   KernelText k(S::threads);
   IndexOps x{k};
   const int64_t vec = chunkElements(t), chunks = d / vec;
@@ -80,14 +224,16 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
   const std::string gType = "memref<?x" + t + ">";
   const std::string align = "{alignment = 16 : i64}";
 
-  std::string out, partMax, partSum, partAcc;
-  if (direct) {
+  std::string out, partMax, partSum, partAcc, counters;
+  if (direct || combines)
     out = k.buffer("out", t);
-  } else {
+  if (!direct) {
     partMax = k.buffer("part_max", "f32");
     partSum = k.buffer("part_sum", "f32");
     partAcc = k.buffer("part_acc", "f32");
   }
+  if (combines)
+    counters = k.buffer("counters", "i32");
   std::string q = k.buffer("q", t), kk = k.buffer("k", t), v = k.buffer("v", t);
   std::string kvLen = op.getKvLen() ? k.buffer("kv_len", lt) : "";
   std::string status = k.buffer("status", "i64");
@@ -713,6 +859,10 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
   k.line("}");
   k.line("}");
   k.line("}");
+  if (combines)
+    combineInLastBlock(k, x, out, partMax, partSum, partAcc, counters, tid,
+                       rowGroup, bkv, splits, totalRows, outputRow, t, d, rows,
+                       combinedSplits);
   return e.kernel("attention_decode", k.str("KERNEL"), op->getLoc());
 }
 

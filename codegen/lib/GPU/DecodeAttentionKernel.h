@@ -4,10 +4,10 @@
 // 16-byte chunks: a block per (key split, group of query rows, batch x kv
 // head) reads each key and value once for all the query heads that share
 // its kv head (see the .cpp). Writes per-split (max, sum, accumulator)
-// partials in the layout of the combine kernel. Parameters: part_max,
-// part_sum, part_acc, q, k, v, [kv_len], status, then Sq, Skv, splits;
-// grid (splits, ceil(G * Sq / rows), B * Hkv) of `threads` threads, G the
-// query heads per kv head, each split `warps * warpKeys` keys.
+// partials in the layout of the combine kernel, which the last block of
+// each column may reduce itself (DecodeAttentionOutput). Grid (splits,
+// ceil(G * Sq / rows), B * Hkv) of `threads` threads, G the query heads per
+// kv head, each split `warps * warpKeys` keys.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,6 +52,9 @@ struct DecodeAttentionShape {
   /// The tensor-core variant: keys per step (an m16n8k16 pair of n tiles)
   /// and stages per warp.
   static constexpr int64_t mmaKeys = 16, mmaStages = 3;
+  /// The most splits the block finishing last combines itself (each of
+  /// its threads loads every split's partial of its outputs).
+  static constexpr int64_t maxCombinedSplits = 32;
   /// Dynamic shared memory of the kernel.
   static constexpr int64_t sharedBytes(bool mma, int64_t d) {
     return mma ? 2 * mmaStages * warps * mmaKeys * d * 2
@@ -68,10 +71,22 @@ bool decodeAttentionApplies(llvm::StringRef t, int64_t d);
 bool decodeAttentionUsesMma(const GpuTarget &target, llvm::StringRef t,
                             int64_t d, int64_t group);
 
+/// What the blocks write: the output (a single split), or every split's
+/// partials, which the combine kernel reduces or (LastBlockCombines, for
+/// a static count of at most maxCombinedSplits splits) the block finishing
+/// a column last reduces into the output, counting finished splits in a
+/// "zeroed" i32 buffer of one counter per (row group, batch x kv head).
+enum class DecodeAttentionOutput { Direct, Partials, LastBlockCombines };
+
+/// Parameters after `out` (Direct and LastBlockCombines) and the partials
+/// (Partials and LastBlockCombines): `counters` (LastBlockCombines), then
+/// q, k, v, [kv_len], status, Sq, Skv, splits; `combinedSplits` is the
+/// static split count of LastBlockCombines.
 mlir::FailureOr<std::string>
 decodeAttentionKernel(FunctionEmitter &e, kopt::AttentionOp op,
                       const std::string &t, const std::string &lt, int64_t hq,
-                      int64_t hkv, int64_t d, double scale, bool direct,
+                      int64_t hkv, int64_t d, double scale,
+                      DecodeAttentionOutput output, int64_t combinedSplits,
                       int64_t warpKeys);
 
 } // namespace kopt::gpu

@@ -124,6 +124,12 @@ int64_t FunctionEmitter::scratch(Type elementType, ArrayRef<AffineExpr> dims) {
   return buffers_.size() - 1;
 }
 
+int64_t FunctionEmitter::zeroedScratch(Type elementType,
+                                       ArrayRef<AffineExpr> dims) {
+  buffers_.push_back({elementType, llvm::to_vector(dims), "zeroed"});
+  return buffers_.size() - 1;
+}
+
 int64_t FunctionEmitter::sharedScratch(Type elementType, int64_t elements,
                                        int64_t slot) {
   auto [it, inserted] =

@@ -93,7 +93,8 @@ struct Launch {
 struct DeviceBuffer {
   mlir::Type elementType;
   llvm::SmallVector<mlir::AffineExpr> dims;
-  /// "input:I", "weight:I", "temp", "status", or "alias:B" (same memory as
+  /// "input:I", "weight:I", "temp", "zeroed" (temp memory the runtime
+  /// clears before each call), "status", or "alias:B" (same memory as
   /// buffer B, another shape).
   std::string source;
 };
@@ -187,6 +188,10 @@ public:
   /// A scratch buffer of `elementType` with `dims`.
   int64_t scratch(mlir::Type elementType,
                   llvm::ArrayRef<mlir::AffineExpr> dims);
+  /// Counters that start every call at zero and that the kernels using
+  /// them leave zero (a "zeroed" buffer).
+  int64_t zeroedScratch(mlir::Type elementType,
+                        llvm::ArrayRef<mlir::AffineExpr> dims);
   /// The function's scratch buffer `slot` of `elementType` for values that
   /// live only across one op's launches (a dense weight dequantized for the
   /// GEMM after it), grown to hold at least `elements`. Launches run in
