@@ -22,8 +22,9 @@ python3 "$root/models/gen_models.py" llama --name tl1b --layers 22 --hidden 2048
 $K/kopt tl1b.mlir --fuse -o tl1b_bf16.ptx
 $K/kopt tl1b.mlir --fuse --quantize=int4 -o tl1b_int4.ptx
 # Variants against the default, timed in the same run: unfused; norms not
-# applied by the GEMVs reading them (kopt-fuse{norms=false}); without
-# merged launches.
+# applied by the GEMVs reading them (kopt-fuse{norms=false}); SwiGLU not
+# applied by the down GEMVs (--reader-epilogues=false); without merged
+# launches.
 variant() { # name, flags...
   local name=$1; shift
   $K/kopt tl1b.mlir --fuse "$@" -o tl1b_bf16_$name.ptx
@@ -36,6 +37,7 @@ nonorm() { # quantize option, output
 }
 nonorm "" tl1b_bf16_nonorm.ptx
 nonorm "{quantize=int4}" tl1b_int4_nonorm.ptx
+variant noreader --reader-epilogues=false
 variant nomerge --merge-launches=false
 rm tl1b.mlir && gzip tl1b_*.ptx tl1b_*.plan.json
 du -sh "$D"

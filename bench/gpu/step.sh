@@ -52,7 +52,7 @@ for mode in bf16 int4; do
     p=$(env "${env[@]}" $R tl1b_$mode.ptx --weights=w_$mode.safetensors $prefill --benchmark=10 --quiet 2>&1 | median)
     echo "tl1b $mode ${env[*]}: decode $d ms, prefill 512 $p ms"
   done
-  for v in unfused nonorm nomerge; do
+  for v in unfused nonorm noreader nomerge; do
     [ -f tl1b_${mode}_$v.ptx ] || continue
     d=$($R tl1b_${mode}_$v.ptx --weights=w_$mode.safetensors $decode --benchmark=100 --quiet 2>&1 | median)
     p=$($R tl1b_${mode}_$v.ptx --weights=w_$mode.safetensors $prefill --benchmark=10 --quiet 2>&1 | median)

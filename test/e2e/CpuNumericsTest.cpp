@@ -1781,6 +1781,60 @@ std::vector<Case> fusedCases() {
            return shapes;
          })});
   }
+  // SwiGLU applied by the packed int4 GEMV reading it (ReaderEpilogue.h)
+  // up to 8 tokens: the gate GEMV writes its raw output beside the up
+  // projection's, the down GEMV computes silu(gate) * up as it loads its
+  // activations; from 9 tokens the gate kernel's epilogue does. FFN 320:
+  // the down kernel's tail loop; 4160: its main loop too.
+  for (int64_t ffn : {320, 4160}) {
+    namespace quant = kopt::rt::quant;
+    std::string fs = std::to_string(ffn);
+    std::string x = "tensor<?x256xbf16>", h = "tensor<?x" + fs + "xbf16>",
+                y = "tensor<?x93xbf16>";
+    std::string signature = "(%x: " + x + ", %r: " + y, body;
+    std::vector<InputSpec> inputs{f(KOPT_DTYPE_BF16, -2, 2), f(KOPT_DTYPE_BF16)};
+    std::vector<std::vector<int64_t>> partShapes;
+    struct Weight {
+      const char *name;
+      int64_t n, k, group;
+    };
+    for (Weight w : {Weight{"g", ffn, 256, 128}, Weight{"u", ffn, 256, 128},
+                     Weight{"d", 93, ffn, 64}}) {
+      quant::Encoding enc;
+      enc.storage = quant::Storage::Int4;
+      enc.groupSize = w.group;
+      enc.scale = KOPT_DTYPE_BF16;
+      enc.asymmetric = false;
+      enc.layout = quant::Layout::Mma;
+      enc.shape = {w.n, w.k};
+      PackedParams packed = packedParams(enc, w.name);
+      signature += packed.params;
+      partShapes.insert(partShapes.end(), packed.shapes.begin(),
+                        packed.shapes.end());
+      inputs.insert(inputs.end(), packed.inputs.begin(), packed.inputs.end());
+      std::string wt = "tensor<" + std::to_string(w.n) + "x" +
+                       std::to_string(w.k) + "xbf16>";
+      body += std::string("  %w") + w.name + " = kopt.dequantize " +
+              packed.names + " {encoding = !kopt.quantized<" +
+              std::to_string(w.n) + "x" + std::to_string(w.k) +
+              "xi4, group_size = " + std::to_string(w.group) +
+              ", scale = bf16, layout = mma>} : (" + packed.types + ") -> " +
+              wt + "\n";
+    }
+    body += "  %g = kopt.linear %x, %wg : (" + x + ", tensor<" + fs +
+            "x256xbf16>) -> " + h + "\n  %u = kopt.linear %x, %wu : (" + x +
+            ", tensor<" + fs + "x256xbf16>) -> " + h +
+            "\n  %a = kopt.silu %g : " + h + "\n  %p = kopt.mul %a, %u : " + h +
+            "\n  %d = kopt.linear %p, %wd : (" + h + ", tensor<93x" + fs +
+            "xbf16>) -> " + y + "\n  %s = kopt.add %d, %r : " + y +
+            "\n  return %s : " + y;
+    add({"swiglu_into_qlinear_i4_ffn" + fs, fn(signature + ") -> " + y, body),
+         inputs, rowsOf({1, 5, 8, 9, 16}, [&](int64_t m) {
+           std::vector<std::vector<int64_t>> shapes{{m, 256}, {m, 93}};
+           shapes.insert(shapes.end(), partShapes.begin(), partShapes.end());
+           return shapes;
+         })});
+  }
   add({"merged_rope_cache_updates_bf16",
        fn("(%q: tensor<1x?x4x8xbf16>, %k: tensor<1x?x2x8xbf16>, %v: tensor<1x?x2x8xbf16>, %kc: tensor<1x10x2x8xbf16>, %vc: tensor<1x10x2x8xbf16>, %p: tensor<1x?xi32>, %o: tensor<1xi32>) -> (tensor<1x?x4x8xbf16>, tensor<1x10x2x8xbf16>, tensor<1x10x2x8xbf16>)",
           "  %rq = kopt.rope %q, %p {theta = 10000.0 : f32} : (tensor<1x?x4x8xbf16>, tensor<1x?xi32>) -> tensor<1x?x4x8xbf16>\n"

@@ -86,6 +86,12 @@ cl::opt<bool> mergeLaunches(
     cl::desc("GPU: run consecutive launches of independent ops (a layer's "
              "q, k and v projections) as one kernel"),
     cl::init(true), cl::cat(koptCategory));
+cl::opt<bool> readerEpilogues(
+    "reader-epilogues",
+    cl::desc("GPU: small-row int4 GEMVs compute the epilogue of the linear "
+             "producing their input (SwiGLU's silu(gate) * up) as they load "
+             "it, so that linear runs beside the one its epilogue reads"),
+    cl::init(true), cl::cat(koptCategory));
 cl::opt<bool> fuseRemarks(
     "fuse-remarks",
     cl::desc("With --fuse: a remark at every fusion declined, with the reason"),
@@ -463,7 +469,8 @@ int main(int argc, char **argv) {
                                   : chosen == Target::SM89 ? "sm_89"
                                                            : "sm_90",
                                   tileVariants, dependentLaunch,
-                                  prefetchWeights, mergeLaunches};
+                                  prefetchWeights, mergeLaunches,
+                                  readerEpilogues};
   config.prependModelPipeline(options, imported.names(), imported.orderedInputs,
                               summary, codegen, gpu);
 

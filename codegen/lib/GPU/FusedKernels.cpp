@@ -3,7 +3,8 @@
 // An "elementwise" group is one kernel over its result's elements
 // (emitElementwiseGroup). A "linear_epilogue" group runs its linear's
 // kernels with the chain after the linear as their epilogue
-// (LinearEpilogue.h); ops of the body that are neither (a cast the weight
+// (LinearEpilogue.h), which the small-row kernels reading the group may
+// apply instead (ReaderEpilogue.h); ops of the body that are neither (a cast the weight
 // expansion put before the linear) run first, on their own. Any group the
 // kernels cannot take runs op by op, with the same results.
 //
@@ -11,6 +12,7 @@
 
 #include "Families.h"
 #include "LinearEpilogue.h"
+#include "ReaderEpilogue.h"
 
 using namespace mlir;
 
@@ -83,6 +85,7 @@ LogicalResult emitFused(FusedOp op, FunctionEmitter &e) {
     if (!llvm::is_contained(kernelOps, &inner) && failed(e.emitOp(&inner)))
       return failure();
   e.setEpilogue(linear, &*epilogue);
+  deferEpilogueIntoReaders(linear, *epilogue, op.getResult(0), e);
   LogicalResult emitted = e.emitOp(linear);
   e.setEpilogue(linear, nullptr);
   if (failed(emitted))

@@ -22,6 +22,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -119,6 +120,16 @@ struct NormPrologue {
   int64_t maxRows = 0;
 };
 
+/// A linear's epilogue that the small-row kernels reading its result apply
+/// to their activations instead (ReaderEpilogue.h): up to `maxRows` rows
+/// the linear's kernels write its raw output to buffer `raw`, from which
+/// (and the epilogue's operands) the readers compute each activation.
+struct ReaderEpilogue {
+  int64_t raw = -1;
+  std::shared_ptr<const LinearEpilogue> epilogue;
+  int64_t maxRows = 0;
+};
+
 class FunctionEmitter {
 public:
   FunctionEmitter(mlir::func::FuncOp func, SymbolicShapes &shapes,
@@ -167,6 +178,25 @@ public:
   }
   void setNormPrologue(mlir::Value normResult, NormPrologue prologue) {
     normPrologues_[normResult] = prologue;
+  }
+  /// The epilogue the small-row kernels reading `value` (a linear
+  /// epilogue's result) apply, or null.
+  const ReaderEpilogue *readerEpilogueOf(mlir::Value value) const {
+    auto it = readerEpilogues_.find(value);
+    return it == readerEpilogues_.end() ? nullptr : &it->second;
+  }
+  /// The same, seen from the linear whose small-row kernels skip it.
+  const ReaderEpilogue *rawOutputOf(mlir::Operation *linear) const {
+    auto it = rawOutputs_.find(linear);
+    return it == rawOutputs_.end() ? nullptr : &it->second;
+  }
+  /// Whether epilogues may move into their readers at all.
+  bool readerEpilogues() const { return readerEpiloguesEnabled_; }
+  void setReaderEpilogues(bool enabled) { readerEpiloguesEnabled_ = enabled; }
+  void setReaderEpilogue(mlir::Operation *linear, mlir::Value result,
+                         ReaderEpilogue epilogue) {
+    rawOutputs_[linear] = epilogue;
+    readerEpilogues_[result] = std::move(epilogue);
   }
   /// The launches appended from index `first` on (to guard an op's).
   llvm::MutableArrayRef<Launch> launchesFrom(size_t first) {
@@ -256,6 +286,9 @@ private:
   llvm::DenseMap<mlir::Operation *, const LinearEpilogue *> epilogues_;
   llvm::DenseSet<mlir::Operation *> appliedEpilogues_;
   llvm::DenseMap<mlir::Value, NormPrologue> normPrologues_;
+  llvm::DenseMap<mlir::Value, ReaderEpilogue> readerEpilogues_;
+  llvm::DenseMap<mlir::Operation *, ReaderEpilogue> rawOutputs_;
+  bool readerEpiloguesEnabled_ = true;
   int64_t status_ = -1;
 };
 

@@ -36,12 +36,17 @@ public:
   /// Appends the buffers of the extra operands to a launch.
   void addArguments(Launch &l, FunctionEmitter &e) const;
 
-private:
-  friend class EpilogueText;
   struct Operand {
     mlir::Value value;
     EpilogueIndexing indexing;
   };
+  mlir::Value linearResult() const { return linearResult_; }
+  llvm::ArrayRef<mlir::Operation *> chain() const { return chain_; }
+  /// The chain's operands other than the value it carries, in order.
+  llvm::ArrayRef<Operand> operands() const { return operands_; }
+
+private:
+  friend class EpilogueText;
   mlir::Value result_, linearResult_;
   llvm::SmallVector<mlir::Operation *> chain_;
   llvm::SmallVector<Operand> operands_;

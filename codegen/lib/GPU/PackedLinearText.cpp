@@ -52,20 +52,24 @@ chunkActivations(KernelText &k, IndexOps &ix, const std::string &x,
                  const std::string &t, const std::string &xBase,
                  const std::string &kc, int64_t chunk, int64_t halves,
                  const std::string &g, const std::string &gBase,
-                 std::string *sumOfSquares) {
+                 std::string *sumOfSquares,
+                 const ActivationTransform &transform) {
   std::vector<std::string> regs;
   if (sumOfSquares)
     *sumOfSquares = k.f(0.0);
   std::string vt = "vector<8x" + t + ">";
+  auto offset = [&](const std::string &base, int64_t half) {
+    return ix.add(ix.add(base, ix.mul(kc, k.c(chunk))), k.c(8 * half));
+  };
   auto load = [&](const std::string &mem, const std::string &base,
                   int64_t half) {
-    std::string at =
-        ix.add(ix.add(base, ix.mul(kc, k.c(chunk))), k.c(8 * half));
-    return k.def("vector.load " + mem + "[" + at +
+    return k.def("vector.load " + mem + "[" + offset(base, half) +
                  "] {alignment = 16 : i64} : memref<?x" + t + ">, " + vt);
   };
   for (int64_t half = 0; half < halves; ++half) {
     std::string v = load(x, xBase, half);
+    if (transform)
+      v = transform(v, offset(xBase, half));
     if (!g.empty()) {
       if (sumOfSquares) {
         std::string wide = "vector<8xf32>";

@@ -14,6 +14,7 @@
 #include "LinearEpilogue.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,13 +58,18 @@ std::string pairOperand(KernelText &k, const std::string &pair,
 /// for the lane whose K slice of token row `xBase` starts there: x[xBase +
 /// kc * chunk + 8 * half + 0..7]; with a norm weight `g` (not ""), each
 /// times g[gBase + kc * chunk + 8 * half + 0..7], rounded once to `t`, and
-/// the sum of the raw elements' squares (f32) in `*sumOfSquares`.
+/// the sum of the raw elements' squares (f32) in `*sumOfSquares`; with
+/// `transform`, each 8-element load replaced by transform(load, its first
+/// element's index).
+using ActivationTransform =
+    std::function<std::string(const std::string &, const std::string &)>;
 std::vector<std::string>
 chunkActivations(KernelText &k, IndexOps &ix, const std::string &x,
                  const std::string &t, const std::string &xBase,
                  const std::string &kc, int64_t chunk, int64_t halves,
                  const std::string &g = "", const std::string &gBase = "",
-                 std::string *sumOfSquares = nullptr);
+                 std::string *sumOfSquares = nullptr,
+                 const ActivationTransform &transform = nullptr);
 
 /// The output of one block: fragment registers `acc` (4 per n8 token tile)
 /// of every warp summed through `red` (a [warps][128 * tiles] f32 workgroup

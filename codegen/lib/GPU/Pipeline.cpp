@@ -44,6 +44,7 @@ void buildGpuCodegenPipeline(OpPassManager &pm,
   KoptExportPlanPassOptions plan;
   plan.gpuTarget = options.target;
   plan.mergeLaunches = options.mergeLaunches;
+  plan.readerEpilogues = options.readerEpilogues;
   pm.addPass(createKoptExportPlanPass(plan));
 
   std::optional<GpuTarget> target = lookupGpuTarget(options.target);

@@ -37,6 +37,7 @@
 #include "KernelText.h"
 #include "MmaText.h"
 #include "NormPrologue.h"
+#include "ReaderEpilogue.h"
 #include "PackedLinearText.h"
 #include "StreamedQuantizedLinearKernel.h"
 #include "WgmmaGemmKernel.h"
@@ -122,6 +123,12 @@ struct QuantizedLinearConfig : PackedLinearProblem {
   /// The rmsnorm the kernel applies to its activations (x is the norm's
   /// input, its weight g the parameter after `rows`), or null.
   const NormPrologue *norm = nullptr;
+  /// The epilogue of the linear producing x that the kernel applies to its
+  /// activations (x is that linear's raw output, the epilogue's operands
+  /// the parameters after `rows`), or null.
+  const ReaderEpilogue *inputEpilogue = nullptr;
+  /// Writes the linear's raw output: its readers apply its epilogue.
+  bool rawOutput = false;
 };
 
 /// Warps, row tiles and unroll per variant, from H200 timings of the int4
@@ -165,8 +172,9 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const int64_t steps = cfg.int4 ? 4 : 2;
   KernelText k(cfg.warps * 32);
   IndexOps ix{k};
-  EpilogueText epilogue(k, cfg.materialize ? nullptr : e.epilogueOf(op),
-                        cfg.ot);
+  EpilogueText epilogue(
+      k, cfg.materialize || cfg.rawOutput ? nullptr : e.epilogueOf(op),
+      cfg.ot);
   PackedLinearBuffers buffers;
   if (cfg.materialize) {
     buffers.out = k.buffer("out", t);
@@ -183,6 +191,9 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
                     &rows = buffers.rows;
   const int64_t tokens = 8 * mt;
   std::string g = cfg.norm ? k.buffer("g", t) : "";
+  ActivationTransform transform =
+      cfg.inputEpilogue ? readerEpilogueTransform(k, *cfg.inputEpilogue, t)
+                        : nullptr;
   std::string red =
       cfg.materialize
           ? ""
@@ -357,7 +368,7 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
                              std::string *squares) {
     return chunkActivations(k, ix, x, t, xBase[nt], kc, chunk,
                             cfg.int4 ? 2 : 1, g, ix.mul(c, k.c(span)),
-                            squares);
+                            squares, transform);
   };
   // Stores the lane's dequantized K span of rows A and B: pairs j = 0, 2 of
   // each step are row A's K offsets 4 st + {0, 1}, {2, 3}; j = 1, 3 row B's.
@@ -817,6 +828,8 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
   AffineExpr rows = e.numElements(op.getInput()).floorDiv(cfg.kDim);
   int64_t outBuffer = e.defineOutput(op);
   const NormPrologue *norm = e.normPrologueOf(op.getInput());
+  const ReaderEpilogue *inputEpilogue = e.readerEpilogueOf(op.getInput());
+  const ReaderEpilogue *rawOutput = e.rawOutputOf(op);
   struct Variant {
     int64_t tokenTiles, lo, hi;
   };
@@ -829,6 +842,8 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     cfg.tokenTiles = v.tokenTiles;
     cfg.rowTiles = 1;
     cfg.norm = nullptr;
+    cfg.inputEpilogue = nullptr;
+    cfg.rawOutput = false;
     FailureOr<std::string> kernel;
     int64_t threads = 0, sharedBytes = 0;
     int64_t tiles = (cfg.n + 15) / 16;
@@ -860,9 +875,13 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
         cfg.warps = cfg.rowTiles * (*tiling)->kWarps;
         cfg.unroll = (*tiling)->unroll;
       }
-      // packedPrologueRows promised the norm to this band only.
-      if (norm && v.tokenTiles == 1)
+      // packedPrologueRows promised the norm (and the epilogues of linears
+      // producing the input, or reading the output) to this band only.
+      if (v.tokenTiles == 1) {
         cfg.norm = norm;
+        cfg.inputEpilogue = inputEpilogue;
+        cfg.rawOutput = rawOutput != nullptr;
+      }
       kernel = quantizedLinearKernel(e, op, cfg);
       gridX = (tiles + cfg.rowTiles - 1) / cfg.rowTiles;
       threads = cfg.warps * 32;
@@ -872,8 +891,10 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     Launch &l = e.launch(*kernel, op, e.constant(gridX), threads);
     l.sharedBytes = sharedBytes;
     l.grid[1] = ceilDiv(rows, 8 * v.tokenTiles);
-    l.buffer(outBuffer)
-        .buffer(e.bufferOf(cfg.norm ? cfg.norm->input : op.getInput()))
+    l.buffer(cfg.rawOutput ? rawOutput->raw : outBuffer)
+        .buffer(cfg.norm            ? e.bufferOf(cfg.norm->input)
+                : cfg.inputEpilogue ? cfg.inputEpilogue->raw
+                                    : e.bufferOf(op.getInput()))
         .buffer(e.bufferOf(weight.getCodes()))
         .buffer(e.bufferOf(weight.getScales()));
     if (weight.getZeros())
@@ -883,7 +904,10 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     l.index(rows);
     if (cfg.norm)
       addNormPrologueArguments(l, e, *cfg.norm);
-    addEpilogueArguments(l, e, op);
+    if (cfg.inputEpilogue)
+      addReaderEpilogueArguments(l, e, *cfg.inputEpilogue);
+    if (!cfg.rawOutput)
+      addEpilogueArguments(l, e, op);
     l.guard = rows;
     l.guardMin = v.lo;
     l.guardMax = v.hi;

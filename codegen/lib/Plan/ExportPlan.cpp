@@ -371,6 +371,7 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
         weightNames.push_back(entry.first);
       gpu::FunctionEmitter emitter(func, shapes, *library, *target,
                                    weightNames);
+      emitter.setReaderEpilogues(readerEpilogues);
       if (failed(emitter.emit()))
         return failure();
       if (mergeLaunches)

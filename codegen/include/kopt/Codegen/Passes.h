@@ -59,6 +59,9 @@ struct GpuCodegenOptions {
   bool prefetchWeights = true;
   /// Independent launches that follow one another run as one kernel.
   bool mergeLaunches = true;
+  /// Small-row int4 GEMVs apply the epilogue of the linear producing their
+  /// input (ReaderEpilogue.h).
+  bool readerEpilogues = true;
 };
 
 /// kopt IR -> PTX + plan: export the plan with each function's kernels and

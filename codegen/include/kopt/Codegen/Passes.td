@@ -68,7 +68,11 @@ def KoptExportPlanPass : Pass<"kopt-export-plan", "::mlir::ModuleOp"> {
            "(sm_80, sm_89, sm_90) into a gpu.module">,
     Option<"mergeLaunches", "merge-launches", "bool", "true",
            "Run consecutive launches of independent ops with one block shape "
-           "as one kernel, each in its own range of blocks">
+           "as one kernel, each in its own range of blocks">,
+    Option<"readerEpilogues", "reader-epilogues", "bool", "true",
+           "Let the small-row int4 GEMV kernels reading a linear's epilogue "
+           "result (SwiGLU) compute it from the linear's raw output as they "
+           "load their activations">
   ];
   let dependentDialects = ["::kopt::KoptDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",

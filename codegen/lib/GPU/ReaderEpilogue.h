@@ -1,0 +1,50 @@
+//===- ReaderEpilogue.h - Linear epilogues applied by the GEMVs reading them -*- C++ -*-===//
+//
+// A linear_epilogue group whose chain reads only operands of its output's
+// shape (SwiGLU: silu(gate) * up) and whose every reader is a linear with a
+// small-row kernel that can transform its activations as it loads them
+// (Families.h, linearPrologueRows: the packed int4 one-token-tile band) is
+// applied by those readers instead, within that band: there the group's
+// linear writes its raw output and each reader computes
+//   x[m, k] = chain(raw[m, k], operands[m, k])
+// from 16-byte loads of raw and of each operand, every op rounded to its
+// dtype as the epilogue (and the unfused ops) would: the same bits. The
+// group's linear no longer reads the operands (the up projection's
+// output), so its kernel runs beside the one producing them as one merged
+// launch. Above the band the group runs as before.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KOPT_CODEGEN_GPU_READEREPILOGUE_H
+#define KOPT_CODEGEN_GPU_READEREPILOGUE_H
+
+#include "GpuEmitter.h"
+#include "LinearEpilogue.h"
+#include "PackedLinearText.h"
+
+namespace kopt::gpu {
+
+/// Decides whether the epilogue of `linear` (yielding `result`) moves into
+/// the readers of `result` and, if so, records it
+/// (FunctionEmitter::readerEpilogueOf, rawOutputOf) with a new buffer for
+/// the raw output.
+void deferEpilogueIntoReaders(kopt::LinearOp linear,
+                              const LinearEpilogue &epilogue,
+                              mlir::Value result, FunctionEmitter &e);
+
+/// Appends a reading kernel's arguments for the epilogue (the operands'
+/// buffers, its parameters after `rows`) and marks them and the raw output
+/// read.
+void addReaderEpilogueArguments(Launch &l, FunctionEmitter &e,
+                                const ReaderEpilogue &epilogue);
+
+/// In a reading kernel over activations of type `t`: declares the
+/// operands' buffers and returns the transform of an 8-element load of
+/// the raw output (chunkActivations) into the epilogue's result.
+ActivationTransform readerEpilogueTransform(KernelText &k,
+                                            const ReaderEpilogue &epilogue,
+                                            const std::string &t);
+
+} // namespace kopt::gpu
+
+#endif // KOPT_CODEGEN_GPU_READEREPILOGUE_H
