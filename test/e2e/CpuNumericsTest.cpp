@@ -1781,10 +1781,11 @@ std::vector<Case> fusedCases() {
            return shapes;
          })});
   }
-  // SwiGLU applied by the packed int4 GEMV reading it (ReaderEpilogue.h)
-  // up to 8 tokens: the gate GEMV writes its raw output beside the up
-  // projection's, the down GEMV computes silu(gate) * up as it loads its
-  // activations; from 9 tokens the gate kernel's epilogue does. FFN 320:
+  // SwiGLU's product applied by the packed int4 GEMV reading it
+  // (ReaderEpilogue.h) up to 8 tokens: the gate GEMV writes silu(gate)
+  // beside the up projection's output, the down GEMV multiplies the two as
+  // it loads its activations; from 9 tokens the gate kernel's epilogue
+  // does. FFN 320:
   // the down kernel's tail loop; 4160: its main loop too.
   for (int64_t ffn : {320, 4160}) {
     namespace quant = kopt::rt::quant;

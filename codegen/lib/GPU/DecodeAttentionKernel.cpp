@@ -86,12 +86,18 @@ void combineInLastBlock(KernelText &k, IndexOps &x, const std::string &out,
                         int64_t rows, int64_t splitCount) {
   std::string flag = k.shared("last_block", "1xi32");
   std::string flagType = "memref<1xi32, #gpu.address_space<workgroup>>";
-  std::string weights = k.shared(
-      "split_weights",
-      std::to_string(rows) + "x" + std::to_string(splitCount) + "xf32");
+  // The split weights reuse the start of the (1024-byte aligned) dynamic
+  // shared memory, whose key and value stages are done with: LLVM pairs
+  // adjacent stores into 8-byte ones that a 4-byte aligned static array
+  // would not honour.
   std::string weightsType = "memref<" + std::to_string(rows) + "x" +
                             std::to_string(splitCount) +
                             "xf32, #gpu.address_space<workgroup>>";
+  const std::string bytesType = "memref<?xi8, #gpu.address_space<workgroup>>";
+  std::string weights = k.def(
+      "memref.view " +
+      k.def("gpu.dynamic_shared_memory : " + bytesType) + "[" + k.c(0) +
+      "][] : " + bytesType + " to " + weightsType);
   std::string zero = k.ci(0, "i32");
   k.line("gpu.barrier");
   std::string first =

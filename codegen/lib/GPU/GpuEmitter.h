@@ -120,13 +120,14 @@ struct NormPrologue {
   int64_t maxRows = 0;
 };
 
-/// A linear's epilogue that the small-row kernels reading its result apply
-/// to their activations instead (ReaderEpilogue.h): up to `maxRows` rows
-/// the linear's kernels write its raw output to buffer `raw`, from which
-/// (and the epilogue's operands) the readers compute each activation.
+/// The tail of a linear's epilogue that the small-row kernels reading its
+/// result apply to their activations instead (ReaderEpilogue.h): up to
+/// `maxRows` rows the linear's kernels apply only `head` (null: none) and
+/// write buffer `raw`, from which (and the tail's operands) the readers
+/// compute each activation.
 struct ReaderEpilogue {
   int64_t raw = -1;
-  std::shared_ptr<const LinearEpilogue> epilogue;
+  std::shared_ptr<const LinearEpilogue> head, epilogue;
   int64_t maxRows = 0;
 };
 

@@ -10,14 +10,15 @@ namespace kopt::gpu {
 FailureOr<LinearEpilogue> LinearEpilogue::build(LinearOp linear,
                                                 ArrayRef<Operation *> chain,
                                                 Value result,
-                                                FunctionEmitter &e) {
+                                                FunctionEmitter &e,
+                                                Value start) {
   LinearEpilogue epilogue;
   epilogue.result_ = result;
-  epilogue.linearResult_ = linear.getResult();
+  epilogue.linearResult_ = start ? start : linear.getResult();
   epilogue.chain_.assign(chain.begin(), chain.end());
   auto output = cast<RankedTensorType>(linear.getType());
   SmallVector<AffineExpr> outDims = e.dims(linear.getResult());
-  Value value = linear.getResult();
+  Value value = epilogue.linearResult_;
   for (Operation *op : chain) {
     if (!isFusibleElementwise(op) ||
         !isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())) ||

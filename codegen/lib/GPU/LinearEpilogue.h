@@ -24,12 +24,13 @@ namespace kopt::gpu {
 class LinearEpilogue {
 public:
   /// The epilogue of `chain` (elementwise ops, each reading the previous
-  /// value, the first the linear's output) yielding `result`; failure
-  /// (no diagnostic) when an operand's dims do not index as the pass
-  /// assumed (a dynamic dim of another symbol).
+  /// value, the first the linear's output or `start`, a value of its
+  /// shape) yielding `result`; failure (no diagnostic) when an operand's
+  /// dims do not index as the pass assumed (a dynamic dim of another
+  /// symbol).
   static mlir::FailureOr<LinearEpilogue>
   build(kopt::LinearOp linear, llvm::ArrayRef<mlir::Operation *> chain,
-        mlir::Value result, FunctionEmitter &e);
+        mlir::Value result, FunctionEmitter &e, mlir::Value start = {});
 
   /// The value the fused kernels write.
   mlir::Value result() const { return result_; }
@@ -40,6 +41,7 @@ public:
     mlir::Value value;
     EpilogueIndexing indexing;
   };
+  /// The value the chain starts from (the linear's output, or `start`).
   mlir::Value linearResult() const { return linearResult_; }
   llvm::ArrayRef<mlir::Operation *> chain() const { return chain_; }
   /// The chain's operands other than the value it carries, in order.

@@ -127,8 +127,9 @@ struct QuantizedLinearConfig : PackedLinearProblem {
   /// activations (x is that linear's raw output, the epilogue's operands
   /// the parameters after `rows`), or null.
   const ReaderEpilogue *inputEpilogue = nullptr;
-  /// Writes the linear's raw output: its readers apply its epilogue.
-  bool rawOutput = false;
+  /// Applies only the head of the linear's epilogue and writes the raw
+  /// output: its readers apply the rest.
+  const ReaderEpilogue *rawOutput = nullptr;
 };
 
 /// Warps, row tiles and unroll per variant, from H200 timings of the int4
@@ -172,9 +173,11 @@ FailureOr<std::string> quantizedLinearKernel(FunctionEmitter &e, Operation *op,
   const int64_t steps = cfg.int4 ? 4 : 2;
   KernelText k(cfg.warps * 32);
   IndexOps ix{k};
-  EpilogueText epilogue(
-      k, cfg.materialize || cfg.rawOutput ? nullptr : e.epilogueOf(op),
-      cfg.ot);
+  EpilogueText epilogue(k,
+                        cfg.materialize ? nullptr
+                        : cfg.rawOutput ? cfg.rawOutput->head.get()
+                                        : e.epilogueOf(op),
+                        cfg.ot);
   PackedLinearBuffers buffers;
   if (cfg.materialize) {
     buffers.out = k.buffer("out", t);
@@ -843,7 +846,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
     cfg.rowTiles = 1;
     cfg.norm = nullptr;
     cfg.inputEpilogue = nullptr;
-    cfg.rawOutput = false;
+    cfg.rawOutput = nullptr;
     FailureOr<std::string> kernel;
     int64_t threads = 0, sharedBytes = 0;
     int64_t tiles = (cfg.n + 15) / 16;
@@ -880,7 +883,7 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
       if (v.tokenTiles == 1) {
         cfg.norm = norm;
         cfg.inputEpilogue = inputEpilogue;
-        cfg.rawOutput = rawOutput != nullptr;
+        cfg.rawOutput = rawOutput;
       }
       kernel = quantizedLinearKernel(e, op, cfg);
       gridX = (tiles + cfg.rowTiles - 1) / cfg.rowTiles;
@@ -908,6 +911,8 @@ LogicalResult emitQuantizedLinear(LinearOp op, DequantizeOp weight,
       addReaderEpilogueArguments(l, e, *cfg.inputEpilogue);
     if (!cfg.rawOutput)
       addEpilogueArguments(l, e, op);
+    else if (cfg.rawOutput->head)
+      cfg.rawOutput->head->addArguments(l, e);
     l.guard = rows;
     l.guardMin = v.lo;
     l.guardMax = v.hi;

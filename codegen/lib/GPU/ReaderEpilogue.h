@@ -1,12 +1,13 @@
 //===- ReaderEpilogue.h - Linear epilogues applied by the GEMVs reading them -*- C++ -*-===//
 //
-// A linear_epilogue group whose chain reads only operands of its output's
-// shape (SwiGLU: silu(gate) * up) and whose every reader is a linear with a
-// small-row kernel that can transform its activations as it loads them
-// (Families.h, linearPrologueRows: the packed int4 one-token-tile band) is
-// applied by those readers instead, within that band: there the group's
-// linear writes its raw output and each reader computes
-//   x[m, k] = chain(raw[m, k], operands[m, k])
+// A linear_epilogue group whose chain ends in products or sums with
+// operands of its output's shape (SwiGLU: silu(gate) * up) and whose every
+// reader is a linear with a small-row kernel that can transform its
+// activations as it loads them (Families.h, linearPrologueRows: the packed
+// int4 one-token-tile band) leaves that tail to those readers, within the
+// band: there the group's linear applies only the head (silu), writes it
+// as `raw`, and each reader computes
+//   x[m, k] = tail(raw[m, k], operands[m, k])
 // from 16-byte loads of raw and of each operand, every op rounded to its
 // dtype as the epilogue (and the unfused ops) would: the same bits. The
 // group's linear no longer reads the operands (the up projection's

@@ -1,8 +1,8 @@
 // SwiGLU with packed int4 projections: up to 8 tokens the gate GEMV
-// skips its epilogue (silu, then the product with up) and writes its raw
-// output beside the up projection's in one merged launch; the down GEMV
-// reads both and applies the epilogue to its activations. From 9 tokens
-// the gate kernels apply it as before. With --reader-epilogues=false, with
+// applies only the head of its epilogue (silu), not the product with up,
+// so it runs beside the up projection in one merged launch; the down GEMV
+// reads both and multiplies them as it loads its activations. From 9
+// tokens the gate kernels apply the whole epilogue as before. With --reader-epilogues=false, with
 // dense (bf16) projections and where the product has a reader other than a
 // linear, the gate kernels keep the epilogue.
 // RUN: kopt %s --fuse --quantize=int4 -o %t.ptx
@@ -24,7 +24,7 @@
 // CHECK-NEXT: mlp qlinear_{{[0-9]+}} guard=9..16 args={{[0-9]+}},[[P]],{{[0-9]+}},{{[0-9]+}},s0,1{{$}}
 // CHECK:      other qlinear_{{[0-9]+}} guard=1..8 args={{[0-9]+}},0,{{[0-9]+}},{{[0-9]+}},s0,{{[0-9]+}}{{$}}
 
-// PTX-LABEL: .visible .entry qlinear_
+// PTX-LABEL: .visible .entry merged_
 // PTX:       ex2.approx
 
 // DENSE-NOT: merged
