@@ -1,7 +1,8 @@
 //===- Fuse.cpp - The --fuse stage ----------------------------------------===//
 //
-// Runs the fusion rules (FusionRules.h) over every function: linear
-// epilogues first, so that elementwise trees form from what they leave.
+// Runs the fusion rules (FusionRules.h) over every function: attention
+// first (its scale and mask are elementwise ops), then linear epilogues,
+// so that elementwise trees form from what they leave.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +43,8 @@ struct KoptFusePass : impl::KoptFusePassBase<KoptFusePass> {
       if (func.isExternal())
         return;
       mlir::Block &body = func.getBody().front();
+      if (attention)
+        fuseAttention(body, rewriter, remarks);
       if (epilogues)
         fuseLinearEpilogues(body, rewriter, remarks);
       if (elementwise)

@@ -15,6 +15,11 @@
 
 namespace kopt {
 
+/// softmax(Q K^T * c [+ causal mask]) V over [B, H, S, D] matmuls ->
+/// kopt.attention on the transposes. Returns the number rewritten.
+int fuseAttention(mlir::Block &body, mlir::RewriterBase &rewriter,
+                  bool remarks);
+
 /// A linear and the elementwise chain reading its output ->
 /// kopt.fused "linear_epilogue". Returns the number of groups formed.
 int fuseLinearEpilogues(mlir::Block &body, mlir::RewriterBase &rewriter,

@@ -1877,6 +1877,51 @@ std::vector<Case> fusedCases() {
        sizes({1, 6, 40}, [](int64_t n) {
          return std::vector<std::vector<int64_t>>{{n, 5}, {n, 5}, {5}};
        })});
+  // Attention written as matmul, scale, (causal) mask, softmax, matmul
+  // (FuseAttention.cpp): the fused attention kernels against the unfused
+  // ops. bf16 with a dynamic sequence (decode and prefill paths); f32
+  // with a constant causal mask over Sq = 5 queries and Skv = 7 keys.
+  {
+    std::string t = "tensor<2x4x?x64xbf16>", s = "tensor<2x4x?x?xbf16>";
+    add({"fused_attention_scaled_bf16",
+         fn("(%q: " + t + ", %k: " + t + ", %v: " + t + ") -> " + t,
+            "  %c = arith.constant dense<1.250000e-01> : tensor<bf16>\n"
+            "  %s = kopt.matmul %q, %k {transpose_b = true} : (" + t + ", " +
+                t + ") -> " + s + "\n  %t = kopt.mul %s, %c : (" + s +
+                ", tensor<bf16>) -> " + s + "\n  %p = kopt.softmax %t : " + s +
+                "\n  %o = kopt.matmul %p, %v : (" + s + ", " + t + ") -> " + t +
+                "\n  return %o : " + t),
+         {f(KOPT_DTYPE_BF16, -2, 2), f(KOPT_DTYPE_BF16, -2, 2),
+          f(KOPT_DTYPE_BF16)},
+         rowsOf({1, 17, 67}, [](int64_t n) {
+           return std::vector<std::vector<int64_t>>{
+               {2, 4, n, 64}, {2, 4, n, 64}, {2, 4, n, 64}};
+         }),
+         2.0});
+    std::string mask = "[";
+    for (int i = 0; i < 5; ++i) {
+      mask += i ? ", [" : "[";
+      for (int j = 0; j < 7; ++j)
+        mask += std::string(j ? ", " : "") + (j <= i + 2 ? "0.0" : "0xFF800000");
+      mask += "]";
+    }
+    mask += "]";
+    std::string q = "tensor<1x2x5x16xf32>", kv = "tensor<1x2x7x16xf32>",
+                sc = "tensor<1x2x5x7xf32>";
+    add({"fused_attention_causal_f32",
+         fn("(%q: " + q + ", %k: " + kv + ", %v: " + kv + ") -> " + q,
+            "  %c = arith.constant dense<4.0> : tensor<f32>\n"
+            "  %m = arith.constant dense<" + mask + "> : tensor<5x7xf32>\n"
+            "  %s = kopt.matmul %q, %k {transpose_b = true} : (" + q + ", " +
+                kv + ") -> " + sc + "\n  %t = kopt.div %s, %c : (" + sc +
+                ", tensor<f32>) -> " + sc + "\n  %a = kopt.add %t, %m : (" +
+                sc + ", tensor<5x7xf32>) -> " + sc +
+                "\n  %p = kopt.softmax %a : " + sc +
+                "\n  %o = kopt.matmul %p, %v : (" + sc + ", " + kv + ") -> " +
+                q + "\n  return %o : " + q),
+         {f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -2, 2), f()},
+         {{{1, 2, 5, 16}, {1, 2, 7, 16}, {1, 2, 7, 16}}}});
+  }
   return cases;
 }
 

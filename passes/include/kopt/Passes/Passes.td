@@ -30,6 +30,12 @@ def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
       by the norm's weight and each row's `rsqrt(mean(x^2) + eps)` up to 8
       rows, and the norm's own kernel runs only for more.
 
+    - `attention`: `softmax(Q K^T * c [+ M]) V` written as kopt.matmul ->
+      kopt.mul (or kopt.div) by a scalar constant -> kopt.add of a constant
+      causal (or all-zero) mask -> kopt.softmax -> kopt.matmul over
+      `[B, H, S, D]` tensors becomes `kopt.attention` on the `[B, S, H, D]`
+      transposes, whose kernels never materialise the scores.
+
     With `remarks`, every fusion that is possible in principle but not done
     is reported as a remark at the op, with the reason.
   }];
@@ -40,6 +46,9 @@ def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
            "Fuse trees of elementwise ops into one kernel">,
     Option<"norms", "norms", "bool", "true",
            "Let the linears reading an rmsnorm apply it">,
+    Option<"attention", "attention", "bool", "true",
+           "Recognise attention written as matmul, scale, mask, softmax, "
+           "matmul">,
     Option<"remarks", "remarks", "bool", "false",
            "Remark at every fusion declined, with the reason">,
   ];
