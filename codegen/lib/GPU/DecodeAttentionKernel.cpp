@@ -12,7 +12,9 @@
 // the key's lanes with xor shuffles; each lane keeps an online softmax per row
 // (exp2 domain) for the keys of its slot. At the end the slots of a warp merge
 // through shuffles, the warps of the block through shared memory, and the block
-// writes its split's (max, sum, accumulator) for the combine kernel. Key
+// writes its split's (max, sum, accumulator) for the combine kernel, or,
+// over a static number of splits, the block finishing last combines them
+// (combineInLastBlock). Key
 // bounds (kv_len, causal, window) become loop bounds per block and masks
 // per row, so a split outside every row's range costs one bounds check.
 //
@@ -67,6 +69,23 @@ std::string loadFromL2(KernelText &k, IndexOps &x, const std::string &buffer,
   return k.def("llvm.inline_asm has_side_effects asm_dialect = att "
                "\"ld.global.cg.f32 $0, [$1];\", \"=f,l\" " +
                address + " : (i64) -> f32");
+}
+
+/// Opens a loop giving each thread the (block row r, dim) outputs it owns
+/// whose row exists: `scf.for` over rows x d, then `scf.if`; the caller
+/// closes both. Returns r, dim and the output row.
+template <typename OutputRow>
+std::tuple<std::string, std::string, std::string>
+openOutputLoop(KernelText &k, IndexOps &x, const std::string &tid,
+               int64_t rows, int64_t d, OutputRow outputRow) {
+  std::string idx = k.fresh();
+  k.line("scf.for " + idx + " = " + tid + " to " + k.c(rows * d) + " step " +
+         k.c(S::threads) + " {");
+  std::string r = x.div(idx, d), dim = x.rem(idx, d);
+  auto [row, ok, i] = outputRow(r);
+  (void)i;
+  k.line("scf.if " + ok + " {");
+  return {r, dim, row};
 }
 
 /// After the block's partials are stored: the block that finishes its
@@ -170,13 +189,7 @@ void combineInLastBlock(KernelText &k, IndexOps &x, const std::string &out,
   k.line("}");
   k.line("gpu.barrier");
   // Outputs, a thread per (row, dim).
-  std::string idx = k.fresh();
-  k.line("scf.for " + idx + " = " + tid + " to " + k.c(rows * d) + " step " +
-         k.c(S::threads) + " {");
-  std::string r = x.div(idx, d), dim = x.rem(idx, d);
-  auto [row, ok, i] = outputRow(r);
-  (void)i;
-  k.line("scf.if " + ok + " {");
+  auto [r, dim, row] = openOutputLoop(k, x, tid, rows, d, outputRow);
   std::string value = k.f(0.0);
   std::string firstPart = x.mul(row, splits);
   for (int64_t s = 0; s < splitCount; ++s) {
@@ -812,13 +825,7 @@ FailureOr<std::string> decodeAttentionKernel(FunctionEmitter &e, AttentionOp op,
 
   // Merge the warps: a thread per (row, dim); the split's max is stored in
   // the natural-log domain of the combine kernel (x ln 2).
-  std::string idx = k.fresh();
-  k.line("scf.for " + idx + " = " + tid + " to " + k.c(rows * d) + " step " +
-         k.c(S::threads) + " {");
-  std::string r = x.div(idx, d), dim = x.rem(idx, d);
-  auto [row, ok, i] = outputRow(r);
-  (void)i;
-  k.line("scf.if " + ok + " {");
+  auto [r, dim, row] = openOutputLoop(k, x, tid, rows, d, outputRow);
   SmallVector<std::string> wm(S::warps);
   std::string top = minusInf;
   for (int64_t w = 0; w < S::warps; ++w) {

@@ -46,7 +46,8 @@ mlir::LogicalResult launchLinearGemm(kopt::LinearOp op, FunctionEmitter &e,
                                      int64_t outBuffer, int64_t weightBuffer,
                                      int64_t minRows);
 /// The rows up to which `op`'s kernels apply an rmsnorm of their input
-/// (NormPrologue.h); 0 when they do not (every dense kernel).
+/// (NormPrologue.h) or the tail of the epilogue producing it
+/// (ReaderEpilogue.h); 0 when they do not (every dense kernel).
 int64_t linearPrologueRows(kopt::LinearOp op, FunctionEmitter &e);
 /// The same for a linear over the packed weight `weight` (fusesIntoLinear):
 /// its one-token-tile band of the register-pipelined kernel, int4 codes

@@ -1,15 +1,15 @@
 //===- ReaderEpilogue.h - Linear epilogues applied by the GEMVs reading them -*- C++ -*-===//
 //
-// A linear_epilogue group whose chain ends in products or sums with
-// operands of its output's shape (SwiGLU: silu(gate) * up) and whose every
+// A linear_epilogue group whose chain ends in one product with an operand
+// of its output's shape (SwiGLU: silu(gate) * up), 16-bit, and whose every
 // reader is a linear with a small-row kernel that can transform its
 // activations as it loads them (Families.h, linearPrologueRows: the packed
 // int4 one-token-tile band) leaves that tail to those readers, within the
 // band: there the group's linear applies only the head (silu), writes it
 // as `raw`, and each reader computes
-//   x[m, k] = tail(raw[m, k], operands[m, k])
-// from 16-byte loads of raw and of each operand, every op rounded to its
-// dtype as the epilogue (and the unfused ops) would: the same bits. The
+//   x[m, k] = raw[m, k] * operand[m, k]
+// from 16-byte loads of both, one packed multiply, which rounds as the
+// epilogue (and the unfused ops) would: the same bits. The
 // group's linear no longer reads the operands (the up projection's
 // output), so its kernel runs beside the one producing them as one merged
 // launch. Above the band the group runs as before.
@@ -40,8 +40,8 @@ void addReaderEpilogueArguments(Launch &l, FunctionEmitter &e,
                                 const ReaderEpilogue &epilogue);
 
 /// In a reading kernel over activations of type `t`: declares the
-/// operands' buffers and returns the transform of an 8-element load of
-/// the raw output (chunkActivations) into the epilogue's result.
+/// operand's buffer and returns the transform of an 8-element load of the
+/// raw output (chunkActivations) into the epilogue's result.
 ActivationTransform readerEpilogueTransform(KernelText &k,
                                             const ReaderEpilogue &epilogue,
                                             const std::string &t);

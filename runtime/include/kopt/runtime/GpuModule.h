@@ -81,7 +81,9 @@ public:
 
   /// Times `runs` calls on the device (inputs uploaded once, device events
   /// around each replay of the captured graph, or of the plain launches
-  /// when `useGraph` is false), with L2 flushed before each run.
+  /// when `useGraph` is false), with L2 flushed before each run; a data-loss
+  /// error when the last timed call's results differ from the first's
+  /// (state one call leaves behind that changes the next).
   StatusOr<GpuTimings> benchmark(const std::string &function,
                                  const std::vector<const HostTensor *> &inputs,
                                  int runs, bool useGraph = true);
