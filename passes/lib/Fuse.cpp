@@ -1,7 +1,8 @@
 //===- Fuse.cpp - The --fuse stage ----------------------------------------===//
 //
-// Runs the fusion rules (FusionRules.h) over every function: attention
-// first (its scale and mask are elementwise ops), then linear epilogues,
+// Runs the fusion rules (FusionRules.h) over every function: attention and
+// MoE first (their scales, masks and products are elementwise ops), then
+// linear epilogues,
 // so that elementwise trees form from what they leave.
 //
 //===----------------------------------------------------------------------===//
@@ -45,6 +46,8 @@ struct KoptFusePass : impl::KoptFusePassBase<KoptFusePass> {
       mlir::Block &body = func.getBody().front();
       if (attention)
         fuseAttention(body, rewriter, remarks);
+      if (moe)
+        fuseMoE(body, rewriter, remarks);
       if (epilogues)
         fuseLinearEpilogues(body, rewriter, remarks);
       if (elementwise)

@@ -20,6 +20,11 @@ namespace kopt {
 int fuseAttention(mlir::Block &body, mlir::RewriterBase &rewriter,
                   bool remarks);
 
+/// The Mixtral block written densely (every expert's SwiGLU as batched
+/// matmuls, the top-k gathered and weighted) -> kopt.moe. Returns the
+/// number rewritten.
+int fuseMoE(mlir::Block &body, mlir::RewriterBase &rewriter, bool remarks);
+
 /// A linear and the elementwise chain reading its output ->
 /// kopt.fused "linear_epilogue". Returns the number of groups formed.
 int fuseLinearEpilogues(mlir::Block &body, mlir::RewriterBase &rewriter,

@@ -12,10 +12,12 @@
 
 namespace kopt {
 
-void buildFusePipeline(mlir::OpPassManager &pm, bool remarks) {
+void buildFusePipeline(mlir::OpPassManager &pm, bool remarks,
+                       bool recognise) {
   // Fuse kopt ops into kernel-sized groups.
   KoptFusePassOptions fuse;
   fuse.remarks = remarks;
+  fuse.attention = fuse.moe = recognise;
   pm.addPass(createKoptFusePass(fuse));
   // Fold and deduplicate what fusion left behind.
   pm.addPass(mlir::createCanonicalizerPass());
@@ -58,6 +60,14 @@ void buildModelPipeline(mlir::OpPassManager &pm,
                         const ModelPipelineOptions &options) {
   // Normalise the input so later stages match canonical forms.
   pm.addPass(mlir::createCanonicalizerPass());
+  // Raise attention and MoE written out op by op to their kopt ops first,
+  // so that sparsify and quantize see (and compress) kopt.moe's experts.
+  if (options.fuse) {
+    KoptFusePassOptions recognise;
+    recognise.epilogues = recognise.elementwise = recognise.norms = false;
+    recognise.remarks = options.fuseRemarks;
+    pm.addPass(createKoptFusePass(recognise));
+  }
   // Prune before quantizing: scales are computed over the kept weights.
   if (!options.sparsify.empty()) {
     SparsifyPipelineOptions sparsify;
@@ -81,7 +91,7 @@ void buildModelPipeline(mlir::OpPassManager &pm,
   }
   // Fuse last, over the final weight encodings.
   if (options.fuse)
-    buildFusePipeline(pm, options.fuseRemarks);
+    buildFusePipeline(pm, options.fuseRemarks, /*recognise=*/false);
 }
 
 void registerKoptPipelines() {

@@ -65,8 +65,11 @@ struct Case {
   std::vector<std::vector<std::vector<int64_t>>> runs;
   /// Tolerance scale on top of the dtype's (for long reductions).
   double slack = 1.0;
-  /// Run kopt-fuse first: the fused kernels against the unfused reference.
+  /// Run kopt-fuse first: the fused kernels against the reference.
   bool fuse = false;
+  /// With `fuse`: the reference evaluates the module as written, not the
+  /// fused plan's graph (for rules that raise ops, e.g. attention, MoE).
+  bool unfusedReference = false;
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
@@ -239,6 +242,24 @@ protected:
     return "";
   }
 
+  /// The reference graph `c` is checked against: the compiled plan's
+  /// (`compiledGraph`), or with `unfusedReference` the module's as written
+  /// (compiled for the host without kopt-fuse).
+  std::string referenceGraph(const Case &c, const std::string &compiledGraph) {
+    if (!c.unfusedReference)
+      return compiledGraph;
+    std::string so = (directory / (c.name + ".unfused.so")).string();
+    std::string error = compile(c.mlir, so);
+    EXPECT_EQ(error, "") << c.mlir;
+    auto plan = kopt::rt::Plan::load(kopt::rt::Plan::planPathFor(so));
+    EXPECT_TRUE(plan.isOk()) << plan.status().message();
+    if (!plan.isOk())
+      return "";
+    EXPECT_NE((*plan)->graphJson(), compiledGraph)
+        << c.name << ": kopt-fuse raised nothing";
+    return (*plan)->graphJson();
+  }
+
   static mlir::MLIRContext *context;
   static std::filesystem::path directory;
 };
@@ -296,7 +317,7 @@ TEST_P(CpuNumerics, MatchesReference) {
   ASSERT_EQ(error, "") << c.mlir;
   auto module = kopt::rt::CompiledModule::load(so);
   ASSERT_TRUE(module.isOk()) << module.status().message();
-  compareWithReference(c, (*module)->plan().graphJson(),
+  compareWithReference(c, referenceGraph(c, (*module)->plan().graphJson()),
                        [&](auto &pointers, auto &options) {
                          return (*module)->invoke("f", pointers, options);
                        });
@@ -329,7 +350,7 @@ HostTensor npyWritable(const HostTensor &t) {
 /// each case's PTX and plan, inputs and reference outputs go to DIR and a
 /// kopt-run command line that checks them to DIR/cases.txt.
 void exportCase(const Case &c, const std::string &ptx,
-                const std::filesystem::path &dir) {
+                const std::string &graphJson, const std::filesystem::path &dir) {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
   std::string plan = kopt::rt::Plan::planPathFor(ptx);
@@ -337,9 +358,7 @@ void exportCase(const Case &c, const std::string &ptx,
                 fs::copy_options::overwrite_existing);
   fs::copy_file(plan, dir / (c.name + ".plan.json"),
                 fs::copy_options::overwrite_existing);
-  auto loaded = kopt::rt::Plan::load(plan);
-  ASSERT_TRUE(loaded.isOk()) << loaded.status().message();
-  auto graph = kopt::rt::reference::parseGraph((*loaded)->graphJson());
+  auto graph = kopt::rt::reference::parseGraph(graphJson);
   ASSERT_TRUE(graph.isOk()) << graph.status().message();
   std::mt19937_64 rng(std::hash<std::string>{}(c.name));
   std::ofstream list(dir / "cases.txt", std::ios::app);
@@ -380,8 +399,14 @@ TEST_P(GpuNumerics, MatchesReference) {
     std::string command = "ptxas -arch=sm_90a '" + ptx + "' -o /dev/null";
     ASSERT_EQ(std::system(command.c_str()), 0) << "ptxas rejected " << ptx;
   }
+  std::string compiledGraph;
+  {
+    auto plan = kopt::rt::Plan::load(kopt::rt::Plan::planPathFor(ptx));
+    ASSERT_TRUE(plan.isOk()) << plan.status().message();
+    compiledGraph = (*plan)->graphJson();
+  }
   if (const char *dir = std::getenv("KOPT_EXPORT_GPU_CASES")) {
-    exportCase(c, ptx, dir);
+    exportCase(c, ptx, referenceGraph(c, compiledGraph), dir);
     return;
   }
   auto module = kopt::rt::GpuModule::load(ptx, 0);
@@ -389,7 +414,7 @@ TEST_P(GpuNumerics, MatchesReference) {
       module.status().code() == KOPT_STATUS_UNAVAILABLE)
     GTEST_SKIP() << "no CUDA GPU: " << module.status().message();
   ASSERT_TRUE(module.isOk()) << module.status().message();
-  compareWithReference(c, (*module)->plan().graphJson(),
+  compareWithReference(c, referenceGraph(c, compiledGraph),
                        [&](auto &pointers, auto &options) {
                          return (*module)->invoke("f", pointers, options);
                        });
@@ -1878,8 +1903,8 @@ std::vector<Case> fusedCases() {
          return std::vector<std::vector<int64_t>>{{n, 5}, {n, 5}, {5}};
        })});
   // Attention written as matmul, scale, (causal) mask, softmax, matmul
-  // (FuseAttention.cpp): the fused attention kernels against the unfused
-  // ops. bf16 with a dynamic sequence (decode and prefill paths); f32
+  // (FuseAttention.cpp): the fused attention kernels against the ops as
+  // written. bf16 with a dynamic sequence (decode and prefill paths); f32
   // with a constant causal mask over Sq = 5 queries and Skv = 7 keys.
   {
     std::string t = "tensor<2x4x?x64xbf16>", s = "tensor<2x4x?x?xbf16>";
@@ -1898,6 +1923,7 @@ std::vector<Case> fusedCases() {
                {2, 4, n, 64}, {2, 4, n, 64}, {2, 4, n, 64}};
          }),
          2.0});
+    cases.back().unfusedReference = true;
     std::string mask = "[";
     for (int i = 0; i < 5; ++i) {
       mask += i ? ", [" : "[";
@@ -1921,6 +1947,71 @@ std::vector<Case> fusedCases() {
                 q + "\n  return %o : " + q),
          {f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -2, 2), f()},
          {{{1, 2, 5, 16}, {1, 2, 7, 16}, {1, 2, 7, 16}}}});
+    cases.back().unfusedReference = true;
+  }
+  // A mixture of experts written densely (FuseMoE.cpp): softmax of the
+  // router logits, top-k, every expert's SwiGLU as batched matmuls, the
+  // chosen outputs gathered, weighted and summed; kopt.moe's kernels
+  // against the ops as written. f32, so that no rounding of the router
+  // probabilities can change which experts the reference picks.
+  for (bool normalize : {true, false}) {
+    int64_t e = normalize ? 4 : 3, k = normalize ? 2 : 1, hd = normalize ? 64 : 24,
+            ffn = normalize ? 40 : 17;
+    auto d = [](std::initializer_list<int64_t> dims) {
+      std::string t = "tensor<";
+      for (int64_t v : dims)
+        t += (v < 0 ? std::string("?") : std::to_string(v)) + "x";
+      return t + "f32>";
+    };
+    std::string x = d({-1, hd}), r = d({e, hd}), wg = d({e, ffn, hd}),
+                wd = d({e, hd, ffn}), ef = d({e, -1, ffn}), eh = d({e, -1, hd}),
+                te = d({-1, e}), tk = d({-1, k}), tkh = d({-1, k, hd}),
+                teh = d({-1, e, hd}),
+                idx = "tensor<?x" + std::to_string(k) + "xi32>";
+    // Top-2 renormalised, router a linear; top-1 as is, router a
+    // transposed matmul, the experts reading the tokens as [1, T, Hd].
+    std::string router =
+        normalize ? "  %l = kopt.linear %x, %r : (" + x + ", " + r + ") -> " + te
+                  : "  %l = kopt.matmul %x, %r {transpose_b = true} : (" + x +
+                        ", " + r + ") -> " + te;
+    std::string weights =
+        normalize ? "  %s = kopt.reduce_sum %w {axes = array<i64: -1>, keepdim = "
+                    "true} : (" + tk + ") -> tensor<?x1xf32>\n"
+                    "  %wn = kopt.div %w, %s : (" + tk + ", tensor<?x1xf32>) -> " +
+                        tk + "\n"
+                  : "";
+    std::string tokens = normalize ? "%x" : "%xb", tokensType = normalize ? x : d({1, -1, hd});
+    if (!normalize)
+      weights += "  %xb = kopt.reshape %x : (" + x + ") -> " + tokensType + "\n";
+    add({std::string("fused_moe_") + (normalize ? "top2_normalized" : "top1"),
+         fn("(%x: " + x + ", %r: " + r + ", %wg: " + wg + ", %wu: " + wg +
+                ", %wd: " + wd + ") -> " + x,
+            router + "\n  %p = kopt.softmax %l : " + te +
+                "\n  %w, %i = kopt.topk %p {k = " + std::to_string(k) +
+                " : i64} : (" + te + ") -> (" + tk + ", " + idx + ")\n" +
+                weights + "  %g = kopt.matmul " + tokens +
+                ", %wg {transpose_b = true} : (" + tokensType + ", " + wg +
+                ") -> " + ef + "\n  %u = kopt.matmul " + tokens +
+                ", %wu {transpose_b = true} : (" + tokensType + ", " + wg +
+                ") -> " + ef +
+                "\n  %a = kopt.silu %g : " + ef + "\n  %h = kopt.mul %a, %u : " +
+                ef + "\n  %y = kopt.matmul %h, %wd {transpose_b = true} : (" + ef +
+                ", " + wd + ") -> " + eh + "\n  %yt = kopt.transpose %y "
+                "{permutation = array<i64: 1, 0, 2>} : (" + eh + ") -> " + teh +
+                "\n  %sel = kopt.gather %yt, %i {axis = 1 : i64} : (" + teh +
+                ", " + idx + ") -> " + tkh + "\n  %wk = kopt.reshape " +
+                (normalize ? "%wn" : "%w") + " : (" +
+                tk + ") -> " + d({-1, k, 1}) + "\n  %c = kopt.mul %sel, %wk : (" +
+                tkh + ", " + d({-1, k, 1}) + ") -> " + tkh +
+                "\n  %o = kopt.reduce_sum %c {axes = array<i64: 1>} : (" + tkh +
+                ") -> " + x + "\n  return %o : " + x),
+         {f(), f(KOPT_DTYPE_F32, -2, 2), f(KOPT_DTYPE_F32, -0.25, 0.25),
+          f(KOPT_DTYPE_F32, -0.25, 0.25), f(KOPT_DTYPE_F32, -0.25, 0.25)},
+         rowsOf({1, 5, 17, 33}, [=](int64_t t) {
+           return std::vector<std::vector<int64_t>>{
+               {t, hd}, {e, hd}, {e, ffn, hd}, {e, ffn, hd}, {e, hd, ffn}};
+         })});
+    cases.back().unfusedReference = true;
   }
   return cases;
 }

@@ -13,9 +13,10 @@
 // PIPELINE: builtin.module(
 // PIPELINE-NEXT: kopt-bind-weights{{[{] *}}weights=}
 // PIPELINE-NEXT: canonicalize
+// PIPELINE-NEXT: kopt-fuse{attention=true elementwise=false epilogues=false moe=true norms=false
 // PIPELINE-NEXT: kopt-sparsify{pattern=block:16x16:0.5}
 // PIPELINE-NEXT: kopt-quantize{group-size=64 {{.*}}mode=int8
-// PIPELINE-NEXT: kopt-fuse
+// PIPELINE-NEXT: kopt-fuse{attention=false elementwise=true epilogues=true moe=false norms=true
 // PIPELINE-NEXT: canonicalize
 // PIPELINE-NEXT: cse
 

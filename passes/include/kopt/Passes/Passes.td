@@ -35,6 +35,12 @@ def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
       causal (or all-zero) mask -> kopt.softmax -> kopt.matmul over
       `[B, H, S, D]` tensors becomes `kopt.attention` on the `[B, S, H, D]`
       transposes, whose kernels never materialise the scores.
+    - `moe`: the Mixtral block written densely (softmax of the router
+      logits, kopt.topk, every expert's `(silu(x Wg^T) * (x Wu^T)) Wd^T` as
+      batched kopt.matmuls over `[E, F, Hd]` / `[E, Hd, F]` weights, the
+      chosen experts' outputs gathered, weighted by the (optionally
+      renormalised) top-k probabilities and summed) becomes `kopt.moe`,
+      whose kernels run each token through its k experts only.
 
     With `remarks`, every fusion that is possible in principle but not done
     is reported as a remark at the op, with the reason.
@@ -49,6 +55,9 @@ def KoptFusePass : Pass<"kopt-fuse", "::mlir::ModuleOp"> {
     Option<"attention", "attention", "bool", "true",
            "Recognise attention written as matmul, scale, mask, softmax, "
            "matmul">,
+    Option<"moe", "moe", "bool", "true",
+           "Recognise a mixture of experts written densely (routing, all "
+           "experts, gather, weighted sum)">,
     Option<"remarks", "remarks", "bool", "false",
            "Remark at every fusion declined, with the reason">,
   ];

@@ -129,8 +129,11 @@ struct ModelPipelineOptions : mlir::PassPipelineOptions<ModelPipelineOptions> {
 };
 
 /// `--fuse`: fusion (with a remark at every fusion declined when
-/// `remarks`), then cleanup of what fusion exposed.
-void buildFusePipeline(mlir::OpPassManager &pm, bool remarks = false);
+/// `remarks`), then cleanup of what fusion exposed. Without `recognise`,
+/// attention and MoE are not raised (the model pipeline does that before
+/// compressing weights).
+void buildFusePipeline(mlir::OpPassManager &pm, bool remarks = false,
+                       bool recognise = true);
 
 /// `--quantize=MODE`: per-channel input scaling where activation-aware
 /// quantization chose it, then weight quantization.
