@@ -2,8 +2,7 @@
 //
 // Runs the fusion rules (FusionRules.h) over every function: attention and
 // MoE first (their scales, masks and products are elementwise ops), then
-// linear epilogues,
-// so that elementwise trees form from what they leave.
+// linear epilogues, so that elementwise trees form from what they leave.
 //
 //===----------------------------------------------------------------------===//
 

@@ -212,8 +212,7 @@ FailureOr<Match> matchMoE(ReduceSumOp sum, std::string &reason) {
   if (x.getDimSize(1) != hd || wg.getShape() != ArrayRef<int64_t>{e, f, hd} ||
       wd.getShape() != ArrayRef<int64_t>{e, hd, f} ||
       router.getElementType() != element || wg.getElementType() != element ||
-      wd.getElementType() != element || typeOf(sum.getResult()) != x ||
-      m.topK > e) {
+      wd.getElementType() != element || typeOf(sum.getResult()) != x) {
     reason = "the tokens, router and expert weights are not [T, Hd], "
              "[E, Hd], [E, F, Hd] and [E, Hd, F] of one dtype";
     return failure();
