@@ -161,6 +161,13 @@ public:
                    "weight '" + weight.name + "': " + part.status().message());
       weight.quantized = std::move(*part);
     }
+    if (const json *sparse = member(value, "sparse")) {
+      StatusOr<SparsePart> part = readSparsePart(*sparse, weight);
+      if (!part.isOk())
+        return bad(where,
+                   "weight '" + weight.name + "': " + part.status().message());
+      weight.sparse = std::move(*part);
+    }
     return weight;
   }
 
@@ -173,30 +180,57 @@ public:
       return encoding.status();
     QuantizedPart part;
     part.encoding = std::move(*encoding);
-    auto source = value.find("source");
+    KOPT_RETURN_IF_ERROR(readPartOf(value, weight, "quantized",
+                                    quant::partsOf(part.encoding), part.source,
+                                    part.part));
+    return part;
+  }
+
+  /// The "sparse" object of a weight, as readQuantizedPart.
+  StatusOr<SparsePart> readSparsePart(const json &value,
+                                      const PlanWeight &weight) const {
+    StatusOr<sparse::Layout> layout = sparse::layoutFromJson(value);
+    if (!layout.isOk())
+      return layout.status();
+    SparsePart part;
+    part.layout = std::move(*layout);
+    KOPT_RETURN_IF_ERROR(readPartOf(value, weight, "sparse",
+                                    sparse::partsOf(part.layout), part.source,
+                                    part.part));
+    return part;
+  }
+
+  /// The "source" and "part" of a compressed weight's stored tensor, checked
+  /// against the parts its layout stores.
+  static Status readPartOf(const json &value, const PlanWeight &weight,
+                           const char *kind,
+                           const std::vector<quant::Part> &stored,
+                           std::string &source, std::string &partName) {
+    auto sourceIt = value.find("source");
     auto name = value.find("part");
-    if (source == value.end() || !source->is_string() ||
-        source->get_ref<const std::string &>().empty() || name == value.end() ||
-        !name->is_string())
-      return invalidArgument("\"quantized\" needs a \"source\" and a "
-                             "\"part\" name");
-    part.source = source->get<std::string>();
-    part.part = name->get<std::string>();
-    if (weight.name != part.source + "." + part.part)
-      return invalidArgument("a quantized part is named '<source>.<part>' ('" +
-                             part.source + "." + part.part + "')");
-    for (const quant::Part &stored : quant::partsOf(part.encoding)) {
-      if (stored.suffix != part.part)
+    if (sourceIt == value.end() || !sourceIt->is_string() ||
+        sourceIt->get_ref<const std::string &>().empty() ||
+        name == value.end() || !name->is_string())
+      return invalidArgument("\"" + std::string(kind) +
+                             "\" needs a \"source\" and a \"part\" name");
+    source = sourceIt->get<std::string>();
+    partName = name->get<std::string>();
+    if (weight.name != source + "." + partName)
+      return invalidArgument("a " + std::string(kind) +
+                             " part is named '<source>.<part>' ('" + source +
+                             "." + partName + "')");
+    for (const quant::Part &part : stored) {
+      if (part.suffix != partName)
         continue;
-      if (stored.dtype != weight.dtype || stored.shape != weight.shape)
-        return invalidArgument("its encoding stores the " + part.part + " as " +
-                               std::string(dtypeName(stored.dtype)) + " " +
-                               shapeText(stored.shape) + ", not " +
+      if (part.dtype != weight.dtype || part.shape != weight.shape)
+        return invalidArgument("its layout stores the " + partName + " as " +
+                               std::string(dtypeName(part.dtype)) + " " +
+                               shapeText(part.shape) + ", not " +
                                std::string(dtypeName(weight.dtype)) + " " +
                                shapeText(weight.shape));
-      return part;
+      return Status::ok();
     }
-    return invalidArgument("its encoding has no part '" + part.part + "'");
+    return invalidArgument("its layout has no part '" + partName + "'");
   }
 
   /// A list of tensors or weights under `key`; absent means empty unless

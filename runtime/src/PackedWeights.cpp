@@ -42,6 +42,39 @@ struct PackedStore {
   std::shared_ptr<const void> baseKeepAlive;
 };
 
+/// Prunes the float checkpoint tensor of `part` into its stored parts.
+Status pruneInto(PackedStore &store, const SparsePart &part,
+                 const std::string &function, const WeightSource &base,
+                 const std::string &checkpoint) {
+  const sparse::Layout &layout = part.layout;
+  std::string what = "weight '" + part.source + "' (sparse, read by " +
+                     function + ")";
+  std::optional<kopt_tensor_view_t> source = base.lookup(part.source);
+  if (!source)
+    return notFound("neither '" + part.source + "." + part.part +
+                    "' nor the float " + what + " to prune it from is in " +
+                    checkpoint);
+  std::vector<int64_t> shape(source->shape,
+                             source->shape + std::max(0, source->rank));
+  if (source->dtype != layout.dtype || shape != layout.shape)
+    return invalidArgument(what + " is " +
+                           std::string(dtypeName(source->dtype)) + " " +
+                           shapeText(shape) + " in " + checkpoint +
+                           " but the model needs " +
+                           std::string(dtypeName(layout.dtype)) + " " +
+                           shapeText(layout.shape));
+  StatusOr<sparse::Packed> packed =
+      sparse::prune(layout, source->dtype, source->data, source->byte_size);
+  if (!packed.isOk())
+    return packed.status().withContext("pruning " + what);
+  std::vector<quant::Part> parts = sparse::partsOf(layout);
+  std::vector<uint8_t> *bytes[] = {&packed->values, &packed->indices};
+  for (size_t i = 0; i < parts.size(); ++i)
+    store.tensors[part.source + "." + parts[i].suffix] =
+        PackedTensor{parts[i].dtype, parts[i].shape, std::move(*bytes[i])};
+  return Status::ok();
+}
+
 } // namespace
 
 StatusOr<WeightSource> withPackedWeights(const Plan &plan,
@@ -55,9 +88,14 @@ StatusOr<WeightSource> withPackedWeights(const Plan &plan,
                                : "the checkpoint " + base.description;
   for (const PlanFunction &function : plan.functions())
     for (const PlanWeight &weight : function.weights) {
-      if (!weight.quantized || base.lookup(weight.name) ||
+      if ((!weight.quantized && !weight.sparse) || base.lookup(weight.name) ||
           store->tensors.count(weight.name))
         continue;
+      if (weight.sparse) {
+        KOPT_RETURN_IF_ERROR(pruneInto(*store, *weight.sparse, function.name,
+                                       base, checkpoint));
+        continue;
+      }
       const QuantizedPart &part = *weight.quantized;
       const quant::Encoding &encoding = part.encoding;
       std::string what = "weight '" + part.source + "' (" +
@@ -116,7 +154,8 @@ writePackedCheckpoint(const std::string &artifactPath,
   bool anyQuantized = false;
   for (const PlanFunction &function : (*plan)->functions())
     for (const PlanWeight &weight : function.weights)
-      anyQuantized = anyQuantized || weight.quantized.has_value();
+      anyQuantized = anyQuantized || weight.quantized.has_value() ||
+                     weight.sparse.has_value();
   if (!anyQuantized)
     return std::string();
   StatusOr<std::shared_ptr<WeightSet>> set = WeightSet::open(checkpoint);

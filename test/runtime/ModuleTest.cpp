@@ -427,7 +427,7 @@ TEST(Module, RejectsMalformedPlans) {
       {R"({"name": "bias", "dtype": "f32", "shape": [1]})",
        R"({"name": "w.qweight", "dtype": "i8", "shape": [2, 3], "quantized": {"source": "w", "part": "qweight", "storage": "i4", "group_size": 4, "scale": "f32", "asymmetric": false, "layout": "plain", "shape": [2, 4]}})",
        KOPT_STATUS_DATA_LOSS,
-       "its encoding stores the qweight as i8 [2x2], not i8 [2x3]"},
+       "its layout stores the qweight as i8 [2x2], not i8 [2x3]"},
       {R"({"name": "bias", "dtype": "f32", "shape": [1]})",
        R"({"name": "bias", "dtype": "i8", "shape": [2, 2], "quantized": {"source": "w", "part": "qweight", "storage": "i4", "group_size": 4, "scale": "f32", "asymmetric": false, "layout": "plain", "shape": [2, 4]}})",
        KOPT_STATUS_DATA_LOSS, "a quantized part is named '<source>.<part>'"},

@@ -8,6 +8,7 @@
 
 #include "Kernels.h"
 #include "kopt/runtime/Quantization.h"
+#include "kopt/runtime/Sparsity.h"
 
 #include "kopt/runtime/DType.h"
 
@@ -74,40 +75,80 @@ bool flatten(const nlohmann::json &data, std::vector<double> &out, size_t limit,
   return true;
 }
 
-/// A stored tensor of a quantized weight the weight set lacks, packed from
-/// its float source as the runtime does at load time.
-Status packedWeight(const OpContext &ctx, const std::string &name,
-                    const TensorType &declared, std::vector<Value> &results) {
-  const nlohmann::json &part = *ctx.rawAttr("kopt.quantized_part");
-  auto source = part.find("source"), which = part.find("part"),
-       encodingJson = part.find("encoding");
-  if (!part.is_object() || source == part.end() || !source->is_string() ||
-      which == part.end() || !which->is_string() || encodingJson == part.end())
-    return ctx.invalid("weight '" + name +
-                       "' has a malformed kopt.quantized_part attribute");
-  StatusOr<quant::Encoding> encoding = quant::encodingFromJson(*encodingJson);
-  if (!encoding.isOk())
-    return ctx.invalid(encoding.status().message());
-  std::string sourceName = source->get<std::string>();
-  TensorEntry scratch;
+/// The float weight `sourceName` a compressed weight is packed from, checked
+/// to be `dtype` `shape`.
+StatusOr<const TensorEntry *> packingSource(const OpContext &ctx,
+                                            const std::string &name,
+                                            const std::string &sourceName,
+                                            kopt_dtype_t dtype,
+                                            const std::vector<int64_t> &shape,
+                                            TensorEntry &scratch) {
   const TensorEntry *entry = ctx.lookupWeight(sourceName, scratch);
   if (!entry)
     return ctx.error(KOPT_STATUS_NOT_FOUND,
                      "neither '" + name + "' nor the float weight '" +
                          sourceName + "' to pack it from is in the weight set");
-  if (entry->dtype != encoding->scale || entry->shape != encoding->shape)
+  if (entry->dtype != dtype || entry->shape != shape)
     return ctx.invalid("weight '" + sourceName + "' is " +
                        formatType(entry->dtype, entry->shape) +
-                       " in the weight set but its quantized form needs " +
-                       formatType(encoding->scale, encoding->shape));
-  StatusOr<quant::Packed> packed =
-      quant::quantize(*encoding, entry->dtype, entry->data, entry->byteSize);
-  if (!packed.isOk())
-    return ctx.error(packed.status().code(), "packing '" + sourceName + "': " +
-                                                 packed.status().message());
-  std::vector<quant::Part> parts = quant::partsOf(*encoding);
-  const std::vector<uint8_t> *bytes[] = {&packed->qweight, &packed->scales,
-                                         &packed->zeros};
+                       " in the weight set but its compressed form needs " +
+                       formatType(dtype, shape));
+  return entry;
+}
+
+/// A stored tensor of a quantized or sparse weight the weight set lacks,
+/// packed from its float source as the runtime does at load time.
+Status packedWeight(const OpContext &ctx, const std::string &name,
+                    const TensorType &declared, const char *attrName,
+                    std::vector<Value> &results) {
+  const nlohmann::json &part = *ctx.rawAttr(attrName);
+  auto source = part.find("source"), which = part.find("part"),
+       encodingJson = part.find("encoding");
+  if (!part.is_object() || source == part.end() || !source->is_string() ||
+      which == part.end() || !which->is_string() || encodingJson == part.end())
+    return ctx.invalid("weight '" + name + "' has a malformed " +
+                       std::string(attrName) + " attribute");
+  std::string sourceName = source->get<std::string>();
+  TensorEntry scratch;
+  std::vector<quant::Part> parts;
+  std::vector<std::vector<uint8_t>> bytes;
+  Status packing = Status::ok();
+  if (std::string(attrName) == "kopt.quantized_part") {
+    StatusOr<quant::Encoding> encoding = quant::encodingFromJson(*encodingJson);
+    if (!encoding.isOk())
+      return ctx.invalid(encoding.status().message());
+    StatusOr<const TensorEntry *> entry =
+        packingSource(ctx, name, sourceName, encoding->scale, encoding->shape,
+                      scratch);
+    if (!entry.isOk())
+      return entry.status();
+    StatusOr<quant::Packed> packed = quant::quantize(
+        *encoding, (*entry)->dtype, (*entry)->data, (*entry)->byteSize);
+    if (!packed.isOk())
+      packing = packed.status();
+    else
+      bytes = {std::move(packed->qweight), std::move(packed->scales),
+               std::move(packed->zeros)};
+    parts = quant::partsOf(*encoding);
+  } else {
+    StatusOr<sparse::Layout> layout = sparse::layoutFromJson(*encodingJson);
+    if (!layout.isOk())
+      return ctx.invalid(layout.status().message());
+    StatusOr<const TensorEntry *> entry = packingSource(
+        ctx, name, sourceName, layout->dtype, layout->shape, scratch);
+    if (!entry.isOk())
+      return entry.status();
+    StatusOr<sparse::Packed> packed = sparse::prune(
+        *layout, (*entry)->dtype, (*entry)->data, (*entry)->byteSize);
+    if (!packed.isOk())
+      packing = packed.status();
+    else
+      bytes = {std::move(packed->values), std::move(packed->indices)};
+    parts = sparse::partsOf(*layout);
+  }
+  if (!packing.isOk())
+    return ctx.error(packing.code(),
+                     "packing '" + sourceName + "': " + packing.message());
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].suffix != which->get<std::string>())
       continue;
@@ -118,7 +159,7 @@ Status packedWeight(const OpContext &ctx, const std::string &name,
                          formatType(parts[i].dtype, parts[i].shape));
     Value value;
     KOPT_RETURN_IF_ERROR(ctx.makeValue(declared.dtype, declared.shape, value));
-    Status status = decodeElements(declared.dtype, bytes[i]->data(),
+    Status status = decodeElements(declared.dtype, bytes[i].data(),
                                    value.data.size(), value.data);
     if (!status.isOk())
       return ctx.error(status.code(), status.message());
@@ -148,8 +189,9 @@ Status evalWeight(const OpContext &ctx, std::vector<Value> &results) {
                          "' is needed but no weights were given");
   TensorEntry scratch;
   const TensorEntry *entry = ctx.lookupWeight(name, scratch);
-  if (!entry && ctx.hasAttr("kopt.quantized_part"))
-    return packedWeight(ctx, name, declared, results);
+  for (const char *attrName : {"kopt.quantized_part", "kopt.sparse_part"})
+    if (!entry && ctx.hasAttr(attrName))
+      return packedWeight(ctx, name, declared, attrName, results);
   if (!entry)
     return ctx.error(KOPT_STATUS_NOT_FOUND,
                      "weight '" + name + "' is not in the weight set");

@@ -29,6 +29,7 @@ const std::map<std::string, Kernel> &kernelTable() {
       {"kopt.embedding", evalEmbedding},
       {"kopt.linear", evalLinear},
       {"kopt.dequantize", evalDequantize},
+      {"kopt.densify", evalDensify},
       {"kopt.fake_quant", evalFakeQuant},
       {"kopt.matmul", evalMatmul},
       {"kopt.add", evalBinary},

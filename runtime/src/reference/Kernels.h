@@ -271,6 +271,7 @@ Status evalLinearAttention(const OpContext &ctx, std::vector<Value> &results);
 // Dequantize.cpp
 /// kopt.dequantize.
 Status evalDequantize(const OpContext &ctx, std::vector<Value> &results);
+Status evalDensify(const OpContext &ctx, std::vector<Value> &results);
 Status evalFakeQuant(const OpContext &ctx, std::vector<Value> &results);
 
 // MoE.cpp

@@ -25,6 +25,7 @@
 
 #include "kopt/runtime/Quantization.h"
 #include "kopt/runtime/ShapeExpr.h"
+#include "kopt/runtime/Sparsity.h"
 
 #include <memory>
 #include <optional>
@@ -57,12 +58,22 @@ struct QuantizedPart {
   quant::Encoding encoding;
 };
 
+/// A weight that is one stored tensor (`part`) of the pruned form of the
+/// float checkpoint tensor `source`.
+struct SparsePart {
+  std::string source;
+  std::string part; // "values" or "indices"
+  sparse::Layout layout;
+};
+
 struct PlanWeight {
   std::string name;
   kopt_dtype_t dtype = KOPT_DTYPE_F32;
   std::vector<int64_t> shape;
   /// Set when the runtime may pack this weight from a float checkpoint.
   std::optional<QuantizedPart> quantized;
+  /// Set when the runtime may prune this weight from a float checkpoint.
+  std::optional<SparsePart> sparse;
 };
 
 /// One argument of the compiled call.
