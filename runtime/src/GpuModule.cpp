@@ -319,6 +319,8 @@ GpuModule::load(const std::string &artifactPath, int ordinal) {
   std::stringstream ptx, planText;
   ptx << ptxFile.rdbuf();
   planText << planFile.rdbuf();
+  std::string text = ptx.str();
+  KOPT_RETURN_IF_ERROR((*plan)->checkArtifact(text, artifactPath));
   json root = json::parse(planText.str(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.contains("functions") ||
       !root["functions"].is_array())
@@ -366,7 +368,6 @@ GpuModule::load(const std::string &artifactPath, int ordinal) {
   s.d->cuDeviceGetAttribute(&sms, cuda::kAttrMultiprocessorCount, s.device);
   s.description = std::string(name) + " (sm_" + std::to_string(major) +
                   std::to_string(minor) + ", " + std::to_string(sms) + " SMs)";
-  std::string text = ptx.str();
   s.moduleHash = hashModule({text, planText.str()});
   s.gpuName = name;
   s.computeCapability = std::to_string(major) + "." + std::to_string(minor);

@@ -11,8 +11,10 @@
 
 #include "kopt/runtime/CompiledModule.h"
 
+#include "ArtifactCheck.h"
 #include "ModuleCpuDevice.h"
 #include "kopt/runtime/DType.h"
+#include "kopt/runtime/Safetensors.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -55,6 +57,15 @@ CompiledModule::load(const std::string &artifactPath) {
                          (*plan)->artifactKind() +
                          "' artifact; this runtime loads only '" +
                          kCpuSharedObjectKind + "' artifacts");
+  {
+    StatusOr<std::shared_ptr<MappedFile>> image = MappedFile::open(artifactPath);
+    if (!image.isOk())
+      return image.status();
+    std::string_view bytes(reinterpret_cast<const char *>((*image)->data()),
+                           (*image)->size());
+    KOPT_RETURN_IF_ERROR((*plan)->checkArtifact(bytes, artifactPath));
+    KOPT_RETURN_IF_ERROR(checkSharedObjectImage(bytes, artifactPath));
+  }
   StatusOr<std::shared_ptr<CpuSharedObject>> object =
       CpuSharedObject::open(artifactPath);
   if (!object.isOk())

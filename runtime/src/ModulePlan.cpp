@@ -671,6 +671,20 @@ StatusOr<std::shared_ptr<const Plan>> Plan::parse(std::string_view text,
   if (!file.isOk())
     return file.status();
   plan->artifactFile_ = std::move(*file);
+  plan->what_ = what;
+  if (const json *bytes = PlanReader::member(*artifact, "bytes")) {
+    if (!readInt64(*bytes, plan->artifactBytes_) || plan->artifactBytes_ < 0)
+      return reader.bad("artifact", "\"bytes\" must be a non-negative integer");
+  }
+  if (const json *digest = PlanReader::member(*artifact, "fnv1a64")) {
+    if (!digest->is_string() || digest->get_ref<const std::string &>().size() !=
+                                    16 ||
+        digest->get_ref<const std::string &>().find_first_not_of(
+            "0123456789abcdef") != std::string::npos)
+      return reader.bad("artifact",
+                        "\"fnv1a64\" must be 16 lowercase hex digits");
+    plan->artifactDigest_ = digest->get<std::string>();
+  }
 
   if (const json *weights = PlanReader::member(root, "default_weights");
       weights && !weights->is_null()) {

@@ -2,6 +2,8 @@
 
 #include "kopt/runtime/TuningCache.h"
 
+#include "kopt/runtime/ArtifactDigest.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -85,19 +87,10 @@ bool TuningKey::operator==(const TuningKey &o) const {
 }
 
 std::string hashModule(const std::vector<std::string> &parts) {
-  uint64_t h = 1469598103934665603ull;
-  for (const std::string &part : parts) {
-    for (unsigned char c : part) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    h ^= 0xff; // separates the parts
-    h *= 1099511628211ull;
-  }
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016llx",
-                static_cast<unsigned long long>(h));
-  return text;
+  uint64_t h = kFnv1aOffset;
+  for (const std::string &part : parts)
+    h = fnv1a64("\xff", fnv1a64(part, h)); // 0xff separates the parts
+  return hexDigest(h);
 }
 
 std::string TuningCache::defaultDirectory() {

@@ -9,6 +9,7 @@
 
 #include "kopt/runtime/module.hpp"
 #include "TempDir.h"
+#include "kopt/runtime/ArtifactDigest.h"
 #include "kopt/runtime/CompiledModule.h"
 #include "kopt/runtime/Plan.h"
 #include "kopt/runtime/Safetensors.h"
@@ -16,6 +17,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 #include <unistd.h>
 
@@ -524,6 +527,79 @@ TEST(Module, RejectsFilesThatAreNotSharedObjects) {
   EXPECT_EQ(error.code, KOPT_STATUS_DATA_LOSS);
   EXPECT_TRUE(contains(error.message, "is not a loadable shared object"))
       << error.message;
+}
+
+/// The fake artifact's bytes.
+std::string fakeArtifactBytes() {
+  std::ifstream in(KOPT_FAKE_MODEL_SO, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// kPlan recording `bytes` and `digest` for its artifact.
+std::string planRecording(size_t bytes, const std::string &digest) {
+  return replaced(kPlan, R"("file": "model.so"})",
+                  R"("file": "model.so", "bytes": )" + std::to_string(bytes) +
+                      R"(, "fnv1a64": ")" + digest + R"("})");
+}
+
+TEST(Module, LoadsTheArtifactItsPlanRecords) {
+  std::string bytes = fakeArtifactBytes();
+  ASSERT_FALSE(bytes.empty());
+  Artifact artifact(
+      planRecording(bytes.size(), kopt::rt::artifactDigest(bytes)));
+  kopt::Module module;
+  kopt::Error error = kopt::Module::load(artifact.path(), module);
+  EXPECT_FALSE(error) << error.message;
+}
+
+TEST(Module, RefusesAnArtifactItsPlanWasNotCompiledWith) {
+  std::string bytes = fakeArtifactBytes();
+  std::string digest = kopt::rt::artifactDigest(bytes);
+  std::string otherDigest = digest;
+  otherDigest[0] = otherDigest[0] == '0' ? '1' : '0';
+  // Same size, other bytes (another model's artifact); other size (truncated).
+  for (const std::string &plan :
+       {planRecording(bytes.size(), otherDigest),
+        planRecording(bytes.size() + 1, digest)}) {
+    Artifact artifact(plan);
+    kopt::Module module;
+    kopt::Error error = kopt::Module::load(artifact.path(), module);
+    EXPECT_EQ(error.code, KOPT_STATUS_DATA_LOSS);
+    EXPECT_TRUE(contains(error.message, "is not the artifact plan '") &&
+                contains(error.message, "model.plan.json' was compiled with"))
+        << error.message;
+  }
+}
+
+TEST(Module, RefusesTruncatedSharedObjectsBeforeLoadingThem) {
+  // dlopen of a truncated file faults on its missing pages (SIGBUS); the
+  // ELF extents are checked first even when the plan records no digest.
+  std::string bytes = fakeArtifactBytes();
+  for (size_t keep : {size_t(0), size_t(40), size_t(100), bytes.size() / 4,
+                      bytes.size() / 2, bytes.size() - 1}) {
+    SCOPED_TRACE(keep);
+    Artifact artifact;
+    artifact.dir().write("model.so", std::vector<uint8_t>(
+                                         bytes.begin(), bytes.begin() + keep));
+    kopt::Module module;
+    kopt::Error error = kopt::Module::load(artifact.path(), module);
+    EXPECT_EQ(error.code, KOPT_STATUS_DATA_LOSS);
+    EXPECT_TRUE(contains(error.message, "is not a loadable shared object"))
+        << error.message;
+  }
+}
+
+TEST(Module, ValidatesTheRecordedArtifactDigest) {
+  for (const std::string &fields :
+       {std::string(R"("bytes": -1)"), std::string(R"("bytes": "12")"),
+        std::string(R"("fnv1a64": "ABCDEF0123456789")"),
+        std::string(R"("fnv1a64": "123")")}) {
+    SCOPED_TRACE(fields);
+    kopt::Error error = loadError(replaced(
+        kPlan, R"("file": "model.so"})", R"("file": "model.so", )" + fields + "}"));
+    EXPECT_EQ(error.code, KOPT_STATUS_DATA_LOSS);
+    EXPECT_TRUE(contains(error.message, "artifact: \"")) << error.message;
+  }
 }
 
 TEST(Plan, FindsThePlanBesideTheArtifact) {

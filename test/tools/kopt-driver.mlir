@@ -63,7 +63,9 @@
 // PTX: .target sm_90
 // PTX: .visible .entry
 // RUN: FileCheck %s --check-prefix=PTXPLAN < %t.plan.json
-// PTXPLAN: "kind": "ptx"
+// PTXPLAN: "bytes": {{[1-9][0-9]*}},
+// PTXPLAN: "fnv1a64": "{{[0-9a-f]{16}"}},
+// PTXPLAN-NEXT: "kind": "ptx"
 // PTXPLAN: "launches":
 // RUN: not kopt %s --target=cpu --emit=ptx -o %t.cpu.ptx 2>&1 | FileCheck %s --check-prefix=PTXCPU
 // PTXCPU: kopt: error: --emit=ptx needs a GPU target

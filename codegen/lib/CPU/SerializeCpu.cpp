@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kopt/Codegen/Passes.h"
+#include "kopt/runtime/ArtifactDigest.h"
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -269,10 +270,20 @@ struct KoptSerializeCpuPass
 
   /// Writes the plan beside the artifact, naming it.
   LogicalResult writePlan(llvm::json::Value plan, Location loc) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> linked =
+        llvm::MemoryBuffer::getFile(output, /*IsText=*/false,
+                                    /*RequiresNullTerminator=*/false);
+    if (!linked)
+      return emitError(loc) << "cannot read back '" << output
+                            << "': " << linked.getError().message();
+    StringRef image = (*linked)->getBuffer();
     llvm::json::Object &root = *plan.getAsObject();
     root["artifact"] = llvm::json::Object{
         {"kind", "cpu-shared-object"},
-        {"file", llvm::sys::path::filename(output).str()}};
+        {"file", llvm::sys::path::filename(output).str()},
+        {"bytes", static_cast<int64_t>(image.size())},
+        {"fnv1a64",
+         rt::artifactDigest(std::string_view(image.data(), image.size()))}};
     SmallString<128> planPath(output);
     llvm::sys::path::replace_extension(planPath, "plan.json");
     std::string error;

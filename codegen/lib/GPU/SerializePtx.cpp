@@ -1,6 +1,7 @@
 //===- SerializePtx.cpp - Write model.ptx and its plan --------------------===//
 
 #include "kopt/Codegen/Passes.h"
+#include "kopt/runtime/ArtifactDigest.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Support/FileUtilities.h"
@@ -77,7 +78,9 @@ struct KoptSerializePtxPass
     root["artifact"] = llvm::json::Object{
         {"kind", "ptx"},
         {"file", llvm::sys::path::filename(output).str()},
-        {"target", root.getString("gpu_target").value_or("sm_90").str()}};
+        {"target", root.getString("gpu_target").value_or("sm_90").str()},
+        {"bytes", static_cast<int64_t>(ptx.size())},
+        {"fnv1a64", rt::artifactDigest(std::string_view(ptx.data(), ptx.size()))}};
     SmallString<128> planPath(output);
     llvm::sys::path::replace_extension(planPath, "plan.json");
     auto planFile = openOutputFile(planPath, &error);

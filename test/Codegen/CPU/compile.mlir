@@ -4,7 +4,12 @@
 // RUN: nm -D %t.so | FileCheck %s --check-prefix=SYMBOLS
 // SYMBOLS: T kopt_call_block
 // RUN: FileCheck %s --check-prefix=PLAN < %t.plan.json
-// PLAN: "kind": "cpu-shared-object"
+// The size and digest the runtime checks before loading the artifact.
+// PLAN: "artifact": {
+// PLAN-NEXT: "bytes": {{[1-9][0-9]*}},
+// PLAN-NEXT: "file": "{{.*}}.so",
+// PLAN-NEXT: "fnv1a64": "{{[0-9a-f]{16}"}},
+// PLAN-NEXT: "kind": "cpu-shared-object"
 // PLAN: "call": [
 // PLAN-NEXT: "input:0",
 // PLAN-NEXT: "input:1",

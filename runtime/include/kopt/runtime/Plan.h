@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kopt::rt {
@@ -146,6 +147,10 @@ public:
 
   const std::string &artifactKind() const { return artifactKind_; }
   const std::string &artifactFile() const { return artifactFile_; }
+  /// Refuses `bytes` (the artifact read from `path`) unless they are the size
+  /// and digest the plan records ("bytes", "fnv1a64"); plans written by hand
+  /// may record neither, and then any artifact passes.
+  Status checkArtifact(std::string_view bytes, const std::string &path) const;
   /// The default checkpoint, resolved against the plan's folder; empty when
   /// the plan names none.
   const std::string &defaultWeights() const { return defaultWeights_; }
@@ -162,6 +167,9 @@ public:
 
 private:
   std::string artifactKind_, artifactFile_, defaultWeights_, graphJson_;
+  int64_t artifactBytes_ = -1; // -1: not recorded
+  std::string artifactDigest_; // empty: not recorded
+  std::string what_;           // names the plan in errors
   bool dependentLaunch_ = false;
   std::vector<PlanFunction> functions_;
 };
