@@ -71,6 +71,8 @@
 // PTXCPU: kopt: error: --emit=ptx needs a GPU target
 // RUN: not kopt %s --emit=llvm -o %t.ll 2>&1 | FileCheck %s --check-prefix=LLVM
 // LLVM: kopt: error: --emit=llvm is not implemented yet
+// RUN: not kopt %s -o %t.missing-folder/model.so 2>&1 | FileCheck %s --check-prefix=NOFOLDER
+// NOFOLDER: kopt: error: cannot write '{{.*}}missing-folder/model.so': the folder '{{.*}}missing-folder' does not exist
 // RUN: not kopt %s --target=cpu --emit=obj 2>&1 | FileCheck %s --check-prefix=OBJ
 // OBJ: kopt: error: a shared object needs an output file: -o model.so
 // RUN: not kopt %s --weights=%t.missing.safetensors 2>&1 | FileCheck %s --check-prefix=WEIGHTS

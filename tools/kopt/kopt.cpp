@@ -301,6 +301,13 @@ int main(int argc, char **argv) {
   bool emitSharedObject = what == Emit::Obj;
   if (emitSharedObject && outputFilename == "-")
     return fail("a shared object needs an output file: -o model.so");
+  // Refused before compiling, not after (the linker would say it last).
+  if (outputFilename != "-") {
+    llvm::StringRef folder = llvm::sys::path::parent_path(outputFilename);
+    if (!folder.empty() && !llvm::sys::fs::is_directory(folder))
+      return fail(llvm::Twine("cannot write '") + outputFilename.getValue() +
+                  "': the folder '" + folder + "' does not exist");
+  }
   if (quantizeGroupSize < -1)
     return fail("--quantize-group-size must be -1 (per channel), 0 (per "
                 "tensor) or positive, got " +

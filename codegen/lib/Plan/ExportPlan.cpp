@@ -198,6 +198,63 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
         kernel.erase();
   }
 
+  /// The least traffic of a call (every input and weight read once, every
+  /// output written once) and the flops of its matrix products, which
+  /// kopt-run --benchmark turns into GB/s and TFLOP/s.
+  struct FunctionCost {
+    AffineExpr bytes, flops;
+    bool hasFlops = false;
+  };
+  static std::optional<FunctionCost>
+  functionCost(func::FuncOp func, ArrayRef<Operation *> graphOps,
+               const llvm::MapVector<StringRef, WeightOp> &weights,
+               Operation *terminator, SymbolicShapes &shapes) {
+    auto elements = [&](Value value) {
+      AffineExpr count = shapes.constant(1);
+      for (AffineExpr dim : shapes.dims[value])
+        count = count * dim;
+      return count;
+    };
+    bool known = true;
+    auto bytesOf = [&](Value value) {
+      auto type = dyn_cast<RankedTensorType>(value.getType());
+      if (!type || !type.getElementType().isIntOrFloat()) {
+        known = false;
+        return shapes.constant(0);
+      }
+      unsigned bits = type.getElementType().getIntOrFloatBitWidth();
+      return (elements(value) * bits).ceilDiv(8);
+    };
+    FunctionCost cost{shapes.constant(0), shapes.constant(0)};
+    for (BlockArgument arg : func.getArguments())
+      cost.bytes = cost.bytes + bytesOf(arg);
+    for (auto &entry : weights)
+      cost.bytes = cost.bytes + bytesOf(entry.second->getResult(0));
+    for (Value result : terminator->getOperands())
+      cost.bytes = cost.bytes + bytesOf(result);
+    auto lastDim = [&](Value value) { return shapes.dims[value].back(); };
+    for (Operation *op : graphOps) {
+      AffineExpr flops;
+      if (auto linear = dyn_cast<LinearOp>(op))
+        flops = elements(linear.getResult()) * lastDim(linear.getInput()) * 2;
+      else if (auto matmul = dyn_cast<MatmulOp>(op))
+        flops = elements(matmul.getResult()) * lastDim(matmul.getLhs()) * 2;
+      else if (auto attention = dyn_cast<AttentionOp>(op))
+        // QK^T and PV over every key position ([B,Skv,Hkv,D]); half of the
+        // pairs when causal, as FlashAttention counts.
+        flops = elements(attention.getQuery()) *
+                shapes.dims[attention.getKey()][1] *
+                (attention.getCausal() ? 2 : 4);
+      if (flops) {
+        cost.flops = cost.flops + flops;
+        cost.hasFlops = true;
+      }
+    }
+    if (!known)
+      return std::nullopt;
+    return cost;
+  }
+
   LogicalResult exportFunction(func::FuncOp func, json::Array &functions,
                                json::Array &graphFunctions) {
     SymbolicShapes shapes(&getContext());
@@ -359,12 +416,19 @@ struct KoptExportPlanPass : impl::KoptExportPlanPassBase<KoptExportPlanPass> {
     call.push_back("status");
 
     std::string name = func.getSymName().str();
+    std::optional<FunctionCost> cost =
+        functionCost(func, graphOps, weights, terminator, shapes);
     json::Object function{{"name", name},
                           {"symbol", "kopt_call_" + name},
                           {"inputs", std::move(inputs)},
                           {"weights", std::move(weightList)},
                           {"outputs", std::move(outputs)},
                           {"call", std::move(call)}};
+    if (cost) {
+      function["bytes"] = shapes.exprJson(cost->bytes);
+      if (cost->hasFlops)
+        function["flops"] = shapes.exprJson(cost->flops);
+    }
     if (library) {
       SmallVector<StringRef> weightNames;
       for (auto &entry : weights)

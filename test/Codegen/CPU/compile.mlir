@@ -10,6 +10,9 @@
 // PLAN-NEXT: "file": "{{.*}}.so",
 // PLAN-NEXT: "fnv1a64": "{{[0-9a-f]{16}"}},
 // PLAN-NEXT: "kind": "cpu-shared-object"
+// Least traffic: inputs s0*128 + s0*4, weights 128 + 2048, output s0*64
+// bytes; flops: the linear's 2 * s0 * 16 * 32.
+// PLAN: "bytes": "s0 * 196 + 2176",
 // PLAN: "call": [
 // PLAN-NEXT: "input:0",
 // PLAN-NEXT: "input:1",
@@ -17,6 +20,7 @@
 // PLAN-NEXT: "weight:1",
 // PLAN-NEXT: "output:0",
 // PLAN-NEXT: "status"
+// PLAN: "flops": "s0 * 1024",
 // Both inputs share the symbol s0 (rope needs positions [B, S] of the input).
 // PLAN: "inputs": [
 // PLAN: "shape": [

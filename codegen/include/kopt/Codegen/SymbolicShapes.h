@@ -116,19 +116,21 @@ public:
                               symbolCount);
   }
 
+  /// `expr` as the plan writes a dim: an integer, or text over s0, s1, ...
+  llvm::json::Value exprJson(mlir::AffineExpr expr) {
+    mlir::AffineExpr resolved = resolve(expr);
+    if (auto c = llvm::dyn_cast<mlir::AffineConstantExpr>(resolved))
+      return c.getValue();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    resolved.print(os);
+    return text;
+  }
+
   llvm::json::Array shapeJson(mlir::Value value) {
     llvm::json::Array shape;
-    for (mlir::AffineExpr expr : dims[value]) {
-      mlir::AffineExpr resolved = resolve(expr);
-      if (auto c = llvm::dyn_cast<mlir::AffineConstantExpr>(resolved)) {
-        shape.push_back(c.getValue());
-      } else {
-        std::string text;
-        llvm::raw_string_ostream os(text);
-        resolved.print(os);
-        shape.push_back(text);
-      }
-    }
+    for (mlir::AffineExpr expr : dims[value])
+      shape.push_back(exprJson(expr));
     return shape;
   }
 
