@@ -23,6 +23,16 @@
 
 namespace kopt {
 
+/// `expr` as plan text: an integer when constant, else MLIR's affine syntax.
+inline llvm::json::Value affineJson(mlir::AffineExpr expr) {
+  if (auto c = llvm::dyn_cast<mlir::AffineConstantExpr>(expr))
+    return c.getValue();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  expr.print(os);
+  return text;
+}
+
 /// Symbolic dims of every value of one function.
 class SymbolicShapes : public DimAlgebra<mlir::AffineExpr> {
 public:
@@ -118,13 +128,7 @@ public:
 
   /// `expr` as the plan writes a dim: an integer, or text over s0, s1, ...
   llvm::json::Value exprJson(mlir::AffineExpr expr) {
-    mlir::AffineExpr resolved = resolve(expr);
-    if (auto c = llvm::dyn_cast<mlir::AffineConstantExpr>(resolved))
-      return c.getValue();
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    resolved.print(os);
-    return text;
+    return affineJson(resolve(expr));
   }
 
   llvm::json::Array shapeJson(mlir::Value value) {
@@ -142,16 +146,6 @@ public:
   unsigned symbolCount = 0;
   bool failed = false;
 };
-
-/// `expr` as plan text: an integer when constant, else MLIR's affine syntax.
-inline llvm::json::Value affineJson(mlir::AffineExpr expr) {
-  if (auto c = llvm::dyn_cast<mlir::AffineConstantExpr>(expr))
-    return c.getValue();
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  expr.print(os);
-  return text;
-}
 
 } // namespace kopt
 
